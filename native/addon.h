@@ -1,0 +1,44 @@
+// Per-environment state (one per Node environment: the main thread and each worker_thread).
+// Stored with env.SetInstanceData, never in statics, so the addon works in worker_threads.
+#pragma once
+#include "errors.h"
+
+namespace trnn {
+
+class Executor;
+
+struct AddonData {
+  AddonData();
+  ~AddonData();  // stops the executor first: its thread may still hold tensors
+
+  // The JS class that backs tensor handles (TensorHandle), and lib's TorchError class,
+  // registered by lib/binding.ts through `init`, so native errors are TorchErrors too.
+  Napi::FunctionReference handleCtor;
+  Napi::FunctionReference errorCtor;
+
+  // Live tensor handles and the bytes of the distinct storages they hold. JS thread only.
+  struct StorageUse {
+    int64_t handles;
+    int64_t bytes;
+  };
+  std::unordered_map<const void*, StorageUse> storages;
+  int64_t liveTensors = 0;
+  int64_t liveBytes = 0;
+
+  // Operators looked up once by name (ops.cc), called by index.
+  std::vector<c10::OperatorHandle> ops;
+
+  std::unique_ptr<Executor> executor;  // created on first use
+  Executor& GetExecutor(Napi::Env env);
+};
+
+AddonData& Data(Napi::Env env);
+
+// Each file pair registers its entry points on `exports`.
+void InitErrors(Napi::Env env, Napi::Object exports);
+void InitTensor(Napi::Env env, Napi::Object exports);
+void InitOps(Napi::Env env, Napi::Object exports);
+void InitAutograd(Napi::Env env, Napi::Object exports);
+void InitRuntime(Napi::Env env, Napi::Object exports);
+
+}  // namespace trnn

@@ -1,0 +1,55 @@
+#include "errors.h"
+
+#include "addon.h"
+
+namespace trnn {
+
+// c10 messages end with "Exception raised from <fn> at <file>:<line> (most recent call first):"
+// and a C++ backtrace in what(); what_without_backtrace() drops the backtrace, and we cut the
+// location line too: users get libtorch's sentence only.
+static std::string CleanTorchMessage(const c10::Error& e) {
+  std::string msg = e.what_without_backtrace();
+  auto cut = msg.find("\nException raised from");
+  if (cut == std::string::npos) cut = msg.find("Exception raised from");
+  if (cut != std::string::npos) msg.erase(cut);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
+ErrorInfo DescribeCurrentException() {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    return {"ERR_TORCH", CleanTorchMessage(e)};
+  } catch (const std::bad_alloc&) {
+    return {"ERR_TORCH", "out of memory"};
+  } catch (const std::exception& e) {
+    return {"ERR_TORCH", e.what()};
+  } catch (...) {
+    return {"ERR_TORCH", "unknown native error"};
+  }
+}
+
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message) {
+  AddonData& data = Data(env);
+  if (!data.errorCtor.IsEmpty()) {
+    Napi::Object err = data.errorCtor.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+    return Napi::Error(env, err);
+  }
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+// init({ TorchError }): lib/binding.ts registers its error class once per environment.
+static Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Object opts = info[0].As<Napi::Object>();
+  Data(info.Env()).errorCtor = Napi::Persistent(opts.Get("TorchError").As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+void InitErrors(Napi::Env env, Napi::Object exports) {
+  Export<Init>(env, exports, "init");
+}
+
+}  // namespace trnn

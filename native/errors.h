@@ -1,0 +1,37 @@
+// Error translation. Rule: no C++ exception may leave a native entry point (an uncaught
+// c10::Error aborts Node). Every entry point is registered through Entry<F>, which turns
+// any exception into a JS TorchError (lib/errors.ts) with a code.
+#pragma once
+#include "pch.h"
+
+namespace trnn {
+
+struct ErrorInfo {
+  std::string code;
+  std::string message;
+};
+
+// Call inside a catch block: describes the exception being handled. Safe on any thread.
+ErrorInfo DescribeCurrentException();
+
+// Builds a TorchError (or a plain Error with `code` before lib registered its class). JS thread.
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message);
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Entry(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    ErrorInfo e = DescribeCurrentException();
+    throw MakeError(info.Env(), e.code, e.message);
+  }
+}
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, Entry<F>, name));
+}
+
+}  // namespace trnn

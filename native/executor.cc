@@ -1,0 +1,91 @@
+#include "executor.h"
+
+namespace trnn {
+
+Executor::Executor(Napi::Env env) : env_(env) {
+  tsfn_ = Napi::TypedThreadSafeFunction<Executor, Job, CallJs>::New(env, "torchrnn.executor", 0, 1, this);
+  tsfn_.Unref(env);
+  thread_ = std::thread([this] { Loop(); });
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+}
+
+void Executor::CleanupHook(void* self) {
+  static_cast<Executor*>(self)->Shutdown();
+}
+
+Executor::~Executor() {
+  if (!shutdown_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  Shutdown();
+}
+
+void Executor::Shutdown() {
+  if (shutdown_) return;
+  shutdown_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (Job* job : queue_) delete job;
+    queue_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  tsfn_.Abort();
+}
+
+Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
+  napi_deferred deferred;
+  napi_value promise;
+  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
+  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled()};
+  if (pending_++ == 0) tsfn_.Ref(env);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+  }
+  cv_.notify_one();
+  return Napi::Promise(env, promise);
+}
+
+void Executor::Loop() {
+  for (;;) {
+    Job* job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    try {
+      torch::AutoGradMode grad(job->gradMode);
+      job->work();
+    } catch (...) {
+      job->failed = true;
+      job->error = DescribeCurrentException();
+    }
+    job->work = nullptr;  // release captured tensors on this thread, before completion
+    if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // environment is closing
+  }
+}
+
+void Executor::CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job) {
+  std::unique_ptr<Job> owned(job);
+  if (env == nullptr) return;  // the thread-safe function is being torn down
+  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+  Napi::HandleScope scope(env);
+  if (!job->failed) {
+    try {
+      Napi::Value value = job->complete(env);
+      napi_resolve_deferred(env, job->deferred, value);
+      return;
+    } catch (const Napi::Error& e) {
+      napi_reject_deferred(env, job->deferred, e.Value());
+      return;
+    } catch (...) {
+      job->error = DescribeCurrentException();
+    }
+  }
+  napi_reject_deferred(env, job->deferred, MakeError(env, job->error.code, job->error.message).Value());
+}
+
+}  // namespace trnn

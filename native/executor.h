@@ -1,0 +1,57 @@
+// The FIFO executor: one native thread per environment (and per device, once CUDA builds
+// add device executors) runs async jobs in the order they were queued.
+//
+// Thread rules:
+// - Submit() and the Complete callback run on the JS thread; Work runs on the executor thread
+//   and must never touch JS values. Work captures what it needs by value when it is queued
+//   (torch::Tensor copies are refcounted and safe to move across threads).
+// - Grad mode is captured at Submit() time and restored around Work on the executor thread.
+// - While jobs are pending the executor keeps the event loop alive (like fs requests do);
+//   when idle it does not hold the process open.
+// - On environment teardown (process exit, worker termination) queued jobs are dropped,
+//   the running one finishes, the thread is joined; promises of dropped jobs never settle.
+#pragma once
+#include "errors.h"
+
+namespace trnn {
+
+class Executor {
+ public:
+  using Work = std::function<void()>;
+  using Complete = std::function<Napi::Value(Napi::Env)>;
+
+  explicit Executor(Napi::Env env);
+  ~Executor();
+
+  // Queues `work`; the returned promise resolves with complete(env) or rejects with the
+  // TorchError that `work` (or `complete`) threw.
+  Napi::Promise Submit(Napi::Env env, Work work, Complete complete);
+
+ private:
+  struct Job {
+    Work work;
+    Complete complete;
+    napi_deferred deferred;
+    bool gradMode;
+    bool failed = false;
+    ErrorInfo error;
+  };
+  static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
+  void Loop();
+  // Runs from an env cleanup hook registered after the thread-safe function, so it runs
+  // before Node tears that function down (hooks run in reverse order). Idempotent.
+  void Shutdown();
+  static void CleanupHook(void* self);
+  napi_env env_;
+  bool shutdown_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  size_t pending_ = 0;  // queued + running + awaiting completion; JS thread only
+  Napi::TypedThreadSafeFunction<Executor, Job, CallJs> tsfn_;
+  std::thread thread_;
+};
+
+}  // namespace trnn

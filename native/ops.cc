@@ -1,0 +1,185 @@
+#include "ops.h"
+
+#include "tensor.h"
+
+namespace trnn {
+
+static int64_t ToInt(const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1 : 0;
+  return v.As<Napi::Number>().Int64Value();
+}
+
+// A JS number is an integral Scalar when it has no fraction, so `intTensor.add(2)` stays
+// integral while `intTensor.add(2.5)` promotes, as in Python.
+static c10::Scalar ToScalar(const Napi::Value& v) {
+  if (v.IsBoolean()) return c10::Scalar(v.As<Napi::Boolean>().Value());
+  if (v.IsBigInt()) return c10::Scalar(ToInt(v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) return c10::Scalar(static_cast<int64_t>(d));
+  return c10::Scalar(d);
+}
+
+static c10::IValue ToList(const Napi::Value& v, const c10::TypePtr& elem) {
+  // A lone number where a list of ints is expected (dim=1 for int[1] dim) becomes [n].
+  if (!v.IsArray()) {
+    if (elem->kind() == c10::TypeKind::IntType || elem->kind() == c10::TypeKind::SymIntType) {
+      return c10::IValue(c10::List<int64_t>({ToInt(v)}));
+    }
+    throw std::runtime_error("expected an array argument");
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  uint32_t n = a.Length();
+  switch (elem->kind()) {
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::SymIntType: {
+      c10::List<int64_t> out;
+      out.reserve(n);
+      for (uint32_t i = 0; i < n; i++) out.push_back(ToInt(a.Get(i)));
+      return out;
+    }
+    case c10::TypeKind::FloatType: {
+      c10::List<double> out;
+      for (uint32_t i = 0; i < n; i++) out.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+      return out;
+    }
+    case c10::TypeKind::BoolType: {
+      c10::List<bool> out;
+      for (uint32_t i = 0; i < n; i++) out.push_back(a.Get(i).As<Napi::Boolean>().Value());
+      return out;
+    }
+    case c10::TypeKind::TensorType: {
+      c10::List<at::Tensor> out;
+      out.reserve(n);
+      for (uint32_t i = 0; i < n; i++) out.push_back(TensorHandle::Get(a.Get(i)));
+      return out;
+    }
+    case c10::TypeKind::OptionalType: {  // Tensor?[] (aten::index.Tensor)
+      c10::List<c10::optional<at::Tensor>> out;
+      for (uint32_t i = 0; i < n; i++) {
+        Napi::Value e = a.Get(i);
+        if (e.IsNull() || e.IsUndefined()) out.push_back(c10::nullopt);
+        else out.push_back(TensorHandle::Get(e));
+      }
+      return out;
+    }
+    default:
+      throw std::runtime_error("unsupported list argument type " + elem->str());
+  }
+}
+
+c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) {
+  switch (type->kind()) {
+    case c10::TypeKind::OptionalType:
+      if (v.IsNull() || v.IsUndefined()) return c10::IValue();
+      return ToIValue(v, type->castRaw<c10::OptionalType>()->getElementType());
+    case c10::TypeKind::TensorType:
+      return TensorHandle::Get(v);
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::SymIntType:
+    case c10::TypeKind::ScalarTypeType:
+    case c10::TypeKind::LayoutType:
+    case c10::TypeKind::MemoryFormatType:
+      return ToInt(v);
+    case c10::TypeKind::FloatType:
+      return v.As<Napi::Number>().DoubleValue();
+    case c10::TypeKind::BoolType:
+      return v.As<Napi::Boolean>().Value();
+    case c10::TypeKind::NumberType:
+      return ToScalar(v);
+    case c10::TypeKind::StringType:
+      return v.As<Napi::String>().Utf8Value();
+    case c10::TypeKind::DeviceObjType:
+      return ParseDevice(v.As<Napi::String>().Utf8Value());
+    case c10::TypeKind::ListType:
+      return ToList(v, type->castRaw<c10::ListType>()->getElementType());
+    default:
+      throw std::runtime_error("unsupported argument type " + type->str());
+  }
+}
+
+Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
+  if (v.isTensor()) return TensorHandle::New(env, v.toTensor());
+  if (v.isNone()) return env.Null();
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isTensorList()) {
+    auto list = v.toTensorList();
+    Napi::Array out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), TensorHandle::New(env, list.get(i)));
+    return out;
+  }
+  if (v.isTuple()) {
+    const auto& elems = v.toTupleRef().elements();
+    Napi::Array out = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, elems[i]));
+    return out;
+  }
+  if (v.isIntList()) {
+    auto list = v.toIntList();
+    Napi::Array out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(list.get(i))));
+    return out;
+  }
+  throw std::runtime_error(std::string("unsupported return type ") + v.tagKind());
+}
+
+// op(name, overload) -> index for call(). Throws if libtorch has no such operator.
+static Napi::Value Op(const Napi::CallbackInfo& info) {
+  AddonData& data = Data(info.Env());
+  c10::OperatorHandle handle = c10::Dispatcher::singleton().findSchemaOrThrow(
+      info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
+  data.ops.push_back(handle);
+  return Napi::Number::New(info.Env(), static_cast<double>(data.ops.size() - 1));
+}
+
+static torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op) {
+  const auto& args = op.schema().arguments();
+  size_t given = info.Length() - 1;
+  torch::jit::Stack stack;
+  stack.reserve(args.size());
+  for (size_t i = 0; i < args.size(); i++) {
+    if (i < given && !info[i + 1].IsUndefined()) {
+      stack.push_back(ToIValue(info[i + 1], args[i].type()));
+    } else if (args[i].default_value()) {
+      stack.push_back(*args[i].default_value());
+    } else {
+      throw std::runtime_error("missing argument " + args[i].name() + " of " + op.schema().name());
+    }
+  }
+  return stack;
+}
+
+// call(index, ...args): the operator's result, a single value or an array of them.
+static Napi::Value Call(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const c10::OperatorHandle& op = Data(env).ops.at(info[0].As<Napi::Number>().Uint32Value());
+  torch::jit::Stack stack = BuildStack(info, op);
+  op.callBoxed(&stack);
+  if (stack.empty()) return env.Undefined();
+  if (stack.size() == 1) return FromIValue(env, stack[0]);
+  Napi::Array out = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i]));
+  return out;
+}
+
+// callInPlace(index, self, ...args): for `add_` and friends, whose result is `self` again:
+// no new handle is made for it.
+static Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
+  const c10::OperatorHandle& op = Data(info.Env()).ops.at(info[0].As<Napi::Number>().Uint32Value());
+  torch::jit::Stack stack = BuildStack(info, op);
+  op.callBoxed(&stack);
+  return info.Env().Undefined();
+}
+
+void InitOps(Napi::Env env, Napi::Object exports) {
+  Export<Op>(env, exports, "op");
+  Export<Call>(env, exports, "call");
+  Export<CallInPlace>(env, exports, "callInPlace");
+}
+
+}  // namespace trnn

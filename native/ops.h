@@ -1,0 +1,12 @@
+// Tensor operations through libtorch's dispatcher (the same path Python's torch.* takes:
+// autograd, type promotion and broadcasting included). lib/ looks each operator up once by
+// its schema name ("aten::add", "Tensor") and calls it by index with positional arguments in
+// schema order; arguments are converted by the schema's declared types, and omitted trailing
+// arguments take the schema's defaults. lib/ validates every argument before the call.
+#pragma once
+#include "addon.h"
+
+namespace trnn {
+c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type);
+Napi::Value FromIValue(Napi::Env env, const c10::IValue& v);
+}  // namespace trnn

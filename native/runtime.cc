@@ -1,0 +1,54 @@
+#include "runtime.h"
+
+#include <torch/version.h>
+
+namespace trnn {
+
+static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  bool lossless;
+  uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::BigInt>().Int64Value(&lossless));
+  torch::manual_seed(seed);
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  torch::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), torch::get_num_threads());
+}
+
+static Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
+}
+
+static Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+}
+
+static Napi::Value CudnnIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::cuda::cudnn_is_available());
+}
+
+static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("libtorch", Napi::String::New(env, TORCH_VERSION));
+  out.Set("config", Napi::String::New(env, at::show_config()));
+  out.Set("parallel", Napi::String::New(env, at::get_parallel_info()));
+  return out;
+}
+
+void InitRuntime(Napi::Env env, Napi::Object exports) {
+  Export<ManualSeed>(env, exports, "manualSeed");
+  Export<SetNumThreads>(env, exports, "setNumThreads");
+  Export<GetNumThreads>(env, exports, "getNumThreads");
+  Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
+  Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");
+  Export<CudnnIsAvailable>(env, exports, "cudnnIsAvailable");
+  Export<BuildInfo>(env, exports, "buildInfo");
+}
+
+}  // namespace trnn

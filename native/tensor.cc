@@ -1,0 +1,223 @@
+#include "tensor.h"
+
+#include "executor.h"
+
+namespace trnn {
+
+// ---- handle lifetime and memory accounting -------------------------------------------------
+
+void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "TensorHandle", {});
+  Data(env).handleCtor = Napi::Persistent(ctor);
+  exports.Set("TensorHandle", ctor);
+}
+
+TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
+
+Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
+  if (!t.defined()) return env.Null();
+  AddonData& data = Data(env);
+  Napi::Object obj = data.handleCtor.New({});
+  TensorHandle* h = Unwrap(obj);
+  if (t.has_storage()) {
+    h->storageKey_ = t.storage().unsafeGetStorageImpl();
+    auto it = data.storages.find(h->storageKey_);
+    if (it == data.storages.end()) {
+      int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
+      data.storages.emplace(h->storageKey_, AddonData::StorageUse{1, bytes});
+      data.liveBytes += bytes;
+      Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+    } else {
+      it->second.handles++;
+    }
+  }
+  data.liveTensors++;
+  h->tracked_ = true;
+  h->tensor_ = std::move(t);
+  return obj;
+}
+
+void TensorHandle::Release(Napi::Env env) {
+  if (!tracked_) return;
+  tracked_ = false;
+  AddonData& data = Data(env);
+  data.liveTensors--;
+  if (storageKey_ != nullptr) {
+    auto it = data.storages.find(storageKey_);
+    if (it != data.storages.end() && --it->second.handles == 0) {
+      data.liveBytes -= it->second.bytes;
+      Napi::MemoryManagement::AdjustExternalMemory(env, -it->second.bytes);
+      data.storages.erase(it);
+    }
+  }
+  tensor_ = torch::Tensor();
+}
+
+void TensorHandle::Finalize(Napi::Env env) {
+  Release(env);
+}
+
+const torch::Tensor& TensorHandle::Get(const Napi::Value& v) {
+  TensorHandle* h = Unwrap(v.As<Napi::Object>());
+  if (h == nullptr || !h->tracked_) {
+    throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a live tensor but received a disposed tensor");
+  }
+  return h->tensor_;
+}
+
+// ---- devices ------------------------------------------------------------------------------
+
+c10::Device ParseDevice(const std::string& s) {
+  return c10::Device(s);
+}
+
+std::string DeviceString(const c10::Device& d) {
+  return d.str();
+}
+
+// ---- data in and out ----------------------------------------------------------------------
+
+// The typed array that carries each dtype's data (DESIGN.md "Tensors").
+static napi_typedarray_type ArrayTypeFor(c10::ScalarType st) {
+  switch (st) {
+    case c10::ScalarType::Float: return napi_float32_array;
+    case c10::ScalarType::Double: return napi_float64_array;
+    case c10::ScalarType::Int: return napi_int32_array;
+    case c10::ScalarType::Long: return napi_bigint64_array;
+    case c10::ScalarType::Short: return napi_int16_array;
+    case c10::ScalarType::Char: return napi_int8_array;
+    case c10::ScalarType::Byte:
+    case c10::ScalarType::Bool: return napi_uint8_array;
+    case c10::ScalarType::Half:
+    case c10::ScalarType::BFloat16: return napi_uint16_array;
+    default:
+      throw std::runtime_error(std::string("tensors of dtype ") + c10::toString(st) + " cannot be read into a typed array");
+  }
+}
+
+Napi::Value ToTypedArray(Napi::Env env, const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+  napi_typedarray_type type = ArrayTypeFor(c.scalar_type());
+  size_t bytes = c.numel() * c.element_size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) std::memcpy(buf.Data(), c.data_ptr(), bytes);
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, static_cast<size_t>(c.numel()), buf, 0, &out), Napi::Value());
+  return Napi::Value(env, out);
+}
+
+static std::vector<int64_t> ToShape(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int64_t> shape(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) shape[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return shape;
+}
+
+// fromData(bytes: TypedArray|Buffer, shape, srcDtype, dstDtype, requiresGrad, device|null)
+// lib/ has checked that bytes.byteLength == numel(shape) * itemsize(srcDtype).
+static Napi::Value FromData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  std::vector<int64_t> shape = ToShape(info[1]);
+  auto src = static_cast<c10::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+  auto dst = static_cast<c10::ScalarType>(info[3].As<Napi::Number>().Int32Value());
+  bool requiresGrad = info[4].As<Napi::Boolean>().Value();
+  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(src));
+  size_t bytes = t.numel() * t.element_size();
+  if (bytes > 0) {
+    auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    std::memcpy(t.data_ptr(), base, bytes);
+  }
+  if (dst != src) t = t.to(dst);
+  if (!info[5].IsNull() && !info[5].IsUndefined()) {
+    t = t.to(ParseDevice(info[5].As<Napi::String>().Utf8Value()));
+  }
+  if (requiresGrad) t.set_requires_grad(true);
+  return TensorHandle::New(env, std::move(t));
+}
+
+static Napi::Value DataSync(const Napi::CallbackInfo& info) {
+  return ToTypedArray(info.Env(), TensorHandle::Get(info[0]));
+}
+
+// data(h): the copy runs on the executor, after every job queued before it.
+static Napi::Value DataAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor t = TensorHandle::Get(info[0]);
+  auto out = std::make_shared<torch::Tensor>();
+  return Data(env).GetExecutor(env).Submit(
+      env,
+      [t, out] { *out = t.detach().to(torch::kCPU).contiguous(); },
+      [out](Napi::Env env) { return ToTypedArray(env, *out); });
+}
+
+// ---- metadata -----------------------------------------------------------------------------
+
+// meta(h) -> [dtype, shape, device]: read once per tensor and cached by lib/tensor.ts
+// (none of the three changes over a tensor's life through torchrnn's API).
+static Napi::Value Meta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const torch::Tensor& t = TensorHandle::Get(info[0]);
+  Napi::Array shape = Napi::Array::New(env, t.dim());
+  for (int64_t i = 0; i < t.dim(); i++) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, static_cast<int>(t.scalar_type())));
+  out.Set(1u, shape);
+  out.Set(2u, Napi::String::New(env, DeviceString(t.device())));
+  return out;
+}
+
+static Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  TensorHandle* h = TensorHandle::Unwrap(info[0].As<Napi::Object>());
+  if (h != nullptr) h->Release(info.Env());
+  return info.Env().Undefined();
+}
+
+static Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("tensors", Napi::Number::New(env, static_cast<double>(data.liveTensors)));
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(data.liveBytes)));
+  return out;
+}
+
+// index(h, specs): Python's indexing semantics through libtorch's own Tensor::index.
+// Each spec is [kind, ...]: 0 int, 1 slice(start|null, stop|null, step|null), 2 None,
+// 3 Ellipsis, 4 tensor handle, 5 bool.
+static c10::optional<int64_t> OptInt(const Napi::Value& v) {
+  if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+  return v.As<Napi::Number>().Int64Value();
+}
+
+static Napi::Value Index(const Napi::CallbackInfo& info) {
+  const torch::Tensor& t = TensorHandle::Get(info[0]);
+  Napi::Array specs = info[1].As<Napi::Array>();
+  std::vector<at::indexing::TensorIndex> idx;
+  idx.reserve(specs.Length());
+  for (uint32_t i = 0; i < specs.Length(); i++) {
+    Napi::Array s = specs.Get(i).As<Napi::Array>();
+    switch (s.Get(0u).As<Napi::Number>().Int32Value()) {
+      case 0: idx.emplace_back(s.Get(1u).As<Napi::Number>().Int64Value()); break;
+      case 1: idx.emplace_back(at::indexing::Slice(OptInt(s.Get(1u)), OptInt(s.Get(2u)), OptInt(s.Get(3u)))); break;
+      case 2: idx.emplace_back(c10::nullopt); break;
+      case 3: idx.emplace_back(at::indexing::Ellipsis); break;
+      case 4: idx.emplace_back(TensorHandle::Get(s.Get(1u))); break;
+      default: idx.emplace_back(s.Get(1u).As<Napi::Boolean>().Value()); break;
+    }
+  }
+  return TensorHandle::New(info.Env(), t.index(idx));
+}
+
+void InitTensor(Napi::Env env, Napi::Object exports) {
+  TensorHandle::Init(env, exports);
+  Export<FromData>(env, exports, "fromData");
+  Export<DataSync>(env, exports, "dataSync");
+  Export<DataAsync>(env, exports, "dataAsync");
+  Export<Meta>(env, exports, "meta");
+  Export<Dispose>(env, exports, "dispose");
+  Export<Memory>(env, exports, "memory");
+  Export<Index>(env, exports, "index");
+}
+
+}  // namespace trnn
