@@ -65,12 +65,21 @@ static Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::GradMode::is_enabled());
 }
 
-// autogradInfo(h) -> [requiresGrad, isLeaf]
+// autogradInfo(h) -> [requiresGrad, isLeaf, gradFn name | null]
 static Napi::Value AutogradInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   const torch::Tensor& t = TensorHandle::Get(info[0]);
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(0u, Napi::Boolean::New(info.Env(), t.requires_grad()));
-  out.Set(1u, Napi::Boolean::New(info.Env(), t.is_leaf()));
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Boolean::New(env, t.requires_grad()));
+  out.Set(1u, Napi::Boolean::New(env, t.is_leaf()));
+  const auto& fn = t.grad_fn();
+  if (fn) {
+    std::string name = fn->name();  // "torch::autograd::generated::AddBackward0"
+    auto cut = name.rfind("::");
+    out.Set(2u, Napi::String::New(env, cut == std::string::npos ? name : name.substr(cut + 2)));
+  } else {
+    out.Set(2u, env.Null());
+  }
   return out;
 }
 

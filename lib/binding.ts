@@ -1,0 +1,78 @@
+/**
+ * The only file that loads the native addon. Everything else imports `native` from here.
+ * Lookup: node-gyp-build (prebuilds/<platform>-<arch>/ first, then build/Release).
+ */
+import * as path from 'path';
+import { TorchError } from './errors';
+
+/** An opaque native object that owns one libtorch tensor reference. */
+export interface TensorHandle { readonly __brand: 'TensorHandle' }
+type H = TensorHandle;
+type IndexSpec = [0, number] | [1, number | null, number | null, number | null] | [2] | [3] | [4, H] | [5, boolean];
+
+export interface NativeBinding {
+  init(opts: { TorchError: typeof TorchError }): void;
+  TensorHandle: new () => H;
+  // tensor.cc
+  fromData(data: ArrayBufferView, shape: number[], srcDtype: number, dstDtype: number, requiresGrad: boolean, device: string | null): H;
+  dataSync(h: H): ArrayBufferView;
+  dataAsync(h: H): Promise<ArrayBufferView>;
+  meta(h: H): [number, number[], string];
+  dispose(h: H): void;
+  memory(): { tensors: number; bytes: number };
+  index(h: H, specs: IndexSpec[]): H;
+  // ops.cc
+  op(name: string, overload: string): number;
+  call(op: number, ...args: unknown[]): unknown;
+  callInPlace(op: number, ...args: unknown[]): void;
+  // autograd.cc
+  backward(h: H, grad: H | null, retainGraph: boolean, createGraph: boolean): void;
+  backwardAsync(h: H, grad: H | null, retainGraph: boolean, createGraph: boolean): Promise<void>;
+  grad(outputs: H[], inputs: H[], gradOutputs: (H | null)[] | null, retainGraph: boolean | null, createGraph: boolean, allowUnused: boolean): (H | null)[];
+  setGradEnabled(enabled: boolean): void;
+  isGradEnabled(): boolean;
+  autogradInfo(h: H): [boolean, boolean, string | null];
+  setRequiresGrad(h: H, value: boolean): void;
+  getGrad(h: H): H | null;
+  setGrad(h: H, grad: H | null): void;
+  retainGrad(h: H): void;
+  // runtime.cc
+  manualSeed(seed: bigint): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudnnIsAvailable(): boolean;
+  buildInfo(): { libtorch: string; config: string; parallel: string };
+}
+
+export type { IndexSpec };
+
+const ROOT = path.join(__dirname, '..');
+
+function load(): NativeBinding {
+  let binding: NativeBinding;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = nodeGypBuild(ROOT);
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    const libMissing = /lib(torch|c10)[^:]*\.so/.test(cause);
+    const msg = [
+      `torchrnn: could not load its native addon (${cause.split('\n')[0]}).`,
+      `Tried: ${path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`)} (prebuilt binaries), then ${path.join(ROOT, 'build', 'Release')} (a local build).`,
+      libMissing
+        ? 'The addon was found but libtorch, which it links against, was not.'
+        : 'No usable addon binary was found.',
+      'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
+      'or point LIBTORCH at an unpacked libtorch or a Python torch install, then rebuild with `npm run build`',
+      '(or run `bash scripts/setup.sh`, which does all of this).',
+    ].join('\n');
+    throw new TorchError(msg, 'ERR_LIBTORCH_NOT_FOUND');
+  }
+  binding.init({ TorchError });
+  return binding;
+}
+
+export const native: NativeBinding = load();

@@ -1,0 +1,25 @@
+/**
+ * torchrnn: PyTorch's tensors, autograd and recurrent networks for Node.js, on libtorch.
+ * @example
+ * import * as torch from 'torchrnn';
+ * const x = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32', requiresGrad: true });
+ * const y = x.mul(x).sum();
+ * y.backward();
+ * console.log(x.grad?.toString()); // tensor([[2., 4.], [6., 8.]])
+ */
+import './ops';
+
+export { TorchError } from './errors';
+export type { ErrorCode } from './errors';
+export type { DType, DataFor, ScalarFor } from './dtype';
+export type { Device } from './validate';
+export { Tensor, tidy, keep, memory } from './tensor';
+export { where, cat, stack } from './ops';
+export type { IndexArg } from './ops';
+export {
+  tensor, fromBuffer, zeros, ones, full, arange, linspace, eye, rand, randn, randint, zerosLike, onesLike, randnLike,
+} from './creation';
+export type { TensorOptions } from './creation';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autograd } from './autograd';
+export type { GradOptions } from './autograd';
+export { manualSeed, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';

@@ -1,0 +1,35 @@
+/** Process-wide settings: random seed, thread count, CUDA availability, build facts. */
+import { native } from './binding';
+import { invalidArg } from './errors';
+import { checkInt } from './validate';
+
+/**
+ * Seeds libtorch's generators (the same numbers as torch.manual_seed(n) in Python 1.13).
+ * Accepts a non-negative integer or bigint below 2^64.
+ */
+export function manualSeed(seed: number | bigint): void {
+  if (typeof seed === 'number') checkInt(seed, 'seed', { min: 0 });
+  else if (typeof seed !== 'bigint' || seed < 0n || seed >= 2n ** 64n) invalidArg('an integer in [0, 2^64)', 'seed', seed);
+  native.manualSeed(BigInt.asIntN(64, BigInt(seed)));
+}
+
+/**
+ * Sets libtorch's intra-op thread count. The default is fastest here: with OpenBLAS running
+ * its own threads, raising this made LSTM training slower on 2-core machines (DESIGN.md).
+ */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(checkInt(n, 'n', { min: 1, max: 1024 }));
+}
+export function getNumThreads(): number { return native.getNumThreads(); }
+
+export const cuda = {
+  /** True when libtorch has CUDA and a GPU is visible. */
+  isAvailable(): boolean { return native.cudaIsAvailable(); },
+  /** The number of visible CUDA devices (0 on CPU-only builds). */
+  deviceCount(): number { return native.cudaIsAvailable() ? native.cudaDeviceCount() : 0; },
+};
+
+/** What the addon was built against: libtorch version and its build configuration. */
+export function buildInfo(): { libtorch: string; config: string; parallel: string; cuda: boolean; cudnn: boolean } {
+  return { ...native.buildInfo(), cuda: native.cudaIsAvailable(), cudnn: native.cudnnIsAvailable() };
+}
