@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Writes the PyTorch reference fixtures that the tests compare against.
+
+Run with Debian's Python (python3-torch, the same libtorch 1.13.1 the addon links):
+    /usr/bin/python3 scripts/gen-fixtures.py
+Fixtures are committed, so CI does not need Python. Each case records its inputs, outputs
+and the gradients of the inputs for a fixed random output gradient (a vector-Jacobian
+product, torch.autograd.grad(outputs, inputs, grad_outputs)).
+"""
+import json
+import math
+import os
+
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
+NAMES = {torch.float32: 'float32', torch.float64: 'float64', torch.int64: 'int64', torch.int32: 'int32',
+         torch.bool: 'bool', torch.uint8: 'uint8', torch.float16: 'float16', torch.bfloat16: 'bfloat16',
+         torch.int8: 'int8', torch.int16: 'int16'}
+
+
+def num(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return 'NaN' if math.isnan(v) else ('Infinity' if v > 0 else '-Infinity')
+    return v
+
+
+def enc(t):
+    if t is None:
+        return None
+    t = t.detach()
+    flat = t.reshape(-1)
+    if t.dtype in (torch.float16, torch.bfloat16):
+        flat = flat.float()
+    return {'data': [num(v) for v in flat.tolist()], 'shape': list(t.shape), 'dtype': NAMES[t.dtype]}
+
+
+gen = torch.Generator().manual_seed(1234)
+
+
+def rn(*shape, dtype=torch.float32, grad=True, positive=False):
+    t = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    if positive:
+        t = t.abs() + 0.1
+    return t.to(dtype).requires_grad_(grad and dtype.is_floating_point)
+
+
+def ri(low, high, *shape, dtype=torch.int64):
+    return torch.randint(low, high, shape, generator=gen, dtype=dtype)
+
+
+cases = []
+
+
+def case(name, fn, *inputs):
+    ins = [t.detach().clone().requires_grad_(t.requires_grad) for t in inputs]
+    out = fn(*ins)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    rec = {'name': name, 'inputs': [dict(enc(t), grad=t.requires_grad) for t in ins], 'outputs': [enc(o) for o in outs]}
+    diff_outs = [o for o in outs if o.requires_grad]
+    diff_ins = [t for t in ins if t.requires_grad]
+    if diff_outs and diff_ins:
+        gos = [torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o.dtype) for o in diff_outs]
+        grads = torch.autograd.grad(diff_outs, diff_ins, grad_outputs=gos, allow_unused=True)
+        rec['gradOutputs'] = [enc(g) if o.requires_grad else None for o, g in zip(outs, iter_gos(outs, gos))]
+        it = iter(grads)
+        rec['grads'] = [enc(next(it)) if t.requires_grad else None for t in ins]
+    cases.append(rec)
+
+
+def iter_gos(outs, gos):
+    it = iter(gos)
+    return [next(it) if o.requires_grad else None for o in outs]
+
+
+for dt, sfx in ((torch.float32, ''), (torch.float64, '_f64')):
+    a, b = rn(3, 4, dtype=dt), rn(3, 4, dtype=dt)
+    case('add' + sfx, lambda x, y: x + y, a, b)
+    case('add_alpha' + sfx, lambda x, y: torch.add(x, y, alpha=2.5), a, b)
+    case('add_scalar' + sfx, lambda x: x + 1.5, a)
+    case('add_broadcast' + sfx, lambda x, y: x + y, rn(3, 1, dtype=dt), rn(1, 4, dtype=dt))
+    case('sub' + sfx, lambda x, y: torch.sub(x, y, alpha=0.5), a, b)
+    case('sub_scalar' + sfx, lambda x: x - 2, a)
+    case('mul' + sfx, lambda x, y: x * y, a, b)
+    case('mul_scalar' + sfx, lambda x: x * 3, a)
+    case('div' + sfx, lambda x, y: x / y, a, rn(3, 4, dtype=dt, positive=True))
+    case('div_scalar' + sfx, lambda x: x / 4, a)
+    case('div_floor' + sfx, lambda x, y: torch.div(x, y, rounding_mode='floor'), a, rn(3, 4, dtype=dt, positive=True))
+    case('div_trunc' + sfx, lambda x: torch.div(x, 0.3, rounding_mode='trunc'), a)
+    case('neg' + sfx, lambda x: -x, a)
+    case('pow' + sfx, lambda x, y: x.pow(y), rn(3, 4, dtype=dt, positive=True), b)
+    case('pow_scalar' + sfx, lambda x: x.pow(3), a)
+    case('sqrt' + sfx, lambda x: x.sqrt(), rn(3, 4, dtype=dt, positive=True))
+    case('exp' + sfx, lambda x: x.exp(), a)
+    case('log' + sfx, lambda x: x.log(), rn(3, 4, dtype=dt, positive=True))
+    case('abs' + sfx, lambda x: x.abs(), a)
+    case('clamp' + sfx, lambda x: x.clamp(-0.5, 0.5), a)
+    case('clamp_min' + sfx, lambda x: x.clamp(min=0.1), a)
+    case('clamp_tensor' + sfx, lambda x, lo, hi: x.clamp(lo, hi), a, rn(3, 4, dtype=dt), rn(3, 4, dtype=dt) + 1)
+    case('matmul' + sfx, lambda x, y: x.matmul(y), rn(2, 3, dtype=dt), rn(3, 4, dtype=dt))
+    case('matmul_batched' + sfx, lambda x, y: x.matmul(y), rn(2, 2, 3, dtype=dt), rn(3, 5, dtype=dt))
+    case('matmul_vec' + sfx, lambda x, y: x.matmul(y), rn(4, 3, dtype=dt), rn(3, dtype=dt))
+    case('mm' + sfx, lambda x, y: x.mm(y), rn(2, 3, dtype=dt), rn(3, 4, dtype=dt))
+    case('bmm' + sfx, lambda x, y: x.bmm(y), rn(2, 2, 3, dtype=dt), rn(2, 3, 4, dtype=dt))
+    c = rn(2, 3, 4, dtype=dt)
+    case('sum' + sfx, lambda x: x.sum(), c)
+    case('sum_dim' + sfx, lambda x: x.sum(1), c)
+    case('sum_dims_keepdim' + sfx, lambda x: x.sum([0, 2], keepdim=True), c)
+    case('mean' + sfx, lambda x: x.mean(), c)
+    case('mean_dim' + sfx, lambda x: x.mean(-1), c)
+    case('max_all' + sfx, lambda x: x.max(), c)
+    case('max_dim' + sfx, lambda x: tuple(x.max(1)), c)
+    case('max_dim_keepdim' + sfx, lambda x: tuple(x.max(2, keepdim=True)), c)
+    case('min_all' + sfx, lambda x: x.min(), c)
+    case('min_dim' + sfx, lambda x: tuple(x.min(0)), c)
+    case('maximum' + sfx, lambda x, y: x.max(y), a, b)
+    case('minimum' + sfx, lambda x, y: x.min(y), a, b)
+    case('argmax' + sfx, lambda x: x.argmax(), c)
+    case('argmax_dim' + sfx, lambda x: x.argmax(1), c)
+    case('argmin_dim_keepdim' + sfx, lambda x: x.argmin(2, keepdim=True), c)
+    case('softmax' + sfx, lambda x: x.softmax(1), c)
+    case('log_softmax' + sfx, lambda x: x.log_softmax(-1), c)
+    case('tanh' + sfx, lambda x: x.tanh(), a)
+    case('sigmoid' + sfx, lambda x: x.sigmoid(), a)
+    case('relu' + sfx, lambda x: x.relu(), a)
+    case('gelu' + sfx, lambda x: torch.nn.functional.gelu(x), a)
+    case('gelu_tanh' + sfx, lambda x: torch.nn.functional.gelu(x, approximate='tanh'), a)
+    for cmp in ('eq', 'ne', 'gt', 'lt', 'ge', 'le'):
+        x = rn(3, 4, dtype=dt, grad=False).round()
+        y = rn(3, 4, dtype=dt, grad=False).round()
+        case(cmp + sfx, lambda p, q, cmp=cmp: getattr(p, cmp)(q), x, y)
+        case(cmp + '_scalar' + sfx, lambda p, cmp=cmp: getattr(p, cmp)(0), x)
+    case('where' + sfx, lambda cnd, x, y: torch.where(cnd, x, y), a.detach() > 0, a, b)
+    case('where_scalar' + sfx, lambda cnd, x: torch.where(cnd, x, torch.tensor(0.0, dtype=dt)), a.detach() > 0, a)
+    case('reshape' + sfx, lambda x: x.reshape(4, -1), c)
+    case('view' + sfx, lambda x: x.view(6, 4), c)
+    case('flatten' + sfx, lambda x: x.flatten(), c)
+    case('flatten_range' + sfx, lambda x: x.flatten(1, 2), c)
+    case('squeeze' + sfx, lambda x: x.squeeze(), rn(3, 1, 4, 1, dtype=dt))
+    case('squeeze_dim' + sfx, lambda x: x.squeeze(1), rn(3, 1, 4, 1, dtype=dt))
+    case('unsqueeze' + sfx, lambda x: x.unsqueeze(1), a)
+    case('unsqueeze_neg' + sfx, lambda x: x.unsqueeze(-1), a)
+    case('transpose' + sfx, lambda x: x.transpose(0, 2), c)
+    case('permute' + sfx, lambda x: x.permute(2, 0, 1), c)
+    case('contiguous' + sfx, lambda x: x.transpose(0, 1).contiguous(), a)
+    case('expand' + sfx, lambda x: x.expand(2, 3, 4), rn(3, 1, dtype=dt))
+    case('cat' + sfx, lambda x, y: torch.cat([x, y], 1), a, b)
+    case('stack' + sfx, lambda x, y: torch.stack([x, y], 1), a, b)
+    case('split' + sfx, lambda x: x.split(2, 1), c)
+    case('split_sizes' + sfx, lambda x: x.split([1, 3], 2), c)
+    case('chunk' + sfx, lambda x: x.chunk(3, 1), c)
+    case('select' + sfx, lambda x: x.select(1, -1), c)
+    case('slice' + sfx, lambda x: x[:, 1:3], c)
+    case('slice_step' + sfx, lambda x: x[..., ::2], c)
+    case('narrow' + sfx, lambda x: x.narrow(2, 1, 2), c)
+    case('index_mixed' + sfx, lambda x, i: x[0, 1:, i], c, torch.tensor([3, 0, 3]))
+    case('index_none_ellipsis' + sfx, lambda x: x[None, ..., 1], c)
+    case('index_bool' + sfx, lambda x, m: x[m], a, a.detach() > 0)
+    case('index_select' + sfx, lambda x, i: x.index_select(1, i), c, torch.tensor([2, 0, 2]))
+    case('gather' + sfx, lambda x, i: x.gather(2, i), c, ri(0, 4, 2, 3, 2))
+    case('masked_fill' + sfx, lambda x, m: x.masked_fill(m, -1.5), a, a.detach() > 0.5)
+    case('to_other' + sfx, lambda x: x.to(torch.float64 if dt == torch.float32 else torch.float32), a)
+    case('clone' + sfx, lambda x: x.clone(), a)
+
+i1, i2 = ri(-5, 5, 3, 4), ri(1, 5, 3, 4)
+case('int_add', lambda x, y: x + y, i1, i2)
+case('int_add_scalar', lambda x: x + 2, i1)
+case('int_add_float_scalar', lambda x: x + 2.5, i1)
+case('int_mul_float', lambda x, y: x * y, i1, rn(3, 4))
+case('int_div', lambda x, y: x / y, i1, i2)
+case('int_div_floor', lambda x, y: torch.div(x, y, rounding_mode='floor'), i1, i2)
+case('int_sum', lambda x: x.sum(), i1)
+case('int_mean_float64', lambda x: x.to(torch.float64).mean(), i1)
+case('int32_add', lambda x, y: x + y, ri(-5, 5, 4, dtype=torch.int32), ri(-5, 5, 4, dtype=torch.int32))
+case('int_pow', lambda x: x.pow(2), i1)
+case('int_neg_abs', lambda x: x.neg().abs(), i1)
+case('sum_dtype', lambda x: x.sum(dtype=torch.float64), rn(3, 4))
+case('bool_sum', lambda m: m.sum(), rn(3, 4, grad=False) > 0)
+case('add_inplace', lambda x, y: x.clone().add_(y, alpha=2), rn(3, 4, grad=False), rn(3, 4, grad=False))
+case('mul_inplace_scalar', lambda x: x.clone().mul_(3), rn(3, 4, grad=False))
+case('zero_inplace', lambda x: x.clone().zero_(), rn(3, 4, grad=False))
+case('fill_inplace', lambda x: x.clone().fill_(2.5), rn(3, 4, grad=False))
+case('copy_inplace', lambda x, y: x.clone().copy_(y), rn(3, 4, grad=False), rn(1, 4, grad=False))
+case('chain_grad', lambda x, w, b: (x.matmul(w) + b).tanh().softmax(-1).log().mean(0), rn(5, 3), rn(3, 4), rn(4))
+
+# Printing: str(t) for a spread of shapes, dtypes and magnitudes.
+prints = []
+
+
+def pr(name, t, grad=False):
+    prints.append(dict(enc(t), name=name, grad=grad, str=str(t.requires_grad_(grad) if grad else t)))
+
+
+pr('scalar', torch.tensor(3.5))
+pr('int_scalar', torch.tensor(7))
+pr('floats', torch.tensor([1.5, -2.25, 3.0]))
+pr('ints_as_float', torch.tensor([1.0, 2.0, 30.0]))
+pr('sci_small', torch.tensor([1e-5, 1.0, 1000.0]))
+pr('sci_big', torch.tensor([1e9, 2.0]))
+pr('int_big_ratio', torch.tensor([1.0, 2000.0]))
+pr('matrix', torch.randn(3, 4, generator=gen))
+pr('cube', torch.randn(2, 3, 2, generator=gen))
+pr('f64', torch.randn(2, 2, generator=gen, dtype=torch.float64))
+pr('int64', torch.arange(12).reshape(3, 4))
+pr('int32_neg', torch.tensor([-3, 10, 200], dtype=torch.int32))
+pr('bools', torch.tensor([[True, False], [False, True]]))
+pr('uint8', torch.tensor([0, 255, 7], dtype=torch.uint8))
+pr('empty', torch.zeros(0))
+pr('empty_2d', torch.zeros(0, 3))
+pr('empty_int', torch.zeros(0, dtype=torch.int64))
+pr('summarized_vec', torch.arange(2000.0))
+pr('summarized_mat', torch.randn(50, 40, generator=gen))
+pr('long_row', torch.randn(30, generator=gen))
+pr('zeros', torch.zeros(2, 3))
+pr('nonfinite', torch.tensor([float('nan'), float('inf'), -float('inf'), 1.5]))
+pr('requires_grad', torch.randn(2, 2, generator=gen), grad=True)
+pr('neg_zero', torch.tensor([-0.0, 1.0]))
+pr('half', torch.tensor([1.5, 2.25, -3.0], dtype=torch.float16))
+
+# Random streams: after torch.manual_seed(s) the same calls give these numbers.
+torch.manual_seed(42)
+random = {'seed': 42, 'randn': enc(torch.randn(2, 3)), 'rand': enc(torch.rand(4)), 'randint': enc(torch.randint(0, 10, (5,))),
+          'randn_f64': enc(torch.randn(3, dtype=torch.float64))}
+
+os.makedirs(OUT, exist_ok=True)
+with open(os.path.join(OUT, 'tensor-ops.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'cases': cases, 'prints': prints, 'random': random}, f, separators=(',', ':'))
+print(f'wrote {len(cases)} op cases, {len(prints)} print cases to {OUT}/tensor-ops.json')
