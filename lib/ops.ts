@@ -14,9 +14,8 @@ function op(name: string, overload = '') { return native.op(`aten::${name}`, ove
 const call = native.call;
 
 const OP = {
-  add: op('add', 'Tensor'), addS: op('add', 'Scalar'), sub: op('sub', 'Tensor'), subS: op('sub', 'Scalar'),
-  mul: op('mul', 'Tensor'), mulS: op('mul', 'Scalar'), div: op('div', 'Tensor'), divS: op('div', 'Scalar'),
-  divMode: op('div', 'Tensor_mode'), divSMode: op('div', 'Scalar_mode'),
+  add: op('add', 'Tensor'), sub: op('sub', 'Tensor'), 
+  mul: op('mul', 'Tensor'), div: op('div', 'Tensor'), divMode: op('div', 'Tensor_mode'), 
   neg: op('neg'), pow: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'), sqrt: op('sqrt'), exp: op('exp'),
   log: op('log'), abs: op('abs'), clamp: op('clamp'), clampT: op('clamp', 'Tensor'),
   matmul: op('matmul'), mm: op('mm'), bmm: op('bmm'),
@@ -27,15 +26,15 @@ const OP = {
   eq: op('eq', 'Tensor'), eqS: op('eq', 'Scalar'), ne: op('ne', 'Tensor'), neS: op('ne', 'Scalar'),
   gt: op('gt', 'Tensor'), gtS: op('gt', 'Scalar'), lt: op('lt', 'Tensor'), ltS: op('lt', 'Scalar'),
   ge: op('ge', 'Tensor'), geS: op('ge', 'Scalar'), le: op('le', 'Tensor'), leS: op('le', 'Scalar'),
-  where: op('where', 'self'), scalarTensor: op('scalar_tensor'),
+  where: op('where', 'self'),
   reshape: op('reshape'), view: op('view'), flatten: op('flatten', 'using_ints'), squeeze: op('squeeze'), squeezeDim: op('squeeze', 'dim'),
   unsqueeze: op('unsqueeze'), transpose: op('transpose', 'int'), permute: op('permute'), contiguous: op('contiguous'),
   expand: op('expand'), cat: op('cat'), stack: op('stack'), split: op('split', 'Tensor'), splitSizes: op('split_with_sizes'),
   chunk: op('chunk'), select: op('select', 'int'), slice: op('slice', 'Tensor'), narrow: op('narrow'),
   indexSelect: op('index_select'), gather: op('gather'), maskedFill: op('masked_fill', 'Scalar'), maskedFillT: op('masked_fill', 'Tensor'),
   toDtype: op('to', 'dtype'), toDevice: op('to', 'device'), clone: op('clone'), detach: op('detach'),
-  add_: op('add_', 'Tensor'), addS_: op('add_', 'Scalar'), sub_: op('sub_', 'Tensor'), subS_: op('sub_', 'Scalar'),
-  mul_: op('mul_', 'Tensor'), mulS_: op('mul_', 'Scalar'), div_: op('div_', 'Tensor'), divS_: op('div_', 'Scalar'),
+  add_: op('add_', 'Tensor'), sub_: op('sub_', 'Tensor'), 
+  mul_: op('mul_', 'Tensor'), div_: op('div_', 'Tensor'), 
   zero_: op('zero_'), fill_: op('fill_', 'Scalar'), fillT_: op('fill_', 'Tensor'), copy_: op('copy_'), clamp_: op('clamp_'),
 };
 
@@ -175,13 +174,13 @@ function keepdimOf(v: unknown): boolean {
 }
 
 Object.assign(proto, {
-  add(this: Tensor, o: Other, opts?: object) { return binary(OP.add, OP.addS, this, o, alphaOf(opts)); },
-  sub(this: Tensor, o: Other, opts?: object) { return binary(OP.sub, OP.subS, this, o, alphaOf(opts)); },
-  mul(this: Tensor, o: Other) { return binary(OP.mul, OP.mulS, this, o); },
+  add(this: Tensor, o: Other, opts?: object) { return wrap(call(OP.add, h(this), other(o), alphaOf(opts))); },
+  sub(this: Tensor, o: Other, opts?: object) { return wrap(call(OP.sub, h(this), other(o), alphaOf(opts))); },
+  mul(this: Tensor, o: Other) { return wrap(call(OP.mul, h(this), other(o))); },
   div(this: Tensor, o: Other, opts?: object) {
     const { roundingMode } = checkOptions<{ roundingMode: string }>(opts, 'options', ['roundingMode']);
-    if (roundingMode === undefined) return binary(OP.div, OP.divS, this, o);
-    return binary(OP.divMode, OP.divSMode, this, o, checkString(roundingMode, 'roundingMode', ['trunc', 'floor']));
+    if (roundingMode === undefined) return wrap(call(OP.div, h(this), other(o)));
+    return wrap(call(OP.divMode, h(this), other(o), checkString(roundingMode, 'roundingMode', ['trunc', 'floor'])));
   },
   neg(this: Tensor) { return wrap(call(OP.neg, h(this))); },
   pow(this: Tensor, e: Other) { return binary(OP.pow, OP.powS, this, e); },
@@ -193,11 +192,8 @@ Object.assign(proto, {
     const lo = min === undefined || min === null ? null : other(min, 'min');
     const hi = max === undefined || max === null ? null : other(max, 'max');
     if (lo === null && hi === null) invalidArg('at least one of min and max', 'clamp bounds', min);
-    if (typeof lo === 'object' || typeof hi === 'object') {
-      // Mixed tensor/number bounds: the Tensor overload, numbers made 0-dim tensors of self's dtype.
-      const asT = (b: TensorHandle | number | null) => (typeof b === 'number' ? scalarLike(this, b) : b);
-      return wrap(call(OP.clampT, h(this), asT(lo), asT(hi)));
-    }
+    // Tensor bounds (numbers beside them become wrapped-number tensors natively).
+    if (typeof lo === 'object' || typeof hi === 'object') return wrap(call(OP.clampT, h(this), lo, hi));
     return wrap(call(OP.clamp, h(this), lo, hi));
   },
   matmul(this: Tensor, o: Tensor) { return wrap(call(OP.matmul, h(this), checkTensor(o, 'other').handle('other'))); },
@@ -338,10 +334,10 @@ Object.assign(proto, {
   },
   clone(this: Tensor) { return wrap(call(OP.clone, h(this))); },
   detach(this: Tensor) { return wrap(call(OP.detach, h(this))); },
-  add_(this: Tensor, o: Other, opts?: object) { return inPlace(this, OP.add_, OP.addS_, o, alphaOf(opts)); },
-  sub_(this: Tensor, o: Other, opts?: object) { return inPlace(this, OP.sub_, OP.subS_, o, alphaOf(opts)); },
-  mul_(this: Tensor, o: Other) { return inPlace(this, OP.mul_, OP.mulS_, o); },
-  div_(this: Tensor, o: Other) { return inPlace(this, OP.div_, OP.divS_, o); },
+  add_(this: Tensor, o: Other, opts?: object) { native.callInPlace(OP.add_, h(this), other(o), alphaOf(opts)); return this; },
+  sub_(this: Tensor, o: Other, opts?: object) { native.callInPlace(OP.sub_, h(this), other(o), alphaOf(opts)); return this; },
+  mul_(this: Tensor, o: Other) { native.callInPlace(OP.mul_, h(this), other(o)); return this; },
+  div_(this: Tensor, o: Other) { native.callInPlace(OP.div_, h(this), other(o)); return this; },
   clamp_(this: Tensor, min?: number | null, max?: number | null) {
     const lo = min === undefined || min === null ? null : checkNumber(min, 'min');
     const hi = max === undefined || max === null ? null : checkNumber(max, 'max');
@@ -350,15 +346,13 @@ Object.assign(proto, {
     return this;
   },
   zero_(this: Tensor) { native.callInPlace(OP.zero_, h(this)); return this; },
-  fill_(this: Tensor, v: Other) { return inPlace(this, OP.fillT_, OP.fill_, v); },
+  fill_(this: Tensor, v: Other) {
+    const o = other(v, 'value');
+    native.callInPlace(typeof o === 'number' ? OP.fill_ : OP.fillT_, h(this), o);
+    return this;
+  },
   copy_(this: Tensor, src: Tensor) { native.callInPlace(OP.copy_, h(this), checkTensor(src, 'src').handle('src')); return this; },
 });
-
-function inPlace(self: Tensor, tensorOp: number, scalarOp: number, value: unknown, ...rest: unknown[]): Tensor {
-  const o = other(value);
-  native.callInPlace(typeof o === 'number' ? scalarOp : tensorOp, h(self), o, ...rest);
-  return self;
-}
 
 function extreme(self: Tensor, arg: unknown, keepdim: unknown, all: number, byDim: number, elementwise: number): unknown {
   if (arg === undefined) {
@@ -368,11 +362,6 @@ function extreme(self: Tensor, arg: unknown, keepdim: unknown, all: number, byDi
   if (arg instanceof Tensor) return wrap(call(elementwise, h(self), checkTensor(arg, 'other').handle('other')));
   const [values, indices] = (call(byDim, h(self), checkDim(arg, 'dim', self.dim()), keepdimOf(keepdim)) as TensorHandle[]).map((x) => wrap(x));
   return Object.assign([values, indices], { values, indices });
-}
-
-/** A 0-dim tensor holding `v` with self's dtype (for bounds that mix tensors and numbers). */
-function scalarLike(self: Tensor, v: number): TensorHandle {
-  return call(OP.scalarTensor, v, SCALAR_TYPE[self.dtype]) as TensorHandle;
 }
 
 /** Resolves one -1 and checks that the element count matches, with a message naming both shapes. */
@@ -421,22 +410,14 @@ function indexSpecs(indices: unknown): IndexSpec[] {
 
 // ---- functions over several tensors ------------------------------------------------------------
 
-/** torch.where(condition, x, y): x where condition is true, else y. Numbers take the other's dtype. */
+/**
+ * torch.where(condition, x, y): x where condition is true, else y. Numbers promote as
+ * Python scalars do (where.ScalarOther wraps them the same way).
+ */
 export function where(condition: Tensor, x: Other, y: Other): Tensor {
   const c = checkTensor(condition, 'condition');
   if (c.dtype !== 'bool') invalidArg('a bool condition tensor', 'condition', c);
-  const xv = other(x, 'x');
-  const yv = other(y, 'y');
-  if (typeof xv === 'number' && typeof yv === 'number') {
-    return wrap(call(OP.where, c.handle('condition'), scalarLikeDtype(xv, null), scalarLikeDtype(yv, null)));
-  }
-  const ref = (typeof xv === 'number' ? y : x) as Tensor;
-  const asT = (v: TensorHandle | number) => (typeof v === 'number' ? scalarLike(ref, v) : v);
-  return wrap(call(OP.where, c.handle('condition'), asT(xv), asT(yv)));
-}
-
-function scalarLikeDtype(v: number, dtype: DType | null): TensorHandle {
-  return call(OP.scalarTensor, v, dtype === null ? (Number.isInteger(v) ? SCALAR_TYPE.int64 : SCALAR_TYPE.float32) : SCALAR_TYPE[dtype]) as TensorHandle;
+  return wrap(call(OP.where, c.handle('condition'), other(x, 'x'), other(y, 'y')));
 }
 
 function tensorList(tensors: unknown, name: string): TensorHandle[] {

@@ -2,6 +2,8 @@
 
 #include "tensor.h"
 
+#include <ATen/ScalarOps.h>
+
 namespace trnn {
 
 static int64_t ToInt(const Napi::Value& v) {
@@ -77,6 +79,14 @@ c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) {
       if (v.IsNull() || v.IsUndefined()) return c10::IValue();
       return ToIValue(v, type->castRaw<c10::OptionalType>()->getElementType());
     case c10::TypeKind::TensorType:
+      // A number where a tensor is expected becomes a 0-dim "wrapped number" tensor, exactly
+      // what Python's argument parser makes of `x + 2`: it takes part in type promotion as a
+      // Python scalar would, and autograd records the same node (AddBackward0).
+      if (v.IsNumber() || v.IsBoolean() || v.IsBigInt()) {
+        at::Tensor t = c10::scalar_to_tensor(ToScalar(v));
+        t.unsafeGetTensorImpl()->set_wrapped_number(true);
+        return t;
+      }
       return TensorHandle::Get(v);
     case c10::TypeKind::IntType:
     case c10::TypeKind::SymIntType:

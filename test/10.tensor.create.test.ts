@@ -1,0 +1,137 @@
+import * as assert from 'assert';
+import * as torch from '../lib';
+import { assertMatches, Encoded, loadFixture } from './helpers';
+
+describe('tensor creation', () => {
+  it('infers shape and dtype from nested arrays as torch.tensor does', () => {
+    const f = torch.tensor([[1.5, 2], [3, 4]]);
+    assert.strictEqual(f.dtype, 'float32');
+    assert.deepStrictEqual(f.shape, [2, 2]);
+    assert.deepStrictEqual(Array.from(f.dataSync()), [1.5, 2, 3, 4]);
+    const i = torch.tensor([1, 2, 3]);
+    assert.strictEqual(i.dtype, 'int64');
+    assert.deepStrictEqual(Array.from(i.dataSync() as BigInt64Array), [1n, 2n, 3n]);
+    const b = torch.tensor([true, false]);
+    assert.strictEqual(b.dtype, 'bool');
+    assert.deepStrictEqual(Array.from(b.dataSync()), [1, 0]);
+    assert.strictEqual(torch.tensor(3.5).dim(), 0);
+    assert.strictEqual(torch.tensor(3.5).item(), 3.5);
+    assert.deepStrictEqual(torch.tensor([]).shape, [0]);
+    assert.strictEqual(torch.tensor([]).dtype, 'float32');
+    assert.deepStrictEqual(torch.tensor([2n ** 62n, 1n]).dataSync(), BigInt64Array.from([2n ** 62n, 1n]));
+  });
+
+  it('converts to the requested dtype, from float64 values', () => {
+    const t = torch.tensor([0.1, 1e10], { dtype: 'float64' });
+    assert.deepStrictEqual(Array.from(t.dataSync()), [0.1, 1e10]);
+    assert.deepStrictEqual(Array.from(torch.tensor([1.7, -1.7], { dtype: 'int32' }).dataSync()), [1, -1]);
+    const h = torch.tensor([1.5, -2], { dtype: 'float16' });
+    assert.deepStrictEqual(Array.from(h.dataSync()), [0x3e00, 0xc000]);
+    const bf = torch.tensor([1.5], { dtype: 'bfloat16' });
+    assert.deepStrictEqual(Array.from(bf.dataSync()), [0x3fc0]);
+  });
+
+  it('takes typed arrays with their own dtype, and shape', () => {
+    const data = new Float64Array([1, 2, 3, 4, 5, 6]);
+    const t = torch.tensor(data, { shape: [2, 3] });
+    assert.strictEqual(t.dtype, 'float64');
+    assert.deepStrictEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
+    data[0] = 99; // a copy was taken
+    assert.strictEqual(t.toArray() instanceof Array && (t.toArray() as number[][])[0][0], 1);
+    assert.strictEqual(torch.tensor(new Int32Array([1, 2])).dtype, 'int32');
+    assert.strictEqual(torch.tensor(new BigInt64Array([1n])).dtype, 'int64');
+    assert.strictEqual(torch.tensor(new Uint8Array([1, 2])).dtype, 'uint8');
+    assert.strictEqual(torch.tensor(new Int8Array([-1])).dtype, 'int8');
+    const half = torch.tensor(new Uint16Array([0x3c00]), { dtype: 'float16' });
+    assert.strictEqual(half.to('float32').item(), 1);
+    // a subarray view starts at its own offset
+    const view = new Float32Array([9, 9, 1, 2]).subarray(2);
+    assert.deepStrictEqual(Array.from(torch.tensor(view).dataSync()), [1, 2]);
+  });
+
+  it('reinterprets Buffers and ArrayBuffers as raw little-endian bytes', () => {
+    const buf = Buffer.alloc(8);
+    buf.writeFloatLE(1.25, 0);
+    buf.writeFloatLE(-3, 4);
+    assert.deepStrictEqual(Array.from(torch.tensor(buf, { dtype: 'float32' }).dataSync()), [1.25, -3]);
+    assert.deepStrictEqual(Array.from(torch.tensor(Buffer.from([1, 2, 3])).dataSync()), [1, 2, 3]);
+    const fb = torch.fromBuffer(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 8), { dtype: 'float32', shape: [2, 1] });
+    assert.deepStrictEqual(fb.toArray(), [[1.25], [-3]]);
+    const odd = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0xc0, 0x3f]).subarray(1, 9); // unaligned view
+    assert.deepStrictEqual(Array.from(torch.fromBuffer(odd, { dtype: 'float64' }).dataSync()), [0.125]);
+  });
+
+  it('zeros, ones, full, eye, arange, linspace', () => {
+    assert.deepStrictEqual(torch.zeros([2, 3]).toArray(), [[0, 0, 0], [0, 0, 0]]);
+    assert.strictEqual(torch.zeros([2], { dtype: 'float64' }).dtype, 'float64');
+    assert.deepStrictEqual(torch.ones([2], { dtype: 'int32' }).toArray(), [1, 1]);
+    assert.strictEqual(torch.full([3], 1.5).dtype, 'float32');
+    assert.strictEqual(torch.full([3], 2).dtype, 'int64');
+    assert.strictEqual(torch.full([1], true).dtype, 'bool');
+    assert.deepStrictEqual(torch.full([2, 2], 7, { dtype: 'float64' }).toArray(), [[7, 7], [7, 7]]);
+    assert.deepStrictEqual(torch.eye(2, 3).toArray(), [[1, 0, 0], [0, 1, 0]]);
+    assert.deepStrictEqual(torch.eye(2).toArray(), [[1, 0], [0, 1]]);
+    assert.deepStrictEqual(torch.arange(4).toArray(), [0, 1, 2, 3]);
+    assert.strictEqual(torch.arange(4).dtype, 'int64');
+    assert.deepStrictEqual(torch.arange(1, 4).toArray(), [1, 2, 3]);
+    assert.deepStrictEqual(torch.arange(0, 1, 0.25).toArray(), [0, 0.25, 0.5, 0.75]);
+    assert.strictEqual(torch.arange(0, 1, 0.25).dtype, 'float32');
+    assert.deepStrictEqual(torch.arange(5, 0, -2).toArray(), [5, 3, 1]);
+    assert.strictEqual(torch.arange(3, { dtype: 'float64' }).dtype, 'float64');
+    assert.deepStrictEqual(torch.linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
+  });
+
+  it('zerosLike, onesLike, randnLike keep shape, dtype and device', () => {
+    const x = torch.ones([2, 3], { dtype: 'float64' });
+    const z = torch.zerosLike(x);
+    assert.deepStrictEqual([z.dtype, z.shape, z.device], ['float64', [2, 3], 'cpu']);
+    assert.strictEqual(torch.onesLike(x, { dtype: 'int32' }).dtype, 'int32');
+    assert.deepStrictEqual(torch.randnLike(x).shape, [2, 3]);
+    assert.strictEqual(torch.zerosLike(x, { requiresGrad: true }).requiresGrad, true);
+  });
+
+  it('manualSeed gives the same random numbers as torch.manual_seed in Python', () => {
+    const { random } = loadFixture<{ random: { seed: number; randn: Encoded; rand: Encoded; randint: Encoded; randn_f64: Encoded } }>('tensor-ops.json');
+    torch.manualSeed(random.seed);
+    assertMatches(torch.randn([2, 3]), random.randn, 'randn');
+    assertMatches(torch.rand([4]), random.rand, 'rand');
+    assertMatches(torch.randint(0, 10, [5]), random.randint, 'randint');
+    assertMatches(torch.randn([3], { dtype: 'float64' }), random.randn_f64, 'randn float64');
+    torch.manualSeed(BigInt(random.seed));
+    assertMatches(torch.randn([2, 3]), random.randn, 'randn after a bigint seed');
+  });
+
+  it('rand is in [0, 1) and randint in [low, high)', () => {
+    const r = Array.from(torch.rand([1000]).dataSync());
+    assert.ok(r.every((v) => v >= 0 && v < 1));
+    const i = Array.from(torch.randint(-3, 3, [1000]).dataSync() as BigInt64Array, Number);
+    assert.ok(i.every((v) => v >= -3 && v < 3));
+    assert.deepStrictEqual([...new Set(i)].sort((a, b) => a - b), [-3, -2, -1, 0, 1, 2]);
+  });
+
+  it('requiresGrad option marks a leaf', () => {
+    const w = torch.randn([2, 2], { requiresGrad: true });
+    assert.strictEqual(w.requiresGrad, true);
+    assert.strictEqual(w.isLeaf, true);
+    assert.strictEqual(w.grad, null);
+  });
+
+  it('devices: cpu works; cuda is refused clearly without a GPU', () => {
+    assert.strictEqual(torch.zeros([1], { device: 'cpu' }).device, 'cpu');
+    assert.strictEqual(torch.cuda.isAvailable(), false);
+    assert.strictEqual(torch.cuda.deviceCount(), 0);
+    for (const device of ['cuda', 'cuda:0', 'cuda:1'] as const) {
+      assert.throws(() => torch.ones([2], { device }), { name: 'TorchError', code: 'ERR_CUDA_UNAVAILABLE' });
+    }
+    assert.throws(() => torch.ones([2]).to('cuda'), { code: 'ERR_CUDA_UNAVAILABLE' });
+  });
+
+  it('threads: getNumThreads/setNumThreads', () => {
+    const n = torch.getNumThreads();
+    assert.ok(n >= 1);
+    torch.setNumThreads(1);
+    assert.strictEqual(torch.getNumThreads(), 1);
+    torch.setNumThreads(n);
+    assert.strictEqual(torch.getNumThreads(), n);
+  });
+});
