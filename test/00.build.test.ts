@@ -47,6 +47,22 @@ describe('build and packaging', () => {
     assert.strictEqual(r.stdout.trim(), '4 true true');
   });
 
+  it("the README's first example runs as written and prints what its comments say", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const code = /```js\n([\s\S]*?)```/.exec(readme)![1];
+    const expected: string[] = [];
+    let inLog = false;
+    for (const line of code.split('\n')) {
+      const m = /^(.*?)\/\/ ?(.*)$/.exec(line);
+      const isLog = line.trimStart().startsWith('console.log');
+      if (m && isLog) { expected.push(m[2].trim()); inLog = true; } else if (m && inLog && m[1].trim() === '') expected.push(m[2].trim()); else inLog = false;
+    }
+    assert.ok(expected.length >= 2);
+    const r = node(['-e', code], project);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split('\n').map((l) => l.trim()), expected);
+  });
+
   it('ships types: dist/index.d.ts declares the public API', () => {
     const dts = fs.readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');
     for (const name of ['Tensor', 'tensor', 'zeros', 'noGrad', 'TorchError', 'memory', 'tidy']) assert.match(dts, new RegExp(`\\b${name}\\b`));
