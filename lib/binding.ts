@@ -7,6 +7,14 @@ import { TorchError } from './errors';
 
 /** An opaque native object that owns one libtorch tensor reference. */
 export interface TensorHandle { readonly __brand: 'TensorHandle' }
+/** An opaque native object that owns one torch::nn module. */
+export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
+type M = ModuleHandle;
+/** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
+export interface NativeRnnOptions {
+  inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
+  dropout: number; bidirectional: boolean; nonlinearity: 'tanh' | 'relu'; projSize: number;
+}
 type H = TensorHandle;
 type IndexSpec = [0, number] | [1, number | null, number | null, number | null] | [2] | [3] | [4, H] | [5, boolean];
 
@@ -21,6 +29,7 @@ export interface NativeBinding {
   dispose(h: H): void;
   memory(): { tensors: number; bytes: number };
   index(h: H, specs: IndexSpec[]): H;
+  setData(h: H, src: H): void;
   // ops.cc
   op(name: string, overload: string): number;
   call(op: number, ...args: unknown[]): unknown;
@@ -44,6 +53,20 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudnnIsAvailable(): boolean;
   buildInfo(): { libtorch: string; config: string; parallel: string };
+  // nn/module.cc, nn/rnn.cc, nn/layers.cc
+  moduleParameters(m: M): [string[], H[]];
+  moduleTrain(m: M, mode: boolean): void;
+  moduleTo(m: M, dtype: number | null, device: string | null): void;
+  moduleForward(m: M, args: (H | null)[]): (H | null)[];
+  moduleForwardAsync(m: M, args: (H | null)[]): Promise<(H | null)[]>;
+  chainForwardAsync(ms: M[], input: H): Promise<H>;
+  barrierAsync(): Promise<void>;
+  createRecurrent(kind: 'rnn' | 'lstm' | 'gru', opts: NativeRnnOptions): M;
+  createCell(kind: 'rnn' | 'lstm' | 'gru', opts: Pick<NativeRnnOptions, 'inputSize' | 'hiddenSize' | 'bias' | 'nonlinearity'>): M;
+  createLinear(inFeatures: number, outFeatures: number, bias: boolean): M;
+  createEmbedding(numEmbeddings: number, embeddingDim: number, paddingIdx: number | null): M;
+  createDropout(p: number): M;
+  createLayerNorm(normalizedShape: number[], eps: number, elementwiseAffine: boolean): M;
 }
 
 export type { IndexSpec };

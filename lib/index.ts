@@ -23,3 +23,4 @@ export type { TensorOptions } from './creation';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autograd } from './autograd';
 export type { GradOptions } from './autograd';
 export { manualSeed, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';
+export * as nn from './nn';

@@ -16,8 +16,6 @@ import { checkBool, checkOptions, Device } from './validate';
 /** Tensors created inside the innermost tidy() scope, disposed when it ends. */
 const scopes: Set<Tensor>[] = [];
 
-const DISPOSE: symbol = (Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
-
 export class Tensor<D extends DType = DType> {
   /** @internal The native handle; null once disposed. */
   _h: TensorHandle | null;
@@ -42,6 +40,9 @@ export class Tensor<D extends DType = DType> {
     }
     return this._meta;
   }
+
+  /** @internal Forgets the cached dtype/shape/device after the data was replaced in place (Module.to). */
+  clearMeta(): void { this._meta = undefined; }
 
   /** The element type, with PyTorch's name (`'float32'`, `'int64'`, …). */
   get dtype(): D { return this.meta()[0]; }
@@ -176,10 +177,9 @@ export class Tensor<D extends DType = DType> {
     }
   }
   get isDisposed(): boolean { return this._h === null; }
+  /** `using t = torch.ones([3])` disposes t at the end of the block. */
+  [Symbol.dispose](): void { this.dispose(); }
 }
-
-// `using t = torch.ones([3])` disposes t at the end of the block.
-(Tensor.prototype as unknown as Record<symbol, unknown>)[DISPOSE] = function dispose(this: Tensor) { this.dispose(); };
 
 const OP_TO_FLOAT = native.op('aten::to', 'dtype');
 

@@ -26,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitModules(env, exports);
   return exports;
 }
 

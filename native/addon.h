@@ -15,6 +15,7 @@ struct AddonData {
   // registered by lib/binding.ts through `init`, so native errors are TorchErrors too.
   Napi::FunctionReference handleCtor;
   Napi::FunctionReference errorCtor;
+  Napi::FunctionReference moduleCtor;  // nn/module.cc
 
   // Live tensor handles and the bytes of the distinct storages they hold. JS thread only.
   struct StorageUse {
@@ -40,5 +41,6 @@ void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitModules(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -16,15 +16,22 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
 
 Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
   if (!t.defined()) return env.Null();
-  AddonData& data = Data(env);
-  Napi::Object obj = data.handleCtor.New({});
+  Napi::Object obj = Data(env).handleCtor.New({});
   TensorHandle* h = Unwrap(obj);
-  if (t.has_storage()) {
-    h->storageKey_ = t.storage().unsafeGetStorageImpl();
-    auto it = data.storages.find(h->storageKey_);
+  h->tensor_ = std::move(t);
+  h->Track(env);
+  return obj;
+}
+
+void TensorHandle::Track(Napi::Env env) {
+  AddonData& data = Data(env);
+  storageKey_ = nullptr;
+  if (tensor_.has_storage()) {
+    storageKey_ = tensor_.storage().unsafeGetStorageImpl();
+    auto it = data.storages.find(storageKey_);
     if (it == data.storages.end()) {
-      int64_t bytes = static_cast<int64_t>(t.storage().nbytes());
-      data.storages.emplace(h->storageKey_, AddonData::StorageUse{1, bytes});
+      int64_t bytes = static_cast<int64_t>(tensor_.storage().nbytes());
+      data.storages.emplace(storageKey_, AddonData::StorageUse{1, bytes});
       data.liveBytes += bytes;
       Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
     } else {
@@ -32,12 +39,10 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
     }
   }
   data.liveTensors++;
-  h->tracked_ = true;
-  h->tensor_ = std::move(t);
-  return obj;
+  tracked_ = true;
 }
 
-void TensorHandle::Release(Napi::Env env) {
+void TensorHandle::Untrack(Napi::Env env) {
   if (!tracked_) return;
   tracked_ = false;
   AddonData& data = Data(env);
@@ -50,6 +55,10 @@ void TensorHandle::Release(Napi::Env env) {
       data.storages.erase(it);
     }
   }
+}
+
+void TensorHandle::Release(Napi::Env env) {
+  Untrack(env);
   tensor_ = torch::Tensor();
 }
 
@@ -209,7 +218,18 @@ static Napi::Value Index(const Napi::CallbackInfo& info) {
   return TensorHandle::New(info.Env(), t.index(idx));
 }
 
+// setData(h, src): `param.data = src` in Python: h keeps its identity (and autograd leaf
+// status) and takes src's data, dtype and device. Module.to() uses it.
+static Napi::Value SetData(const Napi::CallbackInfo& info) {
+  TensorHandle* h = TensorHandle::Unwrap(info[0].As<Napi::Object>());
+  torch::Tensor t = TensorHandle::Get(info[0]);
+  t.set_data(TensorHandle::Get(info[1]));
+  h->Retrack(info.Env());  // its storage changed: account for the new one
+  return info.Env().Undefined();
+}
+
 void InitTensor(Napi::Env env, Napi::Object exports) {
+  Export<SetData>(env, exports, "setData");
   TensorHandle::Init(env, exports);
   Export<FromData>(env, exports, "fromData");
   Export<DataSync>(env, exports, "dataSync");

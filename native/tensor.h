@@ -19,8 +19,12 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   explicit TensorHandle(const Napi::CallbackInfo& info);
   void Finalize(Napi::Env env) override;
   void Release(Napi::Env env);
+  // Re-reads the storage after the tensor's data was replaced in place (set_data).
+  void Retrack(Napi::Env env) { Untrack(env); Track(env); }
 
  private:
+  void Track(Napi::Env env);
+  void Untrack(Napi::Env env);
   torch::Tensor tensor_;
   const void* storageKey_ = nullptr;
   bool tracked_ = false;

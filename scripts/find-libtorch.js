@@ -31,9 +31,16 @@ function fromDir(dir, source) {
 }
 
 function describe(cmakeDir, source) {
-  // TorchConfig.cmake computes the prefix as four levels up from <prefix>/share/cmake/Torch;
-  // Debian's lives in <prefix>/lib/<triplet>/cmake/Torch, which gives the same /usr.
-  const prefix = path.resolve(cmakeDir, '..', '..', '..', '..');
+  // The prefix is what TorchConfig.cmake itself computes: upstream configs sit in
+  // <prefix>/share/cmake/Torch ("../../../"), Debian's in <prefix>/lib/<triplet>/cmake/Torch
+  // ("../../../../"). Read the relative path from the file rather than guess.
+  let up = ['..', '..', '..'];
+  try {
+    const cfg = fs.readFileSync(path.join(cmakeDir, 'TorchConfig.cmake'), 'utf8');
+    const m = cfg.match(/TORCH_INSTALL_PREFIX "\$\{CMAKE_CURRENT_LIST_DIR\}\/((?:\.\.\/?)+)"/);
+    if (m) up = m[1].split('/').filter((x) => x === '..');
+  } catch { /* keep the upstream layout */ }
+  const prefix = path.resolve(cmakeDir, ...up);
   const candidates = [path.join(prefix, 'lib'), path.resolve(cmakeDir, '..', '..')];
   const libDir = candidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch.dylib'))) || candidates[0];
   const include = path.join(prefix, 'include');
@@ -46,7 +53,8 @@ function describe(cmakeDir, source) {
   return {
     source,
     cmakeDir,
-    cmakePrefix: path.resolve(cmakeDir, '..', '..'),
+    // CMake finds <dir>/Torch/TorchConfig.cmake under a prefix path entry <dir>.
+    cmakePrefix: path.resolve(cmakeDir, '..'),
     prefix,
     includeDirs: [include, path.join(include, 'torch', 'csrc', 'api', 'include')],
     libDir,

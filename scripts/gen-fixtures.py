@@ -226,3 +226,163 @@ os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, 'tensor-ops.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'cases': cases, 'prints': prints, 'random': random}, f, separators=(',', ':'))
 print(f'wrote {len(cases)} op cases, {len(prints)} print cases to {OUT}/tensor-ops.json')
+
+# ---- nn: recurrent modules, cells and layers -------------------------------------------------
+# Each case: the module's constructor options (torchrnn's camelCase names), its state dict,
+# the inputs, the outputs, and the gradients of the inputs and of every parameter for
+# loss = sum_i (output_i * R_i).sum() with fixed random projections R_i.
+nn_cases = []
+
+
+def module_case(name, kind, opts, module, inputs, run, dtype=torch.float32):
+    module = module.to(dtype)
+    module.eval() if opts.get('_eval', True) else module.train()
+    ins = {k: (v.to(dtype).requires_grad_(True) if v is not None and v.dtype.is_floating_point else v) for k, v in inputs.items()}
+    outs = run(module, ins)
+    projs = [torch.randn(o.shape, generator=gen, dtype=torch.float64).to(dtype) for o in outs]
+    loss = sum((o * r).sum() for o, r in zip(outs, projs))
+    diff_ins = [k for k, v in ins.items() if v is not None and v.requires_grad]
+    params = list(module.named_parameters())
+    grads = torch.autograd.grad(loss, [ins[k] for k in diff_ins] + [p for _, p in params], allow_unused=True)
+    nn_cases.append({
+        'name': name, 'kind': kind, 'dtype': NAMES[dtype],
+        'options': {k: v for k, v in opts.items() if not k.startswith('_')},
+        'stateDict': {k: enc(v) for k, v in module.state_dict().items()},
+        'inputs': {k: enc(v) for k, v in ins.items() if v is not None},
+        'outputs': [enc(o) for o in outs],
+        'projections': [enc(r) for r in projs],
+        'inputGrads': {k: enc(g) for k, g in zip(diff_ins, grads[:len(diff_ins)])},
+        'paramGrads': {n: enc(g) for (n, _), g in zip(params, grads[len(diff_ins):])},
+    })
+
+
+I_, H_, T_, B_ = 3, 5, 6, 3
+CTOR = {'rnn': torch.nn.RNN, 'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU}
+
+
+def py_opts(o):
+    m = {'inputSize': 'input_size', 'hiddenSize': 'hidden_size', 'numLayers': 'num_layers', 'bias': 'bias',
+         'batchFirst': 'batch_first', 'dropout': 'dropout', 'bidirectional': 'bidirectional',
+         'nonlinearity': 'nonlinearity', 'projSize': 'proj_size'}
+    return {m[k]: v for k, v in o.items() if not k.startswith('_')}
+
+
+def recurrent(name, kind, dtype=torch.float32, h0=False, lengths=None, unbatched=False, **o):
+    opts = dict(inputSize=I_, hiddenSize=H_, **o)
+    module = CTOR[kind](**py_opts(opts))
+    layers = opts.get('numLayers', 1) * (2 if opts.get('bidirectional') else 1)
+    out_size = opts.get('projSize') or H_
+    bf = opts.get('batchFirst', False)
+    shape = (T_, I_) if unbatched else ((B_, T_, I_) if bf else (T_, B_, I_))
+    inputs = {'input': torch.randn(*shape, generator=gen)}
+    sshape = (layers,) if unbatched else (layers, B_)
+    if h0:
+        inputs['h0'] = torch.randn(*sshape, out_size, generator=gen)
+        if kind == 'lstm':
+            inputs['c0'] = torch.randn(*sshape, H_, generator=gen)
+    if lengths is not None:
+        inputs['lengths'] = torch.tensor(lengths)
+
+    def run(m, ins):
+        x = ins['input']
+        hx = None
+        if 'h0' in ins:
+            hx = (ins['h0'], ins['c0']) if kind == 'lstm' else ins['h0']
+        if 'lengths' in ins:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, ins['lengths'], batch_first=bf, enforce_sorted=False)
+            out, state = m(packed, hx)
+            out = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=bf)[0]
+        else:
+            out, state = m(x, hx)
+        return [out, *state] if kind == 'lstm' else [out, state]
+    module_case(name, kind, opts, module, inputs, run, dtype)
+
+
+for kind, extra in (('rnn', {'nonlinearity': 'tanh'}), ('rnn', {'nonlinearity': 'relu'}), ('lstm', {}), ('gru', {})):
+    tag = kind + ('_' + extra['nonlinearity'] if extra else '')
+    for layers in (1, 2, 3):
+        for bidi in (False, True):
+            for bf in (False, True):
+                recurrent(f'{tag}_l{layers}_{"bi" if bidi else "uni"}_{"bf" if bf else "sf"}', kind,
+                          numLayers=layers, bidirectional=bidi, batchFirst=bf, **extra)
+    recurrent(f'{tag}_nobias', kind, numLayers=2, bidirectional=True, bias=False, **extra)
+    recurrent(f'{tag}_h0', kind, h0=True, numLayers=2, bidirectional=True, batchFirst=True, **extra)
+    recurrent(f'{tag}_dropout_eval', kind, numLayers=3, dropout=0.3, **extra)
+    recurrent(f'{tag}_lengths', kind, lengths=[4, 6, 2], **extra)
+    recurrent(f'{tag}_lengths_bi_bf', kind, lengths=[6, 1, 3], numLayers=2, bidirectional=True, batchFirst=True, **extra)
+    recurrent(f'{tag}_lengths_h0', kind, h0=True, lengths=[2, 5, 6], numLayers=2, bidirectional=True, **extra)
+    recurrent(f'{tag}_unbatched', kind, unbatched=True, numLayers=2, **extra)
+    recurrent(f'{tag}_unbatched_h0', kind, unbatched=True, h0=True, bidirectional=True, batchFirst=True, **extra)
+    recurrent(f'{tag}_f64', kind, torch.float64, h0=True, lengths=[3, 6, 5], numLayers=2, bidirectional=True, **extra)
+    recurrent(f'{tag}_f64_bf', kind, torch.float64, numLayers=3, batchFirst=True, **extra)
+for bidi in (False, True):
+    recurrent(f'lstm_proj_{"bi" if bidi else "uni"}', 'lstm', projSize=3, numLayers=2, bidirectional=bidi)
+recurrent('lstm_proj_h0_lengths', 'lstm', projSize=2, h0=True, lengths=[5, 6, 1], numLayers=2, batchFirst=True)
+recurrent('lstm_proj_f64', 'lstm', torch.float64, projSize=4, h0=True, bidirectional=True)
+
+CELLS = {'rnn': torch.nn.RNNCell, 'lstm': torch.nn.LSTMCell, 'gru': torch.nn.GRUCell}
+
+
+def cell(name, kind, dtype=torch.float32, state=False, unbatched=False, **o):
+    opts = dict(inputSize=I_, hiddenSize=H_, **o)
+    module = CELLS[kind](**py_opts(opts))
+    shape = (I_,) if unbatched else (B_, I_)
+    sshape = (H_,) if unbatched else (B_, H_)
+    inputs = {'input': torch.randn(*shape, generator=gen)}
+    if state:
+        inputs['h0'] = torch.randn(*sshape, generator=gen)
+        if kind == 'lstm':
+            inputs['c0'] = torch.randn(*sshape, generator=gen)
+
+    def run(m, ins):
+        hx = None
+        if 'h0' in ins:
+            hx = (ins['h0'], ins['c0']) if kind == 'lstm' else ins['h0']
+        r = m(ins['input'], hx)
+        return list(r) if kind == 'lstm' else [r]
+    module_case(name, kind + 'Cell', opts, module, inputs, run, dtype)
+
+
+for kind, extra in (('rnn', {'nonlinearity': 'tanh'}), ('rnn', {'nonlinearity': 'relu'}), ('lstm', {}), ('gru', {})):
+    tag = kind + 'cell' + ('_' + extra['nonlinearity'] if extra else '')
+    cell(tag, kind, **extra)
+    cell(tag + '_state', kind, state=True, **extra)
+    cell(tag + '_nobias', kind, bias=False, state=True, **extra)
+    cell(tag + '_unbatched', kind, unbatched=True, state=True, **extra)
+    cell(tag + '_f64', kind, torch.float64, state=True, **extra)
+
+
+def layer(name, kind, opts, module, x, dtype=torch.float32):
+    module_case(name, kind, opts, module, {'input': x}, lambda m, ins: [m(ins['input'])], dtype)
+
+
+layer('linear', 'linear', {'inFeatures': 4, 'outFeatures': 3}, torch.nn.Linear(4, 3), torch.randn(2, 5, 4, generator=gen))
+layer('linear_nobias', 'linear', {'inFeatures': 4, 'outFeatures': 3, 'bias': False}, torch.nn.Linear(4, 3, bias=False), torch.randn(5, 4, generator=gen))
+layer('linear_f64', 'linear', {'inFeatures': 4, 'outFeatures': 3}, torch.nn.Linear(4, 3), torch.randn(5, 4, generator=gen), torch.float64)
+layer('embedding', 'embedding', {'numEmbeddings': 10, 'embeddingDim': 4}, torch.nn.Embedding(10, 4), torch.tensor([[1, 2, 1], [9, 0, 2]]))
+layer('embedding_padding', 'embedding', {'numEmbeddings': 10, 'embeddingDim': 4, 'paddingIdx': 0}, torch.nn.Embedding(10, 4, padding_idx=0), torch.tensor([[0, 2, 0], [3, 0, 2]]))
+layer('layernorm', 'layerNorm', {'normalizedShape': [4]}, torch.nn.LayerNorm(4), torch.randn(3, 4, generator=gen))
+layer('layernorm_2d_noaffine', 'layerNorm', {'normalizedShape': [3, 4], 'elementwiseAffine': False, 'eps': 1e-3}, torch.nn.LayerNorm([3, 4], eps=1e-3, elementwise_affine=False), torch.randn(2, 3, 4, generator=gen))
+layer('dropout_eval', 'dropout', {'p': 0.5}, torch.nn.Dropout(0.5), torch.randn(3, 4, generator=gen))
+layer('sequential', 'sequential', {}, torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.LayerNorm(6), torch.nn.Dropout(0.2), torch.nn.Linear(6, 2)), torch.randn(5, 4, generator=gen))
+
+# Initialization: after torch.manual_seed(s), constructing a module gives these parameters.
+inits = []
+for i, (kind, opts, ctor) in enumerate([
+    ('lstm', {'inputSize': 3, 'hiddenSize': 5, 'numLayers': 2, 'bidirectional': True}, lambda: torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True)),
+    ('lstm', {'inputSize': 3, 'hiddenSize': 5, 'projSize': 2}, lambda: torch.nn.LSTM(3, 5, proj_size=2)),
+    ('gru', {'inputSize': 4, 'hiddenSize': 3, 'numLayers': 2}, lambda: torch.nn.GRU(4, 3, num_layers=2)),
+    ('rnn', {'inputSize': 4, 'hiddenSize': 3, 'nonlinearity': 'relu', 'bias': False}, lambda: torch.nn.RNN(4, 3, nonlinearity='relu', bias=False)),
+    ('lstmCell', {'inputSize': 3, 'hiddenSize': 4}, lambda: torch.nn.LSTMCell(3, 4)),
+    ('gruCell', {'inputSize': 3, 'hiddenSize': 4}, lambda: torch.nn.GRUCell(3, 4)),
+    ('rnnCell', {'inputSize': 3, 'hiddenSize': 4}, lambda: torch.nn.RNNCell(3, 4)),
+    ('linear', {'inFeatures': 6, 'outFeatures': 4}, lambda: torch.nn.Linear(6, 4)),
+    ('embedding', {'numEmbeddings': 7, 'embeddingDim': 3, 'paddingIdx': 2}, lambda: torch.nn.Embedding(7, 3, padding_idx=2)),
+    ('layerNorm', {'normalizedShape': [5]}, lambda: torch.nn.LayerNorm(5)),
+]):
+    torch.manual_seed(100 + i)
+    inits.append({'kind': kind, 'options': opts, 'seed': 100 + i, 'stateDict': {k: enc(v) for k, v in ctor().state_dict().items()}})
+
+with open(os.path.join(OUT, 'nn.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'cases': nn_cases, 'inits': inits}, f, separators=(',', ':'))
+print(f'wrote {len(nn_cases)} module cases, {len(inits)} init cases to {OUT}/nn.json')

@@ -65,3 +65,8 @@ export function gc(): void {
   if (!g) throw new Error('run mocha with --expose-gc');
   g();
 }
+
+/** A tensor's values as plain numbers (int64 included). */
+export function values(t: torch.Tensor): number[] {
+  return Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
+}

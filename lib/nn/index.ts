@@ -1,0 +1,5 @@
+/** torch.nn: modules with PyTorch's names, options and state-dict keys. */
+export { Module, Parameter } from './module';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
+export type { RNNOptions, LSTMOptions, VanillaRNNOptions, CellOptions, ForwardOptions } from './rnn';
+export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';

@@ -1,0 +1,219 @@
+/**
+ * nn.Module, the base class of every model, and nn.Parameter.
+ *
+ * Registration (one rule): a module's children and parameters are the values of its own
+ * enumerable properties that are `Module`s or `Parameter`s (or arrays of Modules, named
+ * `name.0`, `name.1`, … like PyTorch's ModuleList), in the order the properties were first
+ * assigned, which for class fields is their declaration order. Properties whose name starts
+ * with `_` are private and never registered. Built-in layers (LSTM, Linear, …) hold their
+ * parameters in libtorch and report them under PyTorch's names.
+ */
+import { ModuleHandle, native, TensorHandle } from '../binding';
+import { DType, SCALAR_TYPE, checkDType } from '../dtype';
+import { invalidArg, TorchError, withCallerStack } from '../errors';
+import { noGrad } from '../autograd';
+import { checkTensor, keep, sameShape, Tensor } from '../tensor';
+import { checkBool, checkDevice, checkOptions, Device } from '../validate';
+
+const DETACH = native.op('aten::detach', '');
+
+/**
+ * A tensor that a Module registers as trainable (requiresGrad by default), as torch.nn.Parameter.
+ * It shares data with the tensor it is made from. Parameters are never disposed by tidy().
+ * @example this.scale = new nn.Parameter(torch.ones([4]));
+ */
+export class Parameter<D extends DType = DType> extends Tensor<D> {
+  constructor(data: Tensor<D>, requiresGrad = true) {
+    const handle = data instanceof Tensor
+      ? native.call(DETACH, checkTensor(data, 'data').handle('data')) as TensorHandle
+      : (data as unknown as TensorHandle); // internal: a native module's own parameter
+    super(handle);
+    keep(this);
+    if (requiresGrad) this.requiresGrad_(checkBool(requiresGrad, 'requiresGrad'));
+  }
+}
+
+function isModuleArray(v: unknown): v is Module[] {
+  return Array.isArray(v) && v.length > 0 && v.every((m) => m instanceof Module);
+}
+
+export abstract class Module {
+  /** True in training mode (dropout active), false after eval(). */
+  training = true;
+  /** @internal The libtorch module of a built-in layer. */
+  _native: ModuleHandle | null = null;
+  /** @internal A built-in layer's parameters, wrapped once (stable objects for optimizers). */
+  _nativeParams: [string, Parameter][] = [];
+
+  /** The computation. Built-in layers implement it; a model written in TypeScript overrides it. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  abstract forward(...args: any[]): unknown;
+
+  /**
+   * forward() off the JS thread, resolving with the same result. Built-in layers run on the
+   * executor. A model written in TypeScript runs its forward on the JS thread once every job
+   * queued before the call has finished (its traced, fully native form arrives with tracing).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async forwardAsync(...args: any[]): Promise<unknown> {
+    await withCallerStack(native.barrierAsync(), new Error());
+    return (this.forward as (...a: unknown[]) => unknown)(...args);
+  }
+
+  /** @internal Adopts a native module: its parameters become this module's own. */
+  protected _adopt(handle: ModuleHandle): void {
+    this._native = handle;
+    const [names, handles] = native.moduleParameters(handle);
+    this._nativeParams = names.map((n, i) => [n, new Parameter(handles[i] as unknown as Tensor, false)]);
+  }
+
+  /** The direct children, with their names (`lstm`, or `0`, `1`, … in a Sequential). */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      if (key.startsWith('_')) continue;
+      if (value instanceof Module) out.push([key, value]);
+      else if (isModuleArray(value)) value.forEach((m, i) => out.push([`${key}.${i}`, m]));
+    }
+    return out;
+  }
+  children(): Module[] { return this.namedChildren().map(([, m]) => m); }
+
+  /** This module and every descendant, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+  modules(): Module[] { return this.namedModules().map(([, m]) => m); }
+
+  /** Parameters registered on this module itself (not its children). */
+  protected ownParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [...this._nativeParams];
+    for (const [key, value] of Object.entries(this)) {
+      if (!key.startsWith('_') && value instanceof Parameter) out.push([key, value]);
+    }
+    return out;
+  }
+
+  /** Every parameter with PyTorch's dotted names (`lstm.weight_ih_l0`), each once. */
+  namedParameters(): [string, Parameter][] {
+    const seen = new Set<Parameter>();
+    const out: [string, Parameter][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+  parameters(): Parameter[] { return this.namedParameters().map(([, p]) => p); }
+  /** The number of trainable values. */
+  numParameters(): number { return this.parameters().reduce((n, p) => n + p.numel(), 0); }
+
+  /** Training mode (default) or evaluation mode, for this module and its descendants. */
+  train(mode = true): this {
+    checkBool(mode, 'mode');
+    for (const m of this.modules()) {
+      m.training = mode;
+      if (m._native) native.moduleTrain(m._native, mode);
+    }
+    return this;
+  }
+  eval(): this { return this.train(false); }
+
+  /**
+   * Moves and/or converts every parameter in place, like Module.to in PyTorch:
+   * `to('float64')`, `to('cpu')`, `to({ dtype, device })`.
+   */
+  to(target: DType | Device | { dtype?: DType; device?: Device }): this {
+    let dtype: DType | undefined;
+    let device: Device | undefined;
+    if (typeof target === 'string' && target in SCALAR_TYPE) dtype = target as DType;
+    else if (typeof target === 'string') device = checkDevice(target, 'device');
+    else if (target !== null && typeof target === 'object') {
+      const o = checkOptions<{ dtype: DType; device: Device }>(target, 'target', ['dtype', 'device']);
+      if (o.dtype !== undefined) dtype = checkDType(o.dtype);
+      if (o.device !== undefined) device = checkDevice(o.device);
+    } else invalidArg('a dtype, a device or { dtype, device }', 'target', target);
+    if (dtype !== undefined && !['float32', 'float64', 'float16', 'bfloat16'].includes(dtype)) invalidArg('a floating-point dtype', 'dtype', dtype);
+    const conv = { ...(dtype ? { dtype } : {}), ...(device ? { device } : {}) };
+    noGrad(() => {
+      for (const m of this.modules()) {
+        if (m._native) native.moduleTo(m._native, dtype ? SCALAR_TYPE[dtype] : null, device ?? null);
+        for (const [, p] of m.ownParameters()) {
+          if (m._nativeParams.some(([, q]) => q === p)) continue;
+          const moved = p.to(conv);
+          native.setData(p.handle(), moved.handle());
+          moved.dispose();
+        }
+      }
+      for (const p of this.parameters()) {
+        const g = p.grad;
+        if (g !== null) { p.grad = g.to(conv) as Tensor; g.dispose(); }
+        p.clearMeta();
+      }
+    });
+    return this;
+  }
+
+  /** Clears gradients: zeroes them (PyTorch 1.13's default) or, with setToNone, drops them. */
+  zeroGrad(opts?: { setToNone?: boolean }): void {
+    const o = checkOptions<{ setToNone: boolean }>(opts, 'options', ['setToNone']);
+    const setToNone = o.setToNone === undefined ? false : checkBool(o.setToNone, 'setToNone');
+    for (const p of this.parameters()) {
+      const g = p.grad;
+      if (g === null) continue;
+      if (setToNone) p.grad = null;
+      else noGrad(() => g.zero_());
+      g.dispose();
+    }
+  }
+
+  /** The parameters by PyTorch's keys, as tensors sharing their data (detached). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters. With strict (default) every key must match; a shape
+   * mismatch always fails. Errors are ERR_CHECKPOINT naming every offending key and shape.
+   */
+  loadStateDict(stateDict: Record<string, Tensor>, opts?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
+    if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) invalidArg('an object of tensors', 'stateDict', stateDict);
+    const o = checkOptions<{ strict: boolean }>(opts, 'options', ['strict']);
+    const strict = o.strict === undefined ? true : checkBool(o.strict, 'strict');
+    const own = new Map(this.namedParameters());
+    for (const [k, v] of Object.entries(stateDict)) checkTensor(v, `stateDict["${k}"]`);
+    const missingKeys = [...own.keys()].filter((k) => !(k in stateDict));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !own.has(k));
+    const mismatched = [...own].filter(([k, p]) => k in stateDict && !sameShape(stateDict[k].shape, p.shape));
+    const problems: string[] = [];
+    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.map((k) => JSON.stringify(k)).join(', ')}`);
+    for (const [k, p] of mismatched) {
+      problems.push(`size mismatch for ${k}: the checkpoint has shape [${stateDict[k].shape.join(', ')}], the model has [${p.shape.join(', ')}]`);
+    }
+    if (problems.length) {
+      throw new TorchError(`Error(s) in loading stateDict for ${this.constructor.name}: ${problems.join('; ')}`, 'ERR_CHECKPOINT');
+    }
+    noGrad(() => {
+      for (const [k, p] of own) if (k in stateDict) p.copy_(stateDict[k]);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  toString(): string {
+    const children = this.namedChildren();
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (children.length === 0) return `${head})`;
+    const lines = children.map(([n, m]) => `  (${n}): ${String(m).split('\n').join('\n  ')}`);
+    return `${head}\n${lines.join('\n')}\n)`;
+  }
+  /** Extra text inside this module's toString(), as PyTorch's extra_repr. */
+  extraRepr(): string { return ''; }
+}

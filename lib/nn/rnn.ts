@@ -1,0 +1,295 @@
+/**
+ * Recurrent modules: nn.RNN, nn.LSTM, nn.GRU and their cells, wrapping libtorch's own
+ * torch::nn modules (so CUDA builds run cuDNN's fused kernels). Options and defaults are
+ * PyTorch's; return values follow PyTorch: LSTM gives [output, [hN, cN]], GRU/RNN [output, hN].
+ */
+import { native, ModuleHandle, NativeRnnOptions, TensorHandle } from '../binding';
+import { invalidArg, withCallerStack } from '../errors';
+import { checkTensor, Tensor, wrap } from '../tensor';
+import { tensor } from '../creation';
+import { checkBool, checkInt, checkOptions, checkString } from '../validate';
+import { Module } from './module';
+
+export interface RNNOptions {
+  /** Features of each input step. Required. */
+  inputSize: number;
+  /** Features of the hidden state. Required. */
+  hiddenSize: number;
+  /** Stacked layers. Default 1. */
+  numLayers?: number;
+  /** Use bias weights. Default true. */
+  bias?: boolean;
+  /** Input and output are (batch, seq, feature) instead of (seq, batch, feature). Default false. */
+  batchFirst?: boolean;
+  /** Dropout on the outputs of each layer but the last, in training mode. In [0, 1). Default 0. */
+  dropout?: number;
+  /** Run a second direction backwards over the sequence. Default false. */
+  bidirectional?: boolean;
+}
+export interface VanillaRNNOptions extends RNNOptions {
+  /** 'tanh' (default) or 'relu'. */
+  nonlinearity?: 'tanh' | 'relu';
+}
+export interface LSTMOptions extends RNNOptions {
+  /** Project the hidden state to this size (LSTM with projections). 0 (default) = none; < hiddenSize. */
+  projSize?: number;
+}
+
+/** `lengths`: each sequence's true length, for variable-length (padded) batches. */
+export interface ForwardOptions { lengths?: Tensor | number[] }
+
+type Kind = 'rnn' | 'lstm' | 'gru';
+
+const RNN_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
+
+function rnnOptions(kind: Kind, opts: unknown): NativeRnnOptions {
+  const keys = kind === 'lstm' ? [...RNN_KEYS, 'projSize'] : kind === 'rnn' ? [...RNN_KEYS, 'nonlinearity'] : RNN_KEYS;
+  if (opts === undefined) invalidArg('an options object with inputSize and hiddenSize', 'options', opts);
+  const o = checkOptions<LSTMOptions & VanillaRNNOptions>(opts, 'options', keys);
+  const hiddenSize = checkInt(o.hiddenSize, 'hiddenSize', { min: 1 });
+  const dropout = o.dropout === undefined ? 0 : o.dropout;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) invalidArg('a number in [0, 1)', 'dropout', dropout);
+  return {
+    inputSize: checkInt(o.inputSize, 'inputSize', { min: 1 }),
+    hiddenSize,
+    numLayers: o.numLayers === undefined ? 1 : checkInt(o.numLayers, 'numLayers', { min: 1 }),
+    bias: o.bias === undefined ? true : checkBool(o.bias, 'bias'),
+    batchFirst: o.batchFirst === undefined ? false : checkBool(o.batchFirst, 'batchFirst'),
+    dropout,
+    bidirectional: o.bidirectional === undefined ? false : checkBool(o.bidirectional, 'bidirectional'),
+    nonlinearity: o.nonlinearity === undefined ? 'tanh' : checkString(o.nonlinearity, 'nonlinearity', ['tanh', 'relu']),
+    projSize: o.projSize === undefined ? 0 : checkInt(o.projSize, 'projSize', { min: 0, max: hiddenSize - 1 }),
+  };
+}
+
+function shapeStr(s: readonly number[]): string { return `[${s.join(', ')}]`; }
+
+/** The module's dtype and device: its first parameter's. */
+function paramMeta(m: Module): { dtype: string; device: string } {
+  const p = m.parameters()[0];
+  return { dtype: p.dtype, device: p.device };
+}
+
+function checkInput(m: Module, value: unknown, name: string, ranks: number[], lastDim: number, lastName: string): Tensor {
+  const t = checkTensor(value, name);
+  const { dtype, device } = paramMeta(m);
+  if (!ranks.includes(t.dim())) invalidArg(ranks.length === 2 ? `a ${ranks[0]}-D (unbatched) or ${ranks[1]}-D (batched) tensor` : `a ${ranks[0]}-D tensor`, name, t);
+  if (t.shape[t.dim() - 1] !== lastDim) invalidArg(`a tensor whose last dimension is ${lastDim} (${lastName})`, name, t);
+  if (t.dtype !== dtype) invalidArg(`a ${dtype} tensor (the module's dtype)`, name, t);
+  if (t.device !== device) invalidArg(`a tensor on ${device} (the module's device)`, name, t);
+  return t;
+}
+
+function checkState(m: Module, value: unknown, name: string, shape: number[]): Tensor {
+  const t = checkTensor(value, name);
+  const { dtype } = paramMeta(m);
+  if (t.dim() !== shape.length || t.shape.some((s, i) => s !== shape[i])) invalidArg(`a tensor of shape ${shapeStr(shape)}`, name, t);
+  if (t.dtype !== dtype) invalidArg(`a ${dtype} tensor (the module's dtype)`, name, t);
+  return t;
+}
+
+abstract class RNNBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  /** @internal */ protected readonly _kind: Kind;
+  /** @internal */ protected readonly _outSize: number;
+
+  constructor(kind: Kind, opts: unknown) {
+    super();
+    const o = rnnOptions(kind, opts);
+    this._kind = kind;
+    this.inputSize = o.inputSize;
+    this.hiddenSize = o.hiddenSize;
+    this.numLayers = o.numLayers;
+    this.bias = o.bias;
+    this.batchFirst = o.batchFirst;
+    this.dropout = o.dropout;
+    this.bidirectional = o.bidirectional;
+    this._outSize = o.projSize > 0 ? o.projSize : o.hiddenSize;
+    this._adopt(native.createRecurrent(kind, o));
+  }
+
+  /** Splits forward's arguments: (input, state?, {lengths}?) where state may be omitted. */
+  /** Validates forward's arguments; returns the native arguments and a temporary to free after the call. */
+  protected _args(input: unknown, state: unknown, opts: unknown): [(TensorHandle | null)[], Tensor | null] {
+    if (opts === undefined && state !== null && typeof state === 'object' && !(state instanceof Tensor) && !Array.isArray(state)) {
+      opts = state;
+      state = undefined;
+    }
+    const x = checkInput(this, input, 'input', [2, 3], this.inputSize, 'inputSize');
+    const batched = x.dim() === 3;
+    const batch = batched ? x.shape[this.batchFirst ? 0 : 1] : 0;
+    const seq = x.shape[batched && this.batchFirst ? 1 : 0];
+    const layers = (this.bidirectional ? 2 : 1) * this.numLayers;
+    const stateShape = (size: number) => (batched ? [layers, batch, size] : [layers, size]);
+    let h0: Tensor | null = null;
+    let c0: Tensor | null = null;
+    if (state !== undefined && state !== null) {
+      if (this._kind === 'lstm') {
+        if (!Array.isArray(state) || state.length !== 2) invalidArg('[h0, c0] (two tensors)', 'hx', state);
+        h0 = checkState(this, state[0], 'h0', stateShape(this._outSize));
+        c0 = checkState(this, state[1], 'c0', stateShape(this.hiddenSize));
+      } else {
+        h0 = checkState(this, state, 'h0', stateShape(this.hiddenSize));
+      }
+    }
+    const o = checkOptions<ForwardOptions>(opts, 'options', ['lengths']);
+    let lengths: Tensor | null = null;
+    if (o.lengths !== undefined) {
+      if (!batched) invalidArg('a batched (3-D) input when lengths are given', 'input', x);
+      let values: number[];
+      if (Array.isArray(o.lengths)) {
+        values = o.lengths;
+      } else {
+        const t = checkTensor(o.lengths, 'lengths');
+        if (t.dim() !== 1 || (t.dtype !== 'int64' && t.dtype !== 'int32')) invalidArg('a 1-D int64 tensor or an array of integers', 'lengths', t);
+        values = Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
+      }
+      if (values.length !== batch) invalidArg(`${batch} lengths (the batch size)`, 'lengths', o.lengths);
+      if (!values.every((v) => Number.isInteger(v) && v >= 1 && v <= seq)) invalidArg(`integer lengths in [1, ${seq}] (the sequence length)`, 'lengths', o.lengths);
+      lengths = tensor(values, { dtype: 'int64' });
+    }
+    return [[x.handle('input'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, lengths?.handle('lengths') ?? null], lengths];
+  }
+
+  protected _result(outs: (TensorHandle | null)[]): unknown {
+    const [o, h, c] = outs.map((x) => wrap(x));
+    return this._kind === 'lstm' ? [o, [h, c]] : [o, h];
+  }
+
+  extraRepr(): string {
+    const o = [`${this.inputSize}, ${this.hiddenSize}`];
+    if (this.numLayers !== 1) o.push(`num_layers=${this.numLayers}`);
+    if (!this.bias) o.push('bias=False');
+    if (this.batchFirst) o.push('batch_first=True');
+    if (this.dropout !== 0) o.push(`dropout=${this.dropout}`);
+    if (this.bidirectional) o.push('bidirectional=True');
+    return o.join(', ');
+  }
+}
+
+/** A stacked recurrent module over a whole sequence. */
+abstract class Recurrent<State> extends RNNBase {
+  /**
+   * Runs the whole sequence. `state` is the initial state (zeros if omitted); `lengths` runs
+   * a padded batch as packed sequences: outputs past each length are zero and the final
+   * state is taken at each sequence's true end.
+   */
+  forward(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): [Tensor, State] {
+    const [args, temp] = this._args(input, state, opts);
+    try {
+      return this._result(native.moduleForward(this._native!, args)) as [Tensor, State];
+    } finally {
+      temp?.dispose();
+    }
+  }
+
+  /** forward() on the executor thread. */
+  forwardAsync(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): Promise<[Tensor, State]> {
+    const [args, temp] = this._args(input, state, opts);
+    const p = native.moduleForwardAsync(this._native!, args); // the job holds its own reference
+    temp?.dispose();
+    return withCallerStack(p, new Error()).then((outs) => this._result(outs) as [Tensor, State]);
+  }
+}
+
+/**
+ * Multi-layer Elman RNN (tanh or relu), torch.nn.RNN.
+ * @example const rnn = new nn.RNN({ inputSize: 8, hiddenSize: 16 }); const [out, hN] = rnn.forward(x);
+ */
+export class RNN extends Recurrent<Tensor> {
+  readonly nonlinearity: 'tanh' | 'relu';
+  constructor(opts: VanillaRNNOptions) {
+    super('rnn', opts);
+    this.nonlinearity = opts.nonlinearity ?? 'tanh';
+  }
+}
+
+/**
+ * Multi-layer LSTM, torch.nn.LSTM. Returns [output, [hN, cN]].
+ * @example
+ * const lstm = new nn.LSTM({ inputSize: 32, hiddenSize: 128, numLayers: 2, batchFirst: true });
+ * const [out, [h, c]] = lstm.forward(x, { lengths: [5, 3, 4] });
+ */
+export class LSTM extends Recurrent<[Tensor, Tensor]> {
+  readonly projSize: number;
+  constructor(opts: LSTMOptions) {
+    super('lstm', opts);
+    this.projSize = opts.projSize ?? 0;
+  }
+  extraRepr(): string { return super.extraRepr() + (this.projSize ? `, proj_size=${this.projSize}` : ''); }
+}
+
+/** Multi-layer GRU, torch.nn.GRU. Returns [output, hN]. */
+export class GRU extends Recurrent<Tensor> {
+  constructor(opts: RNNOptions) { super('gru', opts); }
+}
+
+// ---- cells ---------------------------------------------------------------------------------
+
+export interface CellOptions { inputSize: number; hiddenSize: number; bias?: boolean }
+
+abstract class CellBase<State, Out> extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly bias: boolean;
+  /** @internal */ protected readonly _kind: Kind;
+
+  constructor(kind: Kind, opts: unknown, extraKeys: string[] = []) {
+    super();
+    if (opts === undefined) invalidArg('an options object with inputSize and hiddenSize', 'options', opts);
+    const o = checkOptions<CellOptions & { nonlinearity: string }>(opts, 'options', ['inputSize', 'hiddenSize', 'bias', ...extraKeys]);
+    this._kind = kind;
+    this.inputSize = checkInt(o.inputSize, 'inputSize', { min: 1 });
+    this.hiddenSize = checkInt(o.hiddenSize, 'hiddenSize', { min: 1 });
+    this.bias = o.bias === undefined ? true : checkBool(o.bias, 'bias');
+    const nonlinearity = o.nonlinearity === undefined ? 'tanh' : checkString(o.nonlinearity, 'nonlinearity', ['tanh', 'relu']);
+    this._adopt(native.createCell(kind, { inputSize: this.inputSize, hiddenSize: this.hiddenSize, bias: this.bias, nonlinearity }));
+  }
+
+  private _args(input: unknown, state: unknown): (TensorHandle | null)[] {
+    const x = checkInput(this, input, 'input', [1, 2], this.inputSize, 'inputSize');
+    const shape = x.dim() === 2 ? [x.shape[0], this.hiddenSize] : [this.hiddenSize];
+    if (state === undefined || state === null) return [x.handle('input'), null, null];
+    if (this._kind === 'lstm') {
+      if (!Array.isArray(state) || state.length !== 2) invalidArg('[h, c] (two tensors)', 'hx', state);
+      return [x.handle('input'), checkState(this, state[0], 'h', shape).handle('h'), checkState(this, state[1], 'c', shape).handle('c')];
+    }
+    return [x.handle('input'), checkState(this, state, 'h', shape).handle('h'), null];
+  }
+
+  private _result(outs: (TensorHandle | null)[]): Out {
+    const ts = outs.map((o) => wrap(o));
+    return (this._kind === 'lstm' ? ts : ts[0]) as Out;
+  }
+
+  /** One step: the next state from the input and the previous state (zeros if omitted). */
+  forward(input: Tensor, state?: State | null): Out {
+    return this._result(native.moduleForward(this._native!, this._args(input, state)));
+  }
+  forwardAsync(input: Tensor, state?: State | null): Promise<Out> {
+    const p = native.moduleForwardAsync(this._native!, this._args(input, state));
+    return withCallerStack(p, new Error()).then((outs) => this._result(outs));
+  }
+  extraRepr(): string { return `${this.inputSize}, ${this.hiddenSize}${this.bias ? '' : ', bias=False'}`; }
+}
+
+/** One Elman RNN step, torch.nn.RNNCell. */
+export class RNNCell extends CellBase<Tensor, Tensor> {
+  constructor(opts: CellOptions & { nonlinearity?: 'tanh' | 'relu' }) { super('rnn', opts, ['nonlinearity']); }
+}
+/** One LSTM step, torch.nn.LSTMCell: [h, c] from (input, [h, c]). */
+export class LSTMCell extends CellBase<[Tensor, Tensor], [Tensor, Tensor]> {
+  constructor(opts: CellOptions) { super('lstm', opts); }
+}
+/** One GRU step, torch.nn.GRUCell. */
+export class GRUCell extends CellBase<Tensor, Tensor> {
+  constructor(opts: CellOptions) { super('gru', opts); }
+}
+
+export type { ModuleHandle };

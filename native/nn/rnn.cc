@@ -1,0 +1,125 @@
+#include "rnn.h"
+
+namespace trnn {
+
+namespace rnnutils = torch::nn::utils::rnn;
+
+static int64_t Int(const Napi::Object& o, const char* key) { return o.Get(key).As<Napi::Number>().Int64Value(); }
+static bool Bool(const Napi::Object& o, const char* key) { return o.Get(key).As<Napi::Boolean>().Value(); }
+static double Num(const Napi::Object& o, const char* key) { return o.Get(key).As<Napi::Number>().DoubleValue(); }
+
+// Unbatched input (L, H_in) runs as a batch of one, as in Python 1.13: the batch dimension is
+// added to the input (dim 0 if batchFirst, else 1) and to the states (dim 1), then removed.
+struct Unbatch {
+  bool active;
+  int64_t batchDim;
+  torch::Tensor in(const torch::Tensor& t, int64_t dim) const { return active && t.defined() ? t.unsqueeze(dim) : t; }
+  torch::Tensor out(const torch::Tensor& t, int64_t dim) const { return active ? t.squeeze(dim) : t; }
+};
+
+// Packed sequences for `lengths`: pack (unsorted lengths allowed), run, pad back to the longest
+// length, exactly as pack_padded_sequence(enforce_sorted=False) + module + pad_packed_sequence.
+template <typename M, typename State>
+static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
+                            std::function<Tensors(const State&)> states) {
+  const torch::Tensor& lengths = a[3];
+  if (lengths.defined()) {
+    auto packed = rnnutils::pack_padded_sequence(a[0], lengths.to(torch::kCPU).to(torch::kLong), batchFirst, false);
+    auto result = m->forward_with_packed_input(packed, hx);
+    auto padded = std::get<0>(rnnutils::pad_packed_sequence(std::get<0>(result), batchFirst));
+    Tensors out{padded};
+    for (auto& s : states(std::get<1>(result))) out.push_back(s);
+    return out;
+  }
+  auto result = m->forward(a[0], hx);
+  Tensors out{std::get<0>(result)};
+  for (auto& s : states(std::get<1>(result))) out.push_back(s);
+  return out;
+}
+
+// createRecurrent(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0, lengths].
+static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  int64_t in = Int(o, "inputSize"), hidden = Int(o, "hiddenSize"), layers = Int(o, "numLayers");
+  bool bias = Bool(o, "bias"), batchFirst = Bool(o, "batchFirst"), bidi = Bool(o, "bidirectional");
+  double dropout = Num(o, "dropout");
+  auto unbatch = [batchFirst](const torch::Tensor& x) { return Unbatch{x.dim() == 2, batchFirst ? 0 : 1}; };
+
+  if (kind == "lstm") {
+    torch::nn::LSTM m(torch::nn::LSTMOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
+                          .dropout(dropout).bidirectional(bidi).proj_size(Int(o, "projSize")));
+    ForwardFn fwd = [m, batchFirst, unbatch](const Tensors& a) mutable {
+      Unbatch u = unbatch(a[0]);
+      Tensors args{u.in(a[0], u.batchDim), u.in(a[1], 1), u.in(a[2], 1), a[3]};
+      torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
+      if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
+      using S = std::tuple<torch::Tensor, torch::Tensor>;
+      Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
+          m, batchFirst, args, hx, [](const torch::optional<S>& s) { return Tensors{std::get<0>(*s), std::get<1>(*s)}; });
+      return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
+    };
+    return ModuleHandle::New(info.Env(), m.ptr(), fwd);
+  }
+  auto run = [batchFirst, unbatch](auto& m, const Tensors& a) {
+    Unbatch u = unbatch(a[0]);
+    Tensors args{u.in(a[0], u.batchDim), u.in(a[1], 1), torch::Tensor(), a[3]};
+    Tensors out = RunRecurrent<std::decay_t<decltype(m)>, torch::Tensor>(
+        m, batchFirst, args, args[1], [](const torch::Tensor& h) { return Tensors{h}; });
+    return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1)};
+  };
+  if (kind == "gru") {
+    torch::nn::GRU m(torch::nn::GRUOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
+                         .dropout(dropout).bidirectional(bidi));
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a); });
+  }
+  torch::nn::RNNOptions ro(in, hidden);
+  ro.num_layers(layers).bias(bias).batch_first(batchFirst).dropout(dropout).bidirectional(bidi);
+  if (o.Get("nonlinearity").As<Napi::String>().Utf8Value() == "relu") ro.nonlinearity(torch::kReLU);
+  else ro.nonlinearity(torch::kTanh);
+  torch::nn::RNN m(ro);
+  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a); });
+}
+
+// createCell(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0].
+// Unbatched input (H_in) runs as a batch of one, as in Python.
+static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  int64_t in = Int(o, "inputSize"), hidden = Int(o, "hiddenSize");
+  bool bias = Bool(o, "bias");
+  auto unbatch = [](const torch::Tensor& x) { return Unbatch{x.dim() == 1, 0}; };
+  if (kind == "lstm") {
+    torch::nn::LSTMCell m(torch::nn::LSTMCellOptions(in, hidden).bias(bias));
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, unbatch](const Tensors& a) mutable {
+      Unbatch u = unbatch(a[0]);
+      torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
+      if (a[1].defined()) hx = std::make_tuple(u.in(a[1], 0), u.in(a[2], 0));
+      auto r = m->forward(u.in(a[0], 0), hx);
+      return Tensors{u.out(std::get<0>(r), 0), u.out(std::get<1>(r), 0)};
+    });
+  }
+  if (kind == "gru") {
+    torch::nn::GRUCell m(torch::nn::GRUCellOptions(in, hidden).bias(bias));
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, unbatch](const Tensors& a) mutable {
+      Unbatch u = unbatch(a[0]);
+      return Tensors{u.out(m->forward(u.in(a[0], 0), u.in(a[1], 0)), 0)};
+    });
+  }
+  torch::nn::RNNCellOptions ro(in, hidden);
+  ro.bias(bias);
+  if (o.Get("nonlinearity").As<Napi::String>().Utf8Value() == "relu") ro.nonlinearity(torch::kReLU);
+  else ro.nonlinearity(torch::kTanh);
+  torch::nn::RNNCell m(ro);
+  return ModuleHandle::New(info.Env(), m.ptr(), [m, unbatch](const Tensors& a) mutable {
+    Unbatch u = unbatch(a[0]);
+    return Tensors{u.out(m->forward(u.in(a[0], 0), u.in(a[1], 0)), 0)};
+  });
+}
+
+void InitRnn(Napi::Env env, Napi::Object exports) {
+  Export<CreateRecurrent>(env, exports, "createRecurrent");
+  Export<CreateCell>(env, exports, "createCell");
+}
+
+}  // namespace trnn
