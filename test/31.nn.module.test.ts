@@ -1,0 +1,219 @@
+// nn.Module: registration, state dicts with PyTorch's keys, modes, conversion, gradients,
+// Dropout statistics, and bad input to the modules.
+import * as assert from 'assert';
+import * as torch from '../lib';
+import { throwsTorch, values } from './helpers';
+
+const { nn } = torch;
+
+class Classifier extends nn.Module {
+  lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 6, numLayers: 2, batchFirst: true });
+  head = new nn.Linear(6, 3);
+  scale = new nn.Parameter(torch.ones([3]));
+  blocks = [new nn.LayerNorm(6), new nn.Linear(6, 6, { bias: false })];
+  _cache = new nn.Linear(2, 2); // private: not registered
+  forward(x: torch.Tensor): torch.Tensor {
+    const [out] = this.lstm.forward(x);
+    let h = out.select(1, -1);
+    for (const b of this.blocks) h = b.forward(h);
+    return this.head.forward(h).mul(this.scale);
+  }
+}
+
+describe('nn.Module', () => {
+  it('registers children and parameters from its properties, with PyTorch keys and order', () => {
+    const m = new Classifier();
+    assert.deepStrictEqual(Object.keys(m.stateDict()), [
+      'scale',
+      'lstm.weight_ih_l0', 'lstm.weight_hh_l0', 'lstm.bias_ih_l0', 'lstm.bias_hh_l0',
+      'lstm.weight_ih_l1', 'lstm.weight_hh_l1', 'lstm.bias_ih_l1', 'lstm.bias_hh_l1',
+      'head.weight', 'head.bias',
+      'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight',
+    ]);
+    assert.deepStrictEqual(m.namedChildren().map(([n]) => n), ['lstm', 'head', 'blocks.0', 'blocks.1']);
+    assert.strictEqual(m.modules().length, 5);
+    assert.strictEqual(m.children()[1], m.head);
+    const lstmCount = 4 * 6 * (4 + 6) + 4 * 6 * 2 + 4 * 6 * (6 + 6) + 4 * 6 * 2;
+    assert.strictEqual(m.numParameters(), 3 + lstmCount + 6 * 3 + 3 + 6 + 6 + 36);
+    assert.ok(m.parameters().every((p) => p.requiresGrad && p.isLeaf));
+    assert.strictEqual(m.parameters()[1], m.lstm.parameters()[0], 'parameter objects are stable');
+  });
+
+  it('Sequential names children 0, 1, … and chains forward', () => {
+    const s = new nn.Sequential(new nn.Linear(3, 4), new nn.Dropout(0.5), new nn.Linear(4, 2));
+    assert.deepStrictEqual(Object.keys(s.stateDict()), ['0.weight', '0.bias', '2.weight', '2.bias']);
+    assert.strictEqual(s.length, 3);
+    assert.strictEqual(s.at(-1), s.children()[2]);
+    s.eval();
+    const x = torch.randn([5, 3]);
+    const manual = (s.at(2) as torch.nn.Linear).forward((s.at(0) as torch.nn.Linear).forward(x));
+    assert.deepStrictEqual(values(s.forward(x)), values(manual));
+  });
+
+  it('forwardAsync of a TypeScript model gives forward()\'s result', async () => {
+    const m = new Classifier().eval();
+    const x = torch.randn([2, 5, 4]);
+    const y = await m.forwardAsync(x) as torch.Tensor;
+    assert.deepStrictEqual(values(y), values(m.forward(x)));
+  });
+
+  it('loadStateDict round-trips and copies values, not references', () => {
+    const a = new Classifier();
+    const b = new Classifier();
+    const sd = a.stateDict();
+    const r = b.loadStateDict(sd);
+    assert.deepStrictEqual(r, { missingKeys: [], unexpectedKeys: [] });
+    for (const [k, v] of Object.entries(b.stateDict())) assert.deepStrictEqual(values(v), values(sd[k]), k);
+    sd['head.bias'].fill_(7); // stateDict shares data with a's parameter
+    assert.deepStrictEqual(values(a.head.parameters()[1]), [7, 7, 7]);
+    assert.notDeepStrictEqual(values(b.head.parameters()[1]), [7, 7, 7]);
+  });
+
+  it('strict loadStateDict names every missing, unexpected and mis-shaped key (ERR_CHECKPOINT)', () => {
+    const m = new nn.Sequential(new nn.Linear(3, 4), new nn.Linear(4, 2));
+    const sd = m.stateDict();
+    delete sd['1.bias'];
+    sd['2.weight'] = torch.zeros([1]);
+    sd['0.weight'] = torch.zeros([4, 4]);
+    throwsTorch(() => m.loadStateDict(sd), 'ERR_CHECKPOINT',
+      'Error(s) in loading stateDict for Sequential: missing keys: "1.bias"; unexpected keys: "2.weight"; ' +
+      'size mismatch for 0.weight: the checkpoint has shape [4, 4], the model has [4, 3]');
+    sd['0.weight'] = torch.zeros([4, 3]);
+    const r = m.loadStateDict(sd, { strict: false });
+    assert.deepStrictEqual(r, { missingKeys: ['1.bias'], unexpectedKeys: ['2.weight'] });
+    assert.deepStrictEqual(values(m.at(0).parameters()[0]), new Array(12).fill(0));
+  });
+
+  it('train() and eval() set the mode on every descendant', () => {
+    const m = new Classifier();
+    assert.ok(m.modules().every((x) => x.training));
+    m.eval();
+    assert.ok(m.modules().every((x) => !x.training));
+    m.train();
+    assert.ok(m.modules().every((x) => x.training));
+  });
+
+  it('to(dtype) converts every parameter in place and keeps them trainable', () => {
+    const m = new Classifier();
+    const before = m.parameters();
+    m.to('float64');
+    assert.ok(m.parameters().every((p, i) => p === before[i] && p.dtype === 'float64' && p.requiresGrad));
+    const y = m.forward(torch.randn([2, 3, 4], { dtype: 'float64' }));
+    assert.strictEqual(y.dtype, 'float64');
+    y.sum().backward();
+    assert.ok(m.parameters().every((p) => p.grad !== null && p.grad.dtype === 'float64'));
+    assert.throws(() => m.to('cuda'), { code: 'ERR_CUDA_UNAVAILABLE' });
+  });
+
+  it('zeroGrad zeroes (PyTorch 1.13 default) or drops gradients', () => {
+    const m = new nn.Linear(3, 2);
+    m.forward(torch.randn([4, 3])).sum().backward();
+    m.zeroGrad();
+    assert.ok(m.parameters().every((p) => values(p.grad!).every((v) => v === 0)));
+    m.zeroGrad({ setToNone: true });
+    assert.ok(m.parameters().every((p) => p.grad === null));
+  });
+
+  it('toString looks like PyTorch\'s module repr', () => {
+    const s = new nn.Sequential(new nn.Linear(3, 4), new nn.LSTM({ inputSize: 4, hiddenSize: 8, numLayers: 2, batchFirst: true }));
+    assert.strictEqual(String(s), 'Sequential(\n  (0): Linear(in_features=3, out_features=4, bias=True)\n  (1): LSTM(4, 8, num_layers=2, batch_first=True)\n)');
+  });
+
+  it('parameters survive tidy()', () => {
+    const m = torch.tidy(() => new nn.Linear(2, 2));
+    assert.ok(m.parameters().every((p) => !p.isDisposed));
+  });
+});
+
+describe('nn.Dropout', () => {
+  it('drops at rate p in training mode (within 3 standard deviations over 10^5 elements) and scales by 1/(1-p)', () => {
+    for (const p of [0.1, 0.5, 0.8]) {
+      const d = new nn.Dropout(p);
+      const y = values(d.forward(torch.ones([100000])));
+      const n = y.length;
+      const dropped = y.filter((v) => v === 0).length;
+      const sd = Math.sqrt(n * p * (1 - p));
+      assert.ok(Math.abs(dropped - n * p) < 3 * sd, `p=${p}: dropped ${dropped}, expected ${n * p} ± ${3 * sd}`);
+      assert.ok(y.every((v) => v === 0 || Math.abs(v - 1 / (1 - p)) < 1e-6));
+    }
+  });
+
+  it('is the identity in eval mode, and recurrent dropout is off in eval mode (deterministic)', () => {
+    const d = new nn.Dropout(0.5).eval();
+    const x = torch.randn([1000]);
+    assert.deepStrictEqual(values(d.forward(x)), values(x));
+    const lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 3, dropout: 0.5 });
+    const input = torch.randn([5, 2, 3]);
+    lstm.eval();
+    assert.deepStrictEqual(values(lstm.forward(input)[0]), values(lstm.forward(input)[0]));
+    lstm.train();
+    assert.notDeepStrictEqual(values(lstm.forward(input)[0]), values(lstm.forward(input)[0]));
+  });
+});
+
+describe('nn bad input', () => {
+  const lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2 });
+  const gru = new nn.GRU({ inputSize: 3, hiddenSize: 4, batchFirst: true });
+  const x = torch.randn([5, 2, 3]);
+
+  it('constructor options', () => {
+    throwsTorch(() => new nn.LSTM(undefined as never), 'ERR_INVALID_ARG', 'Expected an options object with inputSize and hiddenSize for options but received undefined');
+    throwsTorch(() => new nn.LSTM({ inputSize: 3.5, hiddenSize: 4 }), 'ERR_INVALID_ARG', 'Expected an integer >= 1 for inputSize but received 3.5');
+    throwsTorch(() => new nn.LSTM({ inputSize: 3, hiddenSize: 0 }), 'ERR_INVALID_ARG', 'Expected an integer >= 1 for hiddenSize but received 0');
+    throwsTorch(() => new nn.GRU({ inputSize: 3, hiddenSize: 4, numLayers: '2' as never }), 'ERR_INVALID_ARG', 'Expected an integer >= 1 for numLayers but received "2"');
+    throwsTorch(() => new nn.RNN({ inputSize: 3, hiddenSize: 4, dropout: -0.1 }), 'ERR_INVALID_ARG', 'Expected a number in [0, 1) for dropout but received -0.1');
+    throwsTorch(() => new nn.RNN({ inputSize: 3, hiddenSize: 4, dropout: 1 }), 'ERR_INVALID_ARG', 'Expected a number in [0, 1) for dropout but received 1');
+    throwsTorch(() => new nn.LSTM({ inputSize: 3, hiddenSize: 4, projSize: 4 }), 'ERR_INVALID_ARG', 'Expected an integer in [0, 3] for projSize but received 4');
+    throwsTorch(() => new nn.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'sigmoid' as never }), 'ERR_INVALID_ARG', 'Expected one of "tanh", "relu" for nonlinearity but received "sigmoid"');
+    throwsTorch(() => new nn.GRU({ inputSize: 3, hiddenSize: 4, projSize: 2 } as never), 'ERR_INVALID_ARG', 'Expected one of the options inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional for an option of options but received "projSize"');
+    throwsTorch(() => new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: 1 as never }), 'ERR_INVALID_ARG', 'Expected a boolean for batchFirst but received 1');
+    throwsTorch(() => new nn.Linear(-1, 2), 'ERR_INVALID_ARG', 'Expected an integer >= 0 for inFeatures but received -1');
+    throwsTorch(() => new nn.Embedding(10, 4, { paddingIdx: 10 }), 'ERR_INVALID_ARG', 'Expected an integer in [-10, 9] for paddingIdx but received 10');
+    throwsTorch(() => new nn.Dropout(1.5), 'ERR_INVALID_ARG', 'Expected a probability in [0, 1] for p but received 1.5');
+    throwsTorch(() => new nn.LayerNorm([]), 'ERR_INVALID_ARG', 'Expected a positive integer or a non-empty array of them for normalizedShape but received []');
+    throwsTorch(() => new nn.LSTMCell({ inputSize: 3 } as never), 'ERR_INVALID_ARG', 'Expected an integer >= 1 for hiddenSize but received undefined');
+  });
+
+  it('wrong rank, feature size, dtype', () => {
+    throwsTorch(() => lstm.forward(torch.randn([5, 2, 3, 1])), 'ERR_INVALID_ARG', 'Expected a 2-D (unbatched) or 3-D (batched) tensor for input but received a float32 Tensor of shape [5, 2, 3, 1]');
+    throwsTorch(() => lstm.forward(torch.randn([5, 2, 7])), 'ERR_INVALID_ARG', 'Expected a tensor whose last dimension is 3 (inputSize) for input but received a float32 Tensor of shape [5, 2, 7]');
+    throwsTorch(() => lstm.forward(torch.randn([5, 2, 3], { dtype: 'float64' })), 'ERR_INVALID_ARG', "Expected a float32 tensor (the module's dtype) for input but received a float64 Tensor of shape [5, 2, 3]");
+    throwsTorch(() => lstm.forward([1, 2, 3] as never), 'ERR_INVALID_ARG', 'Expected a Tensor for input but received [1, 2, 3]');
+    throwsTorch(() => new nn.LSTMCell({ inputSize: 3, hiddenSize: 4 }).forward(x), 'ERR_INVALID_ARG', 'Expected a 1-D (unbatched) or 2-D (batched) tensor for input but received a float32 Tensor of shape [5, 2, 3]');
+    throwsTorch(() => new nn.Linear(3, 2).forward(torch.randn([2, 4])), 'ERR_INVALID_ARG', 'Expected a tensor whose last dimension is 3 (inFeatures) for input but received a float32 Tensor of shape [2, 4]');
+    throwsTorch(() => new nn.Embedding(10, 2).forward(torch.randn([2])), 'ERR_INVALID_ARG', 'Expected an int64 or int32 tensor of indices for input but received a float32 Tensor of shape [2]');
+    throwsTorch(() => new nn.Embedding(10, 2).forward(torch.tensor([3, 10])), 'ERR_TORCH', /index out of range in self/);
+    throwsTorch(() => new nn.LayerNorm([2, 3]).forward(torch.randn([3, 2])), 'ERR_INVALID_ARG', 'Expected a tensor whose last dimensions are [2, 3] (normalizedShape) for input but received a float32 Tensor of shape [3, 2]');
+  });
+
+  it('states: batch mismatch, wrong layers, wrong form', () => {
+    throwsTorch(() => lstm.forward(x, [torch.zeros([2, 3, 4]), torch.zeros([2, 2, 4])]), 'ERR_INVALID_ARG', 'Expected a tensor of shape [2, 2, 4] for h0 but received a float32 Tensor of shape [2, 3, 4]');
+    throwsTorch(() => lstm.forward(x, [torch.zeros([2, 2, 4]), torch.zeros([1, 2, 4])]), 'ERR_INVALID_ARG', 'Expected a tensor of shape [2, 2, 4] for c0 but received a float32 Tensor of shape [1, 2, 4]');
+    throwsTorch(() => lstm.forward(x, torch.zeros([2, 2, 4]) as never), 'ERR_INVALID_ARG', 'Expected [h0, c0] (two tensors) for hx but received a float32 Tensor of shape [2, 2, 4]');
+    throwsTorch(() => gru.forward(torch.randn([2, 5, 3]), torch.zeros([1, 5, 4])), 'ERR_INVALID_ARG', 'Expected a tensor of shape [1, 2, 4] for h0 but received a float32 Tensor of shape [1, 5, 4]');
+    const cell = new nn.GRUCell({ inputSize: 3, hiddenSize: 4 });
+    throwsTorch(() => cell.forward(torch.randn([2, 3]), torch.zeros([3, 4])), 'ERR_INVALID_ARG', 'Expected a tensor of shape [2, 4] for h but received a float32 Tensor of shape [3, 4]');
+  });
+
+  it('lengths: count, range, type', () => {
+    throwsTorch(() => lstm.forward(x, { lengths: [5] }), 'ERR_INVALID_ARG', 'Expected 2 lengths (the batch size) for lengths but received [5]');
+    throwsTorch(() => lstm.forward(x, { lengths: [5, 6] }), 'ERR_INVALID_ARG', 'Expected integer lengths in [1, 5] (the sequence length) for lengths but received [5, 6]');
+    throwsTorch(() => lstm.forward(x, { lengths: [0, 2] }), 'ERR_INVALID_ARG', 'Expected integer lengths in [1, 5] (the sequence length) for lengths but received [0, 2]');
+    throwsTorch(() => lstm.forward(x, { lengths: [2.5, 2] }), 'ERR_INVALID_ARG', 'Expected integer lengths in [1, 5] (the sequence length) for lengths but received [2.5, 2]');
+    throwsTorch(() => lstm.forward(x, { lengths: torch.tensor([2.0, 3.5]) }), 'ERR_INVALID_ARG', 'Expected a 1-D int64 tensor or an array of integers for lengths but received a float32 Tensor of shape [2]');
+    throwsTorch(() => lstm.forward(torch.randn([5, 3]), { lengths: [5] }), 'ERR_INVALID_ARG', 'Expected a batched (3-D) input when lengths are given for input but received a float32 Tensor of shape [5, 3]');
+    throwsTorch(() => gru.forward(torch.randn([2, 5, 3]), { lengths: [5, 6] }), 'ERR_INVALID_ARG', 'Expected integer lengths in [1, 5] (the sequence length) for lengths but received [5, 6]');
+  });
+
+  it('disposed inputs and async rejections', async () => {
+    const d = torch.randn([5, 2, 3]);
+    d.dispose();
+    throwsTorch(() => lstm.forward(d), 'ERR_INVALID_ARG', 'Expected a live Tensor for input but received a disposed Tensor');
+    assert.throws(() => lstm.forwardAsync(d), { code: 'ERR_INVALID_ARG' });
+    const seq = new nn.Sequential(new nn.Linear(3, 4), new nn.Linear(5, 1));
+    await assert.rejects(seq.forwardAsync(torch.randn([2, 3])), (e: unknown) => e instanceof torch.TorchError && e.code === 'ERR_TORCH' && /cannot be multiplied/.test(e.message));
+    // the executor goes on
+    const [out] = await lstm.forwardAsync(x);
+    assert.deepStrictEqual(out.shape, [5, 2, 4]);
+  });
+});
