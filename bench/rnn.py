@@ -9,8 +9,10 @@ import torch
 
 
 def measure(fn, min_time, min_iters):
-    for _ in range(3):
+    warm, i = time.perf_counter(), 0
+    while i < 3 or time.perf_counter() - warm < 0.3 * min_time:
         fn()
+        i += 1
     iters, start = 0, time.perf_counter()
     while True:
         fn()
