@@ -1,11 +1,12 @@
 /**
  * Recurrent-module throughput, torchrnn against PyTorch (Debian's python3-torch: the same
  * libtorch) run in the same job with the same thread count, models, sizes and timing loop.
- * Prints JSON on stdout (and a table on stderr). Run: npm run bench (or npx tsx bench/rnn.ts).
+ * Prints JSON on stdout and into bench/results-rnn.json (unless filtered), and a table on stderr. Run: npm run bench (or npx tsx bench/rnn.ts).
  * Env: BENCH_MIN_TIME (seconds per row and round, default 1), BENCH_THREADS (default: libtorch's default),
  * BENCH_FILTER (a regex on row ids such as 'lstm-reference'), BENCH_ROUNDS (default 3).
  */
 import { execFileSync } from 'child_process';
+import { writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
@@ -93,6 +94,7 @@ const result = {
   libtorch: torch.buildInfo().libtorch, rounds, target: 'ratio >= 0.95 for every row', rows,
 };
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+if (!process.env.BENCH_FILTER) writeFileSync(path.join(__dirname, 'results-rnn.json'), JSON.stringify(result, null, 2) + '\n');
 const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(v < 10 ? 3 : 1) : 'n/a');
 process.stderr.write(`\n${'row'.padEnd(28)}${'torchrnn seq/s'.padStart(16)}${'PyTorch seq/s'.padStart(16)}${'ratio'.padStart(8)}\n`);
 for (const r of rows) process.stderr.write(`${`${r.id} ${r.mode}`.padEnd(28)}${fmt(r.torchrnnSeqPerSec).padStart(16)}${fmt(r.pytorchSeqPerSec).padStart(16)}${fmt(r.ratio).padStart(8)}\n`);
