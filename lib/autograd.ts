@@ -75,3 +75,17 @@ function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts?: Grad
 }
 
 export const autograd = { grad };
+
+/**
+ * @internal Clears the gradients of `params`: zeroes them in place (PyTorch 1.13's default,
+ * with the gradient detached first as zero_grad does) or, with setToNone, drops them.
+ */
+export function zeroGradOf(params: Tensor[], setToNone: boolean): void {
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    if (setToNone) p.grad = null;
+    else noGrad(() => g.zero_());
+    g.dispose();
+  }
+}

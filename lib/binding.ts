@@ -10,6 +10,8 @@ export interface TensorHandle { readonly __brand: 'TensorHandle' }
 /** An opaque native object that owns one torch::nn module. */
 export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
 type M = ModuleHandle;
+/** An opaque native object that owns one torch::optim optimizer. */
+export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
 /** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
 export interface NativeRnnOptions {
   inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
@@ -67,6 +69,12 @@ export interface NativeBinding {
   createEmbedding(numEmbeddings: number, embeddingDim: number, paddingIdx: number | null): M;
   createDropout(p: number): M;
   createLayerNorm(normalizedShape: number[], eps: number, elementwiseAffine: boolean): M;
+  // optim/optimizer.cc
+  createOptimizer(kind: string, groups: { params: H[]; options: Record<string, unknown> }[]): OptimizerHandle;
+  optimizerStep(o: OptimizerHandle, groups: Record<string, unknown>[]): void;
+  optimizerStepAsync(o: OptimizerHandle, groups: Record<string, unknown>[]): Promise<void>;
+  optimizerState(o: OptimizerHandle): (Record<string, H | number> | null)[];
+  optimizerLoadState(o: OptimizerHandle, entries: (Record<string, H | number> | null)[]): void;
 }
 
 export type { IndexSpec };

@@ -24,3 +24,4 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autograd } from './a
 export type { GradOptions } from './autograd';
 export { manualSeed, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';
 export * as nn from './nn';
+export * as optim from './optim';

@@ -16,7 +16,7 @@ const call = native.call;
 const OP = {
   add: op('add', 'Tensor'), sub: op('sub', 'Tensor'), 
   mul: op('mul', 'Tensor'), div: op('div', 'Tensor'), divMode: op('div', 'Tensor_mode'), 
-  neg: op('neg'), pow: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'), sqrt: op('sqrt'), exp: op('exp'),
+  neg: op('neg'), reciprocal: op('reciprocal'), pow: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'), sqrt: op('sqrt'), exp: op('exp'),
   log: op('log'), abs: op('abs'), clamp: op('clamp'), clampT: op('clamp', 'Tensor'),
   matmul: op('matmul'), mm: op('mm'), bmm: op('bmm'),
   sum: op('sum'), sumDim: op('sum', 'dim_IntList'), mean: op('mean'), meanDim: op('mean', 'dim'),
@@ -52,6 +52,8 @@ declare module './tensor' {
     /** True division; `roundingMode: 'trunc' | 'floor'` as in torch.div. */
     div(other: Other, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor;
     neg(): Tensor<D>;
+    /** 1 / self. */
+    reciprocal(): Tensor;
     pow(exponent: Other): Tensor;
     sqrt(): Tensor;
     exp(): Tensor;
@@ -183,6 +185,7 @@ Object.assign(proto, {
     return wrap(call(OP.divMode, h(this), other(o), checkString(roundingMode, 'roundingMode', ['trunc', 'floor'])));
   },
   neg(this: Tensor) { return wrap(call(OP.neg, h(this))); },
+  reciprocal(this: Tensor) { return wrap(call(OP.reciprocal, h(this))); },
   pow(this: Tensor, e: Other) { return binary(OP.pow, OP.powS, this, e); },
   sqrt(this: Tensor) { return wrap(call(OP.sqrt, h(this))); },
   exp(this: Tensor) { return wrap(call(OP.exp, h(this))); },

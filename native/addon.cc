@@ -15,6 +15,11 @@ Executor& AddonData::GetExecutor(Napi::Env env) {
   return *executor;
 }
 
+void WaitForExecutor(Napi::Env env) {
+  AddonData& data = Data(env);
+  if (data.executor) data.executor->WaitIdle();
+}
+
 AddonData& Data(Napi::Env env) {
   return *env.GetInstanceData<AddonData>();
 }
@@ -27,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAutograd(env, exports);
   InitRuntime(env, exports);
   InitModules(env, exports);
+  InitOptim(env, exports);
   return exports;
 }
 

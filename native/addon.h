@@ -15,7 +15,8 @@ struct AddonData {
   // registered by lib/binding.ts through `init`, so native errors are TorchErrors too.
   Napi::FunctionReference handleCtor;
   Napi::FunctionReference errorCtor;
-  Napi::FunctionReference moduleCtor;  // nn/module.cc
+  Napi::FunctionReference moduleCtor;     // nn/module.cc
+  Napi::FunctionReference optimizerCtor;  // optim/optimizer.cc
 
   // Live tensor handles and the bytes of the distinct storages they hold. JS thread only.
   struct StorageUse {
@@ -42,5 +43,6 @@ void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitModules(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -105,16 +105,16 @@ static Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
 }
 
 void InitAutograd(Napi::Env env, Napi::Object exports) {
-  Export<Backward>(env, exports, "backward");
+  ExportOrdered<Backward>(env, exports, "backward");
   Export<BackwardAsync>(env, exports, "backwardAsync");
-  Export<Grad>(env, exports, "grad");
+  ExportOrdered<Grad>(env, exports, "grad");
   Export<SetGradEnabled>(env, exports, "setGradEnabled");
   Export<IsGradEnabled>(env, exports, "isGradEnabled");
   Export<AutogradInfo>(env, exports, "autogradInfo");
-  Export<SetRequiresGrad>(env, exports, "setRequiresGrad");
-  Export<GetGrad>(env, exports, "getGrad");
-  Export<SetGrad>(env, exports, "setGrad");
-  Export<RetainGrad>(env, exports, "retainGrad");
+  ExportOrdered<SetRequiresGrad>(env, exports, "setRequiresGrad");
+  ExportOrdered<GetGrad>(env, exports, "getGrad");
+  ExportOrdered<SetGrad>(env, exports, "setGrad");
+  ExportOrdered<RetainGrad>(env, exports, "retainGrad");
 }
 
 }  // namespace trnn

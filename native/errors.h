@@ -34,4 +34,21 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New(env, Entry<F>, name));
 }
 
+// Waits for the executor to run every queued job (addon.cc). See Ordered.
+void WaitForExecutor(Napi::Env env);
+
+// The busy rule (README "Async and threads"): a synchronous call that reads or writes tensor
+// data, gradients, module state or the RNG is ordered after every async job queued before
+// it: it waits for them, so a program gives the results it would give written synchronously.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Ordered(const Napi::CallbackInfo& info) {
+  WaitForExecutor(info.Env());
+  return F(info);
+}
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void ExportOrdered(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, Entry<Ordered<F>>, name));
+}
+
 }  // namespace trnn

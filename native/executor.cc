@@ -38,12 +38,20 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
   auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled()};
   if (pending_++ == 0) tsfn_.Ref(env);
+  submitted_++;
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(job);
   }
   cv_.notify_one();
   return Napi::Promise(env, promise);
+}
+
+void Executor::WaitIdle() {
+  if (pending_ == 0) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t target = submitted_;
+  idle_.wait(lock, [this, target] { return finished_ >= target || stopping_; });
 }
 
 void Executor::Loop() {
@@ -64,6 +72,11 @@ void Executor::Loop() {
       job->error = DescribeCurrentException();
     }
     job->work = nullptr;  // release captured tensors on this thread, before completion
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_++;
+    }
+    idle_.notify_all();
     if (tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // environment is closing
   }
 }

@@ -27,6 +27,10 @@ class Executor {
   // TorchError that `work` (or `complete`) threw.
   Napi::Promise Submit(Napi::Env env, Work work, Complete complete);
 
+  // The ordering rule for synchronous calls: blocks the JS thread until every job queued so
+  // far has run (not until its promise settled). Free when nothing is queued.
+  void WaitIdle();
+
  private:
   struct Job {
     Work work;
@@ -50,6 +54,9 @@ class Executor {
   std::deque<Job*> queue_;
   bool stopping_ = false;
   size_t pending_ = 0;  // queued + running + awaiting completion; JS thread only
+  uint64_t submitted_ = 0;  // JS thread only
+  uint64_t finished_ = 0;   // guarded by mu_
+  std::condition_variable idle_;
   Napi::TypedThreadSafeFunction<Executor, Job, CallJs> tsfn_;
   std::thread thread_;
 };

@@ -188,8 +188,8 @@ static Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
 
 void InitOps(Napi::Env env, Napi::Object exports) {
   Export<Op>(env, exports, "op");
-  Export<Call>(env, exports, "call");
-  Export<CallInPlace>(env, exports, "callInPlace");
+  ExportOrdered<Call>(env, exports, "call");
+  ExportOrdered<CallInPlace>(env, exports, "callInPlace");
 }
 
 }  // namespace trnn

@@ -42,7 +42,7 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
-  Export<ManualSeed>(env, exports, "manualSeed");
+  ExportOrdered<ManualSeed>(env, exports, "manualSeed");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");

@@ -229,15 +229,15 @@ static Napi::Value SetData(const Napi::CallbackInfo& info) {
 }
 
 void InitTensor(Napi::Env env, Napi::Object exports) {
-  Export<SetData>(env, exports, "setData");
+  ExportOrdered<SetData>(env, exports, "setData");
   TensorHandle::Init(env, exports);
   Export<FromData>(env, exports, "fromData");
-  Export<DataSync>(env, exports, "dataSync");
+  ExportOrdered<DataSync>(env, exports, "dataSync");
   Export<DataAsync>(env, exports, "dataAsync");
   Export<Meta>(env, exports, "meta");
   Export<Dispose>(env, exports, "dispose");
   Export<Memory>(env, exports, "memory");
-  Export<Index>(env, exports, "index");
+  ExportOrdered<Index>(env, exports, "index");
 }
 
 }  // namespace trnn

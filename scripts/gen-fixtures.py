@@ -386,3 +386,67 @@ for i, (kind, opts, ctor) in enumerate([
 with open(os.path.join(OUT, 'nn.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'cases': nn_cases, 'inits': inits}, f, separators=(',', ':'))
 print(f'wrote {len(nn_cases)} module cases, {len(inits)} init cases to {OUT}/nn.json')
+
+# ---- optim: 50 steps of each optimizer on a small LSTM model ---------------------------------
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 5, num_layers=2)
+        self.head = torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[-1])
+
+
+torch.manual_seed(7)
+base = Model()
+init_state = {k: v.clone() for k, v in base.state_dict().items()}
+batches = [(torch.randn(6, 4, 3, generator=gen), torch.randn(4, 2, generator=gen)) for _ in range(5)]
+OPTS = {'SGD': torch.optim.SGD, 'Adam': torch.optim.Adam, 'AdamW': torch.optim.AdamW, 'RMSprop': torch.optim.RMSprop, 'Adagrad': torch.optim.Adagrad}
+PY = {'lr': 'lr', 'momentum': 'momentum', 'dampening': 'dampening', 'weightDecay': 'weight_decay', 'nesterov': 'nesterov', 'betas': 'betas',
+      'eps': 'eps', 'amsgrad': 'amsgrad', 'alpha': 'alpha', 'centered': 'centered', 'lrDecay': 'lr_decay', 'initialAccumulatorValue': 'initial_accumulator_value'}
+
+
+def run_optim(name, kind, options, groups=None, clip=None, steps=50):
+    model = Model()
+    model.load_state_dict(init_state)
+    py = {PY[k]: (tuple(v) if k == 'betas' else v) for k, v in options.items()}
+    if groups:  # [{'prefix': 'lstm', **opts}, ...]
+        params = [dict({PY[k]: v for k, v in g.items() if k != 'prefix'}, params=[p for n, p in model.named_parameters() if n.startswith(g['prefix'])]) for g in groups]
+    else:
+        params = model.parameters()
+    opt = OPTS[kind](params, **py)
+    losses = []
+    for i in range(steps):
+        x, t = batches[i % len(batches)]
+        opt.zero_grad()
+        loss = ((model(x) - t) ** 2).mean()
+        loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        losses.append(loss.item())
+    return {'name': name, 'kind': kind, 'options': options, 'groups': groups, 'clip': clip, 'losses': losses,
+            'final': {k: enc(v) for k, v in model.state_dict().items()}}
+
+
+optim_cases = [
+    run_optim('sgd', 'SGD', {'lr': 0.1}),
+    run_optim('sgd_momentum', 'SGD', {'lr': 0.05, 'momentum': 0.9, 'dampening': 0.1, 'weightDecay': 1e-3}),
+    run_optim('sgd_nesterov', 'SGD', {'lr': 0.05, 'momentum': 0.9, 'nesterov': True}),
+    run_optim('adam', 'Adam', {'lr': 1e-2}),
+    run_optim('adam_amsgrad_wd', 'Adam', {'lr': 1e-2, 'betas': [0.8, 0.99], 'amsgrad': True, 'weightDecay': 1e-2, 'eps': 1e-6}),
+    run_optim('adamw', 'AdamW', {'lr': 1e-2}),
+    run_optim('adamw_amsgrad', 'AdamW', {'lr': 5e-3, 'weightDecay': 0.1, 'amsgrad': True}),
+    run_optim('rmsprop', 'RMSprop', {'lr': 1e-2}),
+    run_optim('rmsprop_centered_momentum', 'RMSprop', {'lr': 5e-3, 'alpha': 0.9, 'momentum': 0.5, 'centered': True, 'weightDecay': 1e-3}),
+    run_optim('adagrad', 'Adagrad', {'lr': 0.1}),
+    run_optim('adagrad_decay', 'Adagrad', {'lr': 0.1, 'lrDecay': 0.01, 'initialAccumulatorValue': 0.1, 'weightDecay': 1e-3}),
+    run_optim('adam_groups', 'Adam', {'lr': 1e-2}, groups=[{'prefix': 'lstm', 'lr': 5e-3}, {'prefix': 'head', 'betas': [0.5, 0.9]}]),
+    run_optim('sgd_clip', 'SGD', {'lr': 0.5, 'momentum': 0.5}, clip=0.1),
+]
+with open(os.path.join(OUT, 'optim.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'init': {k: enc(v) for k, v in init_state.items()},
+               'batches': [[enc(x), enc(t)] for x, t in batches], 'cases': optim_cases}, f, separators=(',', ':'))
+print(f'wrote {len(optim_cases)} optimizer cases to {OUT}/optim.json')

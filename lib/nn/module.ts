@@ -11,7 +11,7 @@
 import { ModuleHandle, native, TensorHandle } from '../binding';
 import { DType, SCALAR_TYPE, checkDType } from '../dtype';
 import { invalidArg, TorchError, withCallerStack } from '../errors';
-import { noGrad } from '../autograd';
+import { noGrad, zeroGradOf } from '../autograd';
 import { checkTensor, keep, sameShape, Tensor } from '../tensor';
 import { checkBool, checkDevice, checkOptions, Device } from '../validate';
 
@@ -162,14 +162,7 @@ export abstract class Module {
   /** Clears gradients: zeroes them (PyTorch 1.13's default) or, with setToNone, drops them. */
   zeroGrad(opts?: { setToNone?: boolean }): void {
     const o = checkOptions<{ setToNone: boolean }>(opts, 'options', ['setToNone']);
-    const setToNone = o.setToNone === undefined ? false : checkBool(o.setToNone, 'setToNone');
-    for (const p of this.parameters()) {
-      const g = p.grad;
-      if (g === null) continue;
-      if (setToNone) p.grad = null;
-      else noGrad(() => g.zero_());
-      g.dispose();
-    }
+    zeroGradOf(this.parameters(), o.setToNone === undefined ? false : checkBool(o.setToNone, 'setToNone'));
   }
 
   /** The parameters by PyTorch's keys, as tensors sharing their data (detached). */

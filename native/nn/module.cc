@@ -126,9 +126,9 @@ static Napi::Value BarrierAsync(const Napi::CallbackInfo& info) {
 void InitModules(Napi::Env env, Napi::Object exports) {
   ModuleHandle::Init(env, exports);
   Export<Parameters>(env, exports, "moduleParameters");
-  Export<Train>(env, exports, "moduleTrain");
-  Export<To>(env, exports, "moduleTo");
-  Export<Forward>(env, exports, "moduleForward");
+  ExportOrdered<Train>(env, exports, "moduleTrain");
+  ExportOrdered<To>(env, exports, "moduleTo");
+  ExportOrdered<Forward>(env, exports, "moduleForward");
   Export<ForwardAsync>(env, exports, "moduleForwardAsync");
   Export<ChainForwardAsync>(env, exports, "chainForwardAsync");
   Export<BarrierAsync>(env, exports, "barrierAsync");
