@@ -48,7 +48,7 @@ describe('optimizers match torch.optim after 50 steps on an LSTM model', () => {
           loss.backward();
           if (c.clip !== null) torch.nn.utils.clipGradNorm_(model.parameters(), c.clip);
           opt.step();
-          const l = loss.item();
+          const l = loss.item() as number;
           assert.ok(Math.abs(l - c.losses[i]) <= 1e-5 * Math.max(1, Math.abs(c.losses[i])), `loss at step ${i}: ${l} vs ${c.losses[i]}`);
         });
       }

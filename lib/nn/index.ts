@@ -3,3 +3,4 @@ export { Module, Parameter } from './module';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
 export type { RNNOptions, LSTMOptions, VanillaRNNOptions, CellOptions, ForwardOptions } from './rnn';
 export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';
+export * as utils from './utils';
