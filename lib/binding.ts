@@ -12,6 +12,8 @@ export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
 type M = ModuleHandle;
 /** An opaque native object that owns one torch::optim optimizer. */
 export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
+/** An opaque native object that owns one traced graph. */
+export interface TracedHandle { readonly __brand: 'TracedHandle' }
 /** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
 export interface NativeRnnOptions {
   inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
@@ -75,6 +77,12 @@ export interface NativeBinding {
   optimizerStepAsync(o: OptimizerHandle, groups: Record<string, unknown>[]): Promise<void>;
   optimizerState(o: OptimizerHandle): (Record<string, H | number> | null)[];
   optimizerLoadState(o: OptimizerHandle, entries: (Record<string, H | number> | null)[]): void;
+  // jit/trace.cc, train/step.cc
+  trace(inputs: H[], fn: () => H[]): TracedHandle;
+  tracedGraph(t: TracedHandle): string;
+  tracedRun(t: TracedHandle, inputs: H[]): H[];
+  tracedRunAsync(t: TracedHandle, inputs: H[]): Promise<H[]>;
+  trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number): Promise<number>;
 }
 
 export type { IndexSpec };

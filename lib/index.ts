@@ -25,3 +25,7 @@ export type { GradOptions } from './autograd';
 export { manualSeed, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';
 export * as nn from './nn';
 export * as optim from './optim';
+export * as jit from './jit';
+export { trainStep, fit, evaluate, predict, earlyStopping } from './train';
+export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs } from './train';
+export * as data from './data';

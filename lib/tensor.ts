@@ -7,11 +7,20 @@
  */
 import { native, TensorHandle } from './binding';
 import { DataFor, DType, dtypeFromCode, isFloating, ScalarFor } from './dtype';
-import { invalidArg, withCallerStack } from './errors';
+import { invalidArg, TorchError, withCallerStack } from './errors';
 import { formatTensor } from './format';
 import { checkBool, checkOptions, Device } from './validate';
 
 // ---- tidy() scopes -----------------------------------------------------------------------
+
+/** @internal Set while jit.trace records a forward: reading values would bake them into the graph. */
+export const tracing = { active: false };
+
+function assertNotTracing(): void {
+  if (tracing.active) {
+    throw new TorchError('Cannot read tensor values while tracing (they would become constants of the graph): pass { trace: false } for a model whose forward reads values', 'ERR_INVALID_ARG');
+  }
+}
 
 /** Tensors created inside the innermost tidy() scope, disposed when it ends. */
 const scopes: Set<Tensor>[] = [];
@@ -126,10 +135,12 @@ export class Tensor<D extends DType = DType> {
 
   /** A copy of the data, after every async job queued before this call has run. */
   data(): Promise<DataFor<D>> {
+    assertNotTracing();
     return withCallerStack(native.dataAsync(this.handle()) as Promise<DataFor<D>>, new Error());
   }
   /** A copy of the data, now, on the JS thread. */
   dataSync(): DataFor<D> {
+    assertNotTracing();
     return native.dataSync(this.handle()) as DataFor<D>;
   }
   /** The value of a one-element tensor, as a number (boolean for bool tensors). */

@@ -33,6 +33,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRuntime(env, exports);
   InitModules(env, exports);
   InitOptim(env, exports);
+  InitJit(env, exports);
+  InitTrain(env, exports);
   return exports;
 }
 

@@ -17,6 +17,7 @@ struct AddonData {
   Napi::FunctionReference errorCtor;
   Napi::FunctionReference moduleCtor;     // nn/module.cc
   Napi::FunctionReference optimizerCtor;  // optim/optimizer.cc
+  Napi::FunctionReference tracedCtor;     // jit/trace.cc
 
   // Live tensor handles and the bytes of the distinct storages they hold. JS thread only.
   struct StorageUse {
@@ -44,5 +45,7 @@ void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
+void InitJit(Napi::Env env, Napi::Object exports);
+void InitTrain(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -13,9 +13,11 @@ abstract class SimpleLayer extends Module {
   /** @internal Validates the input; returns its handle. */
   abstract _input(x: unknown): TensorHandle;
   forward(input: Tensor): Tensor {
+    this._checkLive('module');
     return wrap(native.moduleForward(this._native!, [this._input(input)])[0]);
   }
   forwardAsync(input: Tensor): Promise<Tensor> {
+    this._checkLive('module');
     const p = native.moduleForwardAsync(this._native!, [this._input(input)]);
     return withCallerStack(p, new Error()).then((outs) => wrap(outs[0]));
   }
@@ -143,7 +145,9 @@ export class Sequential extends Module {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async forwardAsync(input: any): Promise<any> {
     const layers = this._layers;
+    this._checkLive('module');
     if (layers.length > 0 && layers.every((m): m is SimpleLayer => m instanceof SimpleLayer)) {
+      for (const m of layers) m._checkLive('module');
       const first = layers[0]._input(input); // later layers' shapes are checked by libtorch
       return wrap(await withCallerStack(native.chainForwardAsync(layers.map((m) => m._native!), first), new Error()));
     }

@@ -200,6 +200,26 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /** True once dispose() was called. */
+  get isDisposed(): boolean { return this._disposed; }
+  /** @internal */
+  _disposed = false;
+
+  /** Frees every parameter's native memory now; later use of the module throws. */
+  dispose(): void {
+    for (const m of this.modules()) {
+      for (const [, p] of m.ownParameters()) p.dispose();
+      m._native = null;
+      m._nativeParams = [];
+      m._disposed = true;
+    }
+  }
+
+  /** @internal Throws the error for a disposed module. */
+  _checkLive(name = 'module'): void {
+    if (this._disposed) invalidArg('a live module', name, `a disposed ${this.constructor.name}`);
+  }
+
   toString(): string {
     const children = this.namedChildren();
     const head = `${this.constructor.name}(${this.extraRepr()}`;

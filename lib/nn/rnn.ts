@@ -5,7 +5,7 @@
  */
 import { native, ModuleHandle, NativeRnnOptions, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
-import { checkTensor, Tensor, wrap } from '../tensor';
+import { checkTensor, Tensor, tracing, wrap } from '../tensor';
 import { tensor } from '../creation';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 import { Module } from './module';
@@ -121,6 +121,7 @@ abstract class RNNBase extends Module {
       opts = state;
       state = undefined;
     }
+    this._checkLive('module');
     const x = checkInput(this, input, 'input', [2, 3], this.inputSize, 'inputSize');
     const batched = x.dim() === 3;
     const batch = batched ? x.shape[this.batchFirst ? 0 : 1] : 0;
@@ -143,6 +144,13 @@ abstract class RNNBase extends Module {
     if (o.lengths !== undefined) {
       if (!batched) invalidArg('a batched (3-D) input when lengths are given', 'input', x);
       let values: number[];
+      if (tracing.active && o.lengths instanceof Tensor) {
+        // While tracing, a lengths tensor becomes a graph input: its values are not read here
+        // (they would become constants); its count is checked, the values by libtorch.
+        const t = checkTensor(o.lengths, 'lengths');
+        if (t.dim() !== 1 || t.dtype !== 'int64' || t.shape[0] !== batch) invalidArg(`a 1-D int64 tensor of ${batch} lengths (the batch size)`, 'lengths', t);
+        return [[x.handle('input'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, t.handle('lengths')], null];
+      }
       if (Array.isArray(o.lengths)) {
         values = o.lengths;
       } else {
@@ -253,6 +261,7 @@ abstract class CellBase<State, Out> extends Module {
   }
 
   private _args(input: unknown, state: unknown): (TensorHandle | null)[] {
+    this._checkLive('module');
     const x = checkInput(this, input, 'input', [1, 2], this.inputSize, 'inputSize');
     const shape = x.dim() === 2 ? [x.shape[0], this.hiddenSize] : [this.hiddenSize];
     if (state === undefined || state === null) return [x.handle('input'), null, null];

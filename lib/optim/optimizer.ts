@@ -38,6 +38,9 @@ const SPECS: Record<string, OptionSpec> = Object.fromEntries(([
   ['centered', 'centered', flag], ['lrDecay', 'lr_decay', nonNegative], ['initialAccumulatorValue', 'initial_accumulator_value', nonNegative],
 ] as const).map(([name, pyName, check]) => [name, { name, pyName, check }]));
 
+const toSnake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const toCamel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /** The state of an optimizer in torch.optim's layout: per-parameter state by index, and the groups. */
 export interface OptimizerStateDict {
   state: Record<number, Record<string, Tensor | number>>;
@@ -94,6 +97,12 @@ export abstract class Optimizer {
   /** Cross-option rules (nesterov needs momentum). */
   protected checkGroups(): void {}
 
+  /** @internal Every group's options, as the next step hands them to libtorch. */
+  _groupOptions(): Record<string, unknown>[] {
+    this.checkGroups();
+    return this.paramGroups.map((g) => this.options(g));
+  }
+
   /** The options of a group as handed to libtorch (validated again: schedulers and users may change them). */
   private options(g: ParamGroup): Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -103,14 +112,12 @@ export abstract class Optimizer {
 
   /** One update of every parameter from its gradient (parameters without a gradient are skipped). */
   step(): void {
-    this.checkGroups();
-    native.optimizerStep(this._h, this.paramGroups.map((g) => this.options(g)));
+    native.optimizerStep(this._h, this._groupOptions());
   }
 
   /** step() on the executor, after every job queued before it. */
   stepAsync(): Promise<void> {
-    this.checkGroups();
-    return withCallerStack(native.optimizerStepAsync(this._h, this.paramGroups.map((g) => this.options(g))), new Error());
+    return withCallerStack(native.optimizerStepAsync(this._h, this._groupOptions()), new Error());
   }
 
   /** Zeroes the gradients (PyTorch 1.13's default) or drops them (setToNone). */
@@ -129,7 +136,8 @@ export abstract class Optimizer {
     let index = 0;
     const param_groups = this.paramGroups.map((g) => {
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(this.defaults)) out[SPECS[k].pyName] = Array.isArray(g[k]) ? [...(g[k] as number[])] : g[k];
+      // options, then what schedulers keep on groups (initialLr → initial_lr, maxLr → max_lr, …)
+      for (const [k, v] of Object.entries(g)) if (k !== 'params') out[SPECS[k]?.pyName ?? toSnake(k)] = Array.isArray(v) ? [...(v as number[])] : v;
       out.params = g.params.map(() => index++);
       return out;
     });
@@ -162,7 +170,11 @@ export abstract class Optimizer {
     native.optimizerLoadState(this._h, entries);
     const byPy = Object.fromEntries(Object.values(SPECS).map((s) => [s.pyName, s.name]));
     sd.param_groups.forEach((g, i) => {
-      for (const [k, v] of Object.entries(g)) if (k !== 'params' && byPy[k] && k in byPy) this.paramGroups[i][byPy[k]] = SPECS[byPy[k]].check(v, k);
+      for (const [k, v] of Object.entries(g)) {
+        if (k === 'params') continue;
+        if (byPy[k]) this.paramGroups[i][byPy[k]] = SPECS[byPy[k]].check(v, k);
+        else if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) this.paramGroups[i][toCamel(k)] = v;
+      }
     });
   }
 }

@@ -15,7 +15,7 @@ void OptimizerHandle::Init(Napi::Env env, Napi::Object exports) {
 
 OptimizerHandle::OptimizerHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OptimizerHandle>(info) {}
 
-static OptimizerHandle* Get(const Napi::Value& v) {
+OptimizerHandle* GetOptimizer(const Napi::Value& v) {
   OptimizerHandle* h = OptimizerHandle::Unwrap(v.As<Napi::Object>());
   if (h == nullptr || !h->optimizer) throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected an optimizer handle");
   return h;
@@ -63,7 +63,7 @@ static void Apply(optim::Optimizer& opt, const std::string& kind, const std::vec
   for (size_t i = 0; i < pg.size() && i < groups.size(); i++) pg[i].set_options(MakeOptions(kind, groups[i]));
 }
 
-static std::vector<GroupOptions> ReadGroups(const Napi::Value& v) {
+std::vector<GroupOptions> ReadGroups(const Napi::Value& v) {
   Napi::Array a = v.As<Napi::Array>();
   std::vector<GroupOptions> out;
   for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ReadOptions(a.Get(i).As<Napi::Object>()));
@@ -98,21 +98,21 @@ static Napi::Value Create(const Napi::CallbackInfo& info) {
 }
 
 // The update itself runs without recording gradients, as torch.optim's @no_grad step does.
-static void RunStep(optim::Optimizer& opt, const std::string& kind, const std::vector<GroupOptions>& groups) {
+void RunStep(optim::Optimizer& opt, const std::string& kind, const std::vector<GroupOptions>& groups) {
   torch::NoGradGuard noGrad;
   Apply(opt, kind, groups);
   opt.step();
 }
 
 static Napi::Value Step(const Napi::CallbackInfo& info) {
-  OptimizerHandle* h = Get(info[0]);
+  OptimizerHandle* h = GetOptimizer(info[0]);
   RunStep(*h->optimizer, h->kind, ReadGroups(info[1]));
   return info.Env().Undefined();
 }
 
 static Napi::Value StepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  OptimizerHandle* h = Get(info[0]);
+  OptimizerHandle* h = GetOptimizer(info[0]);
   auto opt = h->optimizer;
   std::string kind = h->kind;
   auto groups = ReadGroups(info[1]);
@@ -125,7 +125,7 @@ static Napi::Value StepAsync(const Napi::CallbackInfo& info) {
 // grad_avg, sum).
 static Napi::Value State(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  OptimizerHandle* h = Get(info[0]);
+  OptimizerHandle* h = GetOptimizer(info[0]);
   auto& state = h->optimizer->state();
   std::vector<torch::Tensor> params;
   for (auto& g : h->optimizer->param_groups()) for (auto& p : g.params()) params.push_back(p);
@@ -154,7 +154,7 @@ static Napi::Value State(const Napi::CallbackInfo& info) {
 
 // optimizerLoadState(h, entries): the inverse of optimizerState (entries validated by lib).
 static Napi::Value LoadState(const Napi::CallbackInfo& info) {
-  OptimizerHandle* h = Get(info[0]);
+  OptimizerHandle* h = GetOptimizer(info[0]);
   Napi::Array entries = info[1].As<Napi::Array>();
   auto& state = h->optimizer->state();
   std::vector<torch::Tensor> params;

@@ -21,6 +21,12 @@ class OptimizerHandle : public Napi::ObjectWrap<OptimizerHandle> {
   std::shared_ptr<torch::optim::Optimizer> optimizer;
 };
 
+// Per-group options as lib/optim hands them to every step (JS thread).
+std::vector<GroupOptions> ReadGroups(const Napi::Value& v);
+// Applies the options and takes one step, without recording gradients. Any thread.
+void RunStep(torch::optim::Optimizer& opt, const std::string& kind, const std::vector<GroupOptions>& groups);
+OptimizerHandle* GetOptimizer(const Napi::Value& v);
+
 void InitOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

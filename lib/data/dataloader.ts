@@ -1,0 +1,153 @@
+/**
+ * data.DataLoader: batches of [input, target] from an array of samples, with PyTorch's
+ * options (batchSize, shuffle, dropLast) plus what sequence models need: variable-length
+ * sequences are padded into one batch-first tensor and come with their lengths, and batches
+ * can be bucketed by length so that little padding is computed.
+ *
+ * A batch is `[input, target]`. When the inputs of a batch all have the same shape, input is
+ * their stack; when their lengths (first dimension) differ, input is `[padded, lengths]`,
+ * padded of shape [batch, maxLength, …] and lengths an int64 tensor, ready for
+ * `model.forward(padded, lengths)` and `lstm.forward(x, { lengths })`.
+ */
+import { invalidArg } from '../errors';
+import { full, tensor } from '../creation';
+import { cat, stack } from '../ops';
+import { checkTensor, keep, Tensor, tidy } from '../tensor';
+import { checkBool, checkInt, checkNumber, checkOptions } from '../validate';
+import { DType } from '../dtype';
+
+export type Sample = [Tensor | number[] | number[][] | number, Tensor | number | number[]];
+export type Batch = [Tensor | [Tensor, Tensor], Tensor];
+
+export interface DataLoaderOptions {
+  /** Samples per batch. Default 1. */
+  batchSize?: number;
+  /** Reshuffle the samples every epoch. Default false. */
+  shuffle?: boolean;
+  /** Seed of the shuffle (each epoch uses seed + epoch), so runs are reproducible. Default 0. */
+  seed?: number;
+  /** Drop the last batch when it is smaller than batchSize. Default false. */
+  dropLast?: boolean;
+  /** The value padded sequences are filled with. Default 0. */
+  padValue?: number;
+  /** Group samples of similar length into batches (within windows of 50 batches), then shuffle the batches. Default false. */
+  bucketByLength?: boolean;
+  /** dtype of inputs given as number arrays. Default float32. */
+  dtype?: DType;
+}
+
+/** mulberry32: a small, seedable PRNG (shuffles must not depend on Math.random). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly bucketByLength: boolean;
+  private readonly seed: number;
+  private readonly padValue: number;
+  private readonly inputs: Tensor[];
+  private readonly targets: Tensor[];
+  private epoch = 0;
+
+  constructor(dataset: Sample[], opts?: DataLoaderOptions) {
+    if (!Array.isArray(dataset) || dataset.length === 0) invalidArg('a non-empty array of [input, target] samples', 'dataset', dataset);
+    const o = checkOptions<DataLoaderOptions>(opts, 'options', ['batchSize', 'shuffle', 'seed', 'dropLast', 'padValue', 'bucketByLength', 'dtype']);
+    this.batchSize = o.batchSize === undefined ? 1 : checkInt(o.batchSize, 'batchSize', { min: 1 });
+    this.shuffle = o.shuffle === undefined ? false : checkBool(o.shuffle, 'shuffle');
+    this.seed = o.seed === undefined ? 0 : checkInt(o.seed, 'seed', { min: 0 });
+    this.dropLast = o.dropLast === undefined ? false : checkBool(o.dropLast, 'dropLast');
+    this.padValue = o.padValue === undefined ? 0 : checkNumber(o.padValue, 'padValue');
+    this.bucketByLength = o.bucketByLength === undefined ? false : checkBool(o.bucketByLength, 'bucketByLength');
+    const dtype = o.dtype ?? 'float32';
+    // Samples become tensors once; they live as long as the loader (never disposed by tidy()).
+    this.inputs = [];
+    this.targets = [];
+    dataset.forEach((s, i) => {
+      if (!Array.isArray(s) || s.length !== 2) invalidArg('an [input, target] pair', `dataset[${i}]`, s);
+      const [x, y] = s;
+      this.inputs.push(keep(x instanceof Tensor ? checkTensor(x, `dataset[${i}][0]`) : tensor(x as number[], { dtype })));
+      this.targets.push(keep(y instanceof Tensor ? checkTensor(y, `dataset[${i}][1]`) : tensor(y as number[])));
+    });
+    const rank = this.inputs[0].dim();
+    const rest = this.inputs[0].shape.slice(1).join(',');
+    this.inputs.forEach((t, i) => {
+      if (t.dim() !== rank || t.shape.slice(1).join(',') !== rest) invalidArg(`an input of shape [*${rest ? `, ${rest}` : ''}] (like dataset[0]'s)`, `dataset[${i}][0]`, t);
+    });
+    const tshape = this.targets[0].shape.join(',');
+    this.targets.forEach((t, i) => {
+      if (t.shape.join(',') !== tshape || t.dtype !== this.targets[0].dtype) invalidArg(`a target like dataset[0]'s (${this.targets[0].describeForError()})`, `dataset[${i}][1]`, t);
+    });
+  }
+
+  /** The number of batches per epoch. */
+  get length(): number {
+    const n = this.inputs.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The sample indices of each batch of the next epoch. */
+  private batches(): number[][] {
+    const n = this.inputs.length;
+    const rand = rng(this.seed + this.epoch);
+    this.epoch++;
+    let order = [...Array(n).keys()];
+    if (this.shuffle) shuffleInPlace(order, rand);
+    if (this.bucketByLength) {
+      const window = this.batchSize * 50;
+      const len = (i: number) => (this.inputs[i].dim() > 0 ? this.inputs[i].shape[0] : 1);
+      const sorted: number[] = [];
+      for (let s = 0; s < n; s += window) sorted.push(...order.slice(s, s + window).sort((a, b) => len(a) - len(b)));
+      order = sorted;
+    }
+    const out: number[][] = [];
+    for (let s = 0; s < n; s += this.batchSize) {
+      const b = order.slice(s, s + this.batchSize);
+      if (b.length < this.batchSize && this.dropLast) break;
+      out.push(b);
+    }
+    if (this.bucketByLength && this.shuffle) shuffleInPlace(out, rand);
+    return out;
+  }
+
+  /** Collates one batch (a JS-thread job of a few copies; fit() overlaps it with the running step). */
+  private collate(idx: number[]): Batch {
+    return tidy(() => {
+      const xs = idx.map((i) => this.inputs[i]);
+      const target = stack(idx.map((i) => this.targets[i]));
+      const lengths = xs.map((x) => (x.dim() > 0 ? x.shape[0] : 1));
+      if (xs[0].dim() === 0 || lengths.every((l) => l === lengths[0])) return [stack(xs), target] as Batch;
+      const maxLen = Math.max(...lengths);
+      const rest = xs[0].shape.slice(1);
+      const padded = tidy(() => {
+        const parts = xs.map((x, k) => {
+          if (lengths[k] === maxLen) return x;
+          return cat([x, full([maxLen - lengths[k], ...rest], this.padValue, { dtype: x.dtype })], 0);
+        });
+        return stack(parts);
+      });
+      return [[padded, tensor(lengths, { dtype: 'int64' })], target] as Batch;
+    });
+  }
+
+  *[Symbol.iterator](): Iterator<Batch> {
+    for (const b of this.batches()) yield this.collate(b);
+  }
+}

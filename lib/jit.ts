@@ -1,0 +1,117 @@
+/**
+ * jit.trace: records a module's forward with libtorch's tracer (what torch.jit.trace does),
+ * with the module's parameters as graph inputs so they stay trainable. The recorded graph
+ * runs without JavaScript, on the executor (forwardAsync, trainStep) or the JS thread.
+ *
+ * What tracing cannot see (as in PyTorch): control flow that depends on tensor values, and
+ * plain numbers computed from shapes, which become constants. A traced module therefore
+ * keeps one graph per input signature (shapes and dtypes, and the training flag) and traces
+ * again when a new one comes; a forward that reads tensor values throws while tracing.
+ */
+import { native, TensorHandle, TracedHandle } from './binding';
+import { invalidArg, withCallerStack } from './errors';
+import { checkTensor, Tensor, tracing, wrap } from './tensor';
+import type { Module } from './nn/module';
+
+/** Where each output tensor goes in the forward's result (tensors, arrays of them, nested). */
+type Structure = number | Structure[];
+
+function flatten(value: unknown, out: Tensor[]): Structure {
+  if (value instanceof Tensor) { out.push(value); return out.length - 1; }
+  if (Array.isArray(value)) return value.map((v) => flatten(v, out));
+  return invalidArg('a Tensor or (nested) arrays of Tensors as the traced function\'s result', 'output', value);
+}
+
+function rebuild(s: Structure, handles: (TensorHandle | null)[]): unknown {
+  return typeof s === 'number' ? wrap(handles[s]) : s.map((x) => rebuild(x, handles));
+}
+
+/** The key of one traced graph. */
+export function signature(tensors: Tensor[], training: boolean): string {
+  return `${training ? 'train' : 'eval'}|${tensors.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join('|')}`;
+}
+
+export interface Graph { handle: TracedHandle; structure: Structure }
+
+/**
+ * Traces `fn` (which uses `params` and `inputs`) into a graph whose inputs are
+ * `[...params, ...inputs]`. @internal
+ */
+export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown): Graph {
+  let structure: Structure = [];
+  const outs: Tensor[] = [];
+  if (tracing.active) invalidArg('no trace already in progress', 'trace', 'a nested trace');
+  tracing.active = true;
+  try {
+    const handle = native.trace([...params, ...inputs].map((t) => t.handle()), () => {
+      structure = flatten(fn(), outs);
+      return outs.map((t) => t.handle('output'));
+    });
+    return { handle, structure };
+  } finally {
+    tracing.active = false;
+    for (const t of outs) t.dispose(); // the trace run's own results; the graph does not need them
+  }
+}
+
+const MAX_GRAPHS = 32;
+
+/** A module with its traced graphs. Parameters are the module's own (updates are shared). */
+export class TracedModule {
+  readonly module: Module;
+  private readonly graphs = new Map<string, Graph>();
+
+  constructor(module: Module) { this.module = module; }
+
+  private inputs(args: unknown[]): Tensor[] {
+    if (args.length === 0) invalidArg('at least one input tensor', 'inputs', args);
+    return args.map((a, i) => checkTensor(a, `inputs[${i}]`));
+  }
+
+  /** @internal The graph for these inputs, tracing it if this signature is new. */
+  graphFor(inputs: Tensor[]): Graph {
+    const key = signature(inputs, this.module.training);
+    let g = this.graphs.get(key);
+    if (!g) {
+      const params = this.module.parameters();
+      g = traceGraph(params, inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs));
+      if (this.graphs.size >= MAX_GRAPHS) this.graphs.delete(this.graphs.keys().next().value as string);
+      this.graphs.set(key, g);
+    }
+    return g;
+  }
+
+  private run(inputs: Tensor[]): [Graph, TensorHandle[]] {
+    return [this.graphFor(inputs), [...this.module.parameters(), ...inputs].map((t) => t.handle())];
+  }
+
+  /** The traced forward, on the JS thread. */
+  forward(...args: Tensor[]): unknown {
+    const [g, handles] = this.run(this.inputs(args));
+    return rebuild(g.structure, native.tracedRun(g.handle, handles));
+  }
+
+  /** The traced forward on the executor thread. */
+  forwardAsync(...args: Tensor[]): Promise<unknown> {
+    const [g, handles] = this.run(this.inputs(args));
+    return withCallerStack(native.tracedRunAsync(g.handle, handles), new Error()).then((outs) => rebuild(g.structure, outs));
+  }
+
+  /** The TorchScript IR of the graph traced for these inputs (as torch.jit.trace's .graph). */
+  graph(...args: Tensor[]): string { return native.tracedGraph(this.graphFor(this.inputs(args)).handle); }
+}
+
+/**
+ * Traces a module with example inputs (torch.jit.trace). The result's forward/forwardAsync
+ * run the recorded graph; other input shapes are traced on first use.
+ * @example const traced = torch.jit.trace(model, [x]); const y = await traced.forwardAsync(x);
+ */
+export function trace(module: Module, exampleInputs: Tensor | Tensor[]): TracedModule {
+  if (module === null || typeof module !== 'object' || typeof (module as Module).forward !== 'function' || typeof (module as Module).parameters !== 'function') {
+    invalidArg('an nn.Module', 'module', module);
+  }
+  const traced = new TracedModule(module);
+  const inputs = Array.isArray(exampleInputs) ? exampleInputs : [exampleInputs];
+  traced.graphFor(inputs.map((t, i) => checkTensor(t, `exampleInputs[${i}]`)));
+  return traced;
+}

@@ -1,0 +1,4 @@
+export { trainStep } from './step';
+export type { TrainStep, TrainStepOptions, LossFn, StepInput } from './step';
+export { fit, evaluate, predict, earlyStopping } from './fit';
+export type { FitOptions, History, Callback, Logs, FitContext, EvaluateOptions, SchedulerLike, Batches } from './fit';

@@ -1,0 +1,58 @@
+#include "step.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+
+#include "../executor.h"
+#include "../jit/trace.h"
+#include "../nn/module.h"
+#include "../optim/optimizer.h"
+#include "../tensor.h"
+
+namespace trnn {
+
+// trainStepAsync(traced | null, inputs, loss | null, optimizer, groupOptions, maxNorm, normType)
+//   traced: a graph from (parameters..., inputs..., target) to the loss; `inputs` are its inputs.
+//   loss: a loss already computed on the JS thread (untraced models).
+// Resolves with the loss value. A non-finite loss applies nothing (no backward, no step), so
+// the model stays as it was; lib/ decides whether to throw, skip or stop.
+static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<torch::jit::GraphFunction> fn;
+  if (!info[0].IsNull() && !info[0].IsUndefined()) fn = TracedHandle::Get(info[0])->fn;
+  Tensors inputs = TensorsFrom(info[1]);
+  torch::Tensor given;
+  if (!info[2].IsNull() && !info[2].IsUndefined()) given = TensorHandle::Get(info[2]);
+  OptimizerHandle* oh = GetOptimizer(info[3]);
+  auto opt = oh->optimizer;
+  std::string kind = oh->kind;
+  auto groups = ReadGroups(info[4]);
+  double maxNorm = info[5].As<Napi::Number>().DoubleValue();
+  double normType = info[6].As<Napi::Number>().DoubleValue();
+  auto result = std::make_shared<double>(0);
+  return Data(env).GetExecutor(env).Submit(
+      env,
+      [fn, inputs, given, opt, kind, groups, maxNorm, normType, result] {
+        std::vector<torch::Tensor> params;
+        for (auto& g : opt->param_groups()) {
+          for (auto& p : g.params()) {
+            if (fn) p.mutable_grad() = torch::Tensor();  // zero_grad(set_to_none=True) before the forward
+            params.push_back(p);
+          }
+        }
+        torch::Tensor loss = fn ? RunGraph(*fn, inputs).at(0) : given;
+        double v = loss.item<double>();
+        *result = v;
+        if (!std::isfinite(v)) return;
+        if (!fn) for (auto& p : params) p.mutable_grad() = torch::Tensor();
+        loss.backward();
+        if (maxNorm > 0) torch::nn::utils::clip_grad_norm_(params, maxNorm, normType);
+        RunStep(*opt, kind, groups);
+      },
+      [result](Napi::Env env) { return Napi::Number::New(env, *result); });
+}
+
+void InitTrain(Napi::Env env, Napi::Object exports) {
+  Export<TrainStepAsync>(env, exports, "trainStepAsync");
+}
+
+}  // namespace trnn
