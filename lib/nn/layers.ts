@@ -25,7 +25,7 @@ abstract class SimpleLayer extends Module {
 
 function floatInput(m: Module, x: unknown, lastDim: number | null, lastName: string): TensorHandle {
   const t = checkTensor(x, 'input');
-  const p = m.parameters()[0];
+  const p = m._nativeParams[0]?.[1]; // built-in layers own their parameters (no tree walk per call)
   if (t.dim() < 1) invalidArg('a tensor with at least one dimension', 'input', t);
   if (lastDim !== null && t.shape[t.dim() - 1] !== lastDim) invalidArg(`a tensor whose last dimension is ${lastDim} (${lastName})`, 'input', t);
   if (p && t.dtype !== p.dtype) invalidArg(`a ${p.dtype} tensor (the module's dtype)`, 'input', t);

@@ -66,7 +66,7 @@ function shapeStr(s: readonly number[]): string { return `[${s.join(', ')}]`; }
 
 /** The module's dtype and device: its first parameter's. */
 function paramMeta(m: Module): { dtype: string; device: string } {
-  const p = m.parameters()[0];
+  const p = m._nativeParams[0][1]; // built-in modules own their parameters (no tree walk per call)
   return { dtype: p.dtype, device: p.device };
 }
 
