@@ -63,6 +63,22 @@ describe('build and packaging', () => {
     assert.deepStrictEqual(r.stdout.trim().split('\n').map((l) => l.trim()), expected);
   });
 
+  it('every complete README example (starting with require) runs as written; the fit() example learns', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.startsWith("const torch = require('torchrnn');"));
+    assert.ok(blocks.length >= 3, `${blocks.length} runnable examples`);
+    for (const code of blocks) {
+      const r = node(['-e', code], project);
+      assert.strictEqual(r.status, 0, `${code.slice(0, 200)}\n${r.stderr}`);
+      if (code.includes('torch.fit(')) {
+        const m = /^validation loss ([\d.]+)(?: → ([\d.]+))+$/m.exec(r.stdout);
+        assert.ok(m, r.stdout);
+        const losses = r.stdout.trim().split('\n').pop()!.replace('validation loss ', '').split(' → ').map(Number);
+        assert.ok(losses[losses.length - 1] < losses[0] * 0.7, `validation loss ${losses.join(' → ')}`);
+      }
+    }
+  });
+
   it('ships types: dist/index.d.ts declares the public API', () => {
     const dts = fs.readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');
     for (const name of ['Tensor', 'tensor', 'zeros', 'noGrad', 'TorchError', 'memory', 'tidy']) assert.match(dts, new RegExp(`\\b${name}\\b`));
