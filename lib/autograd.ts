@@ -12,17 +12,18 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const prev = native.isGradEnabled();
   native.setGradEnabled(enabled);
   try {
-    const result = fn();
-    if (result instanceof Promise) invalidArg('a synchronous function (grad mode cannot follow an await)', 'fn', 'a function returning a Promise');
-    return result;
+    // An async fn is fine: the jobs it queues before its first await capture this grad mode
+    // (executor.h); code after an await runs outside the scope, as in any JS callback.
+    return fn();
   } finally {
     native.setGradEnabled(prev);
   }
 }
 
 /**
- * Runs `fn` with gradient recording off (torch.no_grad()).
- * @example const y = torch.noGrad(() => model.forward(x));
+ * Runs `fn` with gradient recording off (torch.no_grad()). Async jobs that `fn` queues
+ * (forwardAsync …) run with it off too: grad mode is captured when a job is queued.
+ * @example const y = torch.noGrad(() => model.forward(x)); const z = await torch.noGrad(() => model.forwardAsync(x));
  */
 export function noGrad<T>(fn: () => T): T { return withGradMode(false, fn); }
 /** Runs `fn` with gradient recording on, inside a noGrad scope (torch.enable_grad()). */

@@ -14,6 +14,8 @@ type M = ModuleHandle;
 export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
 /** An opaque native object that owns one traced graph. */
 export interface TracedHandle { readonly __brand: 'TracedHandle' }
+/** An opaque native object that owns one TorchScript module. */
+export interface ScriptHandle { readonly __brand: 'ScriptHandle' }
 /** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
 export interface NativeRnnOptions {
   inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
@@ -25,6 +27,7 @@ type IndexSpec = [0, number] | [1, number | null, number | null, number | null] 
 export interface NativeBinding {
   init(opts: { TorchError: typeof TorchError }): void;
   TensorHandle: new () => H;
+  ScriptHandle: new () => ScriptHandle;
   // tensor.cc
   fromData(data: ArrayBufferView, shape: number[], srcDtype: number, dstDtype: number, requiresGrad: boolean, device: string | null): H;
   dataSync(h: H): ArrayBufferView;
@@ -82,6 +85,11 @@ export interface NativeBinding {
   tracedGraph(t: TracedHandle): string;
   tracedRun(t: TracedHandle, inputs: H[]): H[];
   tracedRunAsync(t: TracedHandle, inputs: H[]): Promise<H[]>;
+  scriptLoad(path: string, device: string | null): ScriptHandle;
+  scriptForward(s: ScriptHandle, args: unknown[]): unknown;
+  scriptForwardAsync(s: ScriptHandle, args: unknown[]): Promise<unknown>;
+  scriptTrain(s: ScriptHandle, mode: boolean): void;
+  scriptParameters(s: ScriptHandle): [string[], H[]];
   trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number): Promise<number>;
 }
 

@@ -8,8 +8,10 @@
  * keeps one graph per input signature (shapes and dtypes, and the training flag) and traces
  * again when a new one comes; a forward that reads tensor values throws while tracing.
  */
-import { native, TensorHandle, TracedHandle } from './binding';
-import { invalidArg, withCallerStack } from './errors';
+import * as fs from 'fs';
+import { native, ScriptHandle, TensorHandle, TracedHandle } from './binding';
+import { invalidArg, TorchError, withCallerStack } from './errors';
+import { checkDevice, checkOptions, Device } from './validate';
 import { checkTensor, Tensor, tracing, wrap } from './tensor';
 import type { Module } from './nn/module';
 
@@ -114,4 +116,62 @@ export function trace(module: Module, exampleInputs: Tensor | Tensor[]): TracedM
   const inputs = Array.isArray(exampleInputs) ? exampleInputs : [exampleInputs];
   traced.graphFor(inputs.map((t, i) => checkTensor(t, `exampleInputs[${i}]`)));
   return traced;
+}
+
+// ---- TorchScript modules ---------------------------------------------------------------------
+
+/** Converts the interpreter's results: tensor handles become Tensors, inside arrays and objects too. */
+function tensorsIn(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof native.TensorHandle) return wrap(v as TensorHandle);
+  if (Array.isArray(v)) return v.map(tensorsIn);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tensorsIn(x)]));
+}
+
+function scriptArgs(args: unknown[]): unknown[] {
+  return args.map((a, i) => (a instanceof Tensor ? checkTensor(a, `inputs[${i}]`).handle(`inputs[${i}]`) : Array.isArray(a) ? a.map((x) => (x instanceof Tensor ? x.handle() : x)) : a));
+}
+
+/** A TorchScript module saved by Python, run by libtorch's interpreter (control flow included). */
+export class ScriptModule {
+  /** @internal */
+  readonly _h: ScriptHandle;
+  constructor(handle: ScriptHandle) { this._h = handle; }
+  /** Runs forward. Outputs: tensors, tuples and lists as arrays, dicts as objects. Arguments are converted by forward's signature. */
+  forward(...inputs: unknown[]): unknown { return tensorsIn(native.scriptForward(this._h, scriptArgs(inputs))); }
+  /** forward() on the executor. */
+  forwardAsync(...inputs: unknown[]): Promise<unknown> {
+    return withCallerStack(native.scriptForwardAsync(this._h, scriptArgs(inputs)), new Error()).then(tensorsIn);
+  }
+  train(mode = true): this { native.scriptTrain(this._h, mode); return this; }
+  eval(): this { return this.train(false); }
+  /** The parameters with their dotted names. */
+  namedParameters(): [string, Tensor][] {
+    const [names, handles] = native.scriptParameters(this._h);
+    return names.map((n, i) => [n, wrap(handles[i])]);
+  }
+}
+
+/**
+ * Loads a TorchScript module (torch.jit.script or torch.jit.trace, then .save() in Python).
+ * A missing or corrupt file throws ERR_CHECKPOINT. The module starts in eval mode.
+ * @example const m = torch.jit.load('model.pt'); const [y, state] = m.forward(x) as [Tensor, Record<string, Tensor>];
+ */
+export function load(path: string, opts?: { device?: Device }): ScriptModule {
+  if (typeof path !== 'string' || path.length === 0) invalidArg('a file path', 'path', path);
+  const o = checkOptions<{ device: Device }>(opts, 'options', ['device']);
+  const device = o.device === undefined ? null : checkDevice(o.device);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(path);
+  } catch {
+    throw new TorchError(`Cannot load a TorchScript module from ${path}: no such file`, 'ERR_CHECKPOINT');
+  }
+  if (!stat.isFile()) throw new TorchError(`Cannot load a TorchScript module from ${path}: not a file`, 'ERR_CHECKPOINT');
+  try {
+    return new ScriptModule(native.scriptLoad(path, device));
+  } catch (err) {
+    if (err instanceof TorchError && err.code === 'ERR_TORCH') throw new TorchError(`Cannot load a TorchScript module from ${path}: ${err.message}`, 'ERR_CHECKPOINT');
+    throw err;
+  }
 }

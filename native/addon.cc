@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitModules(env, exports);
   InitOptim(env, exports);
   InitJit(env, exports);
+  InitScript(env, exports);
   InitTrain(env, exports);
   return exports;
 }

@@ -18,6 +18,7 @@ struct AddonData {
   Napi::FunctionReference moduleCtor;     // nn/module.cc
   Napi::FunctionReference optimizerCtor;  // optim/optimizer.cc
   Napi::FunctionReference tracedCtor;     // jit/trace.cc
+  Napi::FunctionReference scriptCtor;     // jit/script.cc
 
   // Live tensor handles and the bytes of the distinct storages they hold. JS thread only.
   struct StorageUse {
@@ -46,6 +47,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
+void InitScript(Napi::Env env, Napi::Object exports);
 void InitTrain(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -450,3 +450,33 @@ with open(os.path.join(OUT, 'optim.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'init': {k: enc(v) for k, v in init_state.items()},
                'batches': [[enc(x), enc(t)] for x, t in batches], 'cases': optim_cases}, f, separators=(',', ':'))
 print(f'wrote {len(optim_cases)} optimizer cases to {OUT}/optim.json')
+
+# ---- TorchScript: a scripted LSTM model saved by Python, run by jit.load -------------------
+from typing import Dict, Tuple
+
+
+class Scripted(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
+        self.head = torch.nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor, scale: float = 1.0) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        out, (h, c) = self.lstm(x)
+        y = self.head(out[:, -1]) * scale
+        if scale > 1.5:  # data-dependent control flow: scripting keeps it, tracing could not
+            y = y.relu()
+        return y, {'h': h, 'c': c}
+
+
+torch.manual_seed(3)
+scripted = torch.jit.script(Scripted())
+scripted.save(os.path.join(OUT, 'scripted-lstm.pt'))
+sx = torch.randn(2, 5, 3, generator=gen)
+with torch.no_grad():
+    y1, st1 = scripted(sx)
+    y2, _ = scripted(sx, 2.0)
+with open(os.path.join(OUT, 'script.json'), 'w') as f:
+    json.dump({'input': enc(sx), 'y': enc(y1), 'h': enc(st1['h']), 'c': enc(st1['c']), 'y_scaled': enc(y2),
+               'params': [n for n, _ in scripted.named_parameters()]}, f, separators=(',', ':'))
+print('wrote scripted-lstm.pt and script.json')

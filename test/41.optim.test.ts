@@ -157,6 +157,22 @@ describe('the executor: FIFO order and the rule for synchronous calls', () => {
     await Promise.all(queued);
   });
 
+  it('grad mode and the training flag are those of the moment a job is queued', async () => {
+    const lin = new nn.Linear(3, 2);
+    const x = torch.randn([4, 3]);
+    const queuedNoGrad = torch.noGrad(() => lin.forwardAsync(x));
+    const queuedGrad = lin.forwardAsync(x);
+    assert.strictEqual((await queuedNoGrad).requiresGrad, false);
+    assert.strictEqual((await queuedGrad).requiresGrad, true);
+    const drop = new nn.Dropout(0.5);
+    drop.train();
+    const inTraining = drop.forwardAsync(torch.ones([1000]));
+    drop.eval(); // a synchronous call: ordered after the queued job, which ran in training mode
+    const y = values(await inTraining);
+    assert.ok(y.some((v) => v === 0) && y.some((v) => v === 2));
+    assert.deepStrictEqual(values(await drop.forwardAsync(torch.ones([10]))), new Array(10).fill(1));
+  });
+
   it('a rejected job rejects only its own promise; the executor goes on', async () => {
     const p = torch.ones([2], { requiresGrad: true });
     const y = p.mul(2).sum();

@@ -205,7 +205,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<{ loss: number; b
   try {
     for await (const batch of batchesOf(o.data)) {
       const [inputs, target] = batchArgs(batch[0], batch[1]);
-      const out = await noGradAsync(() => model.forwardAsync(...inputs));
+      const out = await noGrad(() => model.forwardAsync(...inputs));
       const n = target.dim() > 0 ? target.shape[0] : 1;
       sum += noGrad(() => tidy(() => loss(out, target).item() as number)) * n;
       weight += n;
@@ -235,7 +235,7 @@ export async function predict(opts: { model: Module; data: DataLoader | Iterable
     for await (const item of batchesOf(o.data)) {
       const input = o.data instanceof DataLoader ? (item as unknown as [StepInput, Tensor])[0] : item as unknown as StepInput;
       const [inputs] = batchArgs(input, input instanceof Tensor ? input : (input as Tensor[])[0]);
-      const out = await noGradAsync(() => model.forwardAsync(...inputs));
+      const out = await noGrad(() => model.forwardAsync(...inputs));
       if (!(out instanceof Tensor)) invalidArg('a model whose forward returns one Tensor', 'model', model);
       outs.push(out);
     }
@@ -246,13 +246,6 @@ export async function predict(opts: { model: Module; data: DataLoader | Iterable
   const result = cat(outs, 0);
   for (const t of outs) t.dispose();
   return result;
-}
-
-/** Queues `fn`'s async work with grad mode off (the mode is captured when a job is queued). */
-function noGradAsync<T>(fn: () => Promise<T>): Promise<T> {
-  let p!: Promise<T>;
-  noGrad(() => { p = fn(); return undefined; });
-  return p;
 }
 
 function disposeDeep(v: unknown): void {
