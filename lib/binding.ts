@@ -54,6 +54,8 @@ export interface NativeBinding {
   retainGrad(h: H): void;
   // runtime.cc
   manualSeed(seed: bigint): void;
+  getRngState(): H;
+  setRngState(state: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaIsAvailable(): boolean;

@@ -22,7 +22,7 @@ export {
 export type { TensorOptions } from './creation';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autograd } from './autograd';
 export type { GradOptions } from './autograd';
-export { manualSeed, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';
+export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cuda, buildInfo } from './runtime';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as jit from './jit';

@@ -2,6 +2,7 @@
 import { native } from './binding';
 import { invalidArg } from './errors';
 import { checkInt } from './validate';
+import { checkTensor, Tensor, wrap } from './tensor';
 
 /**
  * Seeds libtorch's generators (the same numbers as torch.manual_seed(n) in Python 1.13).
@@ -32,4 +33,16 @@ export const cuda = {
 /** What the addon was built against: libtorch version and its build configuration. */
 export function buildInfo(): { libtorch: string; config: string; parallel: string; cuda: boolean; cudnn: boolean } {
   return { ...native.buildInfo(), cuda: native.cudaIsAvailable(), cudnn: native.cudnnIsAvailable() };
+}
+
+/** The CPU random generator's state (a uint8 tensor), as torch.get_rng_state(). */
+export function getRngState(): Tensor<'uint8'> {
+  return wrap<'uint8'>(native.getRngState());
+}
+
+/** Restores a state from getRngState(), as torch.set_rng_state(): the same numbers follow. */
+export function setRngState(state: Tensor<'uint8'>): void {
+  const t = checkTensor(state, 'state');
+  if (t.dtype !== 'uint8' || t.dim() !== 1) invalidArg('a 1-D uint8 tensor from getRngState()', 'state', t);
+  native.setRngState(t.handle('state'));
 }

@@ -2,12 +2,29 @@
 
 #include <torch/version.h>
 
+#include "tensor.h"
+
 namespace trnn {
 
 static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   bool lossless;
   uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::BigInt>().Int64Value(&lossless));
   torch::manual_seed(seed);
+  return info.Env().Undefined();
+}
+
+// getRngState() / setRngState(h): the default CPU generator's state as a uint8 tensor, as
+// torch.get_rng_state() / torch.set_rng_state() (checkpoints resume the same random stream).
+static Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return TensorHandle::New(info.Env(), gen.get_state());
+}
+
+static Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(TensorHandle::Get(info[0]));
   return info.Env().Undefined();
 }
 
@@ -43,6 +60,8 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
   ExportOrdered<ManualSeed>(env, exports, "manualSeed");
+  ExportOrdered<GetRngState>(env, exports, "getRngState");
+  ExportOrdered<SetRngState>(env, exports, "setRngState");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");

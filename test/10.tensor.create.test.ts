@@ -101,6 +101,18 @@ describe('tensor creation', () => {
     assertMatches(torch.randn([2, 3]), random.randn, 'randn after a bigint seed');
   });
 
+  it('getRngState/setRngState resume the same random stream (torch.get_rng_state layout)', () => {
+    torch.manualSeed(1);
+    torch.randn([3]);
+    const s = torch.getRngState();
+    assert.deepStrictEqual([s.dtype, s.shape], ['uint8', [5056]]);
+    const a = values(torch.randn([3]));
+    torch.randn([10]);
+    torch.setRngState(s);
+    assert.deepStrictEqual(values(torch.randn([3])), a);
+    assert.throws(() => torch.setRngState(torch.zeros([3]) as never), { code: 'ERR_INVALID_ARG', message: 'Expected a 1-D uint8 tensor from getRngState() for state but received a float32 Tensor of shape [3]' });
+  });
+
   it('rand is in [0, 1) and randint in [low, high)', () => {
     const r = values(torch.rand([1000]));
     assert.ok(r.every((v) => v >= 0 && v < 1));
