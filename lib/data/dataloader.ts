@@ -7,7 +7,9 @@
  * A batch is `[input, target]`. When the inputs of a batch all have the same shape, input is
  * their stack; when their lengths (first dimension) differ, input is `[padded, lengths]`,
  * padded of shape [batch, maxLength, …] and lengths an int64 tensor, ready for
- * `model.forward(padded, lengths)` and `lstm.forward(x, { lengths })`.
+ * `model.forward(padded, lengths)` and `lstm.forward(x, { lengths })`. Variable-length
+ * targets (sequence labels) are padded the same way with `targetPadValue` (default -100,
+ * cross-entropy's ignoreIndex).
  */
 import { invalidArg } from '../errors';
 import { full, tensor } from '../creation';
@@ -34,6 +36,8 @@ export interface DataLoaderOptions {
   bucketByLength?: boolean;
   /** dtype of inputs given as number arrays. Default float32. */
   dtype?: DType;
+  /** The value variable-length targets are padded with (cross-entropy's ignoreIndex). Default -100. */
+  targetPadValue?: number;
 }
 
 /** mulberry32: a small, seedable PRNG (shuffles must not depend on Math.random). */
@@ -56,6 +60,14 @@ function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
   return a;
 }
 
+/** Stacks tensors whose first dimension may differ, padding each to the longest with `value`. */
+function padStack(ts: Tensor[], value: number): Tensor {
+  if (ts[0].dim() === 0 || ts.every((t) => t.shape[0] === ts[0].shape[0])) return stack(ts);
+  const maxLen = Math.max(...ts.map((t) => t.shape[0]));
+  const rest = ts[0].shape.slice(1);
+  return tidy(() => stack(ts.map((t) => (t.shape[0] === maxLen ? t : cat([t, full([maxLen - t.shape[0], ...rest], value, { dtype: t.dtype })], 0)))));
+}
+
 export class DataLoader implements Iterable<Batch> {
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -63,13 +75,15 @@ export class DataLoader implements Iterable<Batch> {
   readonly bucketByLength: boolean;
   private readonly seed: number;
   private readonly padValue: number;
+  private readonly targetPadValue: number;
   private readonly inputs: Tensor[];
   private readonly targets: Tensor[];
   private epoch = 0;
 
   constructor(dataset: Sample[], opts?: DataLoaderOptions) {
     if (!Array.isArray(dataset) || dataset.length === 0) invalidArg('a non-empty array of [input, target] samples', 'dataset', dataset);
-    const o = checkOptions<DataLoaderOptions>(opts, 'options', ['batchSize', 'shuffle', 'seed', 'dropLast', 'padValue', 'bucketByLength', 'dtype']);
+    const o = checkOptions<DataLoaderOptions>(opts, 'options', ['batchSize', 'shuffle', 'seed', 'dropLast', 'padValue', 'bucketByLength', 'dtype', 'targetPadValue']);
+    this.targetPadValue = o.targetPadValue === undefined ? -100 : checkNumber(o.targetPadValue, 'targetPadValue');
     this.batchSize = o.batchSize === undefined ? 1 : checkInt(o.batchSize, 'batchSize', { min: 1 });
     this.shuffle = o.shuffle === undefined ? false : checkBool(o.shuffle, 'shuffle');
     this.seed = o.seed === undefined ? 0 : checkInt(o.seed, 'seed', { min: 0 });
@@ -91,9 +105,11 @@ export class DataLoader implements Iterable<Batch> {
     this.inputs.forEach((t, i) => {
       if (t.dim() !== rank || t.shape.slice(1).join(',') !== rest) invalidArg(`an input of shape [*${rest ? `, ${rest}` : ''}] (like dataset[0]'s)`, `dataset[${i}][0]`, t);
     });
-    const tshape = this.targets[0].shape.join(',');
+    // Targets share their rank, trailing shape and dtype; their first dimension may vary (sequences).
+    const trank = this.targets[0].dim();
+    const trest = this.targets[0].shape.slice(1).join(',');
     this.targets.forEach((t, i) => {
-      if (t.shape.join(',') !== tshape || t.dtype !== this.targets[0].dtype) invalidArg(`a target like dataset[0]'s (${this.targets[0].describeForError()})`, `dataset[${i}][1]`, t);
+      if (t.dim() !== trank || t.shape.slice(1).join(',') !== trest || t.dtype !== this.targets[0].dtype) invalidArg(`a target like dataset[0]'s (${this.targets[0].describeForError()})`, `dataset[${i}][1]`, t);
     });
   }
 
@@ -131,19 +147,10 @@ export class DataLoader implements Iterable<Batch> {
   private collate(idx: number[]): Batch {
     return tidy(() => {
       const xs = idx.map((i) => this.inputs[i]);
-      const target = stack(idx.map((i) => this.targets[i]));
+      const target = padStack(idx.map((i) => this.targets[i]), this.targetPadValue);
       const lengths = xs.map((x) => (x.dim() > 0 ? x.shape[0] : 1));
       if (xs[0].dim() === 0 || lengths.every((l) => l === lengths[0])) return [stack(xs), target] as Batch;
-      const maxLen = Math.max(...lengths);
-      const rest = xs[0].shape.slice(1);
-      const padded = tidy(() => {
-        const parts = xs.map((x, k) => {
-          if (lengths[k] === maxLen) return x;
-          return cat([x, full([maxLen - lengths[k], ...rest], this.padValue, { dtype: x.dtype })], 0);
-        });
-        return stack(parts);
-      });
-      return [[padded, tensor(lengths, { dtype: 'int64' })], target] as Batch;
+      return [[padStack(xs, this.padValue), tensor(lengths, { dtype: 'int64' })], target] as Batch;
     });
   }
 
