@@ -29,3 +29,5 @@ export * as jit from './jit';
 export { trainStep, fit, evaluate, predict, earlyStopping } from './train';
 export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs } from './train';
 export * as data from './data';
+export { save, saveAsync, load, loadAsync, checkpoint } from './serialization';
+export type { SaveOptions } from './serialization';

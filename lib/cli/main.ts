@@ -63,8 +63,8 @@ Train options (defaults are the task's):
 
 Sample options: --count N (20), --temperature t (1), --prompt text, --seed N
 
-A run directory holds model.safetensors (loads in PyTorch), checkpoint.pt (model, optimizer,
-epoch, RNG: what --resume reads), config.json, metrics.json, loss.svg and metric.svg.
+A run directory holds model.safetensors (loads in PyTorch), checkpoint.safetensors (model,
+optimizer, epoch, RNG: what --resume reads), config.json, metrics.json, loss.svg, metric.svg.
 `;
 }
 
@@ -121,7 +121,7 @@ function prepareData(task: Task, cfg: TrainConfig) {
 
 function saveCheckpoint(dir: string, model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch: number): void {
   torch.save(model.stateDict(), path.join(dir, 'model.safetensors'));
-  torch.save({ model: model.stateDict(), optimizer: optimizer.stateDict(), epoch, rng: torch.getRngState() } as never, path.join(dir, 'checkpoint.pt'));
+  torch.checkpoint.save(path.join(dir, 'checkpoint.safetensors'), { model, optimizer, epoch });
 }
 
 async function train(argv: string[]): Promise<void> {
@@ -133,17 +133,15 @@ async function train(argv: string[]): Promise<void> {
   let cfg: TrainConfig;
   let startEpoch = 0;
   let metrics: EpochMetrics[] = [];
-  let resumeState: { model: Record<string, torch.Tensor>; optimizer: torch.optim.OptimizerStateDict; epoch: number; rng: torch.Tensor<'uint8'> } | null = null;
+  let resumeFrom: string | null = null;
   if (options.resume) {
     if (!dir) throw new UsageError('--resume needs --out <run-dir>');
     const run = checkRunDir(dir);
     if (run.task !== task.name) throw new UsageError(`${dir} is a ${run.task} run, not ${task.name}`);
     cfg = { ...run.config, epochs: (options.epochs as number | undefined) ?? run.config.epochs };
-    const ckpt = path.join(dir, 'checkpoint.pt');
-    if (!fs.existsSync(ckpt)) throw new UsageError(`${dir} has no checkpoint.pt to resume from`);
-    resumeState = torch.load(ckpt) as unknown as typeof resumeState;
-    startEpoch = resumeState!.epoch + 1;
-    try { metrics = (JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { epochs: EpochMetrics[] }).epochs.slice(0, startEpoch); } catch { metrics = []; }
+    resumeFrom = path.join(dir, 'checkpoint.safetensors');
+    if (!fs.existsSync(resumeFrom)) throw new UsageError(`${dir} has no checkpoint.safetensors to resume from`);
+    try { metrics = (JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { epochs: EpochMetrics[] }).epochs; } catch { metrics = []; }
   } else {
     cfg = { ...task.defaults };
     for (const k of ['cell', 'hidden', 'layers', 'dropout', 'epochs', 'batch', 'lr', 'seed', 'limit'] as const) {
@@ -165,10 +163,10 @@ async function train(argv: string[]): Promise<void> {
   const prepared = prepareData(task, cfg);
   const model = task.build(cfg, prepared.meta);
   const optimizer = new torch.optim.Adam(model.parameters(), { lr: cfg.lr });
-  if (resumeState) {
-    model.loadStateDict(resumeState.model);
-    optimizer.loadStateDict(resumeState.optimizer);
-    torch.setRngState(resumeState.rng);
+  if (resumeFrom) {
+    const { epoch } = torch.checkpoint.load(resumeFrom, { model, optimizer });
+    startEpoch = (epoch ?? -1) + 1;
+    metrics = metrics.slice(0, startEpoch);
   } else {
     const run: RunConfig = { task: task.name, config: cfg, meta: prepared.meta, torchrnn: (require('../../package.json') as { version: string }).version, created: new Date().toISOString() };
     writeAtomic(path.join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
