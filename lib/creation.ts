@@ -117,10 +117,14 @@ export function fromBuffer<D extends DType = 'float32'>(buffer: ArrayBuffer | Ar
   return tensor<D>(bytes, { dtype: (opts?.dtype ?? 'float32') as D, ...opts });
 }
 
+const MAX_DIMS = 64;
+
 function flatten(data: unknown): { values: (number | boolean | bigint)[]; shape: number[]; kind: 'bool' | 'int' | 'bigint' | 'float' } {
   const shape: number[] = [];
   let probe: unknown = data;
   while (Array.isArray(probe)) {
+    // libtorch allows at most 64 dimensions; this also stops arrays that contain themselves
+    if (shape.length === MAX_DIMS) invalidArg(`a nested array of at most ${MAX_DIMS} dimensions`, 'data', `an array nested deeper than ${MAX_DIMS}`);
     shape.push(probe.length);
     probe = probe[0];
   }
@@ -133,12 +137,16 @@ function flatten(data: unknown): { values: (number | boolean | bigint)[]; shape:
       if (!Array.isArray(v) || v.length !== shape[depth]) {
         invalidArg(`a rectangular nested array (length ${shape[depth]} at [${path.join('][')}])`, 'data', v);
       }
-      v.forEach((x, i) => walk(x, depth + 1, [...path, i]));
+      for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, [...path, i]); // holes are undefined, not skipped
       return;
     }
     if (typeof v === 'boolean') allInt = false;
     else if (typeof v === 'number') { allBool = false; if (!Number.isInteger(v)) allInt = false; }
-    else if (typeof v === 'bigint') { allBool = false; anyBig = true; }
+    else if (typeof v === 'bigint') {
+      if (v < -(2n ** 63n) || v >= 2n ** 63n) invalidArg('integers in the int64 range', `data[${path.join('][')}]`, v);
+      allBool = false;
+      anyBig = true;
+    }
     else invalidArg('numbers, booleans or bigints', path.length ? `data[${path.join('][')}]` : 'data', v);
     values.push(v);
   };

@@ -25,7 +25,7 @@ export class TorchError extends Error {
 }
 
 /** A short, readable rendering of any received value for error messages. */
-export function describe(value: unknown): string {
+export function describe(value: unknown, depth = 0): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   switch (typeof value) {
@@ -47,7 +47,8 @@ export function describe(value: unknown): string {
   const obj = value as { constructor?: { name?: string }; describeForError?: () => string };
   if (typeof obj.describeForError === 'function') return obj.describeForError();
   if (Array.isArray(value)) {
-    const inner = value.slice(0, 6).map(describe).join(', ');
+    if (depth >= 3) return '[…]'; // nested or self-referencing arrays stay short
+    const inner = value.slice(0, 6).map((v) => describe(v, depth + 1)).join(', ');
     return `[${inner}${value.length > 6 ? ', …' : ''}]`;
   }
   if (ArrayBuffer.isView(value)) return `${obj.constructor?.name ?? 'TypedArray'}(${(value as unknown as { length?: number }).length ?? (value as ArrayBufferView).byteLength})`;

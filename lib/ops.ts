@@ -186,7 +186,10 @@ Object.assign(proto, {
   },
   neg(this: Tensor) { return wrap(call(OP.neg, h(this))); },
   reciprocal(this: Tensor) { return wrap(call(OP.reciprocal, h(this))); },
-  pow(this: Tensor, e: Other) { return binary(OP.pow, OP.powS, this, e); },
+  pow(this: Tensor, e: Other) {
+    const x = other(e, 'exponent');
+    return wrap(call(typeof x === 'number' ? OP.powS : OP.pow, h(this), x));
+  },
   sqrt(this: Tensor) { return wrap(call(OP.sqrt, h(this))); },
   exp(this: Tensor) { return wrap(call(OP.exp, h(this))); },
   log(this: Tensor) { return wrap(call(OP.log, h(this))); },

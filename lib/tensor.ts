@@ -69,6 +69,7 @@ export class Tensor<D extends DType = DType> {
   size(dim?: number): number | readonly number[] {
     if (dim === undefined) return this.shape;
     const n = this.dim();
+    if (n === 0) invalidArg('no dim (a 0-D tensor has no dimensions)', 'dim', dim);
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < -n || dim >= n) invalidArg(`an integer in [${-n}, ${n - 1}]`, 'dim', dim);
     return this.shape[dim < 0 ? dim + n : dim];
   }
@@ -93,7 +94,11 @@ export class Tensor<D extends DType = DType> {
     return g === null ? null : new Tensor<D>(g);
   }
   set grad(value: Tensor<D> | null) {
-    native.setGrad(this.handle(), value === null ? null : checkTensor(value, 'grad').handle('grad'));
+    if (value !== null) {
+      const g = checkTensor(value, 'grad');
+      if (g.dtype !== this.dtype || !sameShape(g.shape, this.shape)) invalidArg(`a ${this.dtype} tensor of shape [${this.shape.join(', ')}] (the tensor's own)`, 'grad', g);
+    }
+    native.setGrad(this.handle(), value === null ? null : value.handle('grad'));
   }
   /** Keeps the gradient of this non-leaf tensor after backward(). */
   retainGrad(): this { native.retainGrad(this.handle()); return this; }
@@ -173,7 +178,7 @@ export class Tensor<D extends DType = DType> {
   /** @internal Used by error messages. */
   describeForError(): string {
     if (this._h === null) return 'a disposed Tensor';
-    return `a ${this.dtype} Tensor of shape [${this.shape.join(', ')}]`;
+    return `${this.dtype.startsWith('int') ? 'an' : 'a'} ${this.dtype} Tensor of shape [${this.shape.join(', ')}]`;
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
 

@@ -61,7 +61,7 @@ export function checkShape(value: unknown, name: string, allowInfer = false): nu
   for (const s of value) {
     if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < (allowInfer ? -1 : 0) || s > MAX_SIZE) invalidArg(what, name, value);
   }
-  return value as number[];
+  return Array.from(value as number[]); // a plain array for native code (a Proxy passes Array.isArray)
 }
 
 /** Accepts `f(2, 3)` and `f([2, 3])`, as PyTorch's view/reshape/permute do. */

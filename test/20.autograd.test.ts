@@ -101,7 +101,7 @@ describe('autograd', () => {
     w.requiresGrad = false;
     assert.strictEqual(w.requiresGrad, false);
     throwsTorch(() => torch.zeros([2], { dtype: 'int64' }).requiresGrad_(), 'ERR_INVALID_ARG',
-      'Expected a floating-point tensor (only they can require gradients) for self but received a int64 Tensor of shape [2]');
+      'Expected a floating-point tensor (only they can require gradients) for self but received an int64 Tensor of shape [2]');
     throwsTorch(() => y.requiresGrad_(false), 'ERR_TORCH', /you can only change requires_grad flags of leaf variables/);
   });
 
