@@ -3,7 +3,7 @@
  * requiresGrad. Defaults follow PyTorch: float32 for floating values, int64 for integers.
  */
 import { native, TensorHandle } from './binding';
-import { allocData, checkDType, DType, dtypeOfArray, ITEM_SIZE, SCALAR_TYPE } from './dtype';
+import { allocData, checkDType, DType, dtypeOfArray, isFloating, ITEM_SIZE, SCALAR_TYPE } from './dtype';
 import { invalidArg } from './errors';
 import { checkTensor, Tensor, wrap } from './tensor';
 import { checkBool, checkDevice, checkFinite, checkInt, checkNumber, checkOptions, checkShape, Device } from './validate';
@@ -42,12 +42,11 @@ function resolve(opts: unknown, name = 'options', extra: string[] = []): Resolve
 function finish<D extends DType>(h: unknown, r: Resolved): Tensor<D> {
   const t = wrap<D>(h);
   if (r.requiresGrad) {
-    try {
-      t.requiresGrad_(true);
-    } catch (err) {
+    if (!isFloating(t.dtype)) {
       t.dispose();
-      throw err;
+      invalidArg(`a floating-point dtype with requiresGrad (this tensor is ${t.dtype.startsWith('int') ? 'an' : 'a'} ${t.dtype})`, 'requiresGrad', true);
     }
+    t.requiresGrad_(true);
   }
   return t;
 }
@@ -255,7 +254,7 @@ export function zerosLike<D extends DType>(input: Tensor<D>, opts?: TensorOption
 export function onesLike<D extends DType>(input: Tensor<D>, opts?: TensorOptions): Tensor<D> { return like(OP.onesLike, input, opts) as Tensor<D>; }
 export function randnLike<D extends DType>(input: Tensor<D>, opts?: TensorOptions): Tensor<D> {
   const r = resolve(opts);
-  if (r.dtype === null) floatOnly({ ...r, dtype: checkTensor(input, 'input').dtype }, 'randnLike');
+  floatOnly({ ...r, dtype: r.dtype ?? checkTensor(input, 'input').dtype }, 'randnLike');
   return like(OP.randnLike, input, opts) as Tensor<D>;
 }
 

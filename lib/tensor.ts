@@ -246,7 +246,7 @@ export function tidy<T>(fn: () => T): T {
   scopes.pop();
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
-    invalidArg('a synchronous function (tidy cannot track tensors across await)', 'fn', 'a function returning a Promise');
+    throw new TorchError('Expected a synchronous function (tidy cannot track tensors across await) for fn but received a function returning a Promise', 'ERR_INVALID_ARG');
   }
   const kept = new Set<Tensor>();
   collectTensors(result, kept, new Set());

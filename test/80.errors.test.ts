@@ -216,7 +216,7 @@ describe('errors: every validation branch asserts its exact message', () => {
       invalid(() => torch.zeros([2], { device: 'tpu' as never }), `Expected ${DEVICE} for device but received "tpu"`);
       invalid(() => torch.zeros([2], { requiresGrad: 'yes' as never }), 'Expected a boolean for requiresGrad but received "yes"');
       invalid(() => torch.zeros([2], { dtype: 'bool', requiresGrad: true }),
-        'Expected a floating-point tensor (only they can require gradients) for self but received a bool Tensor of shape [2]');
+        'Expected a floating-point dtype with requiresGrad (this tensor is a bool) for requiresGrad but received true');
     });
 
     it('tensor(): data, typed arrays, Buffers and shape', () => {
@@ -307,12 +307,12 @@ describe('errors: every validation branch asserts its exact message', () => {
       invalid(() => torch.onesLike(torch.ones([2]), { dtype: 'x' as never }), `Expected ${DTYPES} for dtype but received "x"`);
     });
 
-    it.skip('BUG: randnLike with an explicit integer dtype is validated like randn (today: ERR_TORCH from the kernel)', function () {
+    it('FIXED: randnLike with an explicit integer dtype is validated like randn (today: ERR_TORCH from the kernel)', function () {
       // lib/creation.ts randnLike: floatOnly only runs when no dtype is given
       invalid(() => torch.randnLike(torch.ones([2]), { dtype: 'int64' }), 'Expected a floating-point dtype for randnLike for dtype but received "int64"');
     });
 
-    it.skip('BUG: requiresGrad on an integer dtype names the requiresGrad option (or dtype), not "self"', function () {
+    it('FIXED: requiresGrad on an integer dtype names the requiresGrad option (or dtype), not "self"', function () {
       // lib/creation.ts finish(): the error comes from Tensor.requiresGrad_, which names self
       invalid(() => torch.zeros([2], { dtype: 'int64', requiresGrad: true }), /^Expected .+ for (requiresGrad|dtype) but received .+$/);
       invalid(() => torch.tensor([1, 2], { requiresGrad: true }), /^Expected .+ for (requiresGrad|dtype) but received .+$/);
@@ -466,7 +466,7 @@ describe('errors: every validation branch asserts its exact message', () => {
       invalid(() => torch.tidy((async () => 1) as never), /^Expected a synchronous function \(tidy cannot track tensors across await\) for fn but received /);
     });
 
-    it.skip('BUG: tidy(async fn) renders the received value unquoted', function () {
+    it('FIXED: tidy(async fn) renders the received value unquoted', function () {
       // lib/tensor.ts tidy(): passes a string to invalidArg, which describe() quotes
       invalid(() => torch.tidy((async () => 1) as never),
         'Expected a synchronous function (tidy cannot track tensors across await) for fn but received a function returning a Promise');

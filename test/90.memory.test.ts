@@ -63,7 +63,7 @@ describe('memory', () => {
     assert.throws(() => torch.tidy(() => { torch.ones([1]); throw new Error('inside'); }), /inside/);
     assert.strictEqual(torch.memory().tensors, base.tensors + 1);
     throwsTorch(() => torch.tidy((async () => torch.ones([1])) as never), 'ERR_INVALID_ARG',
-      'Expected a synchronous function (tidy cannot track tensors across await) for fn but received "a function returning a Promise"');
+      'Expected a synchronous function (tidy cannot track tensors across await) for fn but received a function returning a Promise');
   });
 
   it('`using` disposes at the end of the block', () => {
