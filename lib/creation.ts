@@ -108,12 +108,16 @@ export function tensor<D extends DType = DType>(data: Nested | ArrayBufferView, 
 }
 
 /** Raw little-endian bytes as a tensor of `dtype` and `shape` (a copy). */
-export function fromBuffer<D extends DType = 'float32'>(buffer: ArrayBuffer | ArrayBufferView, opts: { dtype?: D; shape?: number[]; device?: Device; requiresGrad?: boolean } = {}): Tensor<D> {
+export function fromBuffer<D extends DType = 'float32'>(buffer: ArrayBuffer | ArrayBufferView, opts?: { dtype?: D; shape?: number[]; device?: Device; requiresGrad?: boolean }): Tensor<D> {
+  const o = checkOptions<{ dtype: D }>(opts, 'options', [...OPTION_KEYS, 'shape']);
   let bytes: Buffer;
   if (buffer instanceof ArrayBuffer) bytes = Buffer.from(buffer);
   else if (ArrayBuffer.isView(buffer)) bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   else return invalidArg('an ArrayBuffer, a Buffer or a typed array', 'buffer', buffer);
-  return tensor<D>(bytes, { dtype: (opts?.dtype ?? 'float32') as D, ...opts });
+  const dtype = checkDType(o.dtype ?? 'float32') as D;
+  const size = ITEM_SIZE[dtype];
+  if (bytes.length % size !== 0) invalidArg(`a byte length that is a multiple of ${size} (the size of ${dtype})`, 'buffer', buffer);
+  return tensor<D>(bytes, { ...o, dtype });
 }
 
 const MAX_DIMS = 64;
@@ -189,16 +193,18 @@ export function full<D extends DType = DType>(shape: number[], value: number | b
  * int64 when every argument is an integer, else float32.
  */
 export function arange<D extends DType = DType>(startOrEnd: number, end?: number | TensorOptions<D>, step?: number | TensorOptions<D>, opts?: TensorOptions<D>): Tensor<D> {
+  // arange(end, opts?), arange(start, end, opts?), arange(start, end, step, opts?): the options
+  // object is the first object after the first argument, or the fourth argument.
   const args: unknown[] = [startOrEnd, end, step, opts];
-  let last = args.findIndex((a) => a !== undefined && typeof a === 'object');
-  const o = last >= 0 ? args[last] : undefined;
-  if (last < 0) last = args.findIndex((a) => a === undefined);
-  const nums = args.slice(0, last < 0 ? 3 : last) as unknown[];
-  nums.forEach((n, i) => checkFinite(n, ['start', 'end', 'step'][nums.length === 1 ? 1 : i]));
-  const [s, e, st] = nums.length === 1 ? [0, nums[0] as number, 1] : [nums[0] as number, nums[1] as number, (nums[2] as number | undefined) ?? 1];
+  let k = 1;
+  while (k < 3 && args[k] !== undefined && (typeof args[k] !== 'object' || args[k] === null)) k++;
+  if (args.slice(k + 1).some((a) => a !== undefined)) invalidArg('no arguments after the options object', 'options', args[k]);
+  const nums = args.slice(0, k);
+  nums.forEach((n, i) => checkFinite(n, ['start', 'end', 'step'][k === 1 ? 1 : i]));
+  const [s, e, st] = k === 1 ? [0, nums[0] as number, 1] : [nums[0] as number, nums[1] as number, (nums[2] as number | undefined) ?? 1];
   if (st === 0) invalidArg('a non-zero number', 'step', st);
   if ((e - s) / st < 0) invalidArg(`an end on the side of start that step ${st} moves towards`, 'end', e);
-  const r = resolve(o);
+  const r = resolve(args[k]);
   return finish(native.call(OP.arange, s, e, st, code(r.dtype), null, r.device), r);
 }
 

@@ -26,7 +26,7 @@ export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cud
 export * as nn from './nn';
 export * as optim from './optim';
 export * as jit from './jit';
-export { trainStep, fit, evaluate, predict, earlyStopping } from './train';
+export { trainStep, fit, evaluate, predict, earlyStopping, modelCheckpoint, latestCheckpoint } from './train';
 export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs } from './train';
 export * as data from './data';
 export { save, saveAsync, load, loadAsync, checkpoint } from './serialization';

@@ -398,7 +398,11 @@ function indexSpecs(indices: unknown): IndexSpec[] {
       if (ix === '...') return [3];
       const m = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/.exec(ix);
       if (!m) invalidArg('a slice string like "1:3", ":" or "::2", or "..."', 'indices', ix);
-      const n = (s: string | undefined) => (s === undefined ? null : Number(s));
+      const n = (s: string | undefined) => {
+        if (s === undefined) return null;
+        const v = Number(s);
+        return Number.isSafeInteger(v) ? v : invalidArg('a slice string with integers within ±(2^53 - 1)', 'indices', ix);
+      };
       const step = n(m[3]);
       if (step !== null && step <= 0) invalidArg('a positive slice step', 'indices', ix);
       return [1, n(m[1]), n(m[2]), step];

@@ -408,7 +408,23 @@ PY = {'lr': 'lr', 'momentum': 'momentum', 'dampening': 'dampening', 'weightDecay
       'eps': 'eps', 'amsgrad': 'amsgrad', 'alpha': 'alpha', 'centered': 'centered', 'lrDecay': 'lr_decay', 'initialAccumulatorValue': 'initial_accumulator_value'}
 
 
-def run_optim(name, kind, options, groups=None, clip=None, steps=50):
+# Schedulers driving Adam: camelCase options -> PyTorch keywords; scheduler.step() after every
+# optimizer step (ReduceLROnPlateau is given the step's loss).
+SCHED_PY = {'stepSize': 'step_size', 'gamma': 'gamma', 'milestones': 'milestones', 'tMax': 'T_max', 'etaMin': 'eta_min',
+            'maxLr': 'max_lr', 'totalSteps': 'total_steps', 'pctStart': 'pct_start', 'startFactor': 'start_factor',
+            'endFactor': 'end_factor', 'totalIters': 'total_iters', 'factor': 'factor', 'patience': 'patience',
+            'threshold': 'threshold', 'mode': 'mode', 'annealStrategy': 'anneal_strategy'}
+SCHED_LAMBDAS = {'pow95': lambda e: 0.95 ** e}
+
+
+def make_sched(opt, sched):
+    o = {SCHED_PY[k]: v for k, v in sched['options'].items() if k != 'lrLambda'}
+    if sched['kind'] == 'LambdaLR':
+        o['lr_lambda'] = SCHED_LAMBDAS[sched['options']['lrLambda']]
+    return getattr(torch.optim.lr_scheduler, sched['kind'])(opt, **o)
+
+
+def run_optim(name, kind, options, groups=None, clip=None, steps=50, sched=None):
     model = Model()
     model.load_state_dict(init_state)
     py = {PY[k]: (tuple(v) if k == 'betas' else v) for k, v in options.items()}
@@ -417,7 +433,9 @@ def run_optim(name, kind, options, groups=None, clip=None, steps=50):
     else:
         params = model.parameters()
     opt = OPTS[kind](params, **py)
+    scheduler = make_sched(opt, sched) if sched else None
     losses = []
+    lrs = []
     for i in range(steps):
         x, t = batches[i % len(batches)]
         opt.zero_grad()
@@ -426,8 +444,11 @@ def run_optim(name, kind, options, groups=None, clip=None, steps=50):
         if clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
+        if scheduler is not None:
+            scheduler.step(loss.item()) if sched['kind'] == 'ReduceLROnPlateau' else scheduler.step()
+            lrs.append(opt.param_groups[0]['lr'])
         losses.append(loss.item())
-    return {'name': name, 'kind': kind, 'options': options, 'groups': groups, 'clip': clip, 'losses': losses,
+    return {'name': name, 'kind': kind, 'options': options, 'groups': groups, 'clip': clip, 'sched': sched, 'lrs': lrs, 'losses': losses,
             'final': {k: enc(v) for k, v in model.state_dict().items()}}
 
 
@@ -445,7 +466,16 @@ optim_cases = [
     run_optim('adagrad_decay', 'Adagrad', {'lr': 0.1, 'lrDecay': 0.01, 'initialAccumulatorValue': 0.1, 'weightDecay': 1e-3}),
     run_optim('adam_groups', 'Adam', {'lr': 1e-2}, groups=[{'prefix': 'lstm', 'lr': 5e-3}, {'prefix': 'head', 'betas': [0.5, 0.9]}]),
     run_optim('sgd_clip', 'SGD', {'lr': 0.5, 'momentum': 0.5}, clip=0.1),
-]
+] + [run_optim(f'adam_{s["kind"]}', 'Adam', {'lr': 1e-2}, sched=s) for s in [
+    {'kind': 'StepLR', 'options': {'stepSize': 10, 'gamma': 0.5}},
+    {'kind': 'MultiStepLR', 'options': {'milestones': [5, 20, 20, 35], 'gamma': 0.5}},
+    {'kind': 'ExponentialLR', 'options': {'gamma': 0.95}},
+    {'kind': 'CosineAnnealingLR', 'options': {'tMax': 20, 'etaMin': 1e-3}},
+    {'kind': 'OneCycleLR', 'options': {'maxLr': 0.05, 'totalSteps': 50}},
+    {'kind': 'LinearLR', 'options': {'startFactor': 0.1, 'totalIters': 15}},
+    {'kind': 'ReduceLROnPlateau', 'options': {'factor': 0.5, 'patience': 2, 'threshold': 0.05}},
+    {'kind': 'LambdaLR', 'options': {'lrLambda': 'pow95'}},
+]]
 with open(os.path.join(OUT, 'optim.json'), 'w') as f:
     json.dump({'torch': torch.__version__, 'init': {k: enc(v) for k, v in init_state.items()},
                'batches': [[enc(x), enc(t)] for x, t in batches], 'cases': optim_cases}, f, separators=(',', ':'))

@@ -9,6 +9,18 @@ const { nn, optim } = torch;
 interface OptimCase {
   name: string; kind: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'; options: Record<string, unknown>;
   groups: ({ prefix: string } & Record<string, unknown>)[] | null; clip: number | null; losses: number[]; final: Record<string, Encoded>;
+  sched?: { kind: string; options: Record<string, unknown> } | null; lrs?: number[];
+}
+const SCHED_LAMBDAS: Record<string, (e: number) => number> = { pow95: (e) => 0.95 ** e };
+
+/** The case's scheduler (schedulers driving Adam), or null. */
+function schedulerOf(c: OptimCase, opt: torch.optim.Optimizer): { step(metric: number): void } | null {
+  if (!c.sched) return null;
+  const { kind, options } = c.sched;
+  const o = kind === 'LambdaLR' ? { ...options, lrLambda: SCHED_LAMBDAS[options.lrLambda as string] } : options;
+  const Ctor = (optim.lrScheduler as unknown as Record<string, new (o: unknown, p: unknown) => { step(m?: number): void }>)[kind];
+  const s = new Ctor(opt, o);
+  return { step: (metric) => (kind === 'ReduceLROnPlateau' ? s.step(metric) : s.step()) };
 }
 const fx = loadFixture<{ init: Record<string, Encoded>; batches: [Encoded, Encoded][]; cases: OptimCase[] }>('optim.json');
 
@@ -40,6 +52,7 @@ describe('optimizers match torch.optim after 50 steps on an LSTM model', () => {
   for (const c of fx.cases) {
     it(c.name, () => {
       const { model, opt, batches } = setup(c);
+      const sched = schedulerOf(c, opt);
       for (let i = 0; i < 50; i++) {
         torch.tidy(() => {
           const [x, t] = batches[i % batches.length];
@@ -49,6 +62,11 @@ describe('optimizers match torch.optim after 50 steps on an LSTM model', () => {
           if (c.clip !== null) torch.nn.utils.clipGradNorm_(model.parameters(), c.clip);
           opt.step();
           const l = loss.item() as number;
+          if (sched) {
+            sched.step(l);
+            const lr = opt.paramGroups[0].lr as number;
+            assert.ok(Math.abs(lr - c.lrs![i]) <= 1e-12 * Math.max(1, c.lrs![i]), `lr after step ${i}: ${lr} vs ${c.lrs![i]}`);
+          }
           assert.ok(Math.abs(l - c.losses[i]) <= 1e-5 * Math.max(1, Math.abs(c.losses[i])), `loss at step ${i}: ${l} vs ${c.losses[i]}`);
         });
       }

@@ -6,7 +6,7 @@ import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, wrap } from '../tensor';
 import { checkBool, checkFinite, checkInt, checkOptions } from '../validate';
-import { Module } from './module';
+import { Module, Parameter } from './module';
 
 /** A built-in layer of one tensor in, one tensor out. */
 abstract class SimpleLayer extends Module {
@@ -37,6 +37,10 @@ function floatInput(m: Module, x: unknown, lastDim: number | null, lastName: str
  * @example const head = new nn.Linear(128, 10); // bias defaults to true
  */
 export class Linear extends SimpleLayer {
+  /** The [outFeatures, inFeatures] weight (PyTorch's linear.weight). */
+  declare readonly weight: Parameter;
+  /** The bias, or undefined when built with bias: false. */
+  declare readonly bias: Parameter | undefined;
   readonly inFeatures: number;
   readonly outFeatures: number;
   constructor(inFeatures: number, outFeatures: number, opts?: { bias?: boolean }) {
@@ -55,6 +59,8 @@ export class Linear extends SimpleLayer {
  * `paddingIdx`: that row is zero-initialized and gets no gradient (negative counts from the end).
  */
 export class Embedding extends SimpleLayer {
+  /** The [numEmbeddings, embeddingDim] table. */
+  declare readonly weight: Parameter;
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
@@ -91,6 +97,9 @@ export class Dropout extends SimpleLayer {
 
 /** Layer normalization over the last dimensions, torch.nn.LayerNorm. Defaults: eps 1e-5, elementwiseAffine true. */
 export class LayerNorm extends SimpleLayer {
+  /** The affine weight and bias, undefined without elementwiseAffine. */
+  declare readonly weight: Parameter | undefined;
+  declare readonly bias: Parameter | undefined;
   readonly normalizedShape: number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;

@@ -14,6 +14,7 @@ import { invalidArg, TorchError, withCallerStack } from '../errors';
 import { noGrad, zeroGradOf } from '../autograd';
 import { checkTensor, keep, sameShape, Tensor } from '../tensor';
 import { checkBool, checkDevice, checkOptions, Device } from '../validate';
+import { load as loadFile, loadAsync as loadFileAsync, save as saveFile, saveAsync as saveFileAsync, SaveOptions } from '../serialization';
 
 const DETACH = native.op('aten::detach', '');
 
@@ -65,6 +66,8 @@ export abstract class Module {
     this._native = handle;
     const [names, handles] = native.moduleParameters(handle);
     this._nativeParams = names.map((n, i) => [n, new Parameter(handles[i] as unknown as Tensor, false)]);
+    // PyTorch's attributes (linear.weight, lstm.weight_ih_l0): non-enumerable, so not registered twice
+    for (const [n, p] of this._nativeParams) Object.defineProperty(this, n, { get: () => p, enumerable: false, configurable: true });
   }
 
   /** The direct children, with their names (`lstm`, or `0`, `1`, … in a Sequential). */
@@ -198,6 +201,67 @@ export abstract class Module {
       for (const [k, p] of own) if (k in stateDict) p.copy_(stateDict[k]);
     });
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Writes stateDict() to a file (torch.save(model.state_dict(), path)); the format follows the
+   * extension (see torch.save).
+   * @example model.save('model.safetensors');
+   */
+  save(file: string, opts?: SaveOptions): void {
+    this._checkLive();
+    saveFile(this.stateDict(), file, opts);
+  }
+
+  /** save() on the executor: parameters are read after the jobs queued before it. */
+  saveAsync(file: string, opts?: SaveOptions): Promise<void> {
+    this._checkLive();
+    return saveFileAsync(this.stateDict(), file, opts);
+  }
+
+  /**
+   * Loads a state dict file into this module (model.load_state_dict(torch.load(path))) and
+   * returns the module. `strict` as in loadStateDict.
+   * @example model.load('model.safetensors');
+   */
+  load(file: string, opts?: { strict?: boolean; format?: SaveOptions['format'] }): this {
+    const o = this._loadOptions(opts);
+    return this._loadAndFree(loadFile(file, o.format), o.strict);
+  }
+
+  /** load() with the file read without blocking the event loop. */
+  async loadAsync(file: string, opts?: { strict?: boolean; format?: SaveOptions['format'] }): Promise<this> {
+    const o = this._loadOptions(opts);
+    return this._loadAndFree(await loadFileAsync(file, o.format), o.strict);
+  }
+
+  private _loadOptions(opts: unknown): { strict?: { strict: boolean }; format?: { format: NonNullable<SaveOptions['format']> } } {
+    this._checkLive();
+    const o = checkOptions<{ strict: boolean; format: SaveOptions['format'] }>(opts, 'options', ['strict', 'format']);
+    return { strict: o.strict === undefined ? undefined : { strict: o.strict }, format: o.format === undefined ? undefined : { format: o.format } };
+  }
+
+  private _loadAndFree(sd: Record<string, Tensor>, strict: { strict: boolean } | undefined): this {
+    try {
+      this.loadStateDict(sd, strict);
+    } finally {
+      for (const t of Object.values(sd)) t.dispose();
+    }
+    return this;
+  }
+
+  /**
+   * Builds a module with the constructor's arguments and loads a state dict file into it.
+   * @example const lstm = nn.LSTM.load('lstm.safetensors', { inputSize: 8, hiddenSize: 16 });
+   */
+  static load<M extends Module, A extends unknown[]>(this: new (...args: A) => M, file: string, ...args: A): M {
+    const m = new this(...args);
+    try {
+      return m.load(file);
+    } catch (err) {
+      m.dispose();
+      throw err;
+    }
   }
 
   /** True once dispose() was called. */

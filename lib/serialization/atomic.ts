@@ -1,13 +1,36 @@
 /**
  * Crash-safe writes: the data goes to a temporary file in the target's directory, is fsynced,
  * renamed over the target, and the directory is fsynced. A crash at any moment leaves either
- * the previous file or the new one, never a torn one (a stale `.tmp-*` file may remain).
+ * the previous file or the new one, never a torn one. A killed writer leaves its `.tmp-*` file;
+ * the next successful write to the same target removes those of processes no longer alive.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary files that dead writers left for this target. */
+function removeStale(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.tmp-`;
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) fs.rmSync(path.join(dir, n), { force: true });
+  }
 }
 
 function syncDir(dir: string): void {
@@ -31,6 +54,7 @@ export function writeFileAtomic(file: string, data: Buffer): void {
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
+  removeStale(file);
 }
 
 export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<void> {
@@ -47,4 +71,5 @@ export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<
   await fh.close();
   await fs.promises.rename(tmp, file);
   syncDir(path.dirname(file));
+  removeStale(file);
 }

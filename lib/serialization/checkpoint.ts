@@ -9,8 +9,8 @@ import { Module } from '../nn/module';
 import { Optimizer, OptimizerStateDict } from '../optim/optimizer';
 import { getRngState, setRngState } from '../runtime';
 import { Tensor } from '../tensor';
-import { checkOptions } from '../validate';
-import { loadSafetensors, saveSafetensors } from './safetensors';
+import { checkInt, checkOptions } from '../validate';
+import { loadSafetensors, saveSafetensors, saveSafetensorsAsync } from './safetensors';
 
 const FORMAT = 'torchrnn.checkpoint/1';
 
@@ -26,8 +26,8 @@ export interface CheckpointContents {
   extra?: unknown;
 }
 
-/** Saves a training checkpoint (atomically). */
-export function save(file: string, contents: CheckpointContents): void {
+/** The checkpoint's tensors (model, optimizer state, RNG state) and JSON metadata. */
+function encode(contents: CheckpointContents): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const o = checkOptions<CheckpointContents>(contents, 'contents', ['model', 'optimizer', 'scheduler', 'epoch', 'step', 'extra']);
   if (!(o.model instanceof Module)) invalidArg('an nn.Module', 'model', o.model);
   const tensors: Record<string, Tensor> = {};
@@ -45,16 +45,33 @@ export function save(file: string, contents: CheckpointContents): void {
     }
     optimizer = { param_groups: sd.param_groups, scalars };
   }
+  if (o.scheduler !== undefined && typeof (o.scheduler as { stateDict?: unknown })?.stateDict !== 'function') invalidArg('a learning-rate scheduler (with stateDict())', 'scheduler', o.scheduler);
   tensors.rng = getRngState();
   const metadata: Record<string, string> = {
     format: FORMAT,
-    epoch: JSON.stringify(o.epoch ?? null),
-    step: JSON.stringify(o.step ?? null),
+    epoch: JSON.stringify(o.epoch === undefined ? null : checkInt(o.epoch, 'epoch', { min: 0 })),
+    step: JSON.stringify(o.step === undefined ? null : checkInt(o.step, 'step', { min: 0 })),
     optimizer: JSON.stringify(optimizer),
     scheduler: JSON.stringify(o.scheduler ? o.scheduler.stateDict() : null),
     extra: JSON.stringify(o.extra ?? null),
   };
+  return { tensors, metadata };
+}
+
+/**
+ * Saves a training checkpoint atomically (temporary file in the same directory, fsync,
+ * rename): a crash mid-save leaves the previous file intact.
+ * @example torch.checkpoint.save('ckpt.safetensors', { model, optimizer, scheduler, epoch: 3 });
+ */
+export function save(file: string, contents: CheckpointContents): void {
+  const { tensors, metadata } = encode(contents);
   saveSafetensors(tensors, file, metadata);
+}
+
+/** save() with the tensors read after the queued jobs and the file written without blocking the event loop. */
+export function saveAsync(file: string, contents: CheckpointContents): Promise<void> {
+  const { tensors, metadata } = encode(contents);
+  return saveSafetensorsAsync(tensors, file, metadata);
 }
 
 /**

@@ -86,8 +86,8 @@ export function decodeSafetensors(buf: Buffer, file: string): { tensors: Record<
       const [begin, end] = off as [number, number];
       if (end > dataLen) bad(file, `tensor "${name}" ends at byte ${end}, beyond the ${dataLen} bytes of data`);
       const shape = e.shape as number[];
-      const numel = shape.reduce((a, b) => a * b, 1);
-      if (numel * ITEM_SIZE[dtype] !== end - begin) bad(file, `tensor "${name}" of dtype ${e.dtype} and shape [${shape.join(', ')}] needs ${numel * ITEM_SIZE[dtype]} bytes but data_offsets give ${end - begin}`);
+      const bytes = shape.reduce((a, b) => a * BigInt(b), BigInt(ITEM_SIZE[dtype])); // exact, however large
+      if (bytes !== BigInt(end - begin)) bad(file, `tensor "${name}" of dtype ${e.dtype} and shape [${shape.join(', ')}] needs ${bytes} bytes but data_offsets give ${end - begin}`);
       spans.push([begin, end, name]);
       tensors[name] = fromBuffer(buf.subarray(dataStart + begin, dataStart + end), { dtype, shape });
     }

@@ -26,7 +26,7 @@ export interface Callback {
 }
 
 /** Shared with callbacks: set `stopTraining` to end after the current epoch. */
-export interface FitContext { model: Module; optimizer: Optimizer; stopTraining: boolean; epoch: number }
+export interface FitContext { model: Module; optimizer: Optimizer; stopTraining: boolean; epoch: number; /** True once `signal` aborted the run (the current epoch is partial). */ aborted: boolean }
 
 /** Loss (and validation loss) per epoch, like Keras' History. */
 export interface History { epoch: number[]; loss: number[]; valLoss: number[]; lr: number[]; stoppedEarly: boolean; aborted: boolean }
@@ -42,8 +42,10 @@ export interface FitOptions {
   loss: LossFn;
   /** Training batches [input, target]; input is a tensor or the forward's tensor arguments. */
   data: Batches;
-  /** Default 1. */
+  /** The number of the last epoch to run, counted from 0 (as Keras' epochs). Default 1. */
   epochs?: number;
+  /** The epoch to start at, to resume a run (Keras' initialEpoch): runs epochs initialEpoch … epochs-1. Default 0. */
+  initialEpoch?: number;
   validationData?: Batches;
   callbacks?: Callback[];
   /** Stops after the current step; the model stays consistent, fit() resolves with aborted: true. */
@@ -109,10 +111,11 @@ class Progress {
  * const history = await torch.fit({ model, optimizer, loss: new nn.CrossEntropyLoss(), data: loader, epochs: 10, progress: true });
  */
 export async function fit(opts: FitOptions): Promise<History> {
-  const o = checkOptions<FitOptions>(opts, 'options', ['model', 'optimizer', 'loss', 'data', 'epochs', 'validationData', 'callbacks', 'signal', 'progress', 'onNonFinite', 'scheduler', 'schedulerStep', 'clipGradNorm', 'trace']);
+  const o = checkOptions<FitOptions>(opts, 'options', ['model', 'optimizer', 'loss', 'data', 'epochs', 'initialEpoch', 'validationData', 'callbacks', 'signal', 'progress', 'onNonFinite', 'scheduler', 'schedulerStep', 'clipGradNorm', 'trace']);
   if (!isIterable(o.data)) invalidArg('an iterable or async iterable of [input, target] batches (or a data.DataLoader)', 'data', o.data);
   if (o.validationData !== undefined && !isIterable(o.validationData)) invalidArg('an iterable of [input, target] batches', 'validationData', o.validationData);
   const epochs = o.epochs === undefined ? 1 : checkInt(o.epochs, 'epochs', { min: 0 });
+  const initialEpoch = o.initialEpoch === undefined ? 0 : checkInt(o.initialEpoch, 'initialEpoch', { min: 0 });
   const callbacks = o.callbacks ?? [];
   if (!Array.isArray(callbacks)) invalidArg('an array of callbacks', 'callbacks', callbacks);
   const onNonFinite = o.onNonFinite === undefined ? 'throw' : checkString(o.onNonFinite, 'onNonFinite', ['throw', 'skip', 'stop']);
@@ -123,7 +126,7 @@ export async function fit(opts: FitOptions): Promise<History> {
   const step = trainStep({ model: o.model!, loss: o.loss!, optimizer: o.optimizer!, clipGradNorm: o.clipGradNorm, trace: o.trace });
   const model = o.model!;
   const optimizer = o.optimizer!;
-  const ctx: FitContext = { model, optimizer, stopTraining: false, epoch: 0 };
+  const ctx: FitContext = { model, optimizer, stopTraining: false, epoch: initialEpoch, aborted: false };
   const history: History = { epoch: [], loss: [], valLoss: [], lr: [], stoppedEarly: false, aborted: false };
   const total = (o.data as { length?: number }).length;
   const owned = ownsBatches(o.data!);
@@ -131,7 +134,7 @@ export async function fit(opts: FitOptions): Promise<History> {
 
   model.train();
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-  for (let epoch = 0; epoch < epochs && !ctx.stopTraining && !history.aborted; epoch++) {
+  for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining && !history.aborted; epoch++) {
     ctx.epoch = epoch;
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     progress.epochBegin();
@@ -166,7 +169,7 @@ export async function fit(opts: FitOptions): Promise<History> {
       progress.batch(epoch, n, total ?? null, sum / count);
       for (const cb of callbacks) await cb.onBatchEnd?.(n - 1, { loss: value }, ctx);
       if (o.scheduler && schedulerStep === 'batch' && !isPlateau(o.scheduler)) o.scheduler.step();
-      if (o.signal?.aborted) { history.aborted = true; break; }
+      if (o.signal?.aborted) { history.aborted = ctx.aborted = true; break; }
     }
     if (history.aborted && count === 0) break;
     const logs: Logs = { loss: count ? sum / count : NaN, lr: optimizer.paramGroups[0].lr };

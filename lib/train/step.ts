@@ -13,6 +13,7 @@ import { invalidArg, withCallerStack } from '../errors';
 import { Graph, signature, traceGraph } from '../jit';
 import { Module } from '../nn/module';
 import { Optimizer } from '../optim/optimizer';
+import { getRngState, setRngState } from '../runtime';
 import { checkTensor, Tensor, tidy } from '../tensor';
 import { checkBool, checkOptions } from '../validate';
 
@@ -85,7 +86,15 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
       let g = graphs.get(key);
       const params = model.parameters();
       if (!g) {
-        g = traceGraph(params, all, () => tidy(() => loss((model.forward as (...a: Tensor[]) => unknown)(...inputs), t)));
+        // Tracing runs the forward once; it must not consume random numbers (dropout), or a
+        // resumed run would diverge from an uninterrupted one at its first step.
+        const rng = getRngState();
+        try {
+          g = traceGraph(params, all, () => tidy(() => loss((model.forward as (...a: Tensor[]) => unknown)(...inputs), t)));
+        } finally {
+          setRngState(rng);
+          rng.dispose();
+        }
         if (graphs.size >= MAX_GRAPHS) graphs.delete(graphs.keys().next().value as string);
         graphs.set(key, g);
       }
