@@ -4,3 +4,5 @@ export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
 export type { RNNOptions, LSTMOptions, VanillaRNNOptions, CellOptions, ForwardOptions } from './rnn';
 export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';
 export * as utils from './utils';
+export * as functional from './functional';
+export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
