@@ -7,9 +7,11 @@
   'targets': [
     {
       'target_name': 'torchrnn',
-      # Every .cc under native/, like CMake's GLOB_RECURSE (gyp has no globbing).
+      # Every .cc under native/ (like CMake's GLOB_RECURSE), compiled as one translation unit
+      # that scripts/gyp-unity.js writes: node-gyp has no precompiled headers, and libtorch's
+      # headers cost 30-50 s per translation unit.
       'sources': [
-        "<!@(node -p \"require('fs').readdirSync('native',{recursive:true}).filter(f=>f.endsWith('.cc')).sort().map(f=>'native/'+f.split(require('path').sep).join('/')).join(' ')\")",
+        "<!(node scripts/gyp-unity.js)",
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",

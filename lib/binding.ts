@@ -1,6 +1,6 @@
 /**
  * The only file that loads the native addon. Everything else imports `native` from here.
- * Lookup: node-gyp-build (prebuilds/<platform>-<arch>/ first, then build/Release).
+ * Lookup: scripts/load-addon.js (build/Release, then the prebuild matching this machine's libtorch).
  */
 import * as path from 'path';
 import { TorchError } from './errors';
@@ -99,26 +99,21 @@ export type { IndexSpec };
 
 const ROOT = path.join(__dirname, '..');
 
+/** Which addon binary was loaded: its path, and whether it is a local build or a prebuild. */
+export let addonInfo: { file: string; kind: 'build' | 'prebuild' } = { file: '', kind: 'build' };
+
 function load(): NativeBinding {
   let binding: NativeBinding;
   try {
+    // scripts/load-addon.js (shipped in the package) picks build/Release or the prebuild that
+    // matches the libtorch on this machine; the install script and `torchrnn doctor` share it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = nodeGypBuild(ROOT);
+    const { loadAddon } = require(path.join(ROOT, 'scripts', 'load-addon.js')) as { loadAddon(root: string): { binding: NativeBinding; file: string; kind: 'build' | 'prebuild' } };
+    const r = loadAddon(ROOT);
+    binding = r.binding;
+    addonInfo = { file: r.file, kind: r.kind };
   } catch (err) {
-    const cause = err instanceof Error ? err.message : String(err);
-    const libMissing = /lib(torch|c10)[^:]*\.so/.test(cause);
-    const msg = [
-      `torchrnn: could not load its native addon (${cause.split('\n')[0]}).`,
-      `Tried: ${path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`)} (prebuilt binaries), then ${path.join(ROOT, 'build', 'Release')} (a local build).`,
-      libMissing
-        ? 'The addon was found but libtorch, which it links against, was not.'
-        : 'No usable addon binary was found.',
-      'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
-      'or point LIBTORCH at an unpacked libtorch or a Python torch install, then rebuild with `npm run build`',
-      '(or run `bash scripts/setup.sh`, which does all of this).',
-    ].join('\n');
-    throw new TorchError(msg, 'ERR_LIBTORCH_NOT_FOUND');
+    throw new TorchError(err instanceof Error ? err.message : String(err), 'ERR_LIBTORCH_NOT_FOUND');
   }
   binding.init({ TorchError });
   return binding;

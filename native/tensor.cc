@@ -131,15 +131,21 @@ static Napi::Value FromData(const Napi::CallbackInfo& info) {
   auto src = static_cast<c10::ScalarType>(info[2].As<Napi::Number>().Int32Value());
   auto dst = static_cast<c10::ScalarType>(info[3].As<Napi::Number>().Int32Value());
   bool requiresGrad = info[4].As<Napi::Boolean>().Value();
-  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(src));
-  size_t bytes = t.numel() * t.element_size();
-  if (bytes > 0) {
-    auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-    std::memcpy(t.data_ptr(), base, bytes);
-  }
-  if (dst != src) t = t.to(dst);
-  if (!info[5].IsNull() && !info[5].IsUndefined()) {
-    t = t.to(ParseDevice(info[5].As<Napi::String>().Utf8Value()));
+  torch::Tensor t;
+  {
+    // Inside a trace, data from JS is a constant of the graph (as torch.tensor() in
+    // torch.jit.trace); recording the empty() and the copies would replay uninitialized memory.
+    at::tracer::impl::NoTracerDispatchMode notTraced;
+    t = torch::empty(shape, torch::TensorOptions().dtype(src));
+    size_t bytes = t.numel() * t.element_size();
+    if (bytes > 0) {
+      auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+      std::memcpy(t.data_ptr(), base, bytes);
+    }
+    if (dst != src) t = t.to(dst);
+    if (!info[5].IsNull() && !info[5].IsUndefined()) {
+      t = t.to(ParseDevice(info[5].As<Napi::String>().Utf8Value()));
+    }
   }
   if (requiresGrad) t.set_requires_grad(true);
   return TensorHandle::New(env, std::move(t));

@@ -50,6 +50,17 @@ function describe(cmakeDir, source) {
     if (v) version = v[1];
   } catch { /* version stays unknown */ }
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so')) || fs.existsSync(path.join(libDir, 'libc10_cuda.so'));
+  // The CUDA version: an unpacked libtorch has build-version ("1.13.1+cu117"), a Python torch
+  // has version.py (cuda = '11.7').
+  let cudaVersion = null;
+  try {
+    const m = fs.readFileSync(path.join(prefix, 'build-version'), 'utf8').match(/\+cu(\d+)(\d)\b/);
+    if (m) cudaVersion = `${m[1]}.${m[2]}`;
+  } catch { /* not an unpacked libtorch */ }
+  try {
+    const m = fs.readFileSync(path.join(prefix, 'version.py'), 'utf8').match(/^cuda(?:: \S+)? = '([\d.]+)'/m);
+    if (m) cudaVersion = m[1];
+  } catch { /* not a Python torch */ }
   return {
     source,
     cmakeDir,
@@ -60,6 +71,7 @@ function describe(cmakeDir, source) {
     libDir,
     version,
     variant: cuda ? 'cuda' : 'cpu',
+    cudaVersion: cuda ? cudaVersion : null,
   };
 }
 
@@ -74,29 +86,39 @@ function pythonCmakePrefix(python) {
   }
 }
 
-/** Walks the lookup order; `tried` records every place looked at, for error messages. */
-function findLibtorch() {
+/**
+ * Walks the lookup order; `tried` records every place looked at, for error messages. With
+ * `runtime: true` (choosing a prebuild at load time) Python, which is slow to ask, comes last.
+ */
+function findLibtorch(opts = {}) {
   const tried = [];
   if (process.env.LIBTORCH) {
     tried.push(`LIBTORCH=${process.env.LIBTORCH}`);
     const found = fromDir(process.env.LIBTORCH, 'LIBTORCH');
     if (found) return { found, tried };
   }
-  const pythons = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean))];
-  for (const py of pythons) {
-    const prefix = pythonCmakePrefix(py);
-    tried.push(`${py}: torch.utils.cmake_prefix_path${prefix ? ` = ${prefix}` : ' (no torch)'}`);
-    if (prefix) {
-      const found = fromDir(prefix, `python torch (${py})`);
-      if (found) return { found, tried };
+  const python = () => {
+    const pythons = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean))];
+    for (const py of pythons) {
+      const prefix = pythonCmakePrefix(py);
+      tried.push(`${py}: torch.utils.cmake_prefix_path${prefix ? ` = ${prefix}` : ' (no torch)'}`);
+      if (prefix) {
+        const found = fromDir(prefix, `python torch (${py})`);
+        if (found) return found;
+      }
     }
-  }
-  for (const dir of SYSTEM_CMAKE_DIRS) {
-    tried.push(dir);
-    const found = fromDir(dir, 'system');
-    if (found) return { found, tried };
-  }
-  return { found: null, tried };
+    return null;
+  };
+  const system = () => {
+    for (const dir of SYSTEM_CMAKE_DIRS) {
+      tried.push(dir);
+      const found = fromDir(dir, 'system');
+      if (found) return found;
+    }
+    return null;
+  };
+  const found = opts.runtime ? system() || python() : python() || system();
+  return { found, tried };
 }
 
 const HOW_TO = [

@@ -444,3 +444,30 @@ describe('loss robustness', () => {
     assert.strictEqual(F.mseLoss(torch.ones([2]), torch.zeros([2])).item(), 1);
   });
 });
+
+describe('ctcLoss in a traced trainStep', () => {
+  it('labels of later batches are checked in the graph: a bad label gives a NaN loss that is not applied, never a read outside logProbs', async () => {
+    torch.manualSeed(3);
+    const model = new nn.Linear(4, 5); // [T, N, 4] -> [T, N, 5] classes
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const loss = (out: torch.Tensor, t: torch.Tensor) => F.ctcLoss(out.logSoftmax(2), t, [6, 6], [2, 2]);
+    const step = torch.trainStep({ model, loss, optimizer });
+    assert.ok(step.traced);
+    const x = torch.randn([6, 2, 4]);
+    const good = torch.tensor([[1, 2, 0], [3, 4, 99]], { dtype: 'int64' }); // 99 is padding (beyond length 2)
+    const first = await step(x, good);
+    assert.ok(Number.isFinite(first));
+    // the reference: the same call untraced
+    const before = values(model.weight);
+    const bad = torch.tensor([[1, 99, 0], [3, 4, 0]], { dtype: 'int64' });
+    const l = await step(x, bad);
+    assert.ok(Number.isNaN(l), `loss ${l}`);
+    assert.deepStrictEqual(values(model.weight), before, 'the step with a bad label was not applied');
+    const negative = torch.tensor([[1, 2, 0], [-3, 4, 0]], { dtype: 'int64' });
+    assert.ok(Number.isNaN(await step(x, negative)));
+    // and good labels after that train again, with the same numbers as untraced
+    const again = await step(x, good);
+    const ref = F.ctcLoss(model.forward(x).logSoftmax(2), good, [6, 6], [2, 2]).item() as number;
+    assert.ok(Math.abs(again - ref) < 1e-4 * Math.max(1, Math.abs(ref)) || again > ref, `${again} vs ${ref}`);
+  });
+});

@@ -141,6 +141,18 @@ describe('jit.trace', () => {
     assert.deepStrictEqual(z.shape, [2, 3]);
   });
 
+  it('tensors made from JS data inside the forward are constants of the graph (not uninitialized memory)', () => {
+    class Offset extends nn.Module {
+      forward(x: torch.Tensor) { return x.add(torch.tensor([10, 20, 30], { dtype: 'float64' }).to('float32')); }
+    }
+    const traced = torch.jit.trace(new Offset(), [torch.zeros([3])]);
+    assert.match(traced.graph(torch.zeros([3])), /prim::Constant\[value= 10  20  30/);
+    for (let i = 0; i < 5; i++) {
+      torch.randn([1000]); // reuse freed memory between runs
+      assert.deepStrictEqual(values(traced.forward(torch.ones([3])) as torch.Tensor), [11, 21, 31]);
+    }
+  });
+
   it('a forward that reads values cannot be traced: a clear error', () => {
     class Branchy extends nn.Module {
       lin = new nn.Linear(2, 2);

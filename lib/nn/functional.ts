@@ -20,8 +20,9 @@
 import { native, TensorHandle } from '../binding';
 import { DType, isFloating } from '../dtype';
 import { invalidArg } from '../errors';
-import { checkTensor, sameShape, Tensor, tracing, wrap } from '../tensor';
-import { tensor as makeTensor } from '../creation';
+import { checkTensor, keep, sameShape, Tensor, tidy, tracing, wrap } from '../tensor';
+import { arange, tensor as makeTensor } from '../creation';
+import { where } from '../ops';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 
 function op(name: string, overload = '') { return native.op(`aten::${name}`, overload); }
@@ -368,6 +369,28 @@ function lengthsOf(value: unknown, name: string, n: number, batched: boolean): [
   return [values, t];
 }
 
+/** ctcLoss with labels checked by tensor operations (see ctcLoss). */
+function guardedCtc(lp: Tensor, tg: Tensor, classes: number, padded: boolean, lengths: Tensor | number[] | null, run: (safe: Tensor) => Tensor): Tensor {
+  return tidy(() => {
+    let ok = tg.ge(0).mul(tg.lt(classes));
+    if (padded && lengths !== null) {
+      const len = lengths instanceof Tensor ? lengths.to('int64') : makeTensor(lengths, { dtype: 'int64', device: tg.device });
+      const beyond = arange(tg.shape[1], { dtype: 'int64', device: tg.device }).unsqueeze(0).ge(len.unsqueeze(1));
+      ok = ok.add(beyond).gt(0); // a padding position may hold anything
+    }
+    const safe = where(ok, tg, 0).to(tg.dtype);
+    const penalty = where(ok.to('float32').min().gt(0), 0, NaN).to(lp.dtype);
+    return keep(withoutGuard(() => run(safe)).add(penalty));
+  });
+}
+
+/** Runs fn with the label guard of ctcLoss turned off (its targets are already safe). */
+let guardOff = false;
+function withoutGuard<T>(fn: () => T): T {
+  guardOff = true;
+  try { return fn(); } finally { guardOff = false; }
+}
+
 /**
  * Connectionist Temporal Classification loss, torch.nn.functional.ctc_loss.
  * logProbs: (T, N, C) log-probabilities (logSoftmax(2)), or (T, C) unbatched; targets: int64 or
@@ -418,6 +441,10 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
       if ((v < 0 || v >= classes) && used(i)) invalidArg(`class indices in [0, ${classes - 1}] (the last dimension of logProbs)`, 'targets', holding(tg, v));
     });
   }
+  // Where the labels cannot be read now (while tracing trainStep's graph, or off the CPU), the
+  // check goes into the computation: bad labels are replaced by the blank before the kernel
+  // (no read outside logProbs) and make the loss NaN, which trainStep refuses to apply.
+  if (!guardOff && !readable(tg, Infinity)) return guardedCtc(lp, tg, classes, padded, tgT ?? tgLen, (safe) => ctcLoss(lp, safe, inputLengths, targetLengths, opts));
   const args = [lp.handle('logProbs'), tg.handle('targets')];
   if (inT === null && tgT === null) return wrap(call(OP.ctcList, ...args, inLen, tgLen, blank, r, zeroInfinity));
   // One tensor and one array: the array becomes a tensor (the Tensor overload reads both the same way).

@@ -85,14 +85,14 @@ static std::vector<c10::IValue> Args(const Napi::CallbackInfo& info, ScriptModul
   return args;
 }
 
-static Napi::Value Forward(const Napi::CallbackInfo& info) {
+static Napi::Value ScriptForward(const Napi::CallbackInfo& info) {
   auto s = GetScript(info[0]);
   auto args = Args(info, *s);
   std::lock_guard<std::mutex> lock(s->mu);
   return ToJs(info.Env(), s->module.forward(args));
 }
 
-static Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+static Napi::Value ScriptForwardAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto s = GetScript(info[0]);
   auto args = Args(info, *s);
@@ -106,13 +106,13 @@ static Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
       [out](Napi::Env env) { return ToJs(env, *out); });
 }
 
-static Napi::Value Train(const Napi::CallbackInfo& info) {
+static Napi::Value ScriptTrain(const Napi::CallbackInfo& info) {
   GetScript(info[0])->module.train(info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
 // scriptParameters(h) -> [names, handles]
-static Napi::Value Parameters(const Napi::CallbackInfo& info) {
+static Napi::Value ScriptParameters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto s = GetScript(info[0]);
   Napi::Array names = Napi::Array::New(env);
@@ -131,10 +131,10 @@ static Napi::Value Parameters(const Napi::CallbackInfo& info) {
 void InitScript(Napi::Env env, Napi::Object exports) {
   ScriptHandle::Init(env, exports);
   Export<Load>(env, exports, "scriptLoad");
-  ExportOrdered<Forward>(env, exports, "scriptForward");
-  Export<ForwardAsync>(env, exports, "scriptForwardAsync");
-  ExportOrdered<Train>(env, exports, "scriptTrain");
-  ExportOrdered<Parameters>(env, exports, "scriptParameters");
+  ExportOrdered<ScriptForward>(env, exports, "scriptForward");
+  Export<ScriptForwardAsync>(env, exports, "scriptForwardAsync");
+  ExportOrdered<ScriptTrain>(env, exports, "scriptTrain");
+  ExportOrdered<ScriptParameters>(env, exports, "scriptParameters");
 }
 
 }  // namespace trnn
