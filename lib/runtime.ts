@@ -1,5 +1,5 @@
 /** Process-wide settings: random seed, thread count, CUDA availability, build facts. */
-import { native } from './binding';
+import { addonInfo, native } from './binding';
 import { invalidArg } from './errors';
 import { checkInt } from './validate';
 import { checkTensor, Tensor, wrap } from './tensor';
@@ -31,8 +31,8 @@ export const cuda = {
 };
 
 /** What the addon was built against: libtorch version and its build configuration. */
-export function buildInfo(): { libtorch: string; config: string; parallel: string; cuda: boolean; cudnn: boolean } {
-  return { ...native.buildInfo(), cuda: native.cudaIsAvailable(), cudnn: native.cudnnIsAvailable() };
+export function buildInfo(): { libtorch: string; config: string; parallel: string; cuda: boolean; cudnn: boolean; addon: { file: string; kind: 'build' | 'prebuild' } } {
+  return { ...native.buildInfo(), cuda: native.cudaIsAvailable(), cudnn: native.cudnnIsAvailable(), addon: { ...addonInfo } };
 }
 
 /** The CPU random generator's state (a uint8 tensor), as torch.get_rng_state(). */

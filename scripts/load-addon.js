@@ -2,7 +2,7 @@
 // Finds and loads torchrnn's native addon. Used by lib/binding.ts at run time and by
 // scripts/install.js and `torchrnn doctor`. Order:
 //   1. build/Release/torchrnn.node: built on this machine, against the libtorch recorded in its
-//      rpath (npm run build, or the install script's build from source);
+//      rpath (npm run compile, or the install script's build from source);
 //   2. a prebuild in prebuilds/<platform>-<arch>/ whose name records what it was built against,
 //      torchrnn.napi.glibc-<v>.libtorch-<version>-<variant>.node, taken only when that libtorch
 //      (version and variant: cpu or cuXYZ) is the one found on this machine now and this glibc is
@@ -129,7 +129,7 @@ function loadAddon(root = ROOT) {
     libMissing ? 'The addon was found but libtorch, which it links against, was not.' : '',
     'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
     'or point LIBTORCH at an unpacked libtorch or a Python torch install, then build from source with',
-    '`npm rebuild torchrnn` (or `npm run build` in a checkout; `bash scripts/setup.sh` does all of this).',
+    '`npm rebuild torchrnn` (or `npm run compile` in a checkout; `bash scripts/setup.sh` does all of this).',
   ].filter(Boolean);
   const e = new Error(lines.join('\n'));
   e.code = 'ERR_LIBTORCH_NOT_FOUND';

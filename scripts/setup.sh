@@ -2,7 +2,7 @@
 # The one set-up step for a new user and for CI: installs what is missing, installs the npm
 # dependencies and builds the addon. Safe to run again (it skips what is already there).
 #
-#   bash scripts/setup.sh          libtorch, OpenBLAS, the build tools, npm ci, npm run build
+#   bash scripts/setup.sh          libtorch, OpenBLAS, the build tools, npm ci, npm run compile
 #   bash scripts/setup.sh --dev    also python3-torch (scripts/gen-fixtures.py, benchmarks)
 #
 # As root with apt-get it installs missing Debian packages itself. Otherwise it says what to
@@ -176,7 +176,7 @@ else
   npm install
 fi
 
-say "npm run build"
-npm run build
+say "npm run compile"
+npm run compile
 
 say "done: build/Release/torchrnn.node is built; run the tests with: npm test"

@@ -17,7 +17,7 @@ function node(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env)
 describe('build and packaging', () => {
   let project: string;
   before(() => {
-    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npm run build` first (dist/ is missing)');
+    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npm run compile` first (dist/ is missing)');
     project = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-consumer-'));
     fs.mkdirSync(path.join(project, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'torchrnn'), 'dir');

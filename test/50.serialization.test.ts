@@ -327,7 +327,7 @@ describe('SIGKILL during checkpoint saves', () => {
     const dir = tmpdir();
     const file = path.join(dir, 'ckpt.safetensors');
     const dist = path.join(ROOT, 'dist', 'index.js');
-    if (!fs.existsSync(dist)) throw new Error('run npm run build first (the child process uses dist/)');
+    if (!fs.existsSync(dist)) throw new Error('run npm run compile first (the child process uses dist/)');
     // The child saves checkpoints in a loop: every parameter of checkpoint k is filled with k,
     // and the epoch is k. It prints k after each save completes.
     const child = `

@@ -1,0 +1,69 @@
+/**
+ * `torchrnn doctor`: what torchrnn runs on. The addon binary (a local build or which prebuild,
+ * and the prebuilds passed over), the libtorch found and the one linked, BLAS, threads, CUDA
+ * and cuDNN.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '..';
+
+interface Found { source: string; libDir: string; version: string | null; variant: string; cudaVersion: string | null }
+
+/** The shared libraries of interest mapped into this process (libtorch, BLAS, OpenMP, CUDA). */
+function loadedLibraries(): string[] {
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+    const libs = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const file = line.split(/\s+/)[5];
+      if (file && /lib(torch|c10|openblas|blas|lapack|mkl|gomp|iomp|cudart|cudnn)[^/]*\.so/.test(file)) libs.add(file);
+    }
+    return [...libs].sort();
+  } catch {
+    return []; // not Linux
+  }
+}
+
+function blasOf(libs: string[]): string {
+  const names = libs.map((l) => path.basename(l));
+  const openblas = libs.find((l) => /libopenblas/.test(l));
+  if (openblas) return `OpenBLAS (${openblas}${/pthread/.test(openblas) ? ', pthread' : /openmp/.test(openblas) ? ', OpenMP' : ''})`;
+  if (names.some((n) => /mkl/.test(n))) return 'MKL';
+  const blas = libs.find((l) => /libblas/.test(l));
+  if (blas) {
+    let target = blas;
+    try { target = fs.realpathSync(blas); } catch { /* keep the name */ }
+    return /openblas/.test(target) ? `OpenBLAS via ${blas} -> ${target}` : `${target} (reference BLAS: install libopenblas0-pthread for 7x faster LSTM training)`;
+  }
+  return 'unknown';
+}
+
+export function doctorLines(): string[] {
+  const info = torch.buildInfo();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { choose } = require('../../scripts/load-addon.js') as { choose(root: string): { found?: Found | null; refused: string[] } };
+  const root = path.join(__dirname, '..', '..');
+  const c = choose(root);
+  const libs = loadedLibraries();
+  const linked = libs.filter((l) => /libtorch_cpu|libtorch\.so|libc10\.so/.test(l));
+  const lines = [
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    `torchrnn ${(require('../../package.json') as { version: string }).version} on Node ${process.version} (${process.platform}-${process.arch}, glibc ${(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime ?? 'n/a'})`,
+    `addon: ${info.addon.file} (${info.addon.kind === 'prebuild' ? 'prebuilt binary' : 'built from source'})`,
+  ];
+  for (const r of c.refused) lines.push(`prebuild not used: ${r}`);
+  const f = c.found;
+  if (f) lines.push(`libtorch found: ${f.version ?? 'unknown version'} (${f.variant}${f.cudaVersion ? ` ${f.cudaVersion}` : ''}) from ${f.source} in ${f.libDir}`);
+  lines.push(
+    `libtorch linked: ${info.libtorch} (${info.cuda ? 'CUDA' : 'CPU'})${linked.length ? ` from ${linked.join(', ')}` : ''}`,
+    `BLAS: ${blasOf(libs)}`,
+    `threads: libtorch intra-op ${torch.getNumThreads()} (of ${require('os').cpus().length} CPUs)`,
+    `CUDA: ${info.cuda ? `available, ${torch.cuda.deviceCount()} device(s)` : 'not available (CPU-only libtorch, or no GPU visible)'}; cuDNN: ${info.cudnn ? 'available' : 'not available'}`,
+    ...info.config.split('\n').filter((l) => /BLAS|LAPACK|MKL|OpenMP|CUDA|CuDNN/i.test(l) && !/Build settings/.test(l)).map((l) => `build: ${l.trim()}`),
+  );
+  return lines;
+}
+
+export function doctor(): void {
+  process.stdout.write(doctorLines().join('\n') + '\n');
+}
