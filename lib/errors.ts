@@ -62,6 +62,14 @@ export function invalidArg(what: string, name: string, value: unknown): never {
 }
 
 /**
+ * Throws ERR_CHECKPOINT with the file formats' one message shape: `Cannot load <file>: <problem>`.
+ * @example badFile('model.pt', 'the file is empty') // Cannot load model.pt: the file is empty
+ */
+export function badFile(file: string, problem: string): never {
+  throw new TorchError(`Cannot load ${file}: ${problem}`, 'ERR_CHECKPOINT');
+}
+
+/**
  * Rejections of native async jobs carry no JS stack; this puts the caller's stack (captured
  * when the job was queued) under the error's message.
  */
