@@ -113,6 +113,9 @@ describe('safetensors files', () => {
     throwsTorch(() => new Net().load(path.join(dir, 'lstm.safetensors')), 'ERR_CHECKPOINT', /^Error\(s\) in loading stateDict for Net: missing keys: "lstm.weight_ih_l0"/);
     const partial = new Net().load(path.join(dir, 'net.safetensors'), { strict: false });
     sameParams(a, partial);
+    const mixed = path.join(dir, 'mixed.pt');
+    torch.save({ weight: torch.ones([1, 1]), note: 5 as never }, mixed);
+    throwsTorch(() => new nn.Linear(1, 1).load(mixed), 'ERR_INVALID_ARG', 'Expected a Tensor for stateDict["note"] but received 5');
     throwsTorch(() => a.load(file, { strick: true } as never), 'ERR_INVALID_ARG', 'Expected one of the options strict, format for an option of options but received "strick"');
   });
 

@@ -275,6 +275,19 @@ describe('PyTorch .pt files', function () {
       });
     }
 
+    it("Python's Adam state (0-D step tensors) loads into a torchrnn Adam", () => {
+      const v = loadPt<any>(path.join(FIX, 'nested.pt'));
+      const lin = new torch.nn.Linear(3, 2);
+      lin.loadStateDict(v.model);
+      const adam = new torch.optim.Adam(lin.parameters(), { lr: 0.01, betas: [0.8, 0.99] });
+      adam.loadStateDict(v.optimizer);
+      const back = adam.stateDict();
+      assert.strictEqual(back.state[0].step, 2);
+      assert.deepStrictEqual((back.state[0].exp_avg as torch.Tensor).toArray(), (v.optimizer.state[0].exp_avg as torch.Tensor).toArray());
+      assert.deepStrictEqual((back.state[1].exp_avg_sq as torch.Tensor).toArray(), (v.optimizer.state[1].exp_avg_sq as torch.Tensor).toArray());
+      disposeAll(v);
+    });
+
     it('tensors that share a storage share it after loading (views, a transpose, the same object twice)', () => {
       const sd = loadPt<Record<string, torch.Tensor>>(path.join(FIX, 'shared.pt'));
       assertMirror(sd, VALUES.values['shared.pt'], 'shared.pt');

@@ -245,7 +245,7 @@ export abstract class Module {
     try {
       this.loadStateDict(sd, strict);
     } finally {
-      for (const t of Object.values(sd)) t.dispose();
+      for (const t of Object.values(sd)) if (t instanceof Tensor) t.dispose();
     }
     return this;
   }

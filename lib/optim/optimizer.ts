@@ -161,6 +161,8 @@ export abstract class Optimizer {
       entries[i] = Object.fromEntries(Object.entries(s).map(([name, v]) => {
         if (typeof v === 'number') return [name, v];
         const t = checkTensor(v, `stateDict.state[${k}].${name}`);
+        // torch.optim 1.13 keeps counters such as Adam's `step` as 0-D tensors: a number here
+        if (t.dim() === 0 && flat[i].dim() !== 0) return [name, Number(t.item())];
         if (t.shape.length !== flat[i].shape.length || t.shape.some((d, j) => d !== flat[i].shape[j])) {
           invalidArg(`a tensor of shape [${flat[i].shape.join(', ')}] (the parameter's)`, `stateDict.state[${k}].${name}`, t);
         }
