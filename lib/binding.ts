@@ -61,6 +61,11 @@ export interface NativeBinding {
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   cudnnIsAvailable(): boolean;
+  cudaSynchronize(device: number): void;
+  cudnnFlags(): { enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean; version: number | null };
+  setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
+  autocastState(): AutocastState;
+  setAutocastState(state: AutocastState): void;
   buildInfo(): { libtorch: string; config: string; parallel: string };
   // nn/module.cc, nn/rnn.cc, nn/layers.cc
   moduleParameters(m: M): [string[], H[]];
@@ -92,10 +97,14 @@ export interface NativeBinding {
   scriptForwardAsync(s: ScriptHandle, args: unknown[]): Promise<unknown>;
   scriptTrain(s: ScriptHandle, mode: boolean): void;
   scriptParameters(s: ScriptHandle): [string[], H[]];
-  trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number): Promise<number>;
+  trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number,
+    scaler: { scale: H; growthTracker: H; growthFactor: number; backoffFactor: number; growthInterval: number } | null): Promise<number>;
 }
 
 export type { IndexSpec };
+
+/** libtorch's per-thread autocast state (dtypes as ScalarType codes). */
+export interface AutocastState { cpu: boolean; cuda: boolean; cpuDtype: number; cudaDtype: number; cache: boolean }
 
 const ROOT = path.join(__dirname, '..');
 

@@ -16,7 +16,7 @@ const call = native.call;
 const OP = {
   add: op('add', 'Tensor'), sub: op('sub', 'Tensor'), 
   mul: op('mul', 'Tensor'), div: op('div', 'Tensor'), divMode: op('div', 'Tensor_mode'), 
-  neg: op('neg'), reciprocal: op('reciprocal'), pow: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'), sqrt: op('sqrt'), exp: op('exp'),
+  neg: op('neg'), isfinite: op('isfinite'), isnan: op('isnan'), isinf: op('isinf'), all: op('all'), any: op('any'), reciprocal: op('reciprocal'), pow: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'), sqrt: op('sqrt'), exp: op('exp'),
   log: op('log'), abs: op('abs'), clamp: op('clamp'), clampT: op('clamp', 'Tensor'),
   matmul: op('matmul'), mm: op('mm'), bmm: op('bmm'),
   sum: op('sum'), sumDim: op('sum', 'dim_IntList'), mean: op('mean'), meanDim: op('mean', 'dim'),
@@ -52,6 +52,14 @@ declare module './tensor' {
     /** True division; `roundingMode: 'trunc' | 'floor'` as in torch.div. */
     div(other: Other, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor;
     neg(): Tensor<D>;
+    /** Elementwise: true where the value is finite (not inf or NaN). */
+    isfinite(): Tensor<'bool'>;
+    isnan(): Tensor<'bool'>;
+    isinf(): Tensor<'bool'>;
+    /** True (a 0-D bool tensor) when every element is non-zero. */
+    all(): Tensor<'bool'>;
+    /** True (a 0-D bool tensor) when some element is non-zero. */
+    any(): Tensor<'bool'>;
     /** 1 / self. */
     reciprocal(): Tensor;
     pow(exponent: Other): Tensor;
@@ -185,6 +193,11 @@ Object.assign(proto, {
     return wrap(call(OP.divMode, h(this), other(o), checkString(roundingMode, 'roundingMode', ['trunc', 'floor'])));
   },
   neg(this: Tensor) { return wrap(call(OP.neg, h(this))); },
+  isfinite(this: Tensor) { return wrap<'bool'>(call(OP.isfinite, h(this))); },
+  isnan(this: Tensor) { return wrap<'bool'>(call(OP.isnan, h(this))); },
+  isinf(this: Tensor) { return wrap<'bool'>(call(OP.isinf, h(this))); },
+  all(this: Tensor) { return wrap<'bool'>(call(OP.all, h(this))); },
+  any(this: Tensor) { return wrap<'bool'>(call(OP.any, h(this))); },
   reciprocal(this: Tensor) { return wrap(call(OP.reciprocal, h(this))); },
   pow(this: Tensor, e: Other) {
     const x = other(e, 'exponent');

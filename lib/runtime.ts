@@ -1,7 +1,7 @@
 /** Process-wide settings: random seed, thread count, CUDA availability, build facts. */
 import { addonInfo, native } from './binding';
 import { invalidArg } from './errors';
-import { checkInt } from './validate';
+import { assertCuda, checkBool, checkDevice, checkInt } from './validate';
 import { checkTensor, Tensor, wrap } from './tensor';
 
 /**
@@ -28,6 +28,42 @@ export const cuda = {
   isAvailable(): boolean { return native.cudaIsAvailable(); },
   /** The number of visible CUDA devices (0 on CPU-only builds). */
   deviceCount(): number { return native.cudaIsAvailable() ? native.cudaDeviceCount() : 0; },
+  /**
+   * Waits until every kernel queued on the device has finished (torch.cuda.synchronize), after
+   * the jobs queued on the executor before it. Throws ERR_CUDA_UNAVAILABLE without CUDA.
+   */
+  synchronize(device?: number | string): void {
+    const d = device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${checkInt(device, 'device', { min: 0 })}` : checkDevice(device);
+    if (!d.startsWith('cuda')) invalidArg('a CUDA device ("cuda", "cuda:N" or N)', 'device', device);
+    assertCuda(d);
+    native.cudaSynchronize(d.includes(':') ? Number(d.split(':')[1]) : -1);
+  },
+};
+
+type CudnnFlag = 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32';
+const cudnnFlag = (name: CudnnFlag) => ({
+  get: () => native.cudnnFlags()[name],
+  set: (v: unknown) => native.setCudnnFlag(name, checkBool(v, `backends.cudnn.${name}`)),
+  enumerable: true,
+});
+
+/**
+ * torch.backends: cuDNN's global flags, which the recurrent modules use on CUDA. Settable as in
+ * PyTorch (`torch.backends.cudnn.benchmark = true`); on a CPU-only libtorch they are kept and
+ * have no effect.
+ */
+export const backends = {
+  cudnn: Object.defineProperties<{ isAvailable(): boolean; version(): number | null }>({
+    /** Whether cuDNN can be used (CUDA libtorch with cuDNN, and a GPU). */
+    isAvailable(): boolean { return native.cudnnIsAvailable(); },
+    /** cuDNN's version as an integer (8500 for 8.5.0), or null without cuDNN. */
+    version(): number | null { return native.cudnnFlags().version; },
+  }, {
+    enabled: cudnnFlag('enabled'),
+    benchmark: cudnnFlag('benchmark'),
+    deterministic: cudnnFlag('deterministic'),
+    allowTF32: cudnnFlag('allowTF32'),
+  }) as unknown as { isAvailable(): boolean; version(): number | null; enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean },
 };
 
 /** What the addon was built against: libtorch version and its build configuration. */

@@ -36,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJit(env, exports);
   InitScript(env, exports);
   InitTrain(env, exports);
+  InitAmp(env, exports);
   return exports;
 }
 

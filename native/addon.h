@@ -49,5 +49,6 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
 void InitScript(Napi::Env env, Napi::Object exports);
 void InitTrain(Napi::Env env, Napi::Object exports);
+void InitAmp(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -36,7 +36,7 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   napi_deferred deferred;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
-  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled()};
+  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current()};
   if (pending_++ == 0) tsfn_.Ref(env);
   submitted_++;
   {
@@ -66,6 +66,7 @@ void Executor::Loop() {
     }
     try {
       torch::AutoGradMode grad(job->gradMode);
+      AutocastScope autocast(job->autocast);
       job->work();
     } catch (...) {
       job->failed = true;

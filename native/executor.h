@@ -5,12 +5,14 @@
 // - Submit() and the Complete callback run on the JS thread; Work runs on the executor thread
 //   and must never touch JS values. Work captures what it needs by value when it is queued
 //   (torch::Tensor copies are refcounted and safe to move across threads).
-// - Grad mode is captured at Submit() time and restored around Work on the executor thread.
+// - Grad mode and the autocast state are captured at Submit() time and applied around Work
+//   on the executor thread.
 // - While jobs are pending the executor keeps the event loop alive (like fs requests do);
 //   when idle it does not hold the process open.
 // - On environment teardown (process exit, worker termination) queued jobs are dropped,
 //   the running one finishes, the thread is joined; promises of dropped jobs never settle.
 #pragma once
+#include "amp.h"
 #include "errors.h"
 
 namespace trnn {
@@ -37,6 +39,7 @@ class Executor {
     Complete complete;
     napi_deferred deferred;
     bool gradMode;
+    AutocastState autocast;
     bool failed = false;
     ErrorInfo error;
   };

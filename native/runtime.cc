@@ -49,6 +49,40 @@ static Napi::Value CudnnIsAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::cuda::cudnn_is_available());
 }
 
+// cudaSynchronize(device): waits for every kernel queued on that device (-1: the current one).
+// lib/ has checked that CUDA is available. Runs in call order with the executor's jobs.
+static Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  torch::cuda::synchronize(info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+// cudnnFlags() -> { enabled, benchmark, deterministic, allowTF32, version | null }
+static Napi::Value CudnnFlags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& ctx = at::globalContext();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("enabled", ctx.userEnabledCuDNN());
+  o.Set("benchmark", ctx.benchmarkCuDNN());
+  o.Set("deterministic", ctx.deterministicCuDNN());
+  o.Set("allowTF32", ctx.allowTF32CuDNN());
+  if (torch::cuda::cudnn_is_available()) o.Set("version", static_cast<double>(at::Context::versionCuDNN()));
+  else o.Set("version", env.Null());
+  return o;
+}
+
+// setCudnnFlag(name, value): the flags torch.backends.cudnn sets (global, as in PyTorch).
+static Napi::Value SetCudnnFlag(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  bool v = info[1].As<Napi::Boolean>().Value();
+  auto& ctx = at::globalContext();
+  if (name == "enabled") ctx.setUserEnabledCuDNN(v);
+  else if (name == "benchmark") ctx.setBenchmarkCuDNN(v);
+  else if (name == "deterministic") ctx.setDeterministicCuDNN(v);
+  else if (name == "allowTF32") ctx.setAllowTF32CuDNN(v);
+  else throw std::invalid_argument("unknown cuDNN flag " + name);
+  return info.Env().Undefined();
+}
+
 static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -68,6 +102,9 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");
   Export<CudnnIsAvailable>(env, exports, "cudnnIsAvailable");
   Export<BuildInfo>(env, exports, "buildInfo");
+  ExportOrdered<CudaSynchronize>(env, exports, "cudaSynchronize");
+  Export<CudnnFlags>(env, exports, "cudnnFlags");
+  ExportOrdered<SetCudnnFlag>(env, exports, "setCudnnFlag");
 }
 
 }  // namespace trnn

@@ -12,6 +12,8 @@ import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { Graph, signature, traceGraph } from '../jit';
 import { Module } from '../nn/module';
+import { autocast, autocastState, AutocastOptions, defaultAmpDtype, GradScaler } from '../amp';
+import { DType } from '../dtype';
 import { Optimizer } from '../optim/optimizer';
 import { getRngState, setRngState } from '../runtime';
 import { checkTensor, Tensor, tidy } from '../tensor';
@@ -30,6 +32,14 @@ export interface TrainStepOptions {
   normType?: number;
   /** Trace the model (default true); false runs forward and loss on the JS thread. */
   trace?: boolean;
+  /**
+   * Mixed precision: true, or { dtype, scaler }. The forward and loss run under autocast for
+   * the model's device ('float16' on CUDA, 'bfloat16' on the CPU by default); with a GradScaler
+   * (made for you on CUDA with float16; pass `scaler: null` for none) the backward uses the
+   * scaled loss, inf/NaN gradients skip the step and the scale is updated, as
+   * scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update() would.
+   */
+  amp?: boolean | { dtype?: DType; scaler?: GradScaler | null };
 }
 
 /** One step's inputs: a tensor, or the arguments of the model's forward (tensors). */
@@ -39,6 +49,8 @@ export interface TrainStep {
   (input: StepInput, target: Tensor): Promise<number>;
   /** Which path this step takes. */
   readonly traced: boolean;
+  /** The GradScaler of a mixed-precision step, or null. */
+  readonly scaler: GradScaler | null;
 }
 
 const MAX_GRAPHS = 32;
@@ -62,7 +74,7 @@ export function batchArgs(input: unknown, target: unknown): [Tensor[], Tensor] {
  * const lossValue = await step(x, y);
  */
 export function trainStep(opts: TrainStepOptions): TrainStep {
-  const o = checkOptions<TrainStepOptions>(opts, 'options', ['model', 'loss', 'optimizer', 'clipGradNorm', 'normType', 'trace']);
+  const o = checkOptions<TrainStepOptions>(opts, 'options', ['model', 'loss', 'optimizer', 'clipGradNorm', 'normType', 'trace', 'amp']);
   if (!(o.model instanceof Module)) invalidArg('an nn.Module', 'model', o.model);
   if (!(o.optimizer instanceof Optimizer)) invalidArg('an optimizer (torch.optim.*)', 'optimizer', o.optimizer);
   if (!(o.loss instanceof Module) && typeof o.loss !== 'function') invalidArg('a loss module or a function (output, target) => Tensor', 'loss', o.loss);
@@ -75,6 +87,14 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
   const optimizer = o.optimizer;
   const loss = lossOf(o.loss);
   const graphs = new Map<string, Graph>();
+  const amp = ampOf(o.amp, model);
+  const scalerArg = amp?.scaler?._native() ?? null;
+  // the forward and the loss, under autocast when amp is on (no cast cache while tracing, as
+  // PyTorch advises for torch.jit.trace under autocast)
+  const forwardLoss = (inputs: Tensor[], t: Tensor, tracing: boolean) => {
+    const run = () => tidy(() => loss((model.forward as (...a: Tensor[]) => unknown)(...inputs), t));
+    return amp ? autocast({ ...amp.autocast, cacheEnabled: !tracing }, run) : run();
+  };
 
   const step = (input: StepInput, target: Tensor): Promise<number> => {
     model._checkLive('model');
@@ -90,7 +110,7 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
         // resumed run would diverge from an uninterrupted one at its first step.
         const rng = getRngState();
         try {
-          g = traceGraph(params, all, () => tidy(() => loss((model.forward as (...a: Tensor[]) => unknown)(...inputs), t)));
+          g = traceGraph(params, all, () => forwardLoss(inputs, t, true));
         } finally {
           setRngState(rng);
           rng.dispose();
@@ -99,15 +119,32 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
         graphs.set(key, g);
       }
       const handles = [...params, ...all].map((x) => x.handle());
-      return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType), caller);
+      return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg), caller);
     }
-    const l = tidy(() => loss((model.forward as (...a: Tensor[]) => unknown)(...inputs), t));
+    const l = forwardLoss(inputs, t, false);
     if (!(l instanceof Tensor) || l.numel() !== 1) invalidArg('a loss with one element (a reduced loss)', 'loss', l);
     try {
-      return withCallerStack(native.trainStepAsync(null, [], l.handle() as TensorHandle, optimizer._h, optimizer._groupOptions(), maxNorm, normType), caller);
+      return withCallerStack(native.trainStepAsync(null, [], l.handle() as TensorHandle, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg), caller);
     } finally {
       l.dispose(); // the queued job holds its own reference
     }
   };
-  return Object.assign(step, { traced });
+  return Object.assign(step, { traced, scaler: amp?.scaler ?? null });
+}
+
+/** The amp option: autocast settings for the model's device and the scaler, or null. */
+function ampOf(v: unknown, model: Module): { autocast: AutocastOptions; scaler: GradScaler | null } | null {
+  if (v === undefined || v === false) return null;
+  const o = v === true ? {} : checkOptions<{ dtype: DType; scaler: GradScaler | null }>(v, 'amp', ['dtype', 'scaler']);
+  const first = model.parameters()[0];
+  const deviceType = first && first.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  const opts: AutocastOptions = { deviceType, dtype: o.dtype };
+  autocastState(opts); // validates dtype for the device now, not at the first step
+  const dtype = o.dtype ?? defaultAmpDtype(deviceType);
+  if (o.scaler !== undefined && o.scaler !== null && !(o.scaler instanceof GradScaler)) invalidArg('a GradScaler or null', 'amp.scaler', o.scaler);
+  if (o.scaler instanceof GradScaler && o.scaler.isEnabled() && o.scaler.device !== deviceType) {
+    invalidArg(`a GradScaler on the model's device (${deviceType})`, 'amp.scaler', `a GradScaler on ${o.scaler.device}`);
+  }
+  const scaler = o.scaler !== undefined ? o.scaler : deviceType === 'cuda' && dtype === 'float16' ? new GradScaler({ device: 'cuda' }) : null;
+  return { autocast: opts, scaler };
 }

@@ -2,6 +2,7 @@
 
 #include <torch/csrc/jit/api/function_impl.h>
 
+#include "../amp.h"
 #include "../executor.h"
 #include "../jit/trace.h"
 #include "../nn/module.h"
@@ -10,11 +11,15 @@
 
 namespace trnn {
 
-// trainStepAsync(traced | null, inputs, loss | null, optimizer, groupOptions, maxNorm, normType)
+// trainStepAsync(traced | null, inputs, loss | null, optimizer, groupOptions, maxNorm, normType, scaler | null)
 //   traced: a graph from (parameters..., inputs..., target) to the loss; `inputs` are its inputs.
 //   loss: a loss already computed on the JS thread (untraced models).
+//   scaler: { scale, growthTracker, growthFactor, backoffFactor, growthInterval } of a
+//     GradScaler (mixed precision): backward of loss * scale, gradients unscaled, the step
+//     skipped when one is inf/NaN, then the scale updated, as scaler.scale/step/update do.
 // Resolves with the loss value. A non-finite loss applies nothing (no backward, no step), so
-// the model stays as it was; lib/ decides whether to throw, skip or stop.
+// the model stays as it was; lib/ decides whether to throw, skip or stop. With a scaler it
+// also backs the scale off, as the inf gradients it would give do in PyTorch.
 static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::shared_ptr<torch::jit::GraphFunction> fn;
@@ -28,10 +33,20 @@ static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
   auto groups = ReadGroups(info[4]);
   double maxNorm = info[5].As<Napi::Number>().DoubleValue();
   double normType = info[6].As<Napi::Number>().DoubleValue();
+  std::shared_ptr<ScalerState> scaler;
+  if (info.Length() > 7 && info[7].IsObject()) {
+    Napi::Object o = info[7].As<Napi::Object>();
+    scaler = std::make_shared<ScalerState>();
+    scaler->scale = TensorHandle::Get(o.Get("scale"));
+    scaler->growthTracker = TensorHandle::Get(o.Get("growthTracker"));
+    scaler->growthFactor = o.Get("growthFactor").As<Napi::Number>().DoubleValue();
+    scaler->backoffFactor = o.Get("backoffFactor").As<Napi::Number>().DoubleValue();
+    scaler->growthInterval = o.Get("growthInterval").As<Napi::Number>().Int64Value();
+  }
   auto result = std::make_shared<double>(0);
   return Data(env).GetExecutor(env).Submit(
       env,
-      [fn, inputs, given, opt, kind, groups, maxNorm, normType, result] {
+      [fn, inputs, given, opt, kind, groups, maxNorm, normType, scaler, result] {
         std::vector<torch::Tensor> params;
         for (auto& g : opt->param_groups()) {
           for (auto& p : g.params()) {
@@ -42,8 +57,21 @@ static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
         torch::Tensor loss = fn ? RunGraph(*fn, inputs).at(0) : given;
         double v = loss.item<double>();
         *result = v;
-        if (!std::isfinite(v)) return;
+        if (!std::isfinite(v)) {
+          if (scaler) scaler->Update(true);
+          return;
+        }
         if (!fn) for (auto& p : params) p.mutable_grad() = torch::Tensor();
+        if (scaler) {
+          (loss.to(torch::kFloat32) * scaler->scale.to(loss.device())).backward();
+          bool foundInf = scaler->Unscale(params);
+          if (!foundInf) {
+            if (maxNorm > 0) torch::nn::utils::clip_grad_norm_(params, maxNorm, normType);
+            RunStep(*opt, kind, groups);
+          }
+          scaler->Update(foundInf);
+          return;
+        }
         loss.backward();
         if (maxNorm > 0) torch::nn::utils::clip_grad_norm_(params, maxNorm, normType);
         RunStep(*opt, kind, groups);

@@ -1,0 +1,95 @@
+#include "amp.h"
+
+#include "addon.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace trnn {
+
+AutocastState AutocastState::Current() {
+  AutocastState s;
+  s.cpu = at::autocast::is_cpu_enabled();
+  s.cuda = at::autocast::is_enabled();
+  s.cpuDtype = at::autocast::get_autocast_cpu_dtype();
+  s.cudaDtype = at::autocast::get_autocast_gpu_dtype();
+  s.cache = at::autocast::is_autocast_cache_enabled();
+  return s;
+}
+
+void AutocastState::Apply() const {
+  at::autocast::set_cpu_enabled(cpu);
+  at::autocast::set_enabled(cuda);
+  at::autocast::set_autocast_cpu_dtype(cpuDtype);
+  at::autocast::set_autocast_gpu_dtype(cudaDtype);
+  at::autocast::set_autocast_cache_enabled(cache);
+}
+
+AutocastScope::~AutocastScope() {
+  bool was = at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
+  prev_.Apply();
+  if (was && !prev_.cpu && !prev_.cuda) at::autocast::clear_cache();
+}
+
+bool ScalerState::Unscale(const std::vector<torch::Tensor>& params) const {
+  torch::NoGradGuard noGrad;
+  torch::Tensor inv = scale.reciprocal();
+  bool foundInf = false;
+  for (const auto& p : params) {
+    torch::Tensor g = p.grad();
+    if (!g.defined()) continue;
+    g.mul_(inv.to(g.device(), g.scalar_type()));
+    if (!foundInf && !torch::isfinite(g).all().item<bool>()) foundInf = true;
+  }
+  return foundInf;
+}
+
+void ScalerState::Update(bool foundInf) const {
+  torch::NoGradGuard noGrad;
+  if (foundInf) {
+    scale.mul_(backoffFactor);
+    growthTracker.zero_();
+    return;
+  }
+  int64_t next = growthTracker.item<int64_t>() + 1;
+  if (next >= growthInterval) {
+    scale.mul_(growthFactor);
+    growthTracker.zero_();
+  } else {
+    growthTracker.fill_(next);
+  }
+}
+
+// autocastState() -> { cpu, cuda, cpuDtype, cudaDtype, cache } (dtypes as ScalarType codes)
+static Napi::Value AutocastGetState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AutocastState s = AutocastState::Current();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cpu", s.cpu);
+  o.Set("cuda", s.cuda);
+  o.Set("cpuDtype", static_cast<int>(s.cpuDtype));
+  o.Set("cudaDtype", static_cast<int>(s.cudaDtype));
+  o.Set("cache", s.cache);
+  return o;
+}
+
+// setAutocastState(state): lib/amp.ts has validated it. Leaving autocast clears the cast cache.
+static Napi::Value AutocastSetState(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  bool was = at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
+  AutocastState s;
+  s.cpu = o.Get("cpu").As<Napi::Boolean>().Value();
+  s.cuda = o.Get("cuda").As<Napi::Boolean>().Value();
+  s.cpuDtype = static_cast<at::ScalarType>(o.Get("cpuDtype").As<Napi::Number>().Int32Value());
+  s.cudaDtype = static_cast<at::ScalarType>(o.Get("cudaDtype").As<Napi::Number>().Int32Value());
+  s.cache = o.Get("cache").As<Napi::Boolean>().Value();
+  s.Apply();
+  if (was && !s.cpu && !s.cuda) at::autocast::clear_cache();
+  return info.Env().Undefined();
+}
+
+void InitAmp(Napi::Env env, Napi::Object exports) {
+  Export<AutocastGetState>(env, exports, "autocastState");
+  Export<AutocastSetState>(env, exports, "setAutocastState");
+}
+
+}  // namespace trnn
