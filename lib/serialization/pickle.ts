@@ -131,6 +131,22 @@ function decodeLong(bytes: Buffer): number | bigint {
  * `Refusing to load global <module>.<name> from <file>: …`) and every corrupt or unsupported
  * construct (ERR_CHECKPOINT `Cannot load <file>: …`). On error, every tensor it made is freed.
  */
+function reachableTensors(root: unknown): Set<Tensor> {
+  const out = new Set<Tensor>();
+  const seen = new Set<object>();
+  const stack: unknown[] = [root];
+  while (stack.length) { // iterative: pickles may nest very deeply
+    const v = stack.pop();
+    if (v instanceof Tensor) { out.add(v); continue; }
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    else if (v instanceof Set) for (const x of v) stack.push(x);
+    else for (const x of Object.values(v)) stack.push(x);
+  }
+  return out;
+}
+
 export function unpickle(data: Buffer, source: UnpickleSource): unknown {
   const file = source.file;
   const made: Tensor[] = [];
@@ -139,6 +155,10 @@ export function unpickle(data: Buffer, source: UnpickleSource): unknown {
     const result = run(data, source, made, storages);
     // Storages are kept alive by the views made of them; the 1-D bases are freed here.
     for (const s of storages.values()) s.base?.dispose();
+    // Tensors the result does not hold (a dict key set twice, a value popped from the stack
+    // by a corrupt pickle) are freed too.
+    const kept = reachableTensors(result);
+    for (const t of made) if (!kept.has(t)) t.dispose();
     return result;
   } catch (err) {
     for (const t of made) t.dispose();
