@@ -11,7 +11,7 @@ import * as torch from '../lib';
 import { ALLOWED_GLOBALS } from '../lib/serialization/pickle';
 import { loadPt, loadPtAsync, savePt } from '../lib/serialization/pt';
 import { writeZip } from '../lib/serialization/zip';
-import { assertMatches, Encoded, fromFixture, gc, throwsTorch } from './helpers';
+import { assertMatches, Encoded, fromFixture, gc, settle, throwsTorch } from './helpers';
 
 const { nn } = torch;
 const FIX = path.join(__dirname, 'fixtures', 'interop');
@@ -413,7 +413,7 @@ describe('PyTorch .pt files', function () {
 
     it('refuses os.system and builtins.eval by name, sync and async, and runs nothing', async () => {
       const lin = new nn.Linear(2, 1);
-      gc(); // earlier tests' garbage must not be collected in the middle of the count
+      await settle(); // earlier tests' garbage must not be finalized in the middle of the count
       const before = torch.memory().tensors;
       for (const [name, global] of [['hostile-os-system.pt', 'os.system'], ['hostile-eval.pt', 'builtins.eval']]) {
         const file = path.join(FIX, name);
@@ -422,6 +422,7 @@ describe('PyTorch .pt files', function () {
         await assert.rejects(torch.loadAsync(file), (err: unknown) => err instanceof torch.TorchError && err.code === 'ERR_CHECKPOINT' && err.message === msg);
         throwsTorch(() => lin.load(file), 'ERR_CHECKPOINT', msg);
       }
+      await settle();
       assert.strictEqual(torch.memory().tensors, before, 'the tensor made before the refusal was freed');
       lin.dispose();
       await new Promise((r) => setTimeout(r, 50));

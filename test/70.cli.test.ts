@@ -29,8 +29,11 @@ describe('torchrnn CLI', () => {
   it('doctor prints what torchrnn runs on', () => {
     const r = cli(['doctor']);
     assert.strictEqual(r.status, 0, r.stderr);
-    assert.match(r.stdout, /libtorch: 1\.13/);
-    assert.match(r.stdout, /CUDA available: false/);
+    assert.match(r.stdout, /^addon: .*torchrnn\.node \((built from source|prebuilt binary)\)$/m);
+    assert.match(r.stdout, /^libtorch linked: 1\.13\.\d \(CPU\)/m);
+    assert.match(r.stdout, /^BLAS: OpenBLAS/m);
+    assert.match(r.stdout, /^threads: libtorch intra-op \d+/m);
+    assert.match(r.stdout, /^CUDA: not available \(CPU-only libtorch, or no GPU visible\); cuDNN: not available$/m);
   });
 
   it('train names: one epoch on a slice writes the run directory; sample and evaluate use it', () => {

@@ -66,6 +66,17 @@ export function gc(): void {
   g();
 }
 
+/**
+ * Collects garbage and lets the finalizers that free native tensors run (they run on the
+ * event loop after a collection), so that memory().tensors counts only live tensors.
+ */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /** A tensor's values as plain numbers (int64 included). */
 export function values(t: torch.Tensor): number[] {
   return Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);

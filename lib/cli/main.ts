@@ -11,6 +11,7 @@ import { parseArgs, UsageError, OptionSpec } from './args';
 import { lineChart } from './svg';
 import { TASKS } from './tasks';
 import type { Metric, Task, TrainConfig } from './tasks/task';
+import { doctor } from './doctor';
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   cell: { type: 'string', choices: ['lstm', 'gru', 'rnn'] },
@@ -245,19 +246,6 @@ async function evaluateRun(argv: string[]): Promise<void> {
   const { loss } = await torch.evaluate({ model, loss: task.loss, data: prepared.valid });
   const m = await task.metric(loss, model, prepared);
   process.stdout.write(`${m.name}: ${m.value.toFixed(4)} (validation loss ${loss.toFixed(4)})\n`);
-}
-
-function doctor(): void {
-  const info = torch.buildInfo();
-  const lines = [
-    `torchrnn ${(require('../../package.json') as { version: string }).version} on Node ${process.version} (${process.platform}-${process.arch})`,
-    `addon: ${require.resolve('../binding')}`,
-    `libtorch: ${info.libtorch} (${info.cuda ? 'CUDA' : 'CPU'})`,
-    `threads: libtorch intra-op ${torch.getNumThreads()}`,
-    `CUDA available: ${info.cuda}, devices: ${torch.cuda.deviceCount()}, cuDNN: ${info.cudnn}`,
-    ...info.config.split('\n').filter((l) => /BLAS|LAPACK|MKL|OpenMP/.test(l)).map((l) => `build: ${l.trim()}`),
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
 }
 
 async function main(argv: string[]): Promise<void> {
