@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitScript(env, exports);
   InitTrain(env, exports);
   InitAmp(env, exports);
+  InitTfjs(env, exports);
   return exports;
 }
 

@@ -50,5 +50,6 @@ void InitJit(Napi::Env env, Napi::Object exports);
 void InitScript(Napi::Env env, Napi::Object exports);
 void InitTrain(Napi::Env env, Napi::Object exports);
 void InitAmp(Napi::Env env, Napi::Object exports);
+void InitTfjs(Napi::Env env, Napi::Object exports);  // tfjs/rnn.cc
 
 }  // namespace trnn

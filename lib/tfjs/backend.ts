@@ -1,0 +1,253 @@
+/**
+ * The `torch` TensorFlow.js backend: a KernelBackend whose DataIds map to libtorch tensors.
+ *
+ * Storage: each DataId maps to one entry holding a native tensor handle (float32, int32, bool
+ * and complex64 tensors are libtorch Float, Int, Bool and ComplexFloat tensors of the same
+ * shape) or, for tfjs `string` tensors, which libtorch has no type for, the encoded bytes in JS.
+ * Reference counts follow tfjs's contract (write → 1, incRef, disposeData decrements and frees
+ * the native tensor at 0), so `tf.memory()` counts exactly what is alive and `dispose`/`tidy`
+ * free native memory at once.
+ *
+ * Reading: `readSync` copies on the JS thread (after queued torchrnn jobs, the ordering rule);
+ * `read` copies on torchrnn's executor thread and resolves with the values.
+ *
+ * Threads: everything here runs on the JS thread; kernels are synchronous libtorch calls.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { native, TensorHandle } from '../binding';
+import { installFusedRecurrentLayers } from './rnn';
+import { atenOwned, CODE } from './torch';
+
+type BackendValues = tf.backend_util.BackendValues;
+
+/** What one DataId holds. */
+export interface TensorData {
+  /** The libtorch tensor (null for string tensors). */
+  h: TensorHandle | null;
+  /** The UTF-8 bytes of a string tensor's elements. */
+  strings: Uint8Array[] | null;
+  dtype: DataType;
+  shape: number[];
+  refCount: number;
+  /**
+   * What a fused recurrent kernel saved for its gradient kernel (the activations of every
+   * step and the weights), kept while its output lives (lib/tfjs/rnn.ts). Freed with the entry.
+   */
+  recurrent?: { saved: TensorHandle[]; kernel: TensorHandle; recurrentKernel: TensorHandle; hasBias: boolean };
+}
+
+/** The floating-point, integer and bool array types libtorch's fromData accepts directly. */
+function sourceCode(values: ArrayBufferView): number | null {
+  if (values instanceof Float32Array) return 6;
+  if (values instanceof Int32Array) return 3;
+  if (values instanceof Uint8Array || values instanceof Uint8ClampedArray) return 0;
+  if (values instanceof Float64Array) return 7;
+  if (values instanceof Int16Array) return 2;
+  if (values instanceof Int8Array) return 1;
+  return null;
+}
+
+let nextId = 0;
+
+export class TorchBackend extends tf.KernelBackend {
+  /** DataId → entry. tfjs's DataStorage moves data in from other backends on first use. */
+  readonly data: tf.DataStorage<TensorData>;
+  /** Every live entry, so dispose() can free them all (DataStorage is a WeakMap). */
+  private readonly live = new Set<TensorData>();
+  private disposed = false;
+
+  constructor() {
+    super();
+    this.data = new tf.DataStorage<TensorData>(this, tf.engine());
+    // tfjs-layers may have been loaded after `torchrnn/tfjs`: route its recurrent layers now.
+    installFusedRecurrentLayers();
+  }
+
+  // ---- storage ---------------------------------------------------------------------------
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = { id: nextId++ };
+    this.store(dataId, values, shape, dtype, 1);
+    return dataId;
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.store(dataId, values, shape, dtype, refCount);
+  }
+
+  private store(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    const entry: TensorData = { h: null, strings: null, dtype, shape: shape.slice(), refCount };
+    if (dtype === 'string') {
+      const strings = (values ?? []) as Uint8Array[];
+      if (!Array.isArray(strings)) throw new Error(`torch backend: expected an array of encoded strings for a string tensor but received ${describeValues(values)}`);
+      entry.strings = strings;
+    } else {
+      entry.h = handleFromValues(values, shape, dtype);
+    }
+    this.data.set(dataId, entry);
+    this.live.add(entry);
+  }
+
+  /** Registers a kernel's output handle as a new DataId (refCount 1). */
+  makeOutput(h: TensorHandle, shape: number[], dtype: DataType): TensorInfo {
+    const dataId = { id: nextId++ };
+    const entry: TensorData = { h, strings: null, dtype, shape, refCount: 1 };
+    this.data.set(dataId, entry);
+    this.live.add(entry);
+    return { dataId, shape, dtype };
+  }
+
+  /** Registers a string kernel output. */
+  makeStringOutput(strings: Uint8Array[], shape: number[]): TensorInfo {
+    const dataId = { id: nextId++ };
+    const entry: TensorData = { h: null, strings, dtype: 'string', shape, refCount: 1 };
+    this.data.set(dataId, entry);
+    this.live.add(entry);
+    return { dataId, shape, dtype: 'string' };
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    this.data.get(dataId).refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    if (!this.data.has(dataId)) return true;
+    const entry = this.data.get(dataId);
+    entry.refCount--;
+    if (!force && entry.refCount > 0) return false;
+    this.free(entry);
+    this.data.delete(dataId);
+    return true;
+  }
+
+  /** Frees an intermediate TensorInfo a kernel made with makeOutput and did not return. */
+  disposeIntermediateTensorInfo(info: TensorInfo): void {
+    this.disposeData(info.dataId);
+  }
+
+  private free(entry: TensorData): void {
+    if (entry.h !== null) native.dispose(entry.h);
+    if (entry.recurrent) {
+      for (const h of entry.recurrent.saved) native.dispose(h);
+      native.dispose(entry.recurrent.kernel);
+      native.dispose(entry.recurrent.recurrentKernel);
+      entry.recurrent = undefined;
+    }
+    entry.h = null;
+    entry.strings = null;
+    this.live.delete(entry);
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** The entry of a DataId (moved in from another backend if it lives there). */
+  entry(dataId: DataId): TensorData {
+    const e = this.data.get(dataId);
+    if (e === undefined) throw new Error('torch backend: this tensor was disposed (its data is gone)');
+    return e;
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const e = this.entry(dataId);
+    if (e.strings !== null) return e.strings;
+    if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
+    if (e.dtype === 'complex64') {
+      const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
+      try { return native.dataSync(real) as Float32Array; } finally { native.dispose(real); }
+    }
+    return native.dataSync(e.h) as BackendValues;
+  }
+
+  override async read(dataId: DataId): Promise<BackendValues> {
+    const e = this.entry(dataId);
+    if (e.strings !== null) return e.strings;
+    if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
+    if (e.dtype === 'complex64') {
+      const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
+      try { return (await native.dataAsync(real)) as Float32Array; } finally { native.dispose(real); }
+    }
+    return (await native.dataAsync(e.h)) as BackendValues;
+  }
+
+  /** The values as a TensorBuffer (strings decoded), for kernels that work element by element. */
+  bufferSync<R extends tf.Rank, D extends DataType>(t: TensorInfo): tf.TensorBuffer<R, D> {
+    const data = this.readSync(t.dataId);
+    if (t.dtype === 'string') {
+      const strings = (data as Uint8Array[]).map((d) => tf.util.decodeString(d));
+      return tf.buffer(t.shape as tf.ShapeMap[R], t.dtype as D, strings as unknown as tf.DataTypeMap[D]);
+    }
+    return tf.buffer(t.shape as tf.ShapeMap[R], t.dtype as D, data as tf.DataTypeMap[D]);
+  }
+
+  // ---- the rest of the contract ------------------------------------------------------------
+
+  override async time(f: () => void): Promise<BackendTimingInfo> {
+    const start = tf.util.now();
+    f();
+    return { kernelMs: tf.util.now() - start };
+  }
+
+  override timerAvailable(): boolean { return true; }
+
+  override memory(): { unreliable: boolean; reasons?: string[]; numTorchTensors: number; numTorchBytes: number } {
+    // tfjs's own counts (numTensors, numDataBuffers, numBytes) are exact: DataIds are freed
+    // when their refCount reaches 0. numTorch* are torchrnn's native totals (all of
+    // torchrnn's tensors in this process, not only this backend's).
+    const m = native.memory();
+    return { unreliable: false, numTorchTensors: m.tensors, numTorchBytes: m.bytes };
+  }
+
+  override floatPrecision(): 32 { return 32; }
+
+  override dispose(): void {
+    if (this.disposed) return;
+    for (const entry of [...this.live]) this.free(entry);
+    this.disposed = true;
+  }
+}
+
+function describeValues(values: unknown): string {
+  if (values === null || values === undefined) return String(values);
+  if (ArrayBuffer.isView(values)) return `${values.constructor.name}(${(values as unknown as { length: number }).length})`;
+  return typeof values;
+}
+
+/** Copies tfjs backend values into a new libtorch tensor of the tfjs dtype. */
+export function handleFromValues(values: BackendValues | null, shape: number[], dtype: DataType): TensorHandle {
+  const size = tf.util.sizeFromShape(shape);
+  const dst = CODE[dtype as keyof typeof CODE];
+  if (dst === undefined) throw new Error(`torch backend: unsupported dtype ${dtype}`);
+  if (values === null || values === undefined) {
+    // tfjs allocates some outputs before writing them; zeros keep libtorch's memory defined.
+    return atenOwned('zeros', '', shape, dst) as TensorHandle;
+  }
+  if (!ArrayBuffer.isView(values)) throw new Error(`torch backend: expected a TypedArray for a ${dtype} tensor but received ${describeValues(values)}`);
+  let arr = values as unknown as ArrayLike<number> & ArrayBufferView;
+  if (dtype === 'complex64') {
+    if (!(arr instanceof Float32Array)) arr = Float32Array.from(arr);
+    if (arr.length !== 2 * size) throw new Error(`torch backend: a complex64 tensor of shape [${shape}] needs ${2 * size} interleaved values but received ${arr.length}`);
+    const pairs = native.fromData(arr, [...shape, 2], 6, 6, false, null);
+    try {
+      return atenOwned('view_as_complex', '', pairs) as TensorHandle;
+    } finally {
+      native.dispose(pairs);
+    }
+  }
+  let src = sourceCode(arr);
+  if (src === null) {
+    arr = dtype === 'float32' ? Float32Array.from(arr) : Int32Array.from(arr);
+    src = dtype === 'float32' ? 6 : 3;
+  }
+  if (arr.length !== size) throw new Error(`torch backend: a tensor of shape [${shape}] needs ${size} values but received ${arr.length}`);
+  return native.fromData(arr, shape, src, dst, false, null);
+}
+

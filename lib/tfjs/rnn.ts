@@ -1,0 +1,225 @@
+/**
+ * Fused tfjs-layers recurrent layers on the `torch` backend.
+ *
+ * tfjs-layers runs LSTM, GRU and SimpleRNN as a TypeScript loop over time steps (a dozen
+ * kernels per step, forward and backward). On the `torch` backend a layer's `call` is routed
+ * instead to one forward kernel per layer (`TorchLSTM`, `TorchGRU`, `TorchSimpleRNN`: one native
+ * call, native/tfjs/rnn.cc) and one gradient kernel (`TorchLSTMGrad`, …: one native call that
+ * backpropagates through time over the activations the forward saved), with tfjs's own
+ * equations and weight layout, so trained weights, saved models and loss curves are those of
+ * the per-step path. An LSTM with tanh/sigmoid that is not being differentiated runs libtorch's
+ * own at::lstm.
+ *
+ * Used when: the backend is `torch`; the layer is tfjs-layers' own LSTM/GRU/SimpleRNN with its
+ * own cell; activation and recurrentActivation are each one of linear, tanh, sigmoid,
+ * hardSigmoid, relu; no mask is passed; dropout and recurrentDropout are 0 or the call is not
+ * training; the input is a 3-D float32 tensor. Anything else (masks, active dropout, other
+ * activations, custom cells, StackedRNNCells) takes tfjs-layers' per-step path, unchanged.
+ * initialState, stateful layers, returnState, returnSequences and goBackwards are supported.
+ *
+ * Finding tfjs-layers: importing `torchrnn/tfjs` and setting the backend patch every copy of
+ * `@tensorflow/tfjs-layers` already loaded; `useFusedLayers(tf.layers)`-style explicit calls
+ * (`useFusedLayers(require('@tensorflow/tfjs-layers'))`) cover other setups.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { native, TensorHandle } from '../binding';
+import type { TorchBackend } from './backend';
+import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
+import { adopt, atenOwned, inScope, own } from './torch';
+
+interface RecurrentBinding {
+  tfjsRecurrent(kind: number, x: TensorHandle, h0: TensorHandle, c0: TensorHandle | null, kernel: TensorHandle, recurrentKernel: TensorHandle,
+    bias: TensorHandle | null, activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [TensorHandle, TensorHandle, TensorHandle | null, TensorHandle[] | null];
+  tfjsRecurrentBackward(kind: number, saved: TensorHandle[], kernel: TensorHandle, recurrentKernel: TensorHandle, hasBias: boolean, activation: number,
+    recurrentActivation: number, goBackwards: boolean, dSequence: TensorHandle, dH: TensorHandle, dC: TensorHandle | null): (TensorHandle | null)[];
+}
+const rnnNative = native as unknown as RecurrentBinding;
+
+/** How many times each fused kernel ran (forward, gradient): lets tests and users check the fused path is taken. */
+export const fusedStats = { lstm: 0, gru: 0, simpleRNN: 0, lstmGrad: 0, gruGrad: 0, simpleRNNGrad: 0 };
+
+type Kind = 'lstm' | 'gru' | 'simpleRNN';
+const KINDS: Record<Kind, { code: number; kernel: string; layer: string; cell: string; states: number }> = {
+  lstm: { code: 0, kernel: 'TorchLSTM', layer: 'LSTM', cell: 'LSTMCell', states: 2 },
+  gru: { code: 1, kernel: 'TorchGRU', layer: 'GRU', cell: 'GRUCell', states: 1 },
+  simpleRNN: { code: 2, kernel: 'TorchSimpleRNN', layer: 'SimpleRNN', cell: 'SimpleRNNCell', states: 1 },
+};
+const ACTIVATIONS: Record<string, number> = { linear: 0, tanh: 1, sigmoid: 2, hardSigmoid: 3, relu: 4 };
+const INPUT_NAMES = ['x', 'h0', 'c0', 'kernel', 'recurrentKernel', 'bias'] as const;
+
+// ---- kernels ------------------------------------------------------------------------------------
+
+type RecurrentAttrs = { activation: number; recurrentActivation: number; goBackwards: boolean; record: boolean; inputNames: string[] };
+
+function forwardKernel(kind: Kind) {
+  return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
+    const b = backend as TorchBackend;
+    const a = attrs as unknown as RecurrentAttrs;
+    const get = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
+    const kernel = get('kernel') as TensorHandle;
+    const recurrentKernel = get('recurrentKernel') as TensorHandle;
+    const [sequence, h, c, saved] = rnnNative.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0') as TensorHandle, get('c0'),
+      kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record);
+    fusedStats[kind]++;
+    const outputs = [sequence, h, c].filter((x): x is TensorHandle => x !== null).map((x) => {
+      adopt(own(x));
+      return b.makeOutput(x, meta(x)[1], 'float32');
+    });
+    if (saved !== null) {
+      // The gradient kernel finds these through the first output (tfjs saves it for the gradient).
+      const keep = (w: TensorHandle) => atenOwned('detach', '', w) as TensorHandle;
+      b.entry(outputs[0].dataId).recurrent = { saved, kernel: keep(kernel), recurrentKernel: keep(recurrentKernel), hasBias: inputs.bias !== undefined };
+    }
+    return outputs;
+  });
+}
+
+function gradKernel(kind: Kind) {
+  return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
+    const b = backend as TorchBackend;
+    const a = attrs as unknown as RecurrentAttrs;
+    const rec = b.entry((inputs.sequence as TensorInfo).dataId).recurrent;
+    if (!rec) throw new Error(`torch backend: ${KINDS[kind].kernel}Grad needs what its forward kernel saves while gradients are recorded`);
+    const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
+    const grads = rnnNative.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+      a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
+    fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
+    // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames.
+    const byName: Record<string, TensorHandle | null> = { x: grads[0], h0: grads[1], c0: grads[2], kernel: grads[3], recurrentKernel: grads[4], bias: grads[5] };
+    for (const g of grads) if (g !== null) own(g);
+    return a.inputNames.map((n) => {
+      const g = byName[n];
+      if (g === null || g === undefined) throw new Error(`torch backend: no gradient for ${n} of ${KINDS[kind].kernel}`);
+      adopt(g);
+      return b.makeOutput(g, meta(g)[1], 'float32');
+    });
+  });
+}
+
+for (const kind of Object.keys(KINDS) as Kind[]) {
+  const name = KINDS[kind].kernel;
+  KERNEL_NAMES.add(name);
+  KERNEL_NAMES.add(`${name}Grad`);
+  KERNELS.push({ kernelName: name, backendName: BACKEND, kernelFunc: forwardKernel(kind) as unknown as tf.KernelFunc });
+  KERNELS.push({ kernelName: `${name}Grad`, backendName: BACKEND, kernelFunc: gradKernel(kind) as unknown as tf.KernelFunc });
+}
+
+/** Registers the gradients of the fused kernels (tfjs's gradient registry is global). */
+export function registerFusedGradients(): void {
+  for (const kind of Object.keys(KINDS) as Kind[]) {
+    const name = KINDS[kind].kernel;
+    if (tf.getGradient(name) !== undefined) continue;
+    tf.registerGradient({
+      kernelName: name,
+      outputsToSave: KINDS[kind].states === 2 ? [true, false, false] : [true, false],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+        const dys = Array.isArray(dy) ? dy : [dy];
+        const names = (attrs as unknown as { inputNames: string[] }).inputNames;
+        const gradInputs: tf.NamedTensorMap = { dSequence: dys[0], dH: dys[1], sequence: saved[0] };
+        if (dys.length > 2) gradInputs.dC = dys[2];
+        // All the input gradients come from one kernel call, made now (outside the per-input
+        // tidy scopes of tfjs's backprop, which keep only what each function returns).
+        const grads = tf.engine().runKernel(`${name}Grad`, gradInputs, attrs) as tf.Tensor[];
+        return Object.fromEntries(names.map((n, i) => [n, () => grads[i]]));
+      },
+    });
+  }
+}
+
+// ---- routing tfjs-layers' layers -----------------------------------------------------------------
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyLayer = any;
+
+function activationCode(act: AnyLayer): number | undefined {
+  const name = act?.constructor?.className ?? (typeof act?.getClassName === 'function' ? act.getClassName() : undefined);
+  return typeof name === 'string' ? ACTIVATIONS[name] : undefined;
+}
+
+/** Whether this call can take the fused kernel (see the file comment for the rules). */
+function fusable(layer: AnyLayer, kind: Kind, inputs: unknown, kwargs: AnyLayer): boolean {
+  if (tf.getBackend() !== BACKEND) return false;
+  // An addon built before the fused kernels existed (an old prebuild): the per-step path.
+  if (typeof rnnNative.tfjsRecurrent !== 'function') return false;
+  const cell = layer.cell;
+  if (cell?.constructor?.className !== KINDS[kind].cell || layer.constructor?.className !== KINDS[kind].layer) return false;
+  if (kwargs?.mask != null || kwargs?.constants != null) return false;
+  const training = kwargs?.training === true;
+  const dropoutActive = (r: unknown) => typeof r === 'number' && r > 0 && r < 1;
+  if (training && (dropoutActive(cell.dropout) || dropoutActive(cell.recurrentDropout))) return false;
+  if (activationCode(cell.activation) === undefined) return false;
+  if (kind !== 'simpleRNN' && activationCode(cell.recurrentActivation) === undefined) return false;
+  if (cell.kernel == null || cell.recurrentKernel == null) return false;
+  const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+  return x != null && x.rank === 3 && x.dtype === 'float32';
+}
+
+/** RNN.call with the time loop replaced by the fused kernel. */
+function fusedCall(layer: AnyLayer, kind: Kind, inputs: AnyLayer, kwargs: AnyLayer): AnyLayer {
+  return tf.tidy(() => {
+    const cell = layer.cell;
+    for (const m of ['dropoutMask', 'recurrentDropoutMask']) {
+      if (cell[m] != null) { tf.dispose(cell[m]); cell[m] = null; }
+    }
+    const training = kwargs?.training ?? null;
+    const x: tf.Tensor = Array.isArray(inputs) ? inputs[0] : inputs;
+    let initialState = kwargs?.initialState ?? null;
+    if (initialState == null) initialState = layer.stateful ? layer.states_ : layer.getInitialState(x);
+    if (!Array.isArray(initialState)) initialState = [initialState];
+    if (initialState.length !== KINDS[kind].states) {
+      throw new Error(`RNN Layer has ${KINDS[kind].states} state(s) but was passed ${initialState.length} initial state(s).`);
+    }
+    const kernelInputs: tf.NamedTensorMap = { x, h0: initialState[0], kernel: cell.kernel.read(), recurrentKernel: cell.recurrentKernel.read() };
+    if (kind === 'lstm') kernelInputs.c0 = initialState[1];
+    if (cell.bias != null) kernelInputs.bias = cell.bias.read();
+    const engine = tf.engine() as unknown as { isTapeOn(): boolean };
+    const attrs = {
+      activation: activationCode(cell.activation) as number,
+      recurrentActivation: kind === 'simpleRNN' ? 0 : (activationCode(cell.recurrentActivation) as number),
+      goBackwards: Boolean(layer.goBackwards),
+      record: engine.isTapeOn(),
+      inputNames: INPUT_NAMES.filter((n) => kernelInputs[n] !== undefined),
+    };
+    const outs = tf.engine().runKernel(KINDS[kind].kernel, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor[];
+    const [sequence, ...states] = outs;
+    if (layer.stateful) layer.resetStates(states, training);
+    const output = layer.returnSequences ? sequence : states[0];
+    return layer.returnState ? [output, ...states] : output;
+  });
+}
+
+const PATCHED = Symbol.for('torchrnn.tfjs.fusedRecurrent');
+
+/**
+ * Routes a tfjs-layers module's LSTM, GRU and SimpleRNN layers to the fused kernels whenever
+ * the `torch` backend is active (other backends are untouched). Idempotent.
+ * @example useFusedLayers(require('@tensorflow/tfjs-layers'))
+ */
+export function useFusedLayers(layersModule: AnyLayer): void {
+  const factories: Record<Kind, string> = { lstm: 'lstm', gru: 'gru', simpleRNN: 'simpleRNN' };
+  for (const kind of Object.keys(KINDS) as Kind[]) {
+    const factory = layersModule?.layers?.[factories[kind]];
+    if (typeof factory !== 'function') continue;
+    const cls = factory({ units: 1 }).constructor;
+    const proto = cls.prototype;
+    if (proto[PATCHED]) continue;
+    const original = proto.call;
+    proto.call = function patchedCall(this: AnyLayer, inputs: unknown, kwargs: unknown) {
+      if (fusable(this, kind, inputs, kwargs)) return fusedCall(this, kind, inputs, kwargs);
+      return original.call(this, inputs, kwargs);
+    };
+    proto[PATCHED] = true;
+  }
+}
+
+const LAYERS_FILE = /[\\/]@tensorflow[\\/]tfjs-layers[\\/]dist[\\/]tf-layers\.node\.js$/;
+
+/** Patches every copy of tfjs-layers loaded so far (called on import and when the backend starts). */
+export function installFusedRecurrentLayers(): void {
+  registerFusedGradients();
+  if (typeof require === 'undefined' || require.cache === undefined) return;
+  for (const [file, mod] of Object.entries(require.cache)) {
+    if (mod !== undefined && LAYERS_FILE.test(file)) useFusedLayers(mod.exports);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * libtorch access for the tfjs backend: aten operators through torchrnn's dispatcher binding
+ * (native/ops.cc: schema-driven argument conversion, numbers become Python-like scalars), and
+ * the per-kernel scope that frees every intermediate tensor a kernel made.
+ *
+ * Ownership: a handle returned by `aten()` inside a kernel belongs to the kernel's scope and is
+ * disposed when the kernel returns, unless `adopt()` claimed it (a kernel output). Outside a
+ * kernel scope the caller owns what `aten()` returns. JS thread only.
+ */
+import type { DataType } from '@tensorflow/tfjs-core';
+import { native, TensorHandle } from '../binding';
+
+/** c10::ScalarType codes of the tfjs dtypes. */
+export const CODE = { float32: 6, int32: 3, bool: 11, complex64: 9 } as const;
+export const INT64 = 4;
+export const FLOAT64 = 7;
+
+/** The tfjs dtype a libtorch result is stored as (int64 → int32, float64 → float32, …). */
+export function dtypeOfCode(code: number): DataType {
+  switch (code) {
+    case 6: case 7: case 5: case 15: return 'float32';
+    case 11: return 'bool';
+    case 9: case 10: return 'complex64';
+    default: return 'int32';
+  }
+}
+
+const ops = new Map<string, number>();
+
+/** The dispatcher index of aten::name.overload (looked up once). */
+export function opId(name: string, overload: string): number {
+  const key = `${name}.${overload}`;
+  let id = ops.get(key);
+  if (id === undefined) {
+    id = native.op(`aten::${name}`, overload);
+    ops.set(key, id);
+  }
+  return id;
+}
+
+interface Scope { handles: TensorHandle[]; kept: Set<TensorHandle> }
+let scope: Scope | null = null;
+
+export function isHandle(x: unknown): x is TensorHandle {
+  return x instanceof (native.TensorHandle as unknown as new () => object);
+}
+
+function collect(r: unknown): void {
+  if (scope === null) return;
+  if (isHandle(r)) scope.handles.push(r);
+  else if (Array.isArray(r)) for (const x of r) collect(x);
+}
+
+/** Calls aten::name.overload; tensor results are owned by the current kernel scope. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function aten(name: string, overload: string, ...args: unknown[]): any {
+  const r = native.call(opId(name, overload), ...args);
+  collect(r);
+  return r;
+}
+
+/** Calls aten::name.overload; the caller owns the result even inside a kernel scope. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function atenOwned(name: string, overload: string, ...args: unknown[]): any {
+  return native.call(opId(name, overload), ...args);
+}
+
+/** A new libtorch tensor from JS values (owned by the current kernel scope). */
+export function fromData(values: ArrayBufferView, shape: number[], srcCode: number, dstCode: number): TensorHandle {
+  const h = native.fromData(values, shape, srcCode, dstCode, false, null);
+  collect(h);
+  return h;
+}
+
+/** Hands a handle made elsewhere (native.grad, …) to the current kernel scope. */
+export function own<T>(h: T): T {
+  collect(h);
+  return h;
+}
+
+/** Makes `h` survive the current kernel scope (it became a kernel output). */
+export function adopt(h: TensorHandle): void {
+  if (scope !== null) scope.kept.add(h);
+}
+
+/** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
+export function inScope<T>(fn: () => T): T {
+  const outer = scope;
+  const s: Scope = { handles: [], kept: new Set() };
+  scope = s;
+  try {
+    return fn();
+  } finally {
+    scope = outer;
+    for (const h of s.handles) {
+      if (s.kept.has(h)) {
+        if (outer !== null) outer.kept.add(h);
+      } else {
+        native.dispose(h);
+      }
+    }
+  }
+}
+
+/** [dtype code, shape] of a handle. */
+export function meta(h: TensorHandle): [number, number[]] {
+  const m = native.meta(h);
+  return [m[0], m[1]];
+}

@@ -1,0 +1,31 @@
+// Fused recurrent layers for the TensorFlow.js backend (lib/tfjs/rnn.ts): a whole tfjs-layers
+// LSTM, GRU or SimpleRNN layer as one native call forward and one backward, in tfjs's weight
+// layout and with tfjs's cell equations and gradients.
+//
+// tfjsRecurrent(kind, x, h0, c0 | null, kernel, recurrentKernel, bias | null, activation,
+//               recurrentActivation, goBackwards, save)
+//   -> [sequence [B, T, U], hT, cT | null, saved[] | null]
+//   kind: 0 LSTM, 1 GRU (tfjs's variant: reset gate before the recurrent matmul, gates z, r, h,
+//         no recurrent bias), 2 SimpleRNN.
+//   x: [B, T, I] float32. kernel: [I, G*U], recurrentKernel: [U, G*U], bias: [G*U] (tfjs's
+//   layouts; G = 4, 3, 1). Activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid
+//   (clip(0.2 x + 0.5, 0, 1), tfjs's), 4 relu.
+//   goBackwards: the sequence is processed from the last step; `sequence` is in processing
+//   order, as tfjs-layers returns it.
+//   save: keep what the backward pass needs (every step's gates and states) and return it.
+// tfjsRecurrentBackward(kind, saved[], kernel, recurrentKernel, hasBias, activation,
+//               recurrentActivation, goBackwards, dSequence, dH, dC | null)
+//   -> [dx, dh0, dc0 | null, dKernel, dRecurrentKernel, dBias | null]: backpropagation through
+//   time; per step the gate gradients and one matmul, the weight gradients one matmul each.
+// Without `save`, an LSTM with tanh / sigmoid runs libtorch's own at::lstm (tfjs gate order
+// i, f, c, o is libtorch's i, f, g, o; W_ih = kernelᵀ, W_hh = recurrentKernelᵀ, b_ih = bias,
+// b_hh = 0); every other case runs its recurrence here, with the input projection of all
+// steps done as one matmul up front.
+//
+// Threads: JS thread, synchronous (tfjs kernels are synchronous); ordered after queued jobs.
+#pragma once
+#include "../addon.h"
+
+namespace trnn {
+void InitTfjs(Napi::Env env, Napi::Object exports);
+}  // namespace trnn

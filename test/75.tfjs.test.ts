@@ -1,0 +1,292 @@
+/**
+ * The TensorFlow.js backend (`torchrnn/tfjs`): fused tfjs-layers recurrent layers against
+ * tfjs's own CPU backend, memory accounting, reading, and bad input. tfjs-core's shared test
+ * suite runs separately: `npm run test:tfjs` (test/tfjs/run-suite.ts).
+ */
+import * as assert from 'assert';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import * as torch from '../lib';
+import { fusedStats, kernelNames, TorchBackend } from '../lib/tfjs';
+
+type Kind = 'lstm' | 'gru' | 'simpleRNN';
+const BATCH = 8, STEPS = 7, FEATURES = 3, UNITS = 6, SAMPLES = 32;
+
+function data(): { xs: tf.Tensor3D; ys: tf.Tensor2D } {
+  const xs = tf.tensor3d(Float32Array.from({ length: SAMPLES * STEPS * FEATURES }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3)), [SAMPLES, STEPS, FEATURES]);
+  const ys = tf.tensor2d(Float32Array.from({ length: SAMPLES * 2 }, (_, i) => Math.cos(i * 0.11)), [SAMPLES, 2]);
+  return { xs, ys };
+}
+
+function buildModel(kind: Kind, opts: Record<string, unknown>): tfl.Sequential {
+  const model = tfl.sequential();
+  // Seeded initializers (glorotUniform: the default orthogonal one needs tfjs's chained ops,
+  // which only the @tensorflow/tfjs bundle registers). The same seeds give the same weights on
+  // both backends (tfjs draws them in JS); the test also copies them to be sure.
+  model.add((tfl.layers as unknown as Record<Kind, (o: object) => tfl.layers.Layer>)[kind]({
+    units: UNITS, inputShape: [STEPS, FEATURES],
+    kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+    recurrentInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+    biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }),
+    ...opts,
+  }));
+  model.add(tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }));
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+  return model;
+}
+
+async function train(backend: string, kind: Kind, opts: Record<string, unknown>, weights?: Float32Array[]): Promise<{ loss: number[]; weights: Float32Array[]; prediction: Float32Array }> {
+  await tf.setBackend(backend);
+  const model = buildModel(kind, opts);
+  if (weights) model.setWeights(weights.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
+  const start = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const { xs, ys } = data();
+  const history = await model.fit(xs, ys, { epochs: 5, batchSize: BATCH, shuffle: false, verbose: 0 });
+  const prediction = (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;
+  tf.dispose([xs, ys]);
+  model.dispose();
+  return { loss: history.history.loss as number[], weights: start, prediction };
+}
+
+/** |actual - expected| <= rtol * |expected| + atol, elementwise. */
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string, atol = 0): void {
+  assert.strictEqual(actual.length, expected.length, `${what}: lengths differ`);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= rtol * Math.abs(expected[i]) + atol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (cpu)`);
+  }
+}
+
+describe('tfjs backend: torch', function () {
+  this.timeout(300000);
+
+  before(async () => {
+    assert.strictEqual(await tf.setBackend('torch'), true);
+  });
+  after(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('is registered, with a kernel for every kernel of tfjs\'s CPU backend but 3 (Draw and 2 ragged ones)', () => {
+    assert.ok(tf.engine().findBackend('torch') instanceof TorchBackend);
+    const mine = new Set(kernelNames());
+    const missing = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).filter((k) => !mine.has(k)).sort();
+    // Draw needs a browser canvas; the ragged two are listed in test/tfjs/ignore.ts.
+    assert.deepStrictEqual(missing, ['Draw', 'RaggedGather', 'RaggedTensorToTensor']);
+  });
+
+  describe('fused recurrent layers match the cpu backend (model.fit, 5 epochs, Adam)', () => {
+    const cases: [Kind, Record<string, unknown>][] = [
+      ['lstm', {}], // tfjs's default recurrentActivation: hardSigmoid
+      ['lstm', { recurrentActivation: 'sigmoid' }],
+      ['lstm', { goBackwards: true, unitForgetBias: true }],
+      ['gru', {}],
+      ['gru', { recurrentActivation: 'sigmoid', useBias: false }],
+      ['simpleRNN', {}],
+      ['simpleRNN', { activation: 'relu', goBackwards: true }],
+    ];
+    for (const [kind, opts] of cases) {
+      it(`${kind} ${JSON.stringify(opts)}: loss curves equal to 1e-4 relative, fused path taken`, async () => {
+        const cpu = await train('cpu', kind, opts);
+        const before = { ...fusedStats };
+        const torchRun = await train('torch', kind, opts, cpu.weights);
+        const batches = 5 * (SAMPLES / BATCH);
+        const grad = `${kind}Grad` as keyof typeof fusedStats;
+        // Every training batch ran the fused forward and gradient kernels (plus one predict).
+        assert.strictEqual(fusedStats[kind] - before[kind], batches + 1);
+        assert.strictEqual(fusedStats[grad] - before[grad], batches);
+        assertClose(torchRun.loss, cpu.loss, 1e-4, 'loss');
+        assertClose(torchRun.prediction, cpu.prediction, 1e-4, 'prediction', 1e-6);
+      });
+    }
+  });
+
+  it('returnSequences, returnState, initialState, goBackwards and stateful give the per-step path\'s outputs', async () => {
+    const run = async (backend: string, kind: Kind, opts: Record<string, unknown>, withState: boolean): Promise<Float32Array[]> => {
+      await tf.setBackend(backend);
+      const layer = (tfl.layers as unknown as Record<Kind, (o: object) => tfl.layers.Layer>)[kind]({
+        units: 4, kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }), recurrentInitializer: tfl.initializers.glorotUniform({ seed: 6 }),
+        biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }), ...opts,
+      });
+      const x = tf.tensor3d(Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 3]);
+      const nStates = kind === 'lstm' ? 2 : 1;
+      const initialState = withState ? Array.from({ length: nStates }, (_, k) => tf.fill([2, 4], 0.1 * (k + 1))) : undefined;
+      const outs: Float32Array[] = [];
+      for (let call = 0; call < 2; call++) {
+        const y = layer.apply(x, initialState ? { initialState } : {}) as tf.Tensor | tf.Tensor[];
+        for (const t of Array.isArray(y) ? y : [y]) outs.push(t.dataSync() as Float32Array);
+      }
+      return outs;
+    };
+    const variants: [Kind, Record<string, unknown>, boolean][] = [
+      ['lstm', { returnSequences: true, returnState: true }, false],
+      ['lstm', { returnSequences: true, goBackwards: true }, true],
+      ['gru', { returnState: true }, true],
+      ['simpleRNN', { returnSequences: true, returnState: true, goBackwards: true }, false],
+      ['lstm', { stateful: true, batchInputShape: [2, 5, 3], returnState: true }, false],
+      ['gru', { stateful: true, batchInputShape: [2, 5, 3] }, false],
+    ];
+    for (const [kind, opts, withState] of variants) {
+      const expected = await run('cpu', kind, opts, withState);
+      const before = fusedStats[kind];
+      const actual = await run('torch', kind, opts, withState);
+      assert.strictEqual(fusedStats[kind] - before, 2, `${kind} ${JSON.stringify(opts)} took the fused path`);
+      assert.strictEqual(actual.length, expected.length);
+      actual.forEach((a, i) => assertClose(a, expected[i], 1e-4, `${kind} ${JSON.stringify(opts)} output ${i}`, 1e-6));
+    }
+  });
+
+  it('masks and active dropout take tfjs-layers\' per-step path (still correct on torch)', async () => {
+    await tf.setBackend('torch');
+    const model = tfl.sequential();
+    model.add(tfl.layers.embedding({ inputDim: 10, outputDim: 3, maskZero: true, inputLength: 5 }));
+    model.add(tfl.layers.lstm({ units: 4, recurrentInitializer: 'glorotUniform' }));
+    const before = fusedStats.lstm;
+    const y = model.predict(tf.tensor2d([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7]])) as tf.Tensor;
+    assert.deepStrictEqual(y.shape, [2, 4]);
+    assert.strictEqual(fusedStats.lstm, before, 'a masked call is not fused');
+    const dropout = tfl.sequential();
+    dropout.add(tfl.layers.gru({ units: 4, dropout: 0.5, inputShape: [5, 3], recurrentInitializer: 'glorotUniform' }));
+    dropout.add(tfl.layers.dense({ units: 1 }));
+    dropout.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const g0 = fusedStats.gru;
+    await dropout.fit(tf.ones([4, 5, 3]), tf.ones([4, 1]), { epochs: 1, verbose: 0 });
+    assert.strictEqual(fusedStats.gru, g0, 'training with dropout is not fused');
+    dropout.predict(tf.ones([4, 5, 3]));
+    assert.strictEqual(fusedStats.gru, g0 + 1, 'inference with dropout is fused (dropout is off)');
+  });
+
+  describe('memory', () => {
+    it('tf.memory() counts exactly, and dispose/tidy free the libtorch tensors', () => {
+      const base = tf.memory();
+      const nativeBase = torch.memory();
+      const a = tf.tensor2d([[1, 2], [3, 4]]);
+      // (tfjs-core alone has no chained ops such as a.reshape(): the functional forms here.)
+      const b = tf.reshape(a, [4]); // shares a's DataId
+      assert.strictEqual(tf.memory().numTensors, base.numTensors + 2);
+      assert.strictEqual(tf.memory().numDataBuffers, base.numDataBuffers + 1);
+      assert.strictEqual(tf.memory().numBytes, base.numBytes + 32);
+      assert.strictEqual(torch.memory().tensors, nativeBase.tensors + 1);
+      const kept = tf.tidy(() => {
+        const c = tf.add(tf.relu(tf.matMul(a, a)), 1);
+        tf.mul(tf.sum(c), 2);
+        return tf.keep(tf.square(c));
+      });
+      assert.strictEqual(tf.memory().numTensors, base.numTensors + 3);
+      assert.strictEqual(torch.memory().tensors, nativeBase.tensors + 2, 'tidy freed every intermediate libtorch tensor');
+      tf.dispose([a, b, kept]);
+      assert.deepStrictEqual([tf.memory().numTensors, tf.memory().numDataBuffers, tf.memory().numBytes], [base.numTensors, base.numDataBuffers, base.numBytes]);
+      assert.deepStrictEqual(torch.memory(), nativeBase);
+      assert.strictEqual((tf.memory() as { unreliable?: boolean }).unreliable, false);
+    });
+
+    it('training with the fused layers leaks neither tfjs tensors nor libtorch tensors', async () => {
+      await tf.setBackend('torch');
+      tf.env().set('IS_TEST', true); // the engine checks every kernel for leaked DataIds
+      try {
+        const model = buildModel('lstm', {});
+        const { xs, ys } = data();
+        await model.fit(xs, ys, { epochs: 1, batchSize: BATCH, verbose: 0 });
+        const after1 = [tf.memory().numTensors, torch.memory().tensors];
+        await model.fit(xs, ys, { epochs: 3, batchSize: BATCH, verbose: 0 });
+        assert.deepStrictEqual([tf.memory().numTensors, torch.memory().tensors], after1);
+        tf.dispose([xs, ys]);
+        model.dispose();
+      } finally {
+        tf.env().set('IS_TEST', false);
+      }
+    });
+
+    it('string tensors live in JS and round-trip', () => {
+      const s = tf.tensor1d(['a', 'bé', '', 'c'], 'string');
+      assert.deepStrictEqual(tf.tile(tf.reshape(s, [2, 2]), [1, 2]).dataSync(), ['a', 'bé', 'a', 'bé', '', 'c', '', 'c']);
+      assert.deepStrictEqual(tf.concat([s, tf.slice(s, 1, 1)]).arraySync(), ['a', 'bé', '', 'c', 'bé']);
+      s.dispose();
+    });
+  });
+
+  it('data() reads on the executor, dataSync() on the JS thread, with the same values', async () => {
+    const x = tf.tensor([1.5, -2, 3], [3], 'float32');
+    const y = tf.mul(x, 2);
+    assert.deepStrictEqual(Array.from(await y.data()), [3, -4, 6]);
+    assert.deepStrictEqual(Array.from(y.dataSync()), [3, -4, 6]);
+    const i = tf.tensor([7, 8], [2], 'int32');
+    assert.ok(i.dataSync() instanceof Int32Array);
+    const b = tf.tensor([true, false], [2], 'bool');
+    assert.deepStrictEqual(Array.from(await b.data()), [1, 0]);
+    const c = tf.complex([1, 2], [3, 4]);
+    assert.deepStrictEqual(Array.from(await c.data()), [1, 3, 2, 4]);
+    tf.dispose([x, y, i, b, c]);
+  });
+
+  describe('bad input gives tfjs\'s errors or a TorchError, never a crash', () => {
+    it('wrong shapes, dtypes and disposed tensors', () => {
+      const a = tf.tensor([1, 2, 3]);
+      assert.throws(() => tf.add(a, tf.tensor([1, 2])), /Operands could not be broadcast together/);
+      assert.throws(() => tf.matMul(tf.ones([2, 3]), tf.ones([2, 3])), /inner shapes/);
+      assert.throws(() => tf.reshape(a, [2, 2]), /Size\(3\) must match the product of shape 2,2/);
+      assert.throws(() => tf.gather(a, tf.tensor([5], [1], 'int32')), /GatherV2: the index value 5 is not in \[0, 2\]/);
+      assert.throws(() => tf.add(tf.tensor(['x'], [1], 'string'), tf.tensor(['y'], [1], 'string')), Error);
+      a.dispose();
+      assert.throws(() => a.dataSync(), /Tensor is disposed/);
+    });
+
+    it('a disposed tensor passed to an op fails as it does on tfjs\'s cpu backend', async () => {
+      const message = async (backend: string) => {
+        await tf.setBackend(backend);
+        const a = tf.tensor([1, 2, 3]);
+        a.dispose();
+        try { tf.add(a, 1); } catch (err) { return (err as Error).message; }
+        return 'no error';
+      };
+      const cpu = await message('cpu');
+      assert.strictEqual(await message('torch'), cpu);
+    });
+
+    it('every kernel survives random inputs and attributes', () => {
+      // A small fuzz: each kernel with inputs of random ranks, shapes and dtypes and junk
+      // attributes. Each call either returns or throws an Error; the process must survive.
+      let seed = 12345;
+      const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+      const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+      const dtypes: tf.DataType[] = ['float32', 'int32', 'bool'];
+      const junk = [0, -1, 1, 2, 3, 1e9, -1e9, NaN, 0.5, [1, 2], [-1], [0, 0], [[0, 1], [1, 0]], 'same', 'valid', 'NHWC', 'x', true, null];
+      const names = ['x', 'a', 'b', 'input', 'filter', 'dy', 'indices', 'updates', 'condition', 't', 'e', 'images', 'boxes', 'scores', 'logits', 'value',
+        'real', 'imag', 'mean', 'variance', 'offset', 'scale', 'segmentIds', 'data', 'weights', 'sortedSequence', 'values', 'tensor', 'alpha', 'y', 'output',
+        'image', 'boxInd', 'transforms', 'starts', 'limits', 'deltas', 'sparseIndices', 'sparseValues', 'defaultValue', 'inputIndices', 'inputShape', 'newShape',
+        'denseShape', 's0', 's1', 'delimiter', 'dataSplits', 'bias', 'preluActivationWeights', 'sequence', 'dSequence', 'dH', 'dC', 'h0', 'c0', 'kernel', 'recurrentKernel'];
+      const attrNames = ['axis', 'keepDims', 'shape', 'perm', 'begin', 'size', 'end', 'strides', 'pad', 'filterSize', 'dilations', 'dataFormat', 'dtype', 'depth',
+        'onValue', 'offValue', 'numOrSizeSplits', 'reps', 'paddings', 'constantValue', 'dims', 'transposeA', 'transposeB', 'k', 'blockSize', 'blockShape', 'crops',
+        'alignCorners', 'halfPixelCenters', 'numSegments', 'outputShape', 'inputShape', 'filterShape', 'dim', 'alpha', 'clipValueMin', 'clipValueMax', 'batchDims',
+        'start', 'stop', 'step', 'num', 'value', 'mode', 'exclusive', 'reverse', 'equation', 'activation', 'recurrentActivation', 'inputNames', 'record', 'goBackwards'];
+      let threw = 0, ran = 0;
+      for (const name of kernelNames()) {
+        for (let trial = 0; trial < 40; trial++) {
+          tf.tidy(() => {
+            const inputs: Record<string, tf.Tensor> = {};
+            const n = 1 + Math.floor(rand() * 4);
+            for (let k = 0; k < n; k++) {
+              const rank = Math.floor(rand() * 5);
+              const shape = Array.from({ length: rank }, () => Math.floor(rand() * 4));
+              const dtype = pick(dtypes);
+              const size = shape.reduce((p, q) => p * q, 1);
+              const values = dtype === 'bool' ? Array.from({ length: size }, () => rand() < 0.5) : Array.from({ length: size }, () => Math.floor(rand() * 7) - 2);
+              inputs[pick(names)] = tf.tensor(values, shape, dtype);
+            }
+            const attrs: Record<string, unknown> = {};
+            for (let k = 0; k < 6; k++) attrs[pick(attrNames)] = pick(junk);
+            try {
+              const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
+              ran++;
+              for (const t of Array.isArray(out) ? out : [out]) (t as tf.Tensor).dataSync();
+            } catch (err) {
+              threw++;
+              assert.ok(err instanceof Error, `${name} threw a non-Error: ${String(err)}`);
+            }
+          });
+        }
+      }
+      assert.ok(ran > 0 && threw > 0);
+    });
+  });
+});
