@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../index';
 import { parseArgs, UsageError, OptionSpec } from './args';
-import { lineChart } from './svg';
+import { lineChart, Series } from './svg';
 import { TASKS } from './tasks';
-import type { Metric, Task, TrainConfig } from './tasks/task';
+import type { Metric, Task, TaskOption, TaskOptionValues, TrainConfig } from './tasks/task';
 import { doctor } from './doctor';
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
@@ -18,6 +18,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   hidden: { type: 'int', min: 1, max: 65536 },
   layers: { type: 'int', min: 1, max: 64 },
   bidirectional: { type: 'flag' },
+  'no-bidirectional': { type: 'flag' },
   dropout: { type: 'number', min: 0, max: 0.99 },
   epochs: { type: 'int', min: 1, max: 100000 },
   batch: { type: 'int', min: 1, max: 1 << 20 },
@@ -37,16 +38,34 @@ const SAMPLE_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'int', min: 0 },
 };
 
+function optionLines(opts: Record<string, TaskOption> | undefined, label: string): string[] {
+  return Object.entries(opts ?? {}).map(([k, o]) => {
+    const arg = o.type === 'flag' ? '' : o.choices ? ` ${o.choices.join('|')}` : ` ${o.arg ?? (o.type === 'string' ? 'text' : 'N')}`;
+    const def = o.default === undefined || o.type === 'flag' ? '' : ` (default ${o.default})`;
+    return `${`${o.on ?? label} --${k}${arg}`.padEnd(30)} ${o.help}${def}`;
+  });
+}
+
 function help(): string {
-  const tasks = Object.values(TASKS).map((t) => `  ${t.name.padEnd(10)} ${t.summary}\n  ${''.padEnd(10)} data: ${t.source}`).join('\n');
+  const tasks = Object.values(TASKS).map((t) => {
+    const lines = [`  ${t.name.padEnd(10)} ${t.summary}`, `  ${''.padEnd(10)} data: ${t.source}`];
+    const d = t.defaults;
+    lines.push(`  ${''.padEnd(10)} defaults: ${d.cell} hidden ${d.hidden} × ${d.layers}${d.bidirectional ? ' bidirectional' : ''}, dropout ${d.dropout}, ${d.epochs} epochs, batch ${d.batch}, lr ${d.lr}`);
+    for (const l of optionLines(t.trainOptions, 'train')) lines.push(`  ${''.padEnd(10)} ${l}`);
+    if (t.sample) lines.push(`  ${''.padEnd(10)} sample <run-dir> [--count N] [--temperature t] [--prompt text]`);
+    if (t.predict) lines.push(`  ${''.padEnd(10)} predict <run-dir> ${t.predictUsage ?? '<input…>'}`);
+    for (const l of optionLines(t.useOptions, t.predict ? 'predict' : 'sample')) lines.push(`  ${''.padEnd(10)} ${l}`);
+    return lines.join('\n');
+  }).join('\n');
   return `torchrnn — train recurrent networks on libtorch from Node.js
 
 Usage:
-  torchrnn train <task> [options]     train a task's model; writes a run directory
-  torchrnn sample <run-dir> [options] generate from a trained run (language-model tasks)
-  torchrnn evaluate <run-dir>         the task's metric on its validation split
-  torchrnn doctor                     what torchrnn runs on: addon, libtorch, BLAS, threads, CUDA
-  torchrnn --help                     this text
+  torchrnn train <task> [options]      train a task's model; writes a run directory
+  torchrnn sample <run-dir> [options]  generate from a trained run (language-model tasks: names, text)
+  torchrnn predict <run-dir> <input…>  use a trained run on new inputs (mnist, g2p, forecast, spam)
+  torchrnn evaluate <run-dir>          the task's metric on its validation split
+  torchrnn doctor                      what torchrnn runs on: addon, libtorch, BLAS, threads, CUDA
+  torchrnn --help                      this text
 
 Tasks:
 ${tasks}
@@ -54,23 +73,26 @@ ${tasks}
 Train options (defaults are the task's):
   --cell lstm|gru|rnn    recurrent cell             --hidden N        hidden size
   --layers N             stacked layers             --bidirectional   both directions
+                                                    --no-bidirectional  one direction
   --dropout p            dropout in [0, 1)          --epochs N        passes over the training data
   --batch N              batch size                 --lr x            Adam's learning rate
   --device cpu|cuda      where to train             --threads N       libtorch intra-op threads
   --seed N               random seed (default 0)    --limit N         use the first N examples only
+                         (a quick run; text: the first N characters; forecast: the last N training windows)
   --out dir              run directory (default runs/<task>-<timestamp>)
   --resume               continue the run in --out from its last checkpoint
   --quiet                no progress output
 
-Sample options: --count N (20), --temperature t (1), --prompt text, --seed N
+Sample options: --count N, --temperature t, --prompt text, --seed N (defaults are the task's)
 
 A run directory holds model.safetensors (loads in PyTorch), checkpoint.safetensors (model,
 optimizer, epoch, RNG: what --resume reads), config.json, metrics.json, loss.svg, metric.svg.
+Exit codes: 0 done, 1 an unexpected error, 2 bad arguments or a missing dataset, 130 interrupted.
 `;
 }
 
 interface RunConfig { task: string; config: TrainConfig; meta: Record<string, unknown>; torchrnn: string; created: string }
-interface EpochMetrics { epoch: number; loss: number; valLoss: number; metric: number; seconds: number }
+interface EpochMetrics { epoch: number; loss: number; valLoss: number; metric: number; seconds: number; extra?: Record<string, number> }
 
 function say(quiet: boolean, line: string): void {
   if (!quiet) process.stderr.write(`${line}\n`);
@@ -82,13 +104,16 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-function writeReport(dir: string, task: Task, metrics: EpochMetrics[], metricName: string): void {
-  writeAtomic(path.join(dir, 'metrics.json'), JSON.stringify({ task: task.name, metric: metricName, epochs: metrics, final: metrics[metrics.length - 1] ?? null }, null, 2) + '\n');
+function writeReport(dir: string, task: Task, metrics: EpochMetrics[], metricName: string, baseline?: Metric['baseline']): void {
+  const report = { task: task.name, metric: metricName, ...(baseline ? { baseline } : {}), epochs: metrics, final: metrics[metrics.length - 1] ?? null };
+  writeAtomic(path.join(dir, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
   writeAtomic(path.join(dir, 'loss.svg'), lineChart(`${task.name}: loss per epoch`, 'cross-entropy (nats)', [
     { name: 'training', values: metrics.map((m) => m.loss), color: '#1f77b4' },
     { name: 'validation', values: metrics.map((m) => m.valLoss), color: '#ff7f0e' },
   ]));
-  writeAtomic(path.join(dir, 'metric.svg'), lineChart(`${task.name}: ${metricName}`, metricName, [{ name: 'validation', values: metrics.map((m) => m.metric), color: '#2ca02c' }]));
+  const series: Series[] = [{ name: baseline ? 'model (validation)' : 'validation', values: metrics.map((m) => m.metric), color: '#2ca02c' }];
+  if (baseline) series.push({ name: baseline.name, values: metrics.map(() => baseline.value), color: '#7f7f7f', dashed: true });
+  writeAtomic(path.join(dir, 'metric.svg'), lineChart(`${task.name}: ${metricName}`, metricName, series));
 }
 
 function checkRunDir(dir: string): RunConfig {
@@ -115,7 +140,7 @@ function prepareData(task: Task, cfg: TrainConfig) {
     return task.prepare(cfg);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND') throw new UsageError(`the ${task.name} task's dataset is not installed (${task.source}): run npm install`);
+    if (e.code === 'MODULE_NOT_FOUND') throw new UsageError(`the ${task.name} task's dataset is not installed (${task.source}): ${e.message.split('\n')[0]}`);
     throw err;
   }
 }
@@ -125,10 +150,34 @@ function saveCheckpoint(dir: string, model: torch.nn.Module, optimizer: torch.op
   torch.checkpoint.save(path.join(dir, 'checkpoint.safetensors'), { model, optimizer, epoch });
 }
 
+type OptionKind = 'trainOptions' | 'useOptions';
+
+/** Every task's own options of one kind, so that the command line parses before the task is known. */
+function allTaskOptions(kind: OptionKind): Record<string, OptionSpec> {
+  const specs: Record<string, OptionSpec> = {};
+  for (const t of Object.values(TASKS)) Object.assign(specs, t[kind] ?? {});
+  return specs;
+}
+
+/** The task's own option values, defaults filled in; another task's option is a usage error. */
+function taskOptions(task: Task, kind: OptionKind, options: Record<string, string | number | boolean>, common: Record<string, OptionSpec>): TaskOptionValues {
+  const own = task[kind] ?? {};
+  const values: TaskOptionValues = {};
+  for (const [k, o] of Object.entries(own)) if (o.default !== undefined) values[k] = o.default;
+  for (const [k, v] of Object.entries(options)) {
+    if (k in common) continue;
+    if (!(k in own)) throw new UsageError(`--${k} is not an option of the ${task.name} task (see torchrnn --help)`);
+    values[k] = v;
+  }
+  return values;
+}
+
 async function train(argv: string[]): Promise<void> {
-  const { positional, options } = parseArgs(argv, TRAIN_OPTIONS);
+  const { positional, options } = parseArgs(argv, { ...allTaskOptions('trainOptions'), ...TRAIN_OPTIONS });
   const task = taskOf(positional[0]);
   if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"`);
+  const own = taskOptions(task, 'trainOptions', options, TRAIN_OPTIONS);
+  if (options.bidirectional && options['no-bidirectional']) throw new UsageError('--bidirectional and --no-bidirectional contradict each other');
   const quiet = Boolean(options.quiet);
   let dir = options.out as string | undefined;
   let cfg: TrainConfig;
@@ -139,6 +188,8 @@ async function train(argv: string[]): Promise<void> {
     if (!dir) throw new UsageError('--resume needs --out <run-dir>');
     const run = checkRunDir(dir);
     if (run.task !== task.name) throw new UsageError(`${dir} is a ${run.task} run, not ${task.name}`);
+    const changed = Object.keys(options).filter((k) => !['resume', 'out', 'epochs', 'quiet', 'threads', 'device'].includes(k));
+    if (changed.length) throw new UsageError(`--resume continues with the run's own settings: --${changed[0]} cannot be given with it (only --epochs)`);
     cfg = { ...run.config, epochs: (options.epochs as number | undefined) ?? run.config.epochs };
     resumeFrom = path.join(dir, 'checkpoint.safetensors');
     if (!fs.existsSync(resumeFrom)) throw new UsageError(`${dir} has no checkpoint.safetensors to resume from`);
@@ -149,6 +200,8 @@ async function train(argv: string[]): Promise<void> {
       if (options[k] !== undefined) (cfg as unknown as Record<string, unknown>)[k] = options[k];
     }
     if (options.bidirectional) cfg.bidirectional = true;
+    if (options['no-bidirectional']) cfg.bidirectional = false;
+    cfg.options = own;
     dir = dir ?? path.join('runs', `${task.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   }
   if (options.device === 'cuda' && !torch.cuda.isAvailable()) throw new UsageError('--device cuda: CUDA is not available here (torchrnn doctor tells what was found)');
@@ -173,29 +226,32 @@ async function train(argv: string[]): Promise<void> {
     writeAtomic(path.join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
   }
   say(quiet, `torchrnn train ${task.name}: ${prepared.summary}`);
-  say(quiet, `model: ${model.numParameters().toLocaleString('en-US')} parameters, ${cfg.cell} hidden ${cfg.hidden} × ${cfg.layers} layer(s); run directory ${dir}`);
+  say(quiet, `model: ${model.numParameters().toLocaleString('en-US')} parameters, ${cfg.cell} hidden ${cfg.hidden} × ${cfg.layers} layer(s)${cfg.bidirectional ? ', bidirectional' : ''}; run directory ${dir}`);
   if (startEpoch >= cfg.epochs) { say(quiet, `already trained for ${cfg.epochs} epochs`); return; }
 
   const abort = new AbortController();
   const onSigint = () => { say(quiet, '\ninterrupted: stopping after the current step'); abort.abort(); };
   process.once('SIGINT', onSigint);
   let metricName = 'metric';
+  let lastMetric: Metric | null = null;
   let epochStart = Date.now();
   try {
     const history = await torch.fit({
       model, optimizer, loss: task.loss, data: prepared.train, validationData: prepared.valid,
-      epochs: cfg.epochs - startEpoch, signal: abort.signal, progress: !quiet,
+      epochs: cfg.epochs - startEpoch, signal: abort.signal, progress: !quiet, trace: task.trace ?? true,
+      ...(task.clipGradNorm ? { clipGradNorm: task.clipGradNorm } : {}),
       callbacks: [{
         onEpochBegin: () => { epochStart = Date.now(); },
         onEpochEnd: async (e, logs) => {
           const epoch = startEpoch + e;
-          const m: Metric = await task.metric(logs.valLoss ?? NaN, model, prepared);
+          const m: Metric = await task.metric(logs.valLoss ?? NaN, model, prepared, {});
           model.train();
           metricName = m.name;
-          metrics.push({ epoch: epoch + 1, loss: logs.loss, valLoss: logs.valLoss ?? NaN, metric: m.value, seconds: (Date.now() - epochStart) / 1000 });
-          say(quiet, `  ${m.name}: ${m.value.toFixed(4)}`);
+          lastMetric = m;
+          metrics.push({ epoch: epoch + 1, loss: logs.loss, valLoss: logs.valLoss ?? NaN, metric: m.value, seconds: (Date.now() - epochStart) / 1000, ...(m.extra ? { extra: m.extra } : {}) });
+          say(quiet, `  ${describeMetric(m).join(', ')}`);
           saveCheckpoint(dir!, model, optimizer, epoch);
-          writeReport(dir!, task, metrics, metricName);
+          writeReport(dir!, task, metrics, metricName, m.baseline);
         },
       }],
     });
@@ -208,12 +264,37 @@ async function train(argv: string[]): Promise<void> {
     process.removeListener('SIGINT', onSigint);
   }
   const last = metrics[metrics.length - 1];
-  say(quiet, `done: ${metricName} ${last.metric.toFixed(4)} after ${last.epoch} epochs; wrote ${dir}`);
+  const vs = lastMetric ? versus(lastMetric) : '';
+  say(quiet, `done: ${metricName} ${last.metric.toFixed(4)} after ${last.epoch} epochs${vs ? `; ${vs}` : ''}; wrote ${dir}`);
+  model.eval();
   if (task.sample) {
-    model.eval();
     say(quiet, 'samples:');
-    for (const s of task.sample(model, prepared.meta, { count: 20, temperature: 0.8, prompt: '', seed: cfg.seed })) process.stdout.write(`  ${s}\n`);
+    const d = task.sampleDefaults ?? {};
+    const opts = { count: d.count ?? 20, temperature: 0.8, prompt: d.prompt ?? '', seed: cfg.seed, options: taskOptions(task, 'useOptions', {}, {}) };
+    for (const s of task.sample(model, prepared.meta, opts)) process.stdout.write(`  ${s.replace(/\n/g, '\n  ')}\n`);
+  } else if (task.predict && task.examples) {
+    say(quiet, 'predictions:');
+    const lines = await task.predict(model, { config: cfg, meta: prepared.meta }, task.examples, taskOptions(task, 'useOptions', {}, {}));
+    for (const s of lines) process.stdout.write(`  ${s}\n`);
   }
+}
+
+/** How the metric compares with its baseline: "beats the seed material's LSTM (91.1500) by 2.8500, 3.1 % higher". */
+function versus(m: Metric): string {
+  if (!m.baseline) return '';
+  const diff = m.value - m.baseline.value;
+  const good = m.better === 'higher' ? diff > 0 : diff < 0;
+  const rel = m.baseline.value !== 0 ? `, ${Math.abs((diff / m.baseline.value) * 100).toFixed(1)} % ${diff > 0 ? 'higher' : 'lower'}` : '';
+  return `${good ? 'beats' : 'does not beat'} ${m.baseline.name} (${m.baseline.value.toFixed(4)}) by ${Math.abs(diff).toFixed(4)}${rel}`;
+}
+
+/** The metric, its other figures and the baseline comparison, as printable parts. */
+function describeMetric(m: Metric): string[] {
+  const parts = [`${m.name}: ${m.value.toFixed(4)}`];
+  for (const [k, v] of Object.entries(m.extra ?? {})) parts.push(`${k}: ${v.toFixed(4)}`);
+  const vs = versus(m);
+  if (vs) parts.push(vs);
+  return parts;
 }
 
 function loadRun(dir: string | undefined): { run: RunConfig; task: Task; model: torch.nn.Module } {
@@ -228,24 +309,42 @@ function loadRun(dir: string | undefined): { run: RunConfig; task: Task; model: 
   return { run, task, model };
 }
 
+/** Parses a command that uses a run: its options plus the run's task's own (sample, predict, evaluate). */
+function parseRunCommand(argv: string[], common: Record<string, OptionSpec>) {
+  const { positional, options } = parseArgs(argv, { ...allTaskOptions('useOptions'), ...common });
+  const loaded = loadRun(positional[0]);
+  return { ...loaded, positional, options, own: taskOptions(loaded.task, 'useOptions', options, common) };
+}
+
 function sample(argv: string[]): void {
-  const { positional, options } = parseArgs(argv, SAMPLE_OPTIONS);
-  const { run, task, model } = loadRun(positional[0]);
-  if (!task.sample) throw new UsageError(`the ${task.name} task does not sample`);
+  const { run, task, model, positional, options, own } = parseRunCommand(argv, SAMPLE_OPTIONS);
+  if (!task.sample) throw new UsageError(`the ${task.name} task does not sample${task.predict ? `: use torchrnn predict ${positional[0]} ${task.predictUsage ?? ''}`.trimEnd() : ''}`);
+  if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"`);
+  const d = task.sampleDefaults ?? {};
   const out = task.sample(model, run.meta, {
-    count: (options.count as number | undefined) ?? 20, temperature: (options.temperature as number | undefined) ?? 1,
-    prompt: (options.prompt as string | undefined) ?? '', seed: (options.seed as number | undefined) ?? 0,
+    count: (options.count as number | undefined) ?? d.count ?? 20, temperature: (options.temperature as number | undefined) ?? d.temperature ?? 1,
+    prompt: (options.prompt as string | undefined) ?? d.prompt ?? '', seed: (options.seed as number | undefined) ?? 0, options: own,
   });
   for (const s of out) process.stdout.write(`${s}\n`);
 }
 
+async function predictRun(argv: string[]): Promise<void> {
+  const { run, task, model, positional, own } = parseRunCommand(argv, {});
+  if (!task.predict) throw new UsageError(`the ${task.name} task does not predict: use torchrnn sample ${positional[0]}`);
+  const lines = await task.predict(model, { config: run.config, meta: run.meta }, positional.slice(1), own);
+  for (const s of lines) process.stdout.write(`${s}\n`);
+}
+
 async function evaluateRun(argv: string[]): Promise<void> {
-  const { positional } = parseArgs(argv, {});
-  const { run, task, model } = loadRun(positional[0]);
+  const { run, task, model, positional, own } = parseRunCommand(argv, {});
+  if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"`);
   const prepared = prepareData(task, run.config);
   const { loss } = await torch.evaluate({ model, loss: task.loss, data: prepared.valid });
-  const m = await task.metric(loss, model, prepared);
+  const m = await task.metric(loss, model, prepared, own);
   process.stdout.write(`${m.name}: ${m.value.toFixed(4)} (validation loss ${loss.toFixed(4)})\n`);
+  for (const [k, v] of Object.entries(m.extra ?? {})) process.stdout.write(`${k}: ${v.toFixed(4)}\n`);
+  const vs = versus(m);
+  if (vs) process.stdout.write(`${vs}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -254,8 +353,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'train': return train(rest);
     case 'sample': return sample(rest);
+    case 'predict': return predictRun(rest);
     case 'evaluate': return evaluateRun(rest);
     case 'doctor': return doctor();
+    case 'run': return (await import('./run')).run(rest);  // the distributed launcher (lib/cli/run.ts)
     default: throw new UsageError(`unknown command "${command}" (see torchrnn --help)`);
   }
 }

@@ -1,6 +1,12 @@
 /** Small dependency-free SVG line charts for run directories (loss and metric per epoch). */
 
-export interface Series { name: string; values: number[]; color: string }
+export interface Series {
+  name: string;
+  values: number[];
+  color: string;
+  /** A reference level (a baseline): dashed, without points. */
+  dashed?: boolean;
+}
 
 function niceTicks(min: number, max: number, n = 5): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
@@ -19,7 +25,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function lineChart(title: string, yLabel: string, series: Series[]): string {
   const W = 640;
   const H = 360;
-  const m = { left: 64, right: 16, top: 36, bottom: 48 };
+  const m = { left: 64, right: 16, top: 56, bottom: 48 };
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
   const n = Math.max(1, ...series.map((s) => s.values.length));
   const lo = all.length ? Math.min(...all) : 0;
@@ -41,12 +47,18 @@ export function lineChart(title: string, yLabel: string, series: Series[]): stri
     `<text x="16" y="${H / 2}" text-anchor="middle" transform="rotate(-90 16 ${H / 2})">${esc(yLabel)}</text>`,
     `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${H - m.bottom}" stroke="#333"/>`,
     `<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="#333"/>`);
-  series.forEach((s, k) => {
+  series.forEach((s) => {
     const pts = s.values.map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : null)).filter(Boolean);
-    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"/>`);
-    for (const p of pts) { const [px, py] = p!.split(','); parts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${s.color}"/>`); }
-    parts.push(`<rect x="${W - m.right - 150}" y="${m.top + 4 + k * 18}" width="12" height="12" fill="${s.color}"/>`, `<text x="${W - m.right - 132}" y="${m.top + 14 + k * 18}">${esc(s.name)}</text>`);
+    if (s.dashed && pts.length === 1) pts.push(`${(W - m.right).toFixed(1)},${pts[0]!.split(',')[1]}`);
+    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.join(' ')}"/>`);
+    if (!s.dashed) for (const p of pts) { const [px, py] = p!.split(','); parts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${s.color}"/>`); }
   });
+  // the legend: one row between the title and the plot, so that it never hides a line
+  let lx = m.left;
+  for (const s of series) {
+    parts.push(`<rect x="${lx}" y="${m.top - 22}" width="12" height="12" fill="${s.color}"/>`, `<text x="${lx + 18}" y="${m.top - 12}">${esc(s.name)}</text>`);
+    lx += 40 + 7 * s.name.length;
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }

