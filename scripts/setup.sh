@@ -57,8 +57,11 @@ say "node $(node -v), npm $(npm -v 2>/dev/null)"
 # --no-install-recommends would leave it out. ninja-build: cmake-js prefers Ninja, which builds
 # in parallel. libtorch-dev pulls in the rest (libtorch1.13, headers, python3 for node-gyp);
 # its libblas.so.3 dependency is satisfied by libopenblas0-pthread, so the reference BLAS
-# (about 7 times slower for an LSTM training step) is not installed.
-packages=(libtorch-dev libopenblas0-pthread cmake g++ make ninja-build)
+# (about 7 times slower for an LSTM training step) is not installed. libgloo-dev: the Gloo
+# headers that c10d's ProcessGroupGloo.hpp includes (torch.distributed; without them the addon
+# builds without distributed support). dataset-fashion-mnist: the 70,000 Fashion-MNIST images
+# (30 MB, IDX files under /usr/share/datasets) for `torchrnn train mnist --fashion`.
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make ninja-build dataset-fashion-mnist)
 if (( dev )); then packages+=(python3-torch); fi
 
 have_dpkg=0

@@ -176,7 +176,11 @@ describe('torchrnn CLI', () => {
   });
 
   it('train mnist --fashion: Debian\'s Fashion-MNIST IDX files', function () {
-    if (!fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')) this.skip(); // apt-get install dataset-fashion-mnist
+    if (!fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')) {
+      // scripts/setup.sh installs it: in CI its absence is a failure, elsewhere a skip
+      assert.ok(!process.env.CI, 'dataset-fashion-mnist is missing although scripts/setup.sh installs it');
+      this.skip();
+    }
     const { out } = trainRun(['mnist', '--fashion', '--limit', '500', '--epochs', '1', '--hidden', '32', '--out', path.join(tmp, 'fashion-run')], 'test accuracy (%)');
     const p = cli(['predict', out, '0']);
     assert.strictEqual(p.status, 0, p.stderr);
