@@ -29,7 +29,9 @@
         # must match the library). Read from the discovered libtorch's CMake files.
         "<!@(node -e \"const f=require('./scripts/find-libtorch.js').findLibtorch().found;if(!f){process.exit(1)}const fs=require('fs'),p=require('path');const rd=(x)=>{try{return fs.readFileSync(x,'utf8')}catch(e){return ''}};const abi=rd(p.join(f.cmakeDir,'TorchConfig.cmake')).match(/_GLIBCXX_USE_CXX11_ABI=([01])/);const t=rd(p.join(f.cmakeDir,'..','Caffe2','Caffe2Targets.cmake'));const m=t.slice(t.indexOf('torch_cpu PROPERTIES')).match(/INTERFACE_COMPILE_DEFINITIONS \\x22([^\\x22]*)\\x22/);console.log(['_GLIBCXX_USE_CXX11_ABI='+(abi?abi[1]:'1')].concat(m?m[1].split(';').filter(d=>/^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_]*)?$/.test(d)):[]).join(' '))\")",
       ],
-      'cflags_cc': ['-std=c++17', '-fexceptions', '-frtti'],
+      # -idirafter: a stand-in for a header that reducer.hpp includes and some libtorch packages
+      # lack (see native/distributed/compat), searched last so that a real one wins.
+      'cflags_cc': ['-std=c++17', '-fexceptions', '-frtti', '-idirafter', '<(module_root_dir)/native/distributed/compat'],
       # node's common.gypi builds addons with -fno-exceptions -fno-rtti -std=gnu++17; libtorch
       # needs exceptions and RTTI, and node-addon-api's C++ exceptions need exceptions.
       'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17'],
@@ -53,6 +55,7 @@
         'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
         'GCC_ENABLE_CPP_RTTI': 'YES',
         'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
+        'OTHER_CPLUSPLUSFLAGS': ['-idirafter', '<(module_root_dir)/native/distributed/compat'],
         'MACOSX_DEPLOYMENT_TARGET': '10.15',
         'OTHER_LDFLAGS': ['-Wl,-rpath,<!(node scripts/find-libtorch.js --libdir)'],
       },

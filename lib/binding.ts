@@ -16,6 +16,12 @@ export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
 export interface TracedHandle { readonly __brand: 'TracedHandle' }
 /** An opaque native object that owns one TorchScript module. */
 export interface ScriptHandle { readonly __brand: 'ScriptHandle' }
+/** An opaque native object that owns one DistributedDataParallel Reducer. */
+export interface DdpHandle { readonly __brand: 'DdpHandle' }
+/** Options handed to distInit, validated and defaulted by lib/distributed. */
+export interface NativeDistInitOptions {
+  backend: 'gloo' | 'nccl'; store: 'tcp' | 'file'; host: string; port: number; path: string; rank: number; worldSize: number; timeout: number;
+}
 /** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
 export interface NativeRnnOptions {
   inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
@@ -98,7 +104,26 @@ export interface NativeBinding {
   scriptTrain(s: ScriptHandle, mode: boolean): void;
   scriptParameters(s: ScriptHandle): [string[], H[]];
   trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number,
-    scaler: { scale: H; growthTracker: H; growthFactor: number; backoffFactor: number; growthInterval: number } | null): Promise<number>;
+    scaler: { scale: H; growthTracker: H; growthFactor: number; backoffFactor: number; growthInterval: number } | null, ddp?: DdpHandle | null): Promise<number>;
+  // distributed/process_group.cc, distributed/collectives.cc, distributed/ddp.cc
+  distInit(opts: NativeDistInitOptions): void;
+  distInfo(): [number, number, 'gloo' | 'nccl'] | null;
+  distDestroy(): void;
+  distBarrier(): void;
+  distBarrierAsync(): Promise<void>;
+  distAvailability(): { gloo: boolean; nccl: boolean };
+  distIsDense(h: H): boolean;
+  distAllReduce(h: H, op: string): void;
+  distAllReduceAsync(h: H, op: string): Promise<void>;
+  distBroadcast(h: H, src: number): void;
+  distBroadcastAsync(h: H, src: number): Promise<void>;
+  distAllGather(outputs: H[], input: H): void;
+  distAllGatherAsync(outputs: H[], input: H): Promise<void>;
+  distReduceScatter(output: H, inputs: H[], op: string): void;
+  distReduceScatterAsync(output: H, inputs: H[], op: string): Promise<void>;
+  ddpCreate(params: H[], bucketCapBytes: number, findUnusedParameters: boolean, gradientAsBucketView: boolean): DdpHandle;
+  ddpPrepareForward(d: DdpHandle, sync: boolean): void;
+  ddpPrepareBackward(d: DdpHandle, outputs: H[]): void;
 }
 
 export type { IndexSpec };

@@ -6,6 +6,7 @@
  * - `ERR_LIBTORCH_NOT_FOUND`: the native addon or libtorch could not be loaded
  * - `ERR_CUDA_UNAVAILABLE`: a CUDA device was asked for and none is there
  * - `ERR_CHECKPOINT`: a corrupt or mismatched file
+ * - `ERR_DISTRIBUTED`: a process group could not form, or a collective failed (a rank died or timed out)
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG'
@@ -13,7 +14,8 @@ export type ErrorCode =
   | 'ERR_BUSY'
   | 'ERR_LIBTORCH_NOT_FOUND'
   | 'ERR_CUDA_UNAVAILABLE'
-  | 'ERR_CHECKPOINT';
+  | 'ERR_CHECKPOINT'
+  | 'ERR_DISTRIBUTED';
 
 export class TorchError extends Error {
   readonly code: ErrorCode;

@@ -32,5 +32,6 @@ export * as jit from './jit';
 export { trainStep, fit, evaluate, predict, earlyStopping, modelCheckpoint, latestCheckpoint } from './train';
 export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs } from './train';
 export * as data from './data';
+export * as distributed from './distributed';
 export { save, saveAsync, load, loadAsync, checkpoint } from './serialization';
 export type { SaveOptions } from './serialization';

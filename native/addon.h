@@ -6,6 +6,7 @@
 namespace trnn {
 
 class Executor;
+struct DistributedState;  // distributed/process_group.h
 
 struct AddonData {
   AddonData();
@@ -34,6 +35,10 @@ struct AddonData {
 
   std::unique_ptr<Executor> executor;  // created on first use
   Executor& GetExecutor(Napi::Env env);
+
+  // The default process group (distributed.initProcessGroup), or null. Async jobs hold
+  // their own reference, so destroyProcessGroup() never frees it under a running job.
+  std::shared_ptr<DistributedState> distributed;
 };
 
 AddonData& Data(Napi::Env env);
@@ -51,5 +56,6 @@ void InitScript(Napi::Env env, Napi::Object exports);
 void InitTrain(Napi::Env env, Napi::Object exports);
 void InitAmp(Napi::Env env, Napi::Object exports);
 void InitTfjs(Napi::Env env, Napi::Object exports);  // tfjs/rnn.cc
+void InitDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -2,6 +2,11 @@
 
 #include "addon.h"
 
+#if __has_include(<gloo/common/error.h>)
+#include <gloo/common/error.h>
+#define TORCHRNN_GLOO_ERRORS 1
+#endif
+
 namespace trnn {
 
 // c10 messages end with "Exception raised from <fn> at <file>:<line> (most recent call first):"
@@ -16,9 +21,26 @@ static std::string CleanTorchMessage(const c10::Error& e) {
   return msg;
 }
 
+// Gloo prefixes its messages with the source location: "[/build/.../pair.cc:598] Connection
+// closed by peer [127.0.0.1]:1234". Users get the sentence.
+std::string CleanGlooMessage(const std::string& what) {
+  std::string msg = what;
+  if (!msg.empty() && msg[0] == '[') {
+    auto close = msg.find("] ");
+    if (close != std::string::npos && msg.find(':') < close) msg.erase(0, close + 2);
+  }
+  return msg;
+}
+
 ErrorInfo DescribeCurrentException() {
   try {
     throw;
+  } catch (const CodedError& e) {
+    return {e.code, e.what()};
+#ifdef TORCHRNN_GLOO_ERRORS
+  } catch (const gloo::Exception& e) {
+    return {"ERR_DISTRIBUTED", CleanGlooMessage(e.what())};
+#endif
   } catch (const c10::Error& e) {
     return {"ERR_TORCH", CleanTorchMessage(e)};
   } catch (const std::bad_alloc&) {

@@ -11,8 +11,20 @@ struct ErrorInfo {
   std::string message;
 };
 
+// An exception that carries its own error code (lib/errors.ts ErrorCode), for native code
+// that knows better than ERR_TORCH: native/distributed throws ERR_DISTRIBUTED with it.
+struct CodedError : std::runtime_error {
+  CodedError(std::string code, const std::string& message) : std::runtime_error(message), code(std::move(code)) {}
+  std::string code;
+};
+
 // Call inside a catch block: describes the exception being handled. Safe on any thread.
+// CodedError keeps its code; Gloo's exceptions (a peer that died or timed out, wherever they
+// surface: a collective, or a DDP backward) become ERR_DISTRIBUTED; the rest ERR_TORCH.
 ErrorInfo DescribeCurrentException();
+
+// Drops the "[file:line] " prefix of a Gloo message.
+std::string CleanGlooMessage(const std::string& what);
 
 // Builds a TorchError (or a plain Error with `code` before lib registered its class). JS thread.
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message);

@@ -17,6 +17,7 @@ import { cat, stack } from '../ops';
 import { checkTensor, keep, Tensor, tidy } from '../tensor';
 import { checkBool, checkInt, checkNumber, checkOptions } from '../validate';
 import { DType } from '../dtype';
+import type { Sampler } from './distributed-sampler';
 
 export type Sample = [Tensor | number[] | number[][] | number, Tensor | number | number[]];
 export type Batch = [Tensor | [Tensor, Tensor], Tensor];
@@ -38,6 +39,11 @@ export interface DataLoaderOptions {
   dtype?: DType;
   /** The value variable-length targets are padded with (cross-entropy's ignoreIndex). Default -100. */
   targetPadValue?: number;
+  /**
+   * The sample indices of each epoch, e.g. a data.DistributedSampler (this rank's share).
+   * Excludes shuffle (the sampler orders the samples). Default: all samples, in order or shuffled.
+   */
+  sampler?: Sampler;
 }
 
 /** mulberry32: a small, seedable PRNG (shuffles must not depend on Math.random). */
@@ -73,6 +79,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly bucketByLength: boolean;
+  /** The sampler given in the options, or null. */
+  readonly sampler: Sampler | null;
   private readonly seed: number;
   private readonly padValue: number;
   private readonly targetPadValue: number;
@@ -82,7 +90,13 @@ export class DataLoader implements Iterable<Batch> {
 
   constructor(dataset: Sample[], opts?: DataLoaderOptions) {
     if (!Array.isArray(dataset) || dataset.length === 0) invalidArg('a non-empty array of [input, target] samples', 'dataset', dataset);
-    const o = checkOptions<DataLoaderOptions>(opts, 'options', ['batchSize', 'shuffle', 'seed', 'dropLast', 'padValue', 'bucketByLength', 'dtype', 'targetPadValue']);
+    const o = checkOptions<DataLoaderOptions>(opts, 'options', ['batchSize', 'shuffle', 'seed', 'dropLast', 'padValue', 'bucketByLength', 'dtype', 'targetPadValue', 'sampler']);
+    const sampler = o.sampler === undefined ? null : o.sampler;
+    if (sampler !== null && (typeof sampler !== 'object' || typeof (sampler as Partial<Sampler>)[Symbol.iterator] !== 'function' || typeof sampler.length !== 'number')) {
+      invalidArg('a sampler (an iterable of indices with a length, such as data.DistributedSampler)', 'sampler', sampler);
+    }
+    if (sampler !== null && o.shuffle) invalidArg('shuffle: false with a sampler (the sampler orders the samples)', 'shuffle', o.shuffle);
+    this.sampler = sampler;
     this.targetPadValue = o.targetPadValue === undefined ? -100 : checkNumber(o.targetPadValue, 'targetPadValue');
     this.batchSize = o.batchSize === undefined ? 1 : checkInt(o.batchSize, 'batchSize', { min: 1 });
     this.shuffle = o.shuffle === undefined ? false : checkBool(o.shuffle, 'shuffle');
@@ -115,7 +129,7 @@ export class DataLoader implements Iterable<Batch> {
 
   /** The number of batches per epoch. */
   get length(): number {
-    const n = this.inputs.length;
+    const n = this.sampler ? this.sampler.length : this.inputs.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -124,23 +138,31 @@ export class DataLoader implements Iterable<Batch> {
     const n = this.inputs.length;
     const rand = rng(this.seed + this.epoch);
     this.epoch++;
-    let order = [...Array(n).keys()];
+    let order = this.sampler ? this.sampledOrder() : [...Array(n).keys()];
     if (this.shuffle) shuffleInPlace(order, rand);
     if (this.bucketByLength) {
       const window = this.batchSize * 50;
       const len = (i: number) => (this.inputs[i].dim() > 0 ? this.inputs[i].shape[0] : 1);
       const sorted: number[] = [];
-      for (let s = 0; s < n; s += window) sorted.push(...order.slice(s, s + window).sort((a, b) => len(a) - len(b)));
+      for (let s = 0; s < order.length; s += window) sorted.push(...order.slice(s, s + window).sort((a, b) => len(a) - len(b)));
       order = sorted;
     }
     const out: number[][] = [];
-    for (let s = 0; s < n; s += this.batchSize) {
+    for (let s = 0; s < order.length; s += this.batchSize) {
       const b = order.slice(s, s + this.batchSize);
       if (b.length < this.batchSize && this.dropLast) break;
       out.push(b);
     }
     if (this.bucketByLength && this.shuffle) shuffleInPlace(out, rand);
     return out;
+  }
+
+  /** The sampler's indices for this epoch, checked against the dataset. */
+  private sampledOrder(): number[] {
+    const n = this.inputs.length;
+    const order = Array.from(this.sampler!);
+    for (const i of order) if (!Number.isInteger(i) || i < 0 || i >= n) invalidArg(`sample indices in [0, ${n - 1}] from the sampler`, 'sampler', i);
+    return order;
   }
 
   /** Collates one batch (a JS-thread job of a few copies; fit() overlaps it with the running step). */

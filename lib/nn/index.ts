@@ -6,3 +6,4 @@ export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';
 export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
+export * as parallel from './parallel';

@@ -136,6 +136,8 @@ export async function fit(opts: FitOptions): Promise<History> {
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
   for (let epoch = initialEpoch; epoch < epochs && !ctx.stopTraining && !history.aborted; epoch++) {
     ctx.epoch = epoch;
+    // A DistributedSampler reshuffles with seed + epoch (PyTorch needs sampler.set_epoch(epoch) by hand).
+    if (o.data instanceof DataLoader) o.data.sampler?.setEpoch?.(epoch);
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     progress.epochBegin();
     const it = batchesOf(o.data!)[Symbol.asyncIterator]();

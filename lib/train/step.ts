@@ -12,6 +12,7 @@ import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { Graph, signature, traceGraph } from '../jit';
 import { Module } from '../nn/module';
+import { DistributedDataParallel } from '../nn/parallel';
 import { autocast, autocastState, AutocastOptions, defaultAmpDtype, GradScaler } from '../amp';
 import { DType } from '../dtype';
 import { Optimizer } from '../optim/optimizer';
@@ -83,7 +84,11 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
   const normType = o.normType === undefined ? 2 : o.normType;
   if (typeof normType !== 'number' || Number.isNaN(normType)) invalidArg('a number or Infinity', 'normType', normType);
   const traced = o.trace === undefined ? true : checkBool(o.trace, 'trace');
-  const model = o.model;
+  // DistributedDataParallel: the step traces and runs the wrapped module, and drives the
+  // Reducer itself on the executor (its forward would ready the Reducer on the JS thread).
+  const ddp = o.model instanceof DistributedDataParallel ? o.model : null;
+  const ddpArg = ddp ? ddp._ddp : null;
+  const model = ddp ? ddp.module : o.model;
   const optimizer = o.optimizer;
   const loss = lossOf(o.loss);
   const graphs = new Map<string, Graph>();
@@ -119,12 +124,12 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
         graphs.set(key, g);
       }
       const handles = [...params, ...all].map((x) => x.handle());
-      return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg), caller);
+      return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg, ddpArg), caller);
     }
     const l = forwardLoss(inputs, t, false);
     if (!(l instanceof Tensor) || l.numel() !== 1) invalidArg('a loss with one element (a reduced loss)', 'loss', l);
     try {
-      return withCallerStack(native.trainStepAsync(null, [], l.handle() as TensorHandle, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg), caller);
+      return withCallerStack(native.trainStepAsync(null, [], l.handle() as TensorHandle, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg, ddpArg), caller);
     } finally {
       l.dispose(); // the queued job holds its own reference
     }
