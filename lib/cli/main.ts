@@ -64,6 +64,7 @@ Usage:
   torchrnn sample <run-dir> [options]  generate from a trained run (language-model tasks: names, text)
   torchrnn predict <run-dir> <input…>  use a trained run on new inputs (mnist, g2p, forecast, spam)
   torchrnn evaluate <run-dir>          the task's metric on its validation split
+  torchrnn run --nproc N script.js …   start N distributed workers (torchrun's variables; see run --help)
   torchrnn doctor                      what torchrnn runs on: addon, libtorch, BLAS, threads, CUDA
   torchrnn --help                      this text
 
