@@ -1,0 +1,216 @@
+/**
+ * What the benchmark suite's processes share: the case descriptions every peer receives, the
+ * FLOP counts, the statistics and the worker protocol's TypeScript side.
+ *
+ * Protocol (one JSON object per line): the orchestrator writes requests on the worker's stdin
+ * and reads the answers on file descriptor 3, so whatever a library prints on stdout (TensorFlow.js
+ * greets Node users there) cannot corrupt it. Requests run one at a time, in order.
+ */
+import * as fs from 'fs';
+import * as readline from 'readline';
+import { format } from 'util';
+
+export type Peer = 'torchrnn' | 'pytorch' | 'tfjs-cpu' | 'tfjs-wasm';
+export const PEERS: Peer[] = ['torchrnn', 'pytorch', 'tfjs-cpu', 'tfjs-wasm'];
+export type Cell = 'lstm' | 'gru' | 'rnn';
+
+/** A recurrent model's training step or inference: a classifier (last step -> Linear) or a character LM. */
+export interface ModelCase {
+  id: string; kind: 'classifier' | 'charlm'; cell: Cell; mode: 'train' | 'infer';
+  batch: number; seq: number; input: number; hidden: number; layers: number;
+  /** classifier: classes; charlm: the vocabulary size */
+  classes: number;
+  /** charlm: the embedding size (the LSTM's input) */
+  embed?: number;
+  /** variable-length batch: each sequence's length (the longest is `seq`), run as packed sequences */
+  lengths?: number[];
+}
+/** One square float32 matrix multiply, n x n by n x n. */
+export interface MatmulCase { id: string; kind: 'matmul'; n: number }
+/** A tiny op's call latency: `calls` calls per timed iteration. */
+export interface TinyCase { id: string; kind: 'tiny'; op: 'linear' | 'add'; async: boolean; calls: number }
+/** The event loop's delay while the peer's fit() trains the classifier on `steps` batches. */
+export interface LoopCase {
+  id: string; kind: 'eventloop'; cell: 'lstm'; batch: number; seq: number; input: number; hidden: number; layers: number;
+  classes: number; steps: number; intervalMs: number;
+}
+export type Case = ModelCase | MatmulCase | TinyCase | LoopCase;
+
+/** What run() answers: seconds per iteration (per call for tiny cases). */
+export interface RunResult { times: number[] }
+export interface MemResult { baselineKB: number; rssKB: number; peakKB: number }
+/**
+ * Event-loop delay while training: how late each tick of a 1 ms timer ran (p50, p99, max; the
+ * gap still open when training ended counts too), perf_hooks' histogram (null when the loop never
+ * ran a timer), and the HTTP requests a 5 ms timer sent and got answered during training.
+ */
+export interface LoopResult {
+  steps: number; seconds: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; ticks: number;
+  histogramP99Ms: number | null; histogramMaxMs: number | null;
+  httpExpected: number; httpSentDuring: number; httpAnsweredDuring: number; httpSent: number; httpAnswered: number; httpFailed: number;
+}
+export interface Hello { peer: string; version: string; threads: number; blas?: string; notes: string[] }
+
+export const GATES: Record<Cell, number> = { lstm: 4, gru: 3, rnn: 1 };
+
+/**
+ * Matrix-multiply FLOPs of one iteration, as the issue counts them: forward 2·g·H·(I+H)·B per
+ * layer per timestep (g gates), the heads' matmuls, and backward about twice the forward.
+ * A packed batch counts only the real timesteps.
+ */
+export function flops(c: Case): number {
+  if (c.kind === 'matmul') return 2 * c.n ** 3;
+  if (c.kind !== 'classifier' && c.kind !== 'charlm') return 0;
+  const steps = c.lengths ? c.lengths.reduce((a, b) => a + b, 0) : c.batch * c.seq;
+  const g = GATES[c.cell];
+  let fwd = 0;
+  for (let l = 0; l < c.layers; l++) {
+    const inp = l === 0 ? (c.kind === 'charlm' ? c.embed! : c.input) : c.hidden;
+    fwd += 2 * g * c.hidden * (inp + c.hidden) * steps;
+  }
+  fwd += c.kind === 'charlm' ? 2 * c.hidden * c.classes * steps : 2 * c.hidden * c.classes * c.batch;
+  return c.mode === 'train' ? 3 * fwd : fwd;
+}
+
+/** Sequence lengths for a variable-length batch: spread over [min, max], the first one max, reproducible. */
+export function spreadLengths(batch: number, min: number, max: number): number[] {
+  let s = 12345;
+  const next = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+  return Array.from({ length: batch }, (_, i) => (i === 0 ? max : min + Math.floor(next() * (max - min + 1))));
+}
+
+// ---- statistics ------------------------------------------------------------------------------
+
+export function median(a: number[]): number {
+  if (a.length === 0) return NaN;
+  const s = [...a].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+export function quantile(a: number[], q: number): number {
+  const s = [...a].sort((p, r) => p - r);
+  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))];
+}
+export interface Spread { median: number; min: number; max: number; n: number }
+export function spread(a: number[]): Spread {
+  return { median: median(a), min: Math.min(...a), max: Math.max(...a), n: a.length };
+}
+
+// ---- memory of this process ----------------------------------------------------------------
+
+/** Resident and peak resident set of this process in kB (Linux: /proc; elsewhere Node's numbers). */
+export function rssKB(): { rss: number; peak: number } {
+  try {
+    const s = fs.readFileSync('/proc/self/status', 'utf8');
+    const get = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1]);
+    return { rss: get('VmRSS'), peak: get('VmHWM') };
+  } catch {
+    return { rss: process.memoryUsage().rss / 1024, peak: process.resourceUsage().maxRSS };
+  }
+}
+
+/** The BLAS libraries mapped into this process (libtorch's matmuls run there). */
+export function mappedBlas(): string | undefined {
+  try {
+    const libs = new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.split(/\s+/)[5]).filter((p) => p && /blas|lapack|mkl/i.test(p)));
+    return [...libs].join(', ') || undefined;
+  } catch { return undefined; }
+}
+
+// ---- worker side of the protocol -------------------------------------------------------------
+
+export interface Request { op: string; [k: string]: unknown }
+
+/** Serves requests from stdin, answering on fd 3; stdout is redirected to stderr. */
+export function serve(handle: (req: Request) => Promise<unknown> | unknown): void {
+  const log = (...a: unknown[]) => { process.stderr.write(format(...a) + '\n'); };
+  console.log = log; console.info = log; console.warn = log;
+  const rl = readline.createInterface({ input: process.stdin });
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    if (!line.trim()) return;
+    chain = chain.then(async () => {
+      let answer: unknown;
+      try {
+        const req = JSON.parse(line) as Request;
+        if (req.op === 'exit') { process.exit(0); }
+        answer = { ok: true, result: await handle(req) };
+      } catch (err) {
+        answer = { ok: false, error: String((err as Error)?.stack ?? err).split('\n').slice(0, 4).join(' | ') };
+      }
+      fs.writeSync(3, JSON.stringify(answer) + '\n');
+    });
+  });
+  rl.on('close', () => { chain.then(() => process.exit(0)); });
+}
+
+/** A model, ready to time: one call of `iter` is one timed iteration. */
+export interface Runner { iter(): unknown; dispose(): void }
+
+/** Times iterations until at least minTime seconds and minIters iterations, at most maxIters. */
+export async function timeRunner(r: Runner, o: { minTime: number; minIters: number; maxIters: number }, perCall = 1): Promise<RunResult> {
+  const times: number[] = [];
+  const start = performance.now();
+  for (;;) {
+    const t0 = performance.now();
+    const p = r.iter();
+    if (p instanceof Promise) await p;
+    times.push((performance.now() - t0) / 1000 / perCall);
+    if (times.length >= o.maxIters || (times.length >= o.minIters && performance.now() - start >= o.minTime * 1000)) return { times };
+  }
+}
+
+/**
+ * Runs `train` (a peer's fit()) while an HTTP server on loopback is asked for a page every
+ * `intervalMs` and perf_hooks samples the event loop's delay. Loopback only, bounded by `train`.
+ */
+export async function eventLoopDuring(train: () => Promise<number>, intervalMs: number): Promise<LoopResult> {
+  const http = await import('http');
+  const { monitorEventLoopDelay } = await import('perf_hooks');
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  let httpSent = 0;
+  let httpAnswered = 0;
+  let httpFailed = 0;
+  const timer = setInterval(() => {
+    httpSent++;
+    http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => { res.resume(); res.on('end', () => { httpAnswered++; }); })
+      .on('error', () => { httpFailed++; });
+  }, intervalMs);
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  // Our own 1 ms ticker too: a training loop that never yields to timers leaves the histogram
+  // empty, but not this (the gap still open when training ends counts as one delay).
+  const delays: number[] = [];
+  let last = performance.now();
+  const ticker = setInterval(() => { const now = performance.now(); delays.push(Math.max(0, now - last - 1)); last = now; }, 1);
+  const start = performance.now();
+  let steps = 0;
+  let answeredDuring = 0;
+  let sentDuring = 0;
+  try {
+    steps = await train();
+  } finally {
+    const end = performance.now();
+    delays.push(Math.max(0, end - last - 1));
+    answeredDuring = httpAnswered;
+    sentDuring = httpSent;
+    h.disable();
+    clearInterval(timer);
+    clearInterval(ticker);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await new Promise((r) => setTimeout(r, 200));
+  server.close();
+  agent.destroy();
+  const sorted = delays.sort((a, b) => a - b);
+  const q = (x: number) => sorted[Math.min(sorted.length - 1, Math.floor(x * sorted.length))];
+  return {
+    steps, seconds, delayP50Ms: q(0.5), delayP99Ms: q(0.99), delayMaxMs: sorted[sorted.length - 1], ticks: delays.length,
+    histogramP99Ms: h.count ? h.percentile(99) / 1e6 : null, histogramMaxMs: h.count ? h.max / 1e6 : null,
+    httpExpected: Math.floor((seconds * 1000) / intervalMs), httpSentDuring: sentDuring, httpAnsweredDuring: answeredDuring,
+    httpSent, httpAnswered, httpFailed,
+  };
+}

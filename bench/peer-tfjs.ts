@@ -1,0 +1,153 @@
+/**
+ * TensorFlow.js's side of the benchmark suite (a worker process; see bench/common.ts): what a
+ * Node user would pick instead of torchrnn. `tsx bench/peer-tfjs.ts cpu|wasm` runs the plain
+ * JavaScript CPU backend or @tensorflow/tfjs-backend-wasm. The models are tf.layers models
+ * (the Keras API), trained with model.trainOnBatch (Adam, softmax cross-entropy) and run with
+ * model.predict; a variable-length batch goes through a Masking layer, TensorFlow.js's form of
+ * packed sequences. Loads `@tensorflow/tfjs` if installed, else its parts (tfjs-core,
+ * tfjs-layers, tfjs-backend-cpu), which is what `@tensorflow/tfjs` bundles for the CPU.
+ */
+import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, rssKB, Runner, serve, timeRunner } from './common';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- TensorFlow.js is an optional peer, loaded at run time */
+type TF = any;
+type T = any;
+
+const backend = process.argv[2] === 'wasm' ? 'wasm' : 'cpu';
+
+function loadTf(): { tf: TF; version: string; from: string } {
+  let tf: TF;
+  let from: string;
+  try {
+    tf = require('@tensorflow/tfjs');
+    from = '@tensorflow/tfjs';
+  } catch {
+    const core = require('@tensorflow/tfjs-core');
+    require('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops');
+    require('@tensorflow/tfjs-backend-cpu');
+    const layers = require('@tensorflow/tfjs-layers');
+    tf = { ...core, ...layers };
+    from = '@tensorflow/tfjs-core + tfjs-layers + tfjs-backend-cpu';
+  }
+  if (backend === 'wasm') {
+    require('@tensorflow/tfjs-backend-wasm');
+    from += ' + tfjs-backend-wasm';
+  }
+  const version = String(tf.version_core ?? tf.version?.['tfjs-core'] ?? 'unknown');
+  return { tf, version, from };
+}
+
+const { tf, version, from } = loadTf();
+
+function buildModel(c: ModelCase | LoopCase): T {
+  const m = tf.sequential();
+  const cellOpts = { units: c.hidden, recurrentInitializer: 'glorotUniform' };  // orthogonal init is slow in JS and not timed anyway
+  if (c.kind === 'charlm') {
+    m.add(tf.layers.embedding({ inputDim: c.classes, outputDim: c.embed, inputShape: [c.seq] }));
+  } else if (c.kind === 'classifier' && c.lengths) {
+    m.add(tf.layers.masking({ maskValue: 0, inputShape: [c.seq, c.input] }));
+  }
+  const ctor = { lstm: tf.layers.lstm, gru: tf.layers.gru, rnn: tf.layers.simpleRNN }[c.cell];
+  for (let l = 0; l < c.layers; l++) {
+    const first = l === 0 && m.layers.length === 0 ? { inputShape: [c.seq, c.input] } : {};
+    m.add(ctor({ ...cellOpts, ...first, returnSequences: c.kind === 'charlm' || l < c.layers - 1 }));
+  }
+  m.add(tf.layers.dense({ units: c.classes }));
+  m.compile({ optimizer: tf.train.adam(1e-3), loss: (yt: T, yp: T) => tf.losses.softmaxCrossEntropy(yt, yp) });
+  return m;
+}
+
+function data(c: ModelCase | LoopCase, batches = 1): { x: T; y: T } {
+  const n = c.batch * batches;
+  if (c.kind === 'charlm') {
+    return { x: tf.randomUniform([n, c.seq], 0, c.classes, 'int32').cast('float32'), y: tf.oneHot(tf.randomUniform([n, c.seq], 0, c.classes, 'int32'), c.classes) };
+  }
+  let x = tf.randomNormal([n, c.seq, c.input]);
+  if (c.kind === 'classifier' && c.lengths) {
+    const lengths = c.lengths;
+    const mask = tf.tensor3d(Float32Array.from({ length: n * c.seq }, (_, i) => (i % c.seq < lengths[Math.floor(i / c.seq)] ? 1 : 0)), [n, c.seq, 1]);
+    x = tf.mul(x, mask);
+  }
+  return { x, y: tf.oneHot(tf.randomUniform([n], 0, c.classes, 'int32'), c.classes) };
+}
+
+function modelRunner(c: ModelCase): Runner {
+  const m = buildModel(c);
+  const { x, y } = data(c);
+  const dispose = () => { x.dispose(); y.dispose(); m.dispose(); };
+  if (c.mode === 'train') return { iter: async () => { await m.trainOnBatch(x, y); }, dispose };
+  return { iter: () => { const out = m.predict(x); out.dataSync(); out.dispose(); }, dispose };
+}
+
+function setup(c: Case): Runner {
+  switch (c.kind) {
+    case 'classifier': case 'charlm': return modelRunner(c);
+    case 'matmul': {
+      const a = tf.randomNormal([c.n, c.n]);
+      const b = tf.randomNormal([c.n, c.n]);
+      return { iter: () => { const p = tf.matMul(a, b); p.dataSync(); p.dispose(); }, dispose: () => { a.dispose(); b.dispose(); } };
+    }
+    case 'tiny': {
+      const dense = tf.layers.dense({ units: 4, inputShape: [4] });
+      const x = tf.randomNormal([1, 4]);
+      dense.apply(x).dispose();   // builds the weights
+      const dispose = () => { x.dispose(); dense.dispose(); };
+      if (c.op === 'add') return { iter: () => { for (let i = 0; i < c.calls; i++) tf.add(x, x).dispose(); }, dispose };
+      if (!c.async) return { iter: () => { for (let i = 0; i < c.calls; i++) dense.apply(x).dispose(); }, dispose };
+      // the async form of a small call in TensorFlow.js: compute, then await the result's data
+      return { iter: async () => { for (let i = 0; i < c.calls; i++) { const yy = dense.apply(x); await yy.data(); yy.dispose(); } }, dispose };
+    }
+    default: throw new Error(`no runner for ${(c as Case).kind}`);
+  }
+}
+
+async function eventLoop(c: LoopCase): Promise<unknown> {
+  const m = buildModel(c);
+  const { x, y } = data(c, c.steps);
+  const r = await eventLoopDuring(async () => {
+    await m.fit(x, y, { batchSize: c.batch, epochs: 1, shuffle: false, verbose: 0 });
+    return c.steps;
+  }, c.intervalMs);
+  x.dispose(); y.dispose(); m.dispose();
+  return r;
+}
+
+const baseline = rssKB().rss;
+let current: { c: Case; r: Runner } | null = null;
+serve(async (req: Request) => {
+  switch (req.op) {
+    case 'hello': {
+      await tf.setBackend(backend);
+      await tf.ready();
+      if (tf.getBackend() !== backend) throw new Error(`backend ${backend} did not start (got ${tf.getBackend()})`);
+      const notes = [`loaded ${from}`];
+      let threads = 1;
+      if (backend === 'wasm') {
+        const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+        const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+        notes.push(`wasm SIMD ${simd ? 'on' : 'off'}, multithreaded build ${mt ? 'on' : 'off'}`);
+        if (mt) threads = Number(require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1);
+      } else {
+        notes.push('plain JavaScript kernels on the Node thread');
+      }
+      const hello: Hello = { peer: `tfjs-${backend}`, version: `TensorFlow.js ${version} (${backend} backend)`, threads, notes };
+      return hello;
+    }
+    case 'setup': {
+      current?.r.dispose();
+      const c = req.case as Case;
+      const t0 = performance.now();
+      current = c.kind === 'eventloop' ? null : { c, r: setup(c) };
+      return { seconds: (performance.now() - t0) / 1000 };
+    }
+    case 'run': {
+      if (!current) throw new Error('run before setup');
+      const c = current.c;
+      return timeRunner(current.r, req as never, c.kind === 'tiny' ? c.calls : 1);
+    }
+    case 'eventloop': return eventLoop(req.case as LoopCase);
+    case 'dispose': current?.r.dispose(); current = null; return null;
+    case 'mem': { const mm = rssKB(); return { baselineKB: baseline, rssKB: mm.rss, peakKB: mm.peak }; }
+    default: throw new Error(`unknown op ${req.op}`);
+  }
+});
