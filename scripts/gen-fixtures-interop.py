@@ -32,30 +32,14 @@ import zipfile
 
 import torch
 
+from fixture_encoding import NAMES, enc, num  # noqa: F401 (shared with the other generators)
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'interop')
-NAMES = {torch.float32: 'float32', torch.float64: 'float64', torch.int64: 'int64', torch.int32: 'int32',
-         torch.bool: 'bool', torch.uint8: 'uint8', torch.float16: 'float16', torch.bfloat16: 'bfloat16',
-         torch.int8: 'int8', torch.int16: 'int16'}
 ST_DTYPES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.bfloat16: 'BF16',
              torch.int64: 'I64', torch.int32: 'I32', torch.int16: 'I16', torch.int8: 'I8',
              torch.uint8: 'U8', torch.bool: 'BOOL'}
 
 
-# The encoding helpers of scripts/gen-fixtures.py.
-def num(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return 'NaN' if math.isnan(v) else ('Infinity' if v > 0 else '-Infinity')
-    return v
-
-
-def enc(t):
-    if t is None:
-        return None
-    t = t.detach()
-    flat = t.reshape(-1)
-    if t.dtype in (torch.float16, torch.bfloat16):
-        flat = flat.float()
-    return {'data': [num(v) for v in flat.tolist()], 'shape': list(t.shape), 'dtype': NAMES[t.dtype]}
 
 
 def mirror(v):
