@@ -15,7 +15,8 @@ import { invalidArg, TorchError } from './errors';
 import { Optimizer } from './optim/optimizer';
 import { noGrad } from './autograd';
 import { full, zeros } from './creation';
-import { checkTensor, Tensor } from './tensor';
+import { stack } from './ops';
+import { checkTensor, Tensor, tidy } from './tensor';
 import { assertCuda, checkBool, checkInt, checkNumber, checkOptions, checkString } from './validate';
 
 export type AmpDevice = 'cuda' | 'cpu';
@@ -165,19 +166,20 @@ export class GradScaler {
     const s = this.stateOf(optimizer);
     if (s.stage === 'unscaled') throw new TorchError('unscale_() has already been called on this optimizer since the last update()', 'ERR_INVALID_ARG');
     if (s.stage === 'stepped') throw new TorchError('unscale_() is being called after step()', 'ERR_INVALID_ARG');
-    let foundInf = false;
-    noGrad(() => {
+    // one read of the result for all gradients, not one per gradient
+    const foundInf = noGrad(() => tidy(() => {
       const inv = this._scale!.reciprocal();
+      const finite: Tensor[] = [];
       for (const g of optimizer.paramGroups) {
         for (const p of g.params) {
           const grad = p.grad;
           if (!grad) continue;
           grad.mul_(inv.to(grad.dtype));
-          if (!foundInf && !(grad.isfinite().all().item() as boolean)) foundInf = true;
+          finite.push(grad.isfinite().all());
         }
       }
-      inv.dispose();
-    });
+      return finite.length > 0 && !(stack(finite).all().item() as boolean);
+    }));
     s.stage = 'unscaled';
     s.foundInf = foundInf;
   }

@@ -24,23 +24,28 @@ void AutocastState::Apply() const {
   at::autocast::set_autocast_cache_enabled(cache);
 }
 
-AutocastScope::~AutocastScope() {
+// Sets `next`; leaving autocast (on before, off now) drops the cast cache, as torch.autocast's
+// __exit__ does.
+static void Switch(const AutocastState& next) {
   bool was = at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
-  prev_.Apply();
-  if (was && !prev_.cpu && !prev_.cuda) at::autocast::clear_cache();
+  next.Apply();
+  if (was && !next.cpu && !next.cuda) at::autocast::clear_cache();
 }
+
+AutocastScope::~AutocastScope() { Switch(prev_); }
 
 bool ScalerState::Unscale(const std::vector<torch::Tensor>& params) const {
   torch::NoGradGuard noGrad;
   torch::Tensor inv = scale.reciprocal();
-  bool foundInf = false;
+  // one device-to-host read for all gradients, not one per gradient
+  torch::Tensor finite = torch::ones({}, scale.options().dtype(torch::kBool));
   for (const auto& p : params) {
     torch::Tensor g = p.grad();
     if (!g.defined()) continue;
     g.mul_(inv.to(g.device(), g.scalar_type()));
-    if (!foundInf && !torch::isfinite(g).all().item<bool>()) foundInf = true;
+    finite.logical_and_(torch::isfinite(g).all().to(finite.device()));
   }
-  return foundInf;
+  return !finite.item<bool>();
 }
 
 void ScalerState::Update(bool foundInf) const {
@@ -75,15 +80,13 @@ static Napi::Value AutocastGetState(const Napi::CallbackInfo& info) {
 // setAutocastState(state): lib/amp.ts has validated it. Leaving autocast clears the cast cache.
 static Napi::Value AutocastSetState(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
-  bool was = at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
   AutocastState s;
   s.cpu = o.Get("cpu").As<Napi::Boolean>().Value();
   s.cuda = o.Get("cuda").As<Napi::Boolean>().Value();
   s.cpuDtype = static_cast<at::ScalarType>(o.Get("cpuDtype").As<Napi::Number>().Int32Value());
   s.cudaDtype = static_cast<at::ScalarType>(o.Get("cudaDtype").As<Napi::Number>().Int32Value());
   s.cache = o.Get("cache").As<Napi::Boolean>().Value();
-  s.Apply();
-  if (was && !s.cpu && !s.cuda) at::autocast::clear_cache();
+  Switch(s);
   return info.Env().Undefined();
 }
 
