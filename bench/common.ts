@@ -214,3 +214,36 @@ export async function eventLoopDuring(train: () => Promise<number>, intervalMs: 
     httpSent, httpAnswered, httpFailed,
   };
 }
+
+/**
+ * A JavaScript peer's worker loop: the ops every JS peer answers the same way (setup, run,
+ * dispose, mem) around the peer's own hello, setup and event-loop measurement.
+ */
+export function servePeer(peer: {
+  hello(req: Request): Promise<Hello> | Hello;
+  setup(c: Case): Runner;
+  eventLoop(c: LoopCase): Promise<unknown>;
+}): void {
+  const baseline = rssKB().rss;
+  let current: { c: Case; r: Runner } | null = null;
+  serve(async (req: Request) => {
+    switch (req.op) {
+      case 'hello': return peer.hello(req);
+      case 'setup': {
+        current?.r.dispose();
+        const c = req.case as Case;
+        const t0 = performance.now();
+        current = c.kind === 'eventloop' ? null : { c, r: peer.setup(c) };
+        return { seconds: (performance.now() - t0) / 1000 };
+      }
+      case 'run': {
+        if (!current) throw new Error('run before setup');
+        return timeRunner(current.r, req as never, current.c.kind === 'tiny' ? current.c.calls : 1);
+      }
+      case 'eventloop': return peer.eventLoop(req.case as LoopCase);
+      case 'dispose': current?.r.dispose(); current = null; return null;
+      case 'mem': { const m = rssKB(); return { baselineKB: baseline, rssKB: m.rss, peakKB: m.peak }; }
+      default: throw new Error(`unknown op ${req.op}`);
+    }
+  });
+}

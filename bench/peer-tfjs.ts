@@ -7,7 +7,7 @@
  * packed sequences. Loads `@tensorflow/tfjs` if installed, else its parts (tfjs-core,
  * tfjs-layers, tfjs-backend-cpu), which is what `@tensorflow/tfjs` bundles for the CPU.
  */
-import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, rssKB, Runner, serve, timeRunner } from './common';
+import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, Runner, servePeer } from './common';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- TensorFlow.js is an optional peer, loaded at run time */
 type TF = any;
@@ -112,42 +112,24 @@ async function eventLoop(c: LoopCase): Promise<unknown> {
   return r;
 }
 
-const baseline = rssKB().rss;
-let current: { c: Case; r: Runner } | null = null;
-serve(async (req: Request) => {
-  switch (req.op) {
-    case 'hello': {
-      await tf.setBackend(backend);
-      await tf.ready();
-      if (tf.getBackend() !== backend) throw new Error(`backend ${backend} did not start (got ${tf.getBackend()})`);
-      const notes = [`loaded ${from}`];
-      let threads = 1;
-      if (backend === 'wasm') {
-        const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-        const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-        notes.push(`wasm SIMD ${simd ? 'on' : 'off'}, multithreaded build ${mt ? 'on' : 'off'}`);
-        if (mt) threads = Number(require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1);
-      } else {
-        notes.push('plain JavaScript kernels on the Node thread');
-      }
-      const hello: Hello = { peer: `tfjs-${backend}`, version: `TensorFlow.js ${version} (${backend} backend)`, threads, notes };
-      return hello;
+servePeer({
+  async hello(req: Request): Promise<Hello> {
+    await tf.setBackend(backend);
+    await tf.ready();
+    if (tf.getBackend() !== backend) throw new Error(`backend ${backend} did not start (got ${tf.getBackend()})`);
+    const notes = [`loaded ${from}`];
+    let threads = 1;
+    if (backend === 'wasm') {
+      const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      notes.push(`wasm SIMD ${simd ? 'on' : 'off'}, multithreaded build ${mt ? 'on' : 'off'}`);
+      if (mt) threads = Number(require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1);
+    } else {
+      notes.push('plain JavaScript kernels on the Node thread');
     }
-    case 'setup': {
-      current?.r.dispose();
-      const c = req.case as Case;
-      const t0 = performance.now();
-      current = c.kind === 'eventloop' ? null : { c, r: setup(c) };
-      return { seconds: (performance.now() - t0) / 1000 };
-    }
-    case 'run': {
-      if (!current) throw new Error('run before setup');
-      const c = current.c;
-      return timeRunner(current.r, req as never, c.kind === 'tiny' ? c.calls : 1);
-    }
-    case 'eventloop': return eventLoop(req.case as LoopCase);
-    case 'dispose': current?.r.dispose(); current = null; return null;
-    case 'mem': { const mm = rssKB(); return { baselineKB: baseline, rssKB: mm.rss, peakKB: mm.peak }; }
-    default: throw new Error(`unknown op ${req.op}`);
-  }
+    const hello: Hello = { peer: `tfjs-${backend}`, version: `TensorFlow.js ${version} (${backend} backend)`, threads, notes };
+    return hello;
+  },
+  setup,
+  eventLoop,
 });

@@ -6,7 +6,7 @@
  */
 import * as torch from '../lib';
 import {
-  Case, eventLoopDuring, Hello, LoopCase, mappedBlas, ModelCase, Request, rssKB, Runner, serve, timeRunner,
+  Case, eventLoopDuring, Hello, LoopCase, mappedBlas, ModelCase, Request, Runner, servePeer,
 } from './common';
 
 const { nn, optim } = torch;
@@ -116,34 +116,16 @@ function setup(c: Case): Runner {
   }
 }
 
-const baseline = rssKB().rss;
-let current: { c: Case; r: Runner } | null = null;
-serve(async (req: Request) => {
-  switch (req.op) {
-    case 'hello': {
-      if (typeof req.threads === 'number') torch.setNumThreads(req.threads);
-      const info = torch.buildInfo();
-      const hello: Hello = {
-        peer: 'torchrnn', version: `torchrnn ${require('../package.json').version} on libtorch ${info.libtorch}`,
-        threads: torch.getNumThreads(), blas: mappedBlas(), notes: [`addon: ${info.addon.kind}`],
-      };
-      return hello;
-    }
-    case 'setup': {
-      current?.r.dispose();
-      const c = req.case as Case;
-      const t0 = performance.now();
-      current = c.kind === 'eventloop' ? null : { c, r: setup(c) };
-      return { seconds: (performance.now() - t0) / 1000 };
-    }
-    case 'run': {
-      if (!current) throw new Error('run before setup');
-      const c = current.c;
-      return timeRunner(current.r, req as never, c.kind === 'tiny' ? c.calls : 1);
-    }
-    case 'eventloop': return eventLoop(req.case as LoopCase);
-    case 'dispose': current?.r.dispose(); current = null; return null;
-    case 'mem': { const m = rssKB(); return { baselineKB: baseline, rssKB: m.rss, peakKB: m.peak }; }
-    default: throw new Error(`unknown op ${req.op}`);
-  }
+servePeer({
+  async hello(req: Request): Promise<Hello> {
+    if (typeof req.threads === 'number') torch.setNumThreads(req.threads);
+    const info = torch.buildInfo();
+    const hello: Hello = {
+      peer: 'torchrnn', version: `torchrnn ${require('../package.json').version} on libtorch ${info.libtorch}`,
+      threads: torch.getNumThreads(), blas: mappedBlas(), notes: [`addon: ${info.addon.kind}`],
+    };
+    return hello;
+  },
+  setup,
+  eventLoop,
 });
