@@ -3,10 +3,13 @@
  * Lookup: scripts/load-addon.js (build/Release, then the prebuild matching this machine's libtorch).
  */
 import * as path from 'path';
+import { types } from 'util';
 import { TorchError } from './errors';
 
-/** An opaque native object that owns one libtorch tensor reference. */
+/** An opaque native value (a JS external) that owns one libtorch tensor reference. */
 export interface TensorHandle { readonly __brand: 'TensorHandle' }
+/** Whether `x` is a tensor handle (natives return them inside arrays and objects too). */
+export function isTensorHandle(x: unknown): x is TensorHandle { return types.isExternal(x); }
 /** An opaque native object that owns one torch::nn module. */
 export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
 type M = ModuleHandle;
@@ -32,7 +35,6 @@ type IndexSpec = [0, number] | [1, number | null, number | null, number | null] 
 
 export interface NativeBinding {
   init(opts: { TorchError: typeof TorchError }): void;
-  TensorHandle: new () => H;
   ScriptHandle: new () => ScriptHandle;
   // tensor.cc
   fromData(data: ArrayBufferView, shape: number[], srcDtype: number, dstDtype: number, requiresGrad: boolean, device: string | null): H;

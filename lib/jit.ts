@@ -9,7 +9,7 @@
  * again when a new one comes; a forward that reads tensor values throws while tracing.
  */
 import * as fs from 'fs';
-import { native, ScriptHandle, TensorHandle, TracedHandle } from './binding';
+import { isTensorHandle, native, ScriptHandle, TensorHandle, TracedHandle } from './binding';
 import { invalidArg, TorchError, withCallerStack } from './errors';
 import { checkDevice, checkOptions, Device } from './validate';
 import { checkTensor, Tensor, tracing, wrap } from './tensor';
@@ -123,7 +123,7 @@ export function trace(module: Module, exampleInputs: Tensor | Tensor[]): TracedM
 /** Converts the interpreter's results: tensor handles become Tensors, inside arrays and objects too. */
 function tensorsIn(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
-  if (v instanceof native.TensorHandle) return wrap(v as TensorHandle);
+  if (isTensorHandle(v)) return wrap(v);
   if (Array.isArray(v)) return v.map(tensorsIn);
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tensorsIn(x)]));
 }

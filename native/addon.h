@@ -12,9 +12,8 @@ struct AddonData {
   AddonData();
   ~AddonData();  // stops the executor first: its thread may still hold tensors
 
-  // The JS class that backs tensor handles (TensorHandle), and lib's TorchError class,
-  // registered by lib/binding.ts through `init`, so native errors are TorchErrors too.
-  Napi::FunctionReference handleCtor;
+  // lib's TorchError class, registered by lib/binding.ts through `init`, so native errors
+  // are TorchErrors too. (Tensor handles are externals: tensor.h.)
   Napi::FunctionReference errorCtor;
   Napi::FunctionReference moduleCtor;     // nn/module.cc
   Napi::FunctionReference optimizerCtor;  // optim/optimizer.cc

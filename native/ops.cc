@@ -82,12 +82,17 @@ c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) {
       // A number where a tensor is expected becomes a 0-dim "wrapped number" tensor, exactly
       // what Python's argument parser makes of `x + 2`: it takes part in type promotion as a
       // Python scalar would, and autograd records the same node (AddBackward0).
-      if (v.IsNumber() || v.IsBoolean() || v.IsBigInt()) {
-        at::Tensor t = c10::scalar_to_tensor(ToScalar(v));
-        t.unsafeGetTensorImpl()->set_wrapped_number(true);
-        return t;
+      switch (v.Type()) {
+        case napi_number:
+        case napi_boolean:
+        case napi_bigint: {
+          at::Tensor t = c10::scalar_to_tensor(ToScalar(v));
+          t.unsafeGetTensorImpl()->set_wrapped_number(true);
+          return t;
+        }
+        default:
+          return TensorHandle::Get(v);
       }
-      return TensorHandle::Get(v);
     case c10::TypeKind::IntType:
     case c10::TypeKind::SymIntType:
     case c10::TypeKind::ScalarTypeType:

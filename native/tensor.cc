@@ -6,21 +6,34 @@ namespace trnn {
 
 // ---- handle lifetime and memory accounting -------------------------------------------------
 
-void TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "TensorHandle", {});
-  Data(env).handleCtor = Napi::Persistent(ctor);
-  exports.Set("TensorHandle", ctor);
-}
-
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
-
 Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
   if (!t.defined()) return env.Null();
-  Napi::Object obj = Data(env).handleCtor.New({});
-  TensorHandle* h = Unwrap(obj);
+  auto* h = new TensorHandle();
   h->tensor_ = std::move(t);
+  napi_value out;
+  napi_status status = napi_create_external(env, h, Finalize, nullptr, &out);
+  if (status != napi_ok) {
+    delete h;
+    NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  }
   h->Track(env);
-  return obj;
+  return Napi::Value(env, out);
+}
+
+void TensorHandle::Finalize(napi_env env, void* data, void*) {
+  auto* h = static_cast<TensorHandle*>(data);
+  h->Release(Napi::Env(env));
+  h->magic_ = 0;
+  delete h;
+}
+
+TensorHandle* TensorHandle::Unwrap(const Napi::Value& v) {
+  napi_valuetype type;
+  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_external) return nullptr;
+  void* data = nullptr;
+  if (napi_get_value_external(v.Env(), v, &data) != napi_ok || data == nullptr) return nullptr;
+  auto* h = static_cast<TensorHandle*>(data);
+  return h->magic_ == kMagic ? h : nullptr;
 }
 
 void TensorHandle::Track(Napi::Env env) {
@@ -62,12 +75,8 @@ void TensorHandle::Release(Napi::Env env) {
   tensor_ = torch::Tensor();
 }
 
-void TensorHandle::Finalize(Napi::Env env) {
-  Release(env);
-}
-
 const torch::Tensor& TensorHandle::Get(const Napi::Value& v) {
-  TensorHandle* h = Unwrap(v.As<Napi::Object>());
+  TensorHandle* h = Unwrap(v);
   if (h == nullptr || !h->tracked_) {
     throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a live tensor but received a disposed tensor");
   }
@@ -183,7 +192,7 @@ static Napi::Value Meta(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  TensorHandle* h = TensorHandle::Unwrap(info[0].As<Napi::Object>());
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
   if (h != nullptr) h->Release(info.Env());
   return info.Env().Undefined();
 }
@@ -227,7 +236,7 @@ static Napi::Value Index(const Napi::CallbackInfo& info) {
 // setData(h, src): `param.data = src` in Python: h keeps its identity (and autograd leaf
 // status) and takes src's data, dtype and device. Module.to() uses it.
 static Napi::Value SetData(const Napi::CallbackInfo& info) {
-  TensorHandle* h = TensorHandle::Unwrap(info[0].As<Napi::Object>());
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
   torch::Tensor t = TensorHandle::Get(info[0]);
   t.set_data(TensorHandle::Get(info[1]));
   h->Retrack(info.Env());  // its storage changed: account for the new one
@@ -236,7 +245,6 @@ static Napi::Value SetData(const Napi::CallbackInfo& info) {
 
 void InitTensor(Napi::Env env, Napi::Object exports) {
   ExportOrdered<SetData>(env, exports, "setData");
-  TensorHandle::Init(env, exports);
   Export<FromData>(env, exports, "fromData");
   ExportOrdered<DataSync>(env, exports, "dataSync");
   Export<DataAsync>(env, exports, "dataAsync");

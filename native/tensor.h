@@ -8,23 +8,28 @@
 
 namespace trnn {
 
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+// A handle is a JS *external* (not an ObjectWrap instance): creating one costs no JS
+// constructor call and no private-property wrap, which was most of a tiny op's time.
+class TensorHandle {
  public:
-  static void Init(Napi::Env env, Napi::Object exports);
-  // Wraps `t` in a new handle object (undefined tensors become null).
+  // Wraps `t` in a new handle (undefined tensors become null).
   static Napi::Value New(Napi::Env env, torch::Tensor t);
-  // The tensor behind a handle; throws a TorchError when it was disposed.
+  // The tensor behind a handle; throws a TorchError when it was disposed or is no handle.
   static const torch::Tensor& Get(const Napi::Value& v);
+  // The handle behind `v`, or nullptr when `v` is not a tensor handle.
+  static TensorHandle* Unwrap(const Napi::Value& v);
+  static bool Is(const Napi::Value& v) { return Unwrap(v) != nullptr; }
 
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  void Finalize(Napi::Env env) override;
   void Release(Napi::Env env);
   // Re-reads the storage after the tensor's data was replaced in place (set_data).
   void Retrack(Napi::Env env) { Untrack(env); Track(env); }
 
  private:
+  static constexpr uint64_t kMagic = 0x74726e6e54656e73ULL;  // "trnnTens"
+  static void Finalize(napi_env env, void* data, void* hint);
   void Track(Napi::Env env);
   void Untrack(Napi::Env env);
+  uint64_t magic_ = kMagic;
   torch::Tensor tensor_;
   const void* storageKey_ = nullptr;
   bool tracked_ = false;

@@ -8,7 +8,7 @@
  * kernel scope the caller owns what `aten()` returns. JS thread only.
  */
 import type { DataType } from '@tensorflow/tfjs-core';
-import { native, TensorHandle } from '../binding';
+import { isTensorHandle, native, TensorHandle } from '../binding';
 
 /** c10::ScalarType codes of the tfjs dtypes. */
 export const CODE = { float32: 6, int32: 3, bool: 11, complex64: 9 } as const;
@@ -42,7 +42,7 @@ interface Scope { handles: TensorHandle[]; kept: Set<TensorHandle> }
 let scope: Scope | null = null;
 
 export function isHandle(x: unknown): x is TensorHandle {
-  return x instanceof (native.TensorHandle as unknown as new () => object);
+  return isTensorHandle(x);
 }
 
 function collect(r: unknown): void {

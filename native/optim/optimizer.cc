@@ -164,7 +164,7 @@ static Napi::Value LoadState(const Napi::CallbackInfo& info) {
     Napi::Value e = entries.Get(i);
     if (!e.IsObject()) continue;
     Napi::Object o = e.As<Napi::Object>();
-    auto t = [&](const char* k) { return o.Has(k) && o.Get(k).IsObject() ? TensorHandle::Get(o.Get(k)).detach().clone() : torch::Tensor(); };
+    auto t = [&](const char* k) { return o.Has(k) && TensorHandle::Is(o.Get(k)) ? TensorHandle::Get(o.Get(k)).detach().clone() : torch::Tensor(); };
     int64_t step = o.Has("step") && o.Get("step").IsNumber() ? o.Get("step").As<Napi::Number>().Int64Value() : 0;
     std::unique_ptr<optim::OptimizerParamState> s;
     const std::string& k = h->kind;
