@@ -21,15 +21,26 @@ function data(): { xs: tf.Tensor3D; ys: tf.Tensor2D } {
 
 function buildModel(kind: Kind, opts: Record<string, unknown>): tfl.Sequential {
   const model = tfl.sequential();
+  // `stacked`: a second recurrent layer over the first one's whole sequence, so the gradients
+  // of the input (second layer) and of every step's output (first layer) are exercised.
+  const { stacked, ...layerOpts } = opts;
+  if (stacked) {
+    model.add((tfl.layers as unknown as Record<Kind, (o: object) => tfl.layers.Layer>)[kind]({
+      units: UNITS, inputShape: [STEPS, FEATURES], returnSequences: true,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }),
+      recurrentInitializer: tfl.initializers.glorotUniform({ seed: 6 }),
+      ...layerOpts,
+    }));
+  }
   // Seeded initializers (glorotUniform: the default orthogonal one needs tfjs's chained ops,
   // which only the @tensorflow/tfjs bundle registers). The same seeds give the same weights on
   // both backends (tfjs draws them in JS); the test also copies them to be sure.
   model.add((tfl.layers as unknown as Record<Kind, (o: object) => tfl.layers.Layer>)[kind]({
-    units: UNITS, inputShape: [STEPS, FEATURES],
+    units: UNITS, ...(stacked ? {} : { inputShape: [STEPS, FEATURES] }),
     kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
     recurrentInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
     biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }),
-    ...opts,
+    ...layerOpts,
   }));
   model.add(tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }));
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
@@ -84,6 +95,10 @@ describe('tfjs backend: torch', function () {
       ['gru', { recurrentActivation: 'sigmoid', useBias: false }],
       ['simpleRNN', {}],
       ['simpleRNN', { activation: 'relu', goBackwards: true }],
+      ['lstm', { stacked: true }],
+      ['lstm', { stacked: true, recurrentActivation: 'sigmoid', goBackwards: true }],
+      ['gru', { stacked: true }],
+      ['simpleRNN', { stacked: true }],
     ];
     for (const [kind, opts] of cases) {
       it(`${kind} ${JSON.stringify(opts)}: loss curves equal to 1e-4 relative, fused path taken`, async () => {
@@ -93,8 +108,9 @@ describe('tfjs backend: torch', function () {
         const batches = 5 * (SAMPLES / BATCH);
         const grad = `${kind}Grad` as keyof typeof fusedStats;
         // Every training batch ran the fused forward and gradient kernels (plus one predict).
-        assert.strictEqual(fusedStats[kind] - before[kind], batches + 1);
-        assert.strictEqual(fusedStats[grad] - before[grad], batches);
+        const layers = opts.stacked ? 2 : 1;
+        assert.strictEqual(fusedStats[kind] - before[kind], layers * (batches + 1));
+        assert.strictEqual(fusedStats[grad] - before[grad], layers * batches);
         assertClose(torchRun.loss, cpu.loss, 1e-4, 'loss');
         assertClose(torchRun.prediction, cpu.prediction, 1e-4, 'prediction', 1e-6);
       });

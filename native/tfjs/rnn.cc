@@ -32,19 +32,146 @@ torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& 
   }
 }
 
+// out = grad * act'(a), written into `out` (which may be `grad` itself: every case is elementwise).
+void BackpropInto(int act, torch::Tensor out, const torch::Tensor& grad, const torch::Tensor& a) {
+  switch (act) {
+    case kLinear: if (!out.is_same(grad)) out.copy_(grad); return;
+    case kTanh: at::tanh_backward_out(out, grad, a); return;
+    case kSigmoid: at::sigmoid_backward_out(out, grad, a); return;
+    case kHardSigmoid: at::mul_out(out, grad, (a > 0) & (a < 1)).mul_(0.2); return;
+    case kRelu: at::threshold_backward_out(out, grad, a, 0); return;
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// act(x) in place.
+void ApplyInPlace(int act, const torch::Tensor& x) {
+  switch (act) {
+    case kLinear: return;
+    case kTanh: x.tanh_(); return;
+    case kSigmoid: x.sigmoid_(); return;
+    case kHardSigmoid: x.mul_(0.2).add_(0.5).clamp_(0.0, 1.0); return;
+    case kRelu: x.relu_(); return;
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// out = act(x).
+void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x) {
+  switch (act) {
+    case kTanh: at::tanh_out(out, x); return;
+    case kSigmoid: at::sigmoid_out(out, x); return;
+    default: out.copy_(x); ApplyInPlace(act, out); return;
+  }
+}
+
 torch::Tensor OptTensor(const Napi::Value& v) {
   if (v.IsNull() || v.IsUndefined()) return torch::Tensor();
   return TensorHandle::Get(v);
 }
 
 // What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
-//   LSTM: x, hPrev, cPrev, i, f, g, o, tanhC (activation(c_t))
+//   (LSTM: ForwardLstm's buffers)
 //   GRU: x, hPrev, z, r, hh
 //   SimpleRNN: x, hPrev, h
 struct Result {
   torch::Tensor sequence, h, c;
   std::vector<torch::Tensor> saved;
 };
+
+struct Grads {
+  torch::Tensor dx, dh0, dc0, dKernel, dRecurrent, dBias;
+};
+
+// The LSTM's recurrence over preallocated buffers, with in-place and out= operations: per step
+// one addmm and the elementwise gate math, no allocation; what backward needs is the buffers
+// themselves (no per-step lists to stack). Saved: x, h0, c0, gates [T, B, 4U] (activated i, f,
+// g, o), c [T, B, U], act(c) [T, B, U], sequence [B, T, U].
+Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  torch::Tensor flat = x.reshape({-1, x.size(2)});
+  torch::Tensor xw = (bias.defined() ? torch::addmm(bias, flat, kernel) : flat.mm(kernel)).view({batch, steps, 4 * units});
+  // Without `save` two slots are enough (step t reads t-1's c).
+  const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
+  auto opts = x.options();
+  torch::Tensor gates = torch::empty({slots, batch, 4 * units}, opts);
+  torch::Tensor cs = torch::empty({slots, batch, units}, opts);
+  torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
+  torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  torch::Tensor h = h0, c = c0;
+  for (int64_t t = 0; t < steps; t++) {
+    const int64_t k = save ? t : t % 2;
+    torch::Tensor g4 = gates[k];
+    at::addmm_out(g4, xw.select(1, t), h, recurrent);
+    torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
+    torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
+    ApplyInPlace(recAct, g4.narrow(1, 0, 2 * units));
+    ApplyInPlace(act, g);
+    ApplyInPlace(recAct, o);
+    torch::Tensor ct = cs[k];
+    at::mul_out(ct, f, c).addcmul_(i, g);
+    torch::Tensor tc = tcs[k];
+    ApplyInto(act, tc, ct);
+    torch::Tensor ht = seq.select(1, t);
+    at::mul_out(ht, o, tc);
+    h = ht;
+    c = ct;
+  }
+  Result r;
+  r.sequence = seq;
+  r.h = steps > 0 ? h.contiguous() : h0;
+  r.c = steps > 0 ? c.clone() : c0;
+  if (save) {
+    if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+    r.saved = {x, h0, c0, gates, cs, tcs, seq};
+  }
+  return r;
+}
+
+// Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
+Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
+                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC) {
+  const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
+  const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(0);
+  torch::Tensor dz = torch::empty_like(gates);
+  torch::Tensor dh = dH.clone(), dc = dC.clone(), tmp = torch::empty_like(dh);
+  torch::Tensor recurrentT = recurrent.t();
+  for (int64_t t = steps - 1; t >= 0; t--) {
+    dh.add_(dSeq.select(1, t));
+    torch::Tensor g4 = gates[t], d4 = dz[t];
+    torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
+    torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
+    torch::Tensor dI = d4.narrow(1, 0, units), dF = d4.narrow(1, units, units);
+    torch::Tensor dG = d4.narrow(1, 2 * units, units), dO = d4.narrow(1, 3 * units, units);
+    const torch::Tensor tc = tcs[t];
+    const torch::Tensor cPrev = t > 0 ? cs[t - 1] : c0;
+    at::mul_out(dO, dh, tc);
+    BackpropInto(recAct, dO, dO, o);
+    at::mul_out(tmp, dh, o);
+    BackpropInto(act, tmp, tmp, tc);
+    dc.add_(tmp);
+    at::mul_out(dI, dc, g);
+    BackpropInto(recAct, dI, dI, i);
+    at::mul_out(dF, dc, cPrev);
+    BackpropInto(recAct, dF, dF, f);
+    at::mul_out(dG, dc, i);
+    BackpropInto(act, dG, dG, g);
+    dc.mul_(f);
+    at::mm_out(dh, d4, recurrentT);
+  }
+  Grads out;
+  torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
+  torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
+  out.dKernel = xTime.t().mm(dzFlat);
+  if (hasBias) out.dBias = dzFlat.sum(0);
+  out.dx = dz.matmul(kernel.t()).transpose(0, 1).contiguous();
+  torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, units});
+  out.dRecurrent = hPrev.t().mm(dzFlat);
+  out.dh0 = dh;
+  out.dc0 = dc;
+  return out;
+}
 
 Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
                const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save) {
@@ -59,13 +186,14 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
                         /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/true);
     return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0), {}};
   }
+  if (kind == kLstm) return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save);
   // Input projections of every step at once: [B, T, G*U].
   torch::Tensor xw = torch::matmul(x, kernel);
   if (bias.defined()) xw = xw + bias;
   const int64_t steps = x.size(1);
   std::vector<torch::Tensor> outputs;
   outputs.reserve(steps);
-  std::vector<std::vector<torch::Tensor>> keep(8);
+  std::vector<std::vector<torch::Tensor>> keep(5);
   auto put = [&](size_t k, const torch::Tensor& t) {
     if (save) keep[k].push_back(t);
   };
@@ -78,21 +206,6 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
     torch::Tensor xt = xw.select(1, t);
     put(0, h);
     switch (kind) {
-      case kLstm: {
-        torch::Tensor gates = torch::addmm(xt, h, recurrent);
-        // The recurrent activation over all four blocks at once (the c block's is unused).
-        torch::Tensor ifo = Apply(recAct, gates);
-        torch::Tensor i = ifo.narrow(1, 0, units);
-        torch::Tensor f = ifo.narrow(1, units, units);
-        torch::Tensor g = Apply(act, gates.narrow(1, 2 * units, units));
-        torch::Tensor o = ifo.narrow(1, 3 * units, units);
-        put(1, c);
-        c = torch::addcmul(f * c, i, g);
-        torch::Tensor tc = Apply(act, c);
-        h = o * tc;
-        put(2, i), put(3, f), put(4, g), put(5, o), put(6, tc);
-        break;
-      }
       case kGru: {
         auto xs = xt.chunk(3, 1);
         auto inner = h.mm(rk1).chunk(2, 1);
@@ -119,20 +232,21 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
   if (save) {
     if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
     r.saved.push_back(x);
-    size_t n = kind == kLstm ? 7 : kind == kGru ? 4 : 2;
+    size_t n = kind == kGru ? 4 : 2;
     for (size_t k = 0; k < n; k++) r.saved.push_back(torch::stack(keep[k], 0));
   }
   return r;
 }
 
-struct Grads {
-  torch::Tensor dx, dh0, dc0, dKernel, dRecurrent, dBias;
-};
-
 // Backpropagation through time over the saved activations: per step only the elementwise gate
 // gradients and one matmul for dh; the weight gradients are one matmul each over all steps.
 Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                int act, int recAct, bool goBackwards, const torch::Tensor& dSeq, torch::Tensor dh, torch::Tensor dc) {
+  if (kind == kLstm) {
+    Grads g = BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
+    if (goBackwards) g.dx = g.dx.flip({1});
+    return g;
+  }
   const torch::Tensor& x = s.at(0);
   const torch::Tensor& hPrev = s.at(1);
   const int64_t steps = hPrev.size(0);
@@ -147,20 +261,6 @@ Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tenso
   for (int64_t t = steps - 1; t >= 0; t--) {
     dh = dh + dSeq.select(1, t);
     switch (kind) {
-      case kLstm: {
-        const torch::Tensor &cPrev = s[2][t], &i = s[3][t], &f = s[4][t], &g = s[5][t], &o = s[6][t], &tc = s[7][t];
-        torch::Tensor dOut = Backprop(recAct, dh * tc, o);
-        dc = dc + Backprop(act, dh * o, tc);
-        torch::Tensor dI = Backprop(recAct, dc * g, i);
-        torch::Tensor dF = Backprop(recAct, dc * cPrev, f);
-        torch::Tensor dG = Backprop(act, dc * i, g);
-        torch::Tensor dz = torch::cat({dI, dF, dG, dOut}, 1);
-        dc = dc * f;
-        dxw[t] = dz;
-        drec[t] = dz;
-        dh = dz.mm(recurrent.t());
-        break;
-      }
       case kGru: {
         const torch::Tensor &hp = hPrev[t], &z = s[2][t], &r = s[3][t], &hh = s[4][t];
         torch::Tensor dZ = Backprop(recAct, dh * (hp - hh), z);
