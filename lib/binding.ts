@@ -66,6 +66,7 @@ export interface NativeBinding {
   setRngState(state: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setFlushDenormal(mode: boolean): boolean;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   cudnnIsAvailable(): boolean;

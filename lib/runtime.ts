@@ -23,6 +23,18 @@ export function setNumThreads(n: number): void {
 }
 export function getNumThreads(): number { return native.getNumThreads(); }
 
+/**
+ * Flushes float32/float64 denormal (subnormal) numbers to zero, as torch.set_flush_denormal:
+ * sets the CPU's FTZ and DAZ flags. Returns true when the CPU supports them (x86 with SSE3),
+ * false otherwise (nothing changes then). Off by default, as in PyTorch. The flags are per
+ * thread: this sets them for synchronous calls, and async jobs queued afterwards (forwardAsync,
+ * trainStep, fit...) apply the same mode on the executor thread.
+ * @example torch.setFlushDenormal(true); torch.tensor([1e-39]).mul(1).item() // 0
+ */
+export function setFlushDenormal(mode: boolean): boolean {
+  return native.setFlushDenormal(checkBool(mode, 'mode'));
+}
+
 export const cuda = {
   /** True when libtorch has CUDA and a GPU is visible. */
   isAvailable(): boolean { return native.cudaIsAvailable(); },

@@ -2,6 +2,16 @@
 
 namespace trnn {
 
+static thread_local bool tFlushDenormal = false;
+
+bool SetFlushDenormalMode(bool mode) {
+  bool supported = at::globalContext().setFlushDenormal(mode);
+  tFlushDenormal = supported && mode;
+  return supported;
+}
+
+bool FlushDenormalMode() { return tFlushDenormal; }
+
 Executor::Executor(Napi::Env env) : env_(env) {
   tsfn_ = Napi::TypedThreadSafeFunction<Executor, Job, CallJs>::New(env, "torchrnn.executor", 0, 1, this);
   tsfn_.Unref(env);
@@ -36,7 +46,7 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   napi_deferred deferred;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
-  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current()};
+  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode()};
   if (pending_++ == 0) tsfn_.Ref(env);
   submitted_++;
   {
@@ -55,6 +65,9 @@ void Executor::WaitIdle() {
 }
 
 void Executor::Loop() {
+  // This thread's flush-denormal mode; -1 = unknown (a new thread inherits its creator's
+  // MXCSR), so the first job sets it. Changed only when a job's mode differs: cheap.
+  int flushDenormal = -1;
   for (;;) {
     Job* job;
     {
@@ -65,6 +78,10 @@ void Executor::Loop() {
       queue_.pop_front();
     }
     try {
+      if (flushDenormal != static_cast<int>(job->flushDenormal)) {
+        SetFlushDenormalMode(job->flushDenormal);
+        flushDenormal = job->flushDenormal;
+      }
       torch::AutoGradMode grad(job->gradMode);
       AutocastScope autocast(job->autocast);
       job->work();

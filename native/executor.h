@@ -5,8 +5,8 @@
 // - Submit() and the Complete callback run on the JS thread; Work runs on the executor thread
 //   and must never touch JS values. Work captures what it needs by value when it is queued
 //   (torch::Tensor copies are refcounted and safe to move across threads).
-// - Grad mode and the autocast state are captured at Submit() time and applied around Work
-//   on the executor thread.
+// - Grad mode, the autocast state and the flush-denormal mode are captured at Submit() time
+//   and applied around Work on the executor thread.
 // - While jobs are pending the executor keeps the event loop alive (like fs requests do);
 //   when idle it does not hold the process open.
 // - On environment teardown (process exit, worker termination) queued jobs are dropped,
@@ -16,6 +16,14 @@
 #include "errors.h"
 
 namespace trnn {
+
+// torch.setFlushDenormal: FTZ/DAZ are per-thread CPU flags (MXCSR), so PyTorch's call only
+// affects the calling thread. SetFlushDenormalMode sets them on this thread and records the
+// mode (returns false, and records off, where the CPU lacks them); FlushDenormalMode reads
+// the record. A job captures the JS thread's mode at Submit and the executor thread applies
+// it, so async jobs compute as synchronous calls would.
+bool SetFlushDenormalMode(bool mode);
+bool FlushDenormalMode();
 
 class Executor {
  public:
@@ -40,6 +48,7 @@ class Executor {
     napi_deferred deferred;
     bool gradMode;
     AutocastState autocast;
+    bool flushDenormal;
     bool failed = false;
     ErrorInfo error;
   };

@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include "executor.h"
 #include "tensor.h"
 
 namespace trnn {
@@ -35,6 +36,12 @@ static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), torch::get_num_threads());
+}
+
+// setFlushDenormal(mode) -> supported, as torch.set_flush_denormal: FTZ/DAZ on this (the JS)
+// thread; async jobs queued afterwards carry the mode to the executor thread (executor.h).
+static Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), SetFlushDenormalMode(info[0].As<Napi::Boolean>().Value()));
 }
 
 static Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
@@ -98,6 +105,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   ExportOrdered<SetRngState>(env, exports, "setRngState");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
+  Export<SetFlushDenormal>(env, exports, "setFlushDenormal");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
   Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");
   Export<CudnnIsAvailable>(env, exports, "cudnnIsAvailable");

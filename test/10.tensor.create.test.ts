@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { assertMatches, Encoded, loadFixture, values } from './helpers';
+import { assertMatches, Encoded, loadFixture, throwsTorch, values } from './helpers';
 
 describe('tensor creation', () => {
   it('infers shape and dtype from nested arrays as torch.tensor does', () => {
@@ -145,5 +145,64 @@ describe('tensor creation', () => {
     assert.strictEqual(torch.getNumThreads(), 1);
     torch.setNumThreads(n);
     assert.strictEqual(torch.getNumThreads(), n);
+  });
+
+  describe('setFlushDenormal (torch.set_flush_denormal)', () => {
+    // 1e-39 is a float32 denormal (the smallest normal float32 is 1.18e-38). Results are
+    // compared as bits: with the flags on, the JS thread itself reads a Float32Array denormal
+    // as 0 (V8's float32 -> double conversion honours DAZ), which would hide what libtorch did.
+    const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, 1)[0];
+    const DENORMAL = bits(Float32Array.of(1e-39)); // 0x000ae398, computed with the flags off
+    let d: torch.Tensor;
+    let lin: torch.nn.Linear;
+    let x: torch.Tensor;
+    before(() => {
+      d = torch.tensor([1e-39], { dtype: 'float32' });
+      // Linear(1, 1) with weight 1e-19 on input 1e-20: normal operands, a denormal product,
+      // computed by a job on the executor thread (FTZ/DAZ are per-thread CPU flags).
+      lin = new torch.nn.Linear(1, 1, { bias: false });
+      torch.noGrad(() => lin.weight.fill_(1e-19));
+      x = torch.tensor([[1e-20]], { dtype: 'float32' });
+    });
+    const sync = () => bits(d.mul(1).dataSync() as Float32Array);
+    const queued = () => lin.forwardAsync(x);
+    const asyncBits = async (out: Promise<torch.Tensor>) => bits(await (await out).data() as Float32Array);
+
+    afterEach(() => { torch.setFlushDenormal(false); });
+
+    it('off (the default): float32 denormals survive, sync and async', async () => {
+      assert.strictEqual(sync(), DENORMAL);
+      assert.strictEqual(bits(torch.tensor([1e-39], { dtype: 'float32' }).mul(1).dataSync() as Float32Array), DENORMAL);
+      assert.strictEqual(await asyncBits(queued()), DENORMAL);
+    });
+
+    it('on: denormals become 0 in sync calls and in async jobs; off again restores them', async function () {
+      const supported = torch.setFlushDenormal(true);
+      assert.strictEqual(supported, process.arch === 'x64' || process.arch === 'ia32', 'SSE3 FTZ/DAZ on x86');
+      if (!supported) this.skip();
+      assert.strictEqual(sync(), 0);
+      assert.strictEqual(torch.tensor([1e-39], { dtype: 'float32' }).mul(1).dataSync()[0], 0);
+      assert.strictEqual(await asyncBits(queued()), 0);
+      assert.strictEqual(torch.setFlushDenormal(false), true);
+      assert.strictEqual(sync(), DENORMAL);
+      assert.strictEqual(await asyncBits(queued()), DENORMAL); // the executor thread switched back
+    });
+
+    it('an async job keeps the mode it was queued with', async function () {
+      if (!torch.setFlushDenormal(true)) this.skip();
+      const on1 = queued();
+      torch.setFlushDenormal(false);
+      const off1 = queued();
+      torch.setFlushDenormal(true);
+      const on2 = queued();
+      torch.setFlushDenormal(false);
+      assert.deepStrictEqual([await asyncBits(on1), await asyncBits(off1), await asyncBits(on2)], [0, DENORMAL, 0]);
+    });
+
+    it('refuses a non-boolean mode', () => {
+      throwsTorch(() => torch.setFlushDenormal('yes' as never), 'ERR_INVALID_ARG', 'Expected a boolean for mode but received "yes"');
+      throwsTorch(() => torch.setFlushDenormal(1 as never), 'ERR_INVALID_ARG', 'Expected a boolean for mode but received 1');
+      throwsTorch(() => (torch.setFlushDenormal as (m?: boolean) => boolean)(), 'ERR_INVALID_ARG', 'Expected a boolean for mode but received undefined');
+    });
   });
 });
