@@ -32,16 +32,40 @@ torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& 
   }
 }
 
-// out = grad * act'(a), written into `out` (which may be `grad` itself: every case is elementwise).
-void BackpropInto(int act, torch::Tensor out, const torch::Tensor& grad, const torch::Tensor& a) {
-  switch (act) {
-    case kLinear: if (!out.is_same(grad)) out.copy_(grad); return;
-    case kTanh: at::tanh_backward_out(out, grad, a); return;
-    case kSigmoid: at::sigmoid_backward_out(out, grad, a); return;
-    case kHardSigmoid: at::mul_out(out, grad, (a > 0) & (a < 1)).mul_(0.2); return;
-    case kRelu: at::threshold_backward_out(out, grad, a, 0); return;
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
+// hardSigmoid in plain loops over float32 rows (2-D, unit column stride): it is only multiply,
+// add and compare, which the compiler vectorizes, in one pass where ATen needs three (forward)
+// or four (backward). Same float operations in the same order as the ATen forms, so the same bits.
+bool RowsOfFloats(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.stride(1) == 1;
+}
+
+template <typename F>
+void ForRows(int64_t rows, int64_t cols, F f) {
+  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(cols, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) f(r);
+  });
+}
+
+void HardSigmoidInPlace(const torch::Tensor& x) {
+  float* base = x.data_ptr<float>();
+  const int64_t cols = x.size(1), stride = x.stride(0);
+  ForRows(x.size(0), cols, [&](int64_t r) {
+    float* p = base + r * stride;
+    for (int64_t j = 0; j < cols; j++) {
+      float v = p[j] * 0.2f + 0.5f;
+      p[j] = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);  // clamp; NaN stays NaN
+    }
+  });
+}
+
+// act'(z) from the activated value a = act(z), as Backprop computes it, for one element.
+template <int A>
+inline float Deriv(float a) {
+  if constexpr (A == kTanh) return 1.f - a * a;
+  else if constexpr (A == kSigmoid) return a * (1.f - a);
+  else if constexpr (A == kHardSigmoid) return (a > 0.f && a < 1.f) ? 0.2f : 0.f;
+  else if constexpr (A == kRelu) return a > 0.f ? 1.f : 0.f;
+  else return 1.f;
 }
 
 // act(x) in place.
@@ -50,7 +74,10 @@ void ApplyInPlace(int act, const torch::Tensor& x) {
     case kLinear: return;
     case kTanh: x.tanh_(); return;
     case kSigmoid: x.sigmoid_(); return;
-    case kHardSigmoid: x.mul_(0.2).add_(0.5).clamp_(0.0, 1.0); return;
+    case kHardSigmoid:
+      if (RowsOfFloats(x)) HardSigmoidInPlace(x);
+      else x.mul_(0.2).add_(0.5).clamp_(0.0, 1.0);
+      return;
     case kRelu: x.relu_(); return;
     default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
   }
@@ -129,36 +156,75 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
   return r;
 }
 
+// One LSTM step's tensors for LstmStepBackward: [B, 4U] gates (activated i, f, g, o) and their
+// gradients, [B, U] the rest; dSeq is a [B, U] view with row stride T*U.
+struct StepRows {
+  torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
+};
+
+template <int A, int R>
+void LstmStep(const StepRows& s) {
+  const int64_t units = s.tc.size(1);
+  const float *g4 = s.gates.data_ptr<float>(), *tcp = s.tc.data_ptr<float>(), *cp = s.cPrev.data_ptr<float>(), *ds = s.dSeq.data_ptr<float>();
+  float *dhp = s.dh.data_ptr<float>(), *dcp = s.dc.data_ptr<float>(), *dz = s.dz.data_ptr<float>();
+  const int64_t dsStride = s.dSeq.stride(0);
+  ForRows(s.tc.size(0), 8 * units, [&](int64_t r) {
+    const float *gi = g4 + r * 4 * units, *gf = gi + units, *gg = gf + units, *go = gg + units;
+    const float *tc = tcp + r * units, *cPrev = cp + r * units, *dSeq = ds + r * dsStride;
+    float *dh = dhp + r * units, *dc = dcp + r * units;
+    float *dI = dz + r * 4 * units, *dF = dI + units, *dG = dF + units, *dO = dG + units;
+    for (int64_t j = 0; j < units; j++) {
+      const float h = dh[j] + dSeq[j];
+      const float c = dc[j] + (h * go[j]) * Deriv<A>(tc[j]);
+      dO[j] = (h * tc[j]) * Deriv<R>(go[j]);
+      dI[j] = (c * gg[j]) * Deriv<R>(gi[j]);
+      dF[j] = (c * cPrev[j]) * Deriv<R>(gf[j]);
+      dG[j] = (c * gi[j]) * Deriv<A>(gg[j]);
+      dc[j] = c * gf[j];
+    }
+  });
+}
+
+template <int A>
+void LstmStepRec(int recAct, const StepRows& s) {
+  switch (recAct) {
+    case kLinear: return LstmStep<A, kLinear>(s);
+    case kTanh: return LstmStep<A, kTanh>(s);
+    case kSigmoid: return LstmStep<A, kSigmoid>(s);
+    case kHardSigmoid: return LstmStep<A, kHardSigmoid>(s);
+    case kRelu: return LstmStep<A, kRelu>(s);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(recAct));
+  }
+}
+
+void LstmStepBackward(int act, int recAct, const StepRows& s) {
+  switch (act) {
+    case kLinear: return LstmStepRec<kLinear>(recAct, s);
+    case kTanh: return LstmStepRec<kTanh>(recAct, s);
+    case kSigmoid: return LstmStepRec<kSigmoid>(recAct, s);
+    case kHardSigmoid: return LstmStepRec<kHardSigmoid>(recAct, s);
+    case kRelu: return LstmStepRec<kRelu>(recAct, s);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
   const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(0);
+  for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
+  }
   torch::Tensor dz = torch::empty_like(gates);
-  torch::Tensor dh = dH.clone(), dc = dC.clone(), tmp = torch::empty_like(dh);
+  torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
+  torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();
   for (int64_t t = steps - 1; t >= 0; t--) {
-    dh.add_(dSeq.select(1, t));
-    torch::Tensor g4 = gates[t], d4 = dz[t];
-    torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
-    torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
-    torch::Tensor dI = d4.narrow(1, 0, units), dF = d4.narrow(1, units, units);
-    torch::Tensor dG = d4.narrow(1, 2 * units, units), dO = d4.narrow(1, 3 * units, units);
-    const torch::Tensor tc = tcs[t];
-    const torch::Tensor cPrev = t > 0 ? cs[t - 1] : c0;
-    at::mul_out(dO, dh, tc);
-    BackpropInto(recAct, dO, dO, o);
-    at::mul_out(tmp, dh, o);
-    BackpropInto(act, tmp, tmp, tc);
-    dc.add_(tmp);
-    at::mul_out(dI, dc, g);
-    BackpropInto(recAct, dI, dI, i);
-    at::mul_out(dF, dc, cPrev);
-    BackpropInto(recAct, dF, dF, f);
-    at::mul_out(dG, dc, i);
-    BackpropInto(act, dG, dG, g);
-    dc.mul_(f);
-    at::mm_out(dh, d4, recurrentT);
+    // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
+    // the activated values), then dh for step t-1 as one matmul.
+    LstmStepBackward(act, recAct, StepRows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]});
+    at::mm_out(dh, dz[t], recurrentT);
   }
   Grads out;
   torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
