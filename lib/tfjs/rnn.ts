@@ -33,6 +33,7 @@ interface RecurrentBinding {
     bias: TensorHandle | null, activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [TensorHandle, TensorHandle, TensorHandle | null, TensorHandle[] | null];
   tfjsRecurrentBackward(kind: number, saved: TensorHandle[], kernel: TensorHandle, recurrentKernel: TensorHandle, hasBias: boolean, activation: number,
     recurrentActivation: number, goBackwards: boolean, dSequence: TensorHandle, dH: TensorHandle, dC: TensorHandle | null): (TensorHandle | null)[];
+  tfjsRecurrentInputGrad(dProjection: TensorHandle, kernel: TensorHandle, goBackwards: boolean): TensorHandle;
 }
 const rnnNative = native as unknown as RecurrentBinding;
 
@@ -86,6 +87,7 @@ function gradKernel(kind: Kind) {
       a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
     fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
     // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames.
+    // In x's place: the gradient of the input projection; x's own comes from the InputGrad kernel.
     const byName: Record<string, TensorHandle | null> = { x: grads[0], h0: grads[1], c0: grads[2], kernel: grads[3], recurrentKernel: grads[4], bias: grads[5] };
     for (const g of grads) if (g !== null) own(g);
     return a.inputNames.map((n) => {
@@ -97,10 +99,24 @@ function gradKernel(kind: Kind) {
   });
 }
 
+/** The input's gradient from the projection's (one matmul), only when tfjs's backprop asks for it. */
+function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo {
+  return inScope(() => {
+    const b = backend as TorchBackend;
+    const rec = b.entry((inputs.sequence as TensorInfo).dataId).recurrent;
+    if (!rec) throw new Error('torch backend: a recurrent InputGrad kernel needs what its forward kernel saves while gradients are recorded');
+    const dx = own(rnnNative.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
+    adopt(dx);
+    return b.makeOutput(dx, meta(dx)[1], 'float32');
+  });
+}
+
 for (const kind of Object.keys(KINDS) as Kind[]) {
   const name = KINDS[kind].kernel;
   KERNEL_NAMES.add(name);
   KERNEL_NAMES.add(`${name}Grad`);
+  KERNEL_NAMES.add(`${name}InputGrad`);
+  KERNELS.push({ kernelName: `${name}InputGrad`, backendName: BACKEND, kernelFunc: inputGradKernel as unknown as tf.KernelFunc });
   KERNELS.push({ kernelName: name, backendName: BACKEND, kernelFunc: forwardKernel(kind) as unknown as tf.KernelFunc });
   KERNELS.push({ kernelName: `${name}Grad`, backendName: BACKEND, kernelFunc: gradKernel(kind) as unknown as tf.KernelFunc });
 }
@@ -121,7 +137,11 @@ export function registerFusedGradients(): void {
         // All the input gradients come from one kernel call, made now (outside the per-input
         // tidy scopes of tfjs's backprop, which keep only what each function returns).
         const grads = tf.engine().runKernel(`${name}Grad`, gradInputs, attrs) as tf.Tensor[];
-        return Object.fromEntries(names.map((n, i) => [n, () => grads[i]]));
+        // x's slot holds the projection's gradient: x's own is one more matmul, made only when
+        // tfjs needs it (a first layer's input is data: its gradient is never asked for).
+        return Object.fromEntries(names.map((n, i) => [n, n === 'x'
+          ? () => tf.engine().runKernel(`${name}InputGrad`, { dProjection: grads[i], sequence: saved[0] }, attrs) as tf.Tensor
+          : () => grads[i]]));
       },
     });
   }

@@ -107,7 +107,9 @@ struct Result {
 };
 
 struct Grads {
-  torch::Tensor dx, dh0, dc0, dKernel, dRecurrent, dBias;
+  // dProjection: the gradient of the input projection x·kernel (+ bias), [B, T, G*U] in
+  // processing order; the input's own gradient is made from it only when tfjs asks (InputGrad).
+  torch::Tensor dProjection, dh0, dc0, dKernel, dRecurrent, dBias;
 };
 
 // The LSTM's recurrence over preallocated buffers, with in-place and out= operations: per step
@@ -231,7 +233,7 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
   out.dKernel = xTime.t().mm(dzFlat);
   if (hasBias) out.dBias = dzFlat.sum(0);
-  out.dx = dz.matmul(kernel.t()).transpose(0, 1).contiguous();
+  out.dProjection = dz.transpose(0, 1);
   torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, units});
   out.dRecurrent = hPrev.t().mm(dzFlat);
   out.dh0 = dh;
@@ -309,9 +311,7 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
 Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                int act, int recAct, bool goBackwards, const torch::Tensor& dSeq, torch::Tensor dh, torch::Tensor dc) {
   if (kind == kLstm) {
-    Grads g = BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
-    if (goBackwards) g.dx = g.dx.flip({1});
-    return g;
+    return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
   }
   const torch::Tensor& x = s.at(0);
   const torch::Tensor& hPrev = s.at(1);
@@ -355,8 +355,7 @@ Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tenso
   const int64_t gu = dXW.size(2);
   out.dKernel = x.reshape({-1, x.size(2)}).t().mm(dXW.reshape({-1, gu}));
   if (hasBias) out.dBias = dXW.sum(std::vector<int64_t>{0, 1});
-  torch::Tensor dx = torch::matmul(dXW, kernel.t());
-  out.dx = goBackwards ? dx.flip({1}) : dx;
+  out.dProjection = dXW;
   torch::Tensor hFlat = hPrev.reshape({-1, units});  // [T*B, U], time-major like drec
   if (kind == kGru) {
     torch::Tensor dzr = torch::stack(dxw, 0).narrow(2, 0, 2 * units).reshape({-1, 2 * units});
@@ -394,7 +393,7 @@ Napi::Value Recurrent(const Napi::CallbackInfo& info) {
 
 // tfjsRecurrentBackward(kind, saved[], kernel, recurrentKernel, hasBias, activation,
 //   recurrentActivation, goBackwards, dSequence, dH, dC | null)
-//   -> [dx, dh0, dc0 | null, dKernel, dRecurrentKernel, dBias | null]
+//   -> [dProjection, dh0, dc0 | null, dKernel, dRecurrentKernel, dBias | null]
 Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int kind = info[0].As<Napi::Number>().Int32Value();
@@ -409,7 +408,7 @@ Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
   Grads g = Backward(kind, saved, TensorHandle::Get(info[2]), TensorHandle::Get(info[3]), hasBias, info[5].As<Napi::Number>().Int32Value(),
                      info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Boolean>().Value(), TensorHandle::Get(info[8]), dH, dC);
   Napi::Array out = Napi::Array::New(env, 6);
-  out.Set(0u, TensorHandle::New(env, g.dx));
+  out.Set(0u, TensorHandle::New(env, g.dProjection));
   out.Set(1u, TensorHandle::New(env, g.dh0));
   out.Set(2u, kind == kLstm ? TensorHandle::New(env, g.dc0) : env.Null());
   out.Set(3u, TensorHandle::New(env, g.dKernel));
@@ -418,11 +417,21 @@ Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// tfjsRecurrentInputGrad(dProjection, kernel, goBackwards) -> dx [B, T, I]: the input's gradient
+// from the projection's, in the input's own time order.
+Napi::Value RecurrentInputGrad(const Napi::CallbackInfo& info) {
+  torch::NoGradGuard noGrad;
+  torch::Tensor dx = torch::matmul(TensorHandle::Get(info[0]), TensorHandle::Get(info[1]).t());
+  if (info[2].As<Napi::Boolean>().Value()) dx = dx.flip({1});
+  return TensorHandle::New(info.Env(), dx.contiguous());
+}
+
 }  // namespace tfjs_rnn
 
 void InitTfjs(Napi::Env env, Napi::Object exports) {
   ExportOrdered<tfjs_rnn::Recurrent>(env, exports, "tfjsRecurrent");
   ExportOrdered<tfjs_rnn::RecurrentBackward>(env, exports, "tfjsRecurrentBackward");
+  ExportOrdered<tfjs_rnn::RecurrentInputGrad>(env, exports, "tfjsRecurrentInputGrad");
 }
 
 }  // namespace trnn

@@ -15,8 +15,11 @@
 //   save: keep what the backward pass needs (every step's gates and states) and return it.
 // tfjsRecurrentBackward(kind, saved[], kernel, recurrentKernel, hasBias, activation,
 //               recurrentActivation, goBackwards, dSequence, dH, dC | null)
-//   -> [dx, dh0, dc0 | null, dKernel, dRecurrentKernel, dBias | null]: backpropagation through
-//   time; per step the gate gradients and one matmul, the weight gradients one matmul each.
+//   -> [dProjection, dh0, dc0 | null, dKernel, dRecurrentKernel, dBias | null]: backpropagation
+//   through time; per step the gate gradients and one matmul, the weight gradients one matmul
+//   each. dProjection is the gradient of x·kernel [B, T, G*U]; the input's gradient is
+// tfjsRecurrentInputGrad(dProjection, kernel, goBackwards) -> dx, one matmul, run only when
+//   tfjs's backprop needs it (not for a model's first layer, whose input is data).
 // Without `save`, an LSTM with tanh / sigmoid runs libtorch's own at::lstm (tfjs gate order
 // i, f, c, o is libtorch's i, f, g, o; W_ih = kernelᵀ, W_hh = recurrentKernelᵀ, b_ih = bias,
 // b_hh = 0); every other case runs its recurrence here, with the input projection of all
