@@ -3,6 +3,8 @@
 gives the same numbers), thread count and timing loop, in Python's own training loop.
 A worker process: JSON requests on stdin, answers on file descriptor 3 (see bench/common.ts).
 The reference for every ratio the suite reports."""
+import asyncio
+import concurrent.futures
 import ctypes
 import json
 import os
@@ -121,10 +123,19 @@ def setup(c):
                     x.add(x)
             return add
 
-        def linear():  # Python has no async form: the synchronous call is the reference for both
+        if not c['async']:
+            def linear():
+                for _ in range(calls):
+                    lin(x)
+            return linear
+        # The asynchronous form a Python program that keeps its event loop free uses: the call
+        # runs on a worker thread and the coroutine awaits it (forwardAsync's counterpart).
+        loop, pool = asyncio.new_event_loop(), concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+        async def many():
             for _ in range(calls):
-                lin(x)
-        return linear
+                await loop.run_in_executor(pool, lin, x)
+        return lambda: loop.run_until_complete(many())
     raise ValueError('no runner for ' + c['kind'])
 
 

@@ -169,7 +169,7 @@ const loopIds: string[] = [];
 if (sections.has('overheads')) {
   const tiny = (op: 'linear' | 'add', async: boolean, title: string) => add({
     c: { id: `tiny-${op}-${async ? 'async' : 'sync'}`, kind: 'tiny', op, async, calls: mode.tinyCalls } as TinyCase, section: 'overheads', title, params: { calls: mode.tinyCalls },
-    note: async ? 'PyTorch has no async form: its synchronous call is the reference; TensorFlow.js: apply + await data()' : undefined,
+    note: async ? 'PyTorch: the same call awaited from asyncio on a one-thread executor (`await loop.run_in_executor(pool, lin, x)`), what keeps a Python event loop free; TensorFlow.js: apply + await data()' : undefined,
   });
   tiny('add', false, 'tiny op: add of two 1x4 tensors, sync');
   tiny('linear', false, 'tiny op: Linear(4, 4) forward, sync');

@@ -49,11 +49,14 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode()};
   if (pending_++ == 0) tsfn_.Ref(env);
   submitted_++;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(job);
+    queued_.fetch_add(1, std::memory_order_release);
+    wake = sleeping_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return Napi::Promise(env, promise);
 }
 
@@ -71,11 +74,22 @@ void Executor::Loop() {
   for (;;) {
     Job* job;
     {
+      // Poll for up to kSpin before sleeping (see executor.h).
+      constexpr auto kSpin = std::chrono::microseconds(100);
+      auto until = std::chrono::steady_clock::now() + kSpin;
+      while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
       std::unique_lock<std::mutex> lock(mu_);
+      sleeping_ = true;
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      sleeping_ = false;
       if (stopping_) return;
       job = queue_.front();
       queue_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     try {
       if (flushDenormal != static_cast<int>(job->flushDenormal)) {

@@ -64,6 +64,12 @@ class Executor {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job*> queue_;
+  // Before sleeping, the executor thread polls `queued_` for a short while (kSpin): a program
+  // awaiting one job after another queues the next one within a few tens of µs, and a
+  // sleeping thread takes that long again to wake (a vCPU wake-up). Submit() only signals
+  // the condition variable when the thread really sleeps (`sleeping_`, guarded by mu_).
+  std::atomic<size_t> queued_{0};
+  bool sleeping_ = false;
   bool stopping_ = false;
   size_t pending_ = 0;  // queued + running + awaiting completion; JS thread only
   uint64_t submitted_ = 0;  // JS thread only
