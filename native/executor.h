@@ -50,7 +50,7 @@ class Executor {
     AutocastState autocast;
     bool flushDenormal;
     bool failed = false;
-    ErrorInfo error;
+    ErrorInfo error{};
   };
   static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
   void Loop();
