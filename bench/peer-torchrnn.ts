@@ -23,12 +23,15 @@ class Classifier extends nn.Module {
   }
   forward(x: Tensor, lengths?: Tensor): Tensor {
     if (lengths) {
-      // packed sequences: the last layer's final state, taken at each sequence's true end
-      const [, state] = this.rnn.forward(x, { lengths });
+      // packed sequences, as the Python peer: the last layer's final state, taken at each
+      // sequence's true end (the packed output is not padded back: it is not used)
+      const packed = nn.utils.rnn.packPaddedSequence(x, lengths, { batchFirst: true, enforceSorted: false });
+      // (a union of the three module types: TypeScript cannot pick among their overloads)
+      const [, state] = (this.rnn as torch.nn.GRU).forward(packed) as [unknown, Tensor | [Tensor, Tensor]];
       const h = Array.isArray(state) ? state[0] : state;
       return this.head.forward(h.select(0, -1));
     }
-    const [out] = this.rnn.forward(x);
+    const [out] = (this.rnn as torch.nn.GRU).forward(x);
     return this.head.forward(out.select(1, -1));
   }
 }

@@ -263,10 +263,18 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/**
+ * @internal Objects that own tensors (nn.utils.rnn.PackedSequence) list them under this key, so
+ * tidy() keeps a returned one whole.
+ */
+export const TENSORS = Symbol('torchrnn.tensors');
+
 function collectTensors(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
   if (value instanceof Tensor) { out.add(value); return; }
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
+  const owner = value as { [TENSORS]?: () => Tensor[] };
+  if (typeof owner[TENSORS] === 'function') { for (const t of owner[TENSORS]()) out.add(t); return; }
   if (Array.isArray(value)) { for (const v of value) collectTensors(v, out, seen); return; }
   if (value instanceof Map) { for (const v of value.values()) collectTensors(v, out, seen); return; }
   if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectTensors(v, out, seen);

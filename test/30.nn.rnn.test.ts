@@ -67,3 +67,95 @@ describe('initialization matches PyTorch after manualSeed', () => {
     });
   }
 });
+
+describe('nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence', () => {
+  const { nn } = torch;
+  const P = nn.utils.rnn;
+  const values = (t: torch.Tensor) => Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
+  const maxDiff = (a: torch.Tensor, b: torch.Tensor) => Math.max(...values(a.sub(b).abs()));
+
+  it('packs as PyTorch: steps of the longest-first batch, batch sizes, sorted and inverse orders', () => {
+    torch.manualSeed(3);
+    const x = torch.randn([3, 4, 2]); // batchFirst: [B, T, F]
+    const p = P.packPaddedSequence(x, [2, 4, 3], { batchFirst: true, enforceSorted: false });
+    assert.deepStrictEqual(values(p.batchSizes), [3, 3, 2, 1]);
+    assert.deepStrictEqual(values(p.sortedIndices!), [1, 2, 0]);
+    assert.deepStrictEqual(values(p.unsortedIndices!), [2, 0, 1]);
+    // row order of data: for each step t, the sequences still running, longest first
+    const rows: number[] = [];
+    for (const [t, bs] of [[0, [1, 2, 0]], [1, [1, 2, 0]], [2, [1, 2]], [3, [1]]] as [number, number[]][]) {
+      for (const b of bs) rows.push(...values(x.select(0, b).select(0, t)));
+    }
+    assert.deepStrictEqual(values(p.data), rows);
+    // time-major, already sorted: no orders recorded
+    const s = P.packPaddedSequence(x.transpose(0, 1), torch.tensor([4, 3, 2], { dtype: 'int64' }));
+    assert.deepStrictEqual(values(s.batchSizes), [3, 3, 2, 1]);
+    assert.strictEqual(s.sortedIndices, null);
+    assert.strictEqual(s.unsortedIndices, null);
+    const [padded, lengths] = P.padPackedSequence(p, { batchFirst: true, totalLength: 6, paddingValue: -1 });
+    assert.deepStrictEqual(padded.shape, [3, 6, 2]);
+    assert.deepStrictEqual(values(lengths), [2, 4, 3]);
+    [2, 4, 3].forEach((len, b) => {
+      assert.deepStrictEqual(values(padded.select(0, b).narrow(0, 0, len)), values(x.select(0, b).narrow(0, 0, len)), `sequence ${b}`);
+      assert.deepStrictEqual(values(padded.select(0, b).narrow(0, len, 6 - len)), new Array(2 * (6 - len)).fill(-1), `padding of ${b}`);
+    });
+  });
+
+  for (const [Kind, opts] of [
+    [nn.LSTM, { numLayers: 2, bidirectional: true }],
+    [nn.GRU, { numLayers: 2 }],
+    [nn.RNN, { bidirectional: true, nonlinearity: 'relu' }],
+  ] as const) {
+    it(`${Kind.name}: a PackedSequence in gives what forward(x, { lengths }) gives (outputs, states, gradients), sync and async`, async () => {
+      torch.manualSeed(4);
+      const m = new (Kind as unknown as new (o: object) => torch.nn.RNN)({ inputSize: 3, hiddenSize: 5, batchFirst: true, ...opts });
+      const x = torch.randn([4, 6, 3]).requiresGrad_();
+      const lengths = [3, 6, 1, 4];
+      const layers = (opts as unknown as { numLayers?: number }).numLayers ?? 1;
+      const dirs = (opts as unknown as { bidirectional?: boolean }).bidirectional ? 2 : 1;
+      const h0 = torch.randn([layers * dirs, 4, 5]);
+      const state = Kind === nn.LSTM ? [h0, torch.randn([layers * dirs, 4, 5])] : h0;
+      const flat = (s: unknown): torch.Tensor[] => (Array.isArray(s) ? s : [s]) as torch.Tensor[];
+      const [ref, refState] = m.forward(x, state as never, { lengths }) as [torch.Tensor, unknown];
+      const packed = P.packPaddedSequence(x, lengths, { batchFirst: true, enforceSorted: false });
+      const [out, outState] = m.forward(packed, state as never) as unknown as [torch.nn.utils.rnn.PackedSequence, unknown];
+      assert.ok(out instanceof P.PackedSequence);
+      const [padded] = P.padPackedSequence(out, { batchFirst: true });
+      assert.strictEqual(maxDiff(padded, ref), 0);
+      flat(outState).forEach((s, i) => assert.strictEqual(maxDiff(s, flat(refState)[i]), 0, `state ${i}`));
+      const w = torch.randn(ref.shape as number[]);
+      const [gRef] = torch.autograd.grad(ref.mul(w).sum(), [x]);
+      const [gPacked] = torch.autograd.grad(padded.mul(w).sum(), [x]);
+      assert.ok(maxDiff(gRef!, gPacked!) < 1e-6);
+      const [outAsync] = await m.forwardAsync(packed, state as never) as unknown as [torch.nn.utils.rnn.PackedSequence, unknown];
+      assert.strictEqual(maxDiff(outAsync.data, out.data), 0);
+      assert.deepStrictEqual(values(outAsync.batchSizes), values(packed.batchSizes));
+    });
+  }
+
+  it('tidy() keeps a returned PackedSequence whole and frees the rest; dispose() frees it', () => {
+    const lstm = new nn.LSTM({ inputSize: 2, hiddenSize: 3 });
+    const x = torch.randn([5, 2, 2]);
+    const base = torch.memory().tensors;
+    const out = torch.tidy(() => lstm.forward(P.packPaddedSequence(x, [5, 2]))[0]);
+    assert.strictEqual(torch.memory().tensors, base + 2); // data and batch sizes (sorted input: no orders)
+    assert.strictEqual(out.data.shape[0], 7);
+    out.dispose();
+    assert.strictEqual(torch.memory().tensors, base);
+    lstm.dispose();
+    x.dispose();
+  });
+
+  it('bad input: exact errors', () => {
+    const x = torch.randn([3, 2, 2]);
+    const lstm = new nn.LSTM({ inputSize: 2, hiddenSize: 3 });
+    const expect = (fn: () => unknown, message: string) => assert.throws(fn, (e: Error) => e instanceof torch.TorchError && e.message === message);
+    expect(() => P.packPaddedSequence(x, [2, 3]), 'Expected lengths in decreasing order when enforceSorted is true (pass { enforceSorted: false } to have them sorted) for lengths but received [2, 3]');
+    expect(() => P.packPaddedSequence(x, [3, 4]), 'Expected integer lengths in [1, 3] (the sequence length) for lengths but received [3, 4]');
+    expect(() => P.packPaddedSequence(x, [3]), 'Expected 2 lengths (the batch size) for lengths but received [3]');
+    const p = P.packPaddedSequence(x, [3, 2]);
+    expect(() => lstm.forward(p, { lengths: [3, 2] } as never), 'Expected no lengths with a PackedSequence input (it carries its own) for lengths but received [3, 2]');
+    expect(() => P.padPackedSequence(p, { totalLength: 2 }), 'Expected a totalLength of at least 3 (the longest sequence) for totalLength but received 2');
+    expect(() => P.padPackedSequence(x as never), 'Expected a PackedSequence for sequence but received a float32 Tensor of shape [3, 2, 2]');
+  });
+});

@@ -91,6 +91,31 @@ describe('trainStep', () => {
     sameParams(a, b, 1e-6);
   });
 
+  it('a model that packs its batch (nn.utils.rnn.packPaddedSequence in forward): traced and untraced agree, new lengths on the same graph', async () => {
+    class Packing extends nn.Module {
+      lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 8, numLayers: 2, batchFirst: true });
+      head = new nn.Linear(8, 2);
+      forward(x: torch.Tensor, lengths: torch.Tensor): torch.Tensor {
+        const [, [h]] = this.lstm.forward(nn.utils.rnn.packPaddedSequence(x, lengths, { batchFirst: true, enforceSorted: false }));
+        return this.head.forward(h.select(0, -1));
+      }
+    }
+    const run = async (trace: boolean) => {
+      torch.manualSeed(0);
+      const m = new Packing();
+      const x = torch.randn([4, 6, 3]);
+      const y = torch.tensor([0, 1, 1, 0], { dtype: 'int64' });
+      const step = torch.trainStep({ model: m, loss: new nn.CrossEntropyLoss(), optimizer: new optim.Adam(m.parameters(), { lr: 0.01 }), trace });
+      const losses: number[] = [];
+      for (const l of [[3, 6, 1, 4], [3, 6, 1, 4], [6, 2, 2, 5], [1, 1, 6, 3]]) losses.push(await step([x, torch.tensor(l, { dtype: 'int64' })], y));
+      return losses;
+    };
+    const traced = await run(true);
+    const eager = await run(false);
+    traced.forEach((l, i) => assert.ok(Math.abs(l - eager[i]) < 1e-6, `step ${i}: ${l} vs ${eager[i]}`));
+    assert.ok(new Set(traced).size === traced.length, 'the steps differ');
+  });
+
   it('many un-awaited steps run in order', async () => {
     const [a, b] = twin();
     const stepA = torch.trainStep({ model: a, loss: nll, optimizer: new optim.Adam(a.parameters()) });

@@ -9,6 +9,7 @@ import { checkTensor, Tensor, tracing, wrap } from '../tensor';
 import { tensor } from '../creation';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 import { Module } from './module';
+import { lengthsTensor, PackedSequence } from './packed';
 
 export interface RNNOptions {
   /** Features of each input step. Required. */
@@ -122,52 +123,56 @@ abstract class RNNBase extends Module {
       state = undefined;
     }
     this._checkLive('module');
+    if (input instanceof PackedSequence) return [this._packedArgs(input, state, opts), null];
     const x = checkInput(this, input, 'input', [2, 3], this.inputSize, 'inputSize');
     const batched = x.dim() === 3;
     const batch = batched ? x.shape[this.batchFirst ? 0 : 1] : 0;
     const seq = x.shape[batched && this.batchFirst ? 1 : 0];
-    const layers = (this.bidirectional ? 2 : 1) * this.numLayers;
-    const stateShape = (size: number) => (batched ? [layers, batch, size] : [layers, size]);
-    let h0: Tensor | null = null;
-    let c0: Tensor | null = null;
-    if (state !== undefined && state !== null) {
-      if (this._kind === 'lstm') {
-        if (!Array.isArray(state) || state.length !== 2) invalidArg('[h0, c0] (two tensors)', 'hx', state);
-        h0 = checkState(this, state[0], 'h0', stateShape(this._outSize));
-        c0 = checkState(this, state[1], 'c0', stateShape(this.hiddenSize));
-      } else {
-        h0 = checkState(this, state, 'h0', stateShape(this.hiddenSize));
-      }
-    }
+    const [h0, c0] = this._state(state, batched ? batch : null);
     const o = checkOptions<ForwardOptions>(opts, 'options', ['lengths']);
     let lengths: Tensor | null = null;
     if (o.lengths !== undefined) {
       if (!batched) invalidArg('a batched (3-D) input when lengths are given', 'input', x);
-      let values: number[];
-      if (tracing.active && o.lengths instanceof Tensor) {
-        // While tracing, a lengths tensor becomes a graph input: its values are not read here
-        // (they would become constants); its count is checked, the values by libtorch.
-        const t = checkTensor(o.lengths, 'lengths');
-        if (t.dim() !== 1 || t.dtype !== 'int64' || t.shape[0] !== batch) invalidArg(`a 1-D int64 tensor of ${batch} lengths (the batch size)`, 'lengths', t);
-        return [[x.handle('input'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, t.handle('lengths')], null];
-      }
-      if (Array.isArray(o.lengths)) {
-        values = o.lengths;
-      } else {
-        const t = checkTensor(o.lengths, 'lengths');
-        if (t.dim() !== 1 || (t.dtype !== 'int64' && t.dtype !== 'int32')) invalidArg('a 1-D int64 tensor or an array of integers', 'lengths', t);
-        values = Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
-      }
-      if (values.length !== batch) invalidArg(`${batch} lengths (the batch size)`, 'lengths', o.lengths);
-      if (!values.every((v) => Number.isInteger(v) && v >= 1 && v <= seq)) invalidArg(`integer lengths in [1, ${seq}] (the sequence length)`, 'lengths', o.lengths);
-      lengths = tensor(values, { dtype: 'int64' });
+      lengths = lengthsTensor(o.lengths, batch, seq);
     }
     return [[x.handle('input'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, lengths?.handle('lengths') ?? null], lengths];
   }
 
-  protected _result(outs: (TensorHandle | null)[]): unknown {
+  /** Checks the initial state for a batch of `batch` (null: unbatched; undefined: not known while tracing). */
+  private _state(state: unknown, batch: number | null | undefined): [Tensor | null, Tensor | null] {
+    if (state === undefined || state === null) return [null, null];
+    const layers = (this.bidirectional ? 2 : 1) * this.numLayers;
+    const stateShape = (size: number, given: unknown) => {
+      if (batch === null) return [layers, size];
+      const b = batch ?? (given instanceof Tensor && given.dim() === 3 ? given.shape[1] : 0);
+      return [layers, b, size];
+    };
+    if (this._kind === 'lstm') {
+      if (!Array.isArray(state) || state.length !== 2) invalidArg('[h0, c0] (two tensors)', 'hx', state);
+      return [checkState(this, state[0], 'h0', stateShape(this._outSize, state[0])), checkState(this, state[1], 'c0', stateShape(this.hiddenSize, state[1]))];
+    }
+    return [checkState(this, state, 'h0', stateShape(this.hiddenSize, state)), null];
+  }
+
+  /** forward's native arguments for a PackedSequence input: [data, h0, c0, null, batchSizes, sortedIndices, unsortedIndices]. */
+  private _packedArgs(input: PackedSequence, state: unknown, opts: unknown): (TensorHandle | null)[] {
+    const o = checkOptions<ForwardOptions>(opts, 'options', ['lengths']);
+    if (o.lengths !== undefined) invalidArg('no lengths with a PackedSequence input (it carries its own)', 'lengths', o.lengths);
+    const data = checkInput(this, input.data, 'input.data', [2], this.inputSize, 'inputSize');
+    const sizes = checkTensor(input.batchSizes, 'input.batchSizes');
+    if (sizes.dim() !== 1 || sizes.dtype !== 'int64' || sizes.device !== 'cpu') invalidArg('a 1-D int64 CPU tensor', 'input.batchSizes', sizes);
+    // The batch is the first step's size (not read while tracing: it would become a constant).
+    const batch = tracing.active ? undefined : Number((sizes.dataSync() as BigInt64Array)[0]);
+    const [h0, c0] = this._state(state, batch);
+    const order = (t: Tensor | null, name: string) => (t === null ? null : checkTensor(t, name).handle(name));
+    return [data.handle('input.data'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, null, sizes.handle('input.batchSizes'),
+      order(input.sortedIndices, 'input.sortedIndices'), order(input.unsortedIndices, 'input.unsortedIndices')];
+  }
+
+  protected _result(outs: (TensorHandle | null)[], input?: unknown): unknown {
     const [o, h, c] = outs.map((x) => wrap(x));
-    return this._kind === 'lstm' ? [o, [h, c]] : [o, h];
+    const output = input instanceof PackedSequence ? input.withData(o) : o;
+    return this._kind === 'lstm' ? [output, [h, c]] : [output, h];
   }
 
   extraRepr(): string {
@@ -188,21 +193,26 @@ abstract class Recurrent<State> extends RNNBase {
    * a padded batch as packed sequences: outputs past each length are zero and the final
    * state is taken at each sequence's true end.
    */
-  forward(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): [Tensor, State] {
+  forward(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): [Tensor, State];
+  /** A PackedSequence in (nn.utils.rnn.packPaddedSequence), a PackedSequence out, as in PyTorch. */
+  forward(input: PackedSequence, state?: State | null): [PackedSequence, State];
+  forward(input: Tensor | PackedSequence, state?: State | null | ForwardOptions, opts?: ForwardOptions): [Tensor | PackedSequence, State] {
     const [args, temp] = this._args(input, state, opts);
     try {
-      return this._result(native.moduleForward(this._native!, args)) as [Tensor, State];
+      return this._result(native.moduleForward(this._native!, args), input) as [Tensor, State];
     } finally {
       temp?.dispose();
     }
   }
 
   /** forward() on the executor thread. */
-  forwardAsync(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): Promise<[Tensor, State]> {
+  forwardAsync(input: Tensor, state?: State | null | ForwardOptions, opts?: ForwardOptions): Promise<[Tensor, State]>;
+  forwardAsync(input: PackedSequence, state?: State | null): Promise<[PackedSequence, State]>;
+  forwardAsync(input: Tensor | PackedSequence, state?: State | null | ForwardOptions, opts?: ForwardOptions): Promise<[Tensor | PackedSequence, State]> {
     const [args, temp] = this._args(input, state, opts);
     const p = native.moduleForwardAsync(this._native!, args); // the job holds its own reference
     temp?.dispose();
-    return withCallerStack(p, new Error()).then((outs) => this._result(outs) as [Tensor, State]);
+    return withCallerStack(p, new Error()).then((outs) => this._result(outs, input) as [Tensor, State]);
   }
 }
 

@@ -1,9 +1,11 @@
-/** nn.utils: gradient clipping, as torch.nn.utils (1.13). */
+/** nn.utils: gradient clipping, as torch.nn.utils (1.13); nn.utils.rnn: packed sequences. */
 import { native, TensorHandle } from '../binding';
 import { noGrad } from '../autograd';
 import { invalidArg, TorchError } from '../errors';
 import { checkTensor, Tensor, wrap } from '../tensor';
 import { checkBool, checkOptions } from '../validate';
+
+export * as rnn from './packed';
 
 const NORM = native.op('aten::norm', 'Scalar');
 const STACK = native.op('aten::stack', '');

@@ -22,6 +22,14 @@ struct Unbatch {
 template <typename M, typename State>
 static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
                             std::function<Tensors(const State&)> states) {
+  if (a.size() > 6 && a[4].defined()) {
+    // A PackedSequence from JS: data, batch sizes, sorted and unsorted indices (may be undefined).
+    // The output stays packed, as in PyTorch; the state comes back in the batch's own order.
+    auto result = m->forward_with_packed_input(rnnutils::PackedSequence(a[0], a[4], a[5], a[6]), hx);
+    Tensors out{std::get<0>(result).data()};
+    for (auto& s : states(std::get<1>(result))) out.push_back(s);
+    return out;
+  }
   const torch::Tensor& lengths = a[3];
   if (lengths.defined()) {
     auto packed = rnnutils::pack_padded_sequence(a[0], lengths.to(torch::kCPU).to(torch::kLong), batchFirst, false);
@@ -37,21 +45,27 @@ static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
   return out;
 }
 
-// createRecurrent(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0, lengths].
+// createRecurrent(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0, lengths]
+// or, for a PackedSequence, [data, h0, c0, null, batchSizes, sortedIndices, unsortedIndices].
 static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
   std::string kind = info[0].As<Napi::String>().Utf8Value();
   Napi::Object o = info[1].As<Napi::Object>();
   int64_t in = Int(o, "inputSize"), hidden = Int(o, "hiddenSize"), layers = Int(o, "numLayers");
   bool bias = Bool(o, "bias"), batchFirst = Bool(o, "batchFirst"), bidi = Bool(o, "bidirectional");
   double dropout = Num(o, "dropout");
-  auto unbatch = [batchFirst](const torch::Tensor& x) { return Unbatch{x.dim() == 2, batchFirst ? 0 : 1}; };
+  // A 2-D input is unbatched, except a PackedSequence's data (args 4-6 given).
+  auto unbatch = [batchFirst](const Tensors& a) {
+    bool packed = a.size() > 6 && a[4].defined();
+    return Unbatch{!packed && a[0].dim() == 2, batchFirst ? 0 : 1};
+  };
 
   if (kind == "lstm") {
     torch::nn::LSTM m(torch::nn::LSTMOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
                           .dropout(dropout).bidirectional(bidi).proj_size(Int(o, "projSize")));
     ForwardFn fwd = [m, batchFirst, unbatch](const Tensors& a) mutable {
-      Unbatch u = unbatch(a[0]);
-      Tensors args{u.in(a[0], u.batchDim), u.in(a[1], 1), u.in(a[2], 1), a[3]};
+      Unbatch u = unbatch(a);
+      Tensors args = a;
+      args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
       using S = std::tuple<torch::Tensor, torch::Tensor>;
@@ -62,8 +76,9 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
     return ModuleHandle::New(info.Env(), m.ptr(), fwd);
   }
   auto run = [batchFirst, unbatch](auto& m, const Tensors& a) {
-    Unbatch u = unbatch(a[0]);
-    Tensors args{u.in(a[0], u.batchDim), u.in(a[1], 1), torch::Tensor(), a[3]};
+    Unbatch u = unbatch(a);
+    Tensors args = a;
+    args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = torch::Tensor();
     Tensors out = RunRecurrent<std::decay_t<decltype(m)>, torch::Tensor>(
         m, batchFirst, args, args[1], [](const torch::Tensor& h) { return Tensors{h}; });
     return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1)};
