@@ -10,8 +10,9 @@ import * as fs from 'fs';
 import * as readline from 'readline';
 import { format } from 'util';
 
-export type Peer = 'torchrnn' | 'pytorch' | 'tfjs-cpu' | 'tfjs-wasm';
-export const PEERS: Peer[] = ['torchrnn', 'pytorch', 'tfjs-cpu', 'tfjs-wasm'];
+/** tfjs-torch: the same tf.layers models as tfjs-cpu/wasm, on torchrnn's TensorFlow.js backend (`torchrnn/tfjs`). */
+export type Peer = 'torchrnn' | 'pytorch' | 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-torch';
+export const PEERS: Peer[] = ['torchrnn', 'pytorch', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-torch'];
 export type Cell = 'lstm' | 'gru' | 'rnn';
 
 /** A recurrent model's training step or inference: a classifier (last step -> Linear) or a character LM. */

@@ -1,7 +1,8 @@
 /**
  * TensorFlow.js's side of the benchmark suite (a worker process; see bench/common.ts): what a
  * Node user would pick instead of torchrnn. `tsx bench/peer-tfjs.ts cpu|wasm` runs the plain
- * JavaScript CPU backend or @tensorflow/tfjs-backend-wasm. The models are tf.layers models
+ * JavaScript CPU backend or @tensorflow/tfjs-backend-wasm; `torch` runs the same models on
+ * torchrnn's own TensorFlow.js backend (lib/tfjs: libtorch kernels, fused recurrent layers). The models are tf.layers models
  * (the Keras API), trained with model.trainOnBatch (Adam, softmax cross-entropy) and run with
  * model.predict; a variable-length batch goes through a Masking layer, TensorFlow.js's form of
  * packed sequences. Loads `@tensorflow/tfjs` if installed, else its parts (tfjs-core,
@@ -13,7 +14,7 @@ import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, Runner, ser
 type TF = any;
 type T = any;
 
-const backend = process.argv[2] === 'wasm' ? 'wasm' : 'cpu';
+const backend = process.argv[2] === 'wasm' || process.argv[2] === 'torch' ? process.argv[2] : 'cpu';
 
 function loadTf(): { tf: TF; version: string; from: string } {
   let tf: TF;
@@ -32,6 +33,10 @@ function loadTf(): { tf: TF; version: string; from: string } {
   if (backend === 'wasm') {
     require('@tensorflow/tfjs-backend-wasm');
     from += ' + tfjs-backend-wasm';
+  }
+  if (backend === 'torch') {
+    require('../lib/tfjs');
+    from += ' + torchrnn/tfjs';
   }
   const version = String(tf.version_core ?? tf.version?.['tfjs-core'] ?? 'unknown');
   return { tf, version, from };
@@ -124,6 +129,9 @@ servePeer({
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       notes.push(`wasm SIMD ${simd ? 'on' : 'off'}, multithreaded build ${mt ? 'on' : 'off'}`);
       if (mt) threads = Number(require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1);
+    } else if (backend === 'torch') {
+      notes.push('torchrnn\'s backend: libtorch kernels on the Node thread, fused LSTM/GRU/SimpleRNN layers');
+      threads = require('../lib').getNumThreads();
     } else {
       notes.push('plain JavaScript kernels on the Node thread');
     }

@@ -8,7 +8,7 @@
  *   npm run bench:quick              the CI-sized suite (< 3 minutes): bench/quick/
  *   npx tsx bench/suite.ts --smoke   every row at toy sizes (< 1 minute; what test/95 runs)
  *
- * Options: --quick | --smoke, --plot, --out DIR, --peers torchrnn,pytorch,tfjs-cpu,tfjs-wasm,
+ * Options: --quick | --smoke, --plot, --out DIR, --peers torchrnn,pytorch,tfjs-cpu,tfjs-wasm,tfjs-torch,
  * --only workloads,curves,limit,overheads, --filter REGEX (case ids, e.g. 'lstm-train-b256'), --rounds N, --threads N (default: libtorch's own
  * default), --tfjs-budget SECONDS (longest estimated tfjs iteration that is still run),
  * --no-memory, --verbose. Env: BENCH_PYTHON (default /usr/bin/python3).
@@ -185,7 +185,7 @@ const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 function command(peer: Peer): [string, string[]] {
   if (peer === 'pytorch') return [python, [path.join(__dirname, 'peer_pytorch.py')]];
   const file = path.join(__dirname, peer === 'torchrnn' ? 'peer-torchrnn.ts' : 'peer-tfjs.ts');
-  return [process.execPath, ['--require', tsxCjs, file, ...(peer === 'tfjs-wasm' ? ['wasm'] : peer === 'tfjs-cpu' ? ['cpu'] : [])]];
+  return [process.execPath, ['--require', tsxCjs, file, ...(peer.startsWith('tfjs-') ? [peer.slice(5)] : [])]];
 }
 
 class Worker {
@@ -226,7 +226,7 @@ class Worker {
 }
 
 function isInstalled(peer: Peer): string | null {
-  if (peer !== 'tfjs-cpu' && peer !== 'tfjs-wasm') return null;
+  if (!peer.startsWith('tfjs-')) return null;
   const need = peer === 'tfjs-wasm' ? ['@tensorflow/tfjs-backend-wasm'] : [];
   const umbrella = (() => { try { require.resolve('@tensorflow/tfjs'); return true; } catch { return false; } })();
   if (!umbrella) need.push('@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu');
@@ -367,6 +367,8 @@ interface Row {
   peers: Partial<Record<Peer, PeerRow>>;
   /** torchrnn vs each peer, > 1 means torchrnn is better (faster / lower latency): median and spread of the per-round ratios */
   ratios: Partial<Record<Peer, Spread | null>>;
+  /** tfjs-layers on torchrnn's TensorFlow.js backend vs on tfjs's wasm backend (> 1: torch faster) */
+  tfjsTorchVsWasm: Spread | null;
 }
 
 function pairedRatios(a: number[], b: number[], hb: boolean): Spread | null {
@@ -404,7 +406,10 @@ function buildRows(): Row[] {
       const o = peers[p]?.samples;
       ratios[p] = t?.length && o?.length ? pairedRatios(t, o, higherBetter(c)) : null;
     }
-    rows.push({ id, section: e.section, title: e.title, unit: unitOf(c), higherIsBetter: higherBetter(c), params: e.params, flops: f, note: e.note, peers, ratios });
+    const tt = peers['tfjs-torch']?.samples;
+    const tw = peers['tfjs-wasm']?.samples;
+    const tfjsTorchVsWasm = tt?.length && tw?.length ? pairedRatios(tt, tw, higherBetter(c)) : null;
+    rows.push({ id, section: e.section, title: e.title, unit: unitOf(c), higherIsBetter: higherBetter(c), params: e.params, flops: f, note: e.note, peers, ratios, tfjsTorchVsWasm });
   }
   return rows;
 }
@@ -462,7 +467,7 @@ function linearity(rows: Map<string, Row>) {
 
 // ---- output -------------------------------------------------------------------------------------
 
-const PEER_NAMES: Record<Peer, string> = { torchrnn: 'torchrnn', pytorch: 'PyTorch', 'tfjs-cpu': 'tfjs cpu', 'tfjs-wasm': 'tfjs wasm' };
+const PEER_NAMES: Record<Peer, string> = { torchrnn: 'torchrnn', pytorch: 'PyTorch', 'tfjs-cpu': 'tfjs cpu', 'tfjs-wasm': 'tfjs wasm', 'tfjs-torch': 'tfjs on torch' };
 function fmt(v: number | undefined | null, digits = 3): string {
   if (v === undefined || v === null || !Number.isFinite(v)) return 'n/a';
   if (Math.abs(v) >= 1000) return v.toFixed(0);
@@ -488,11 +493,11 @@ function markdown(rows: Row[], res: Record<string, unknown>): string {
       for (const cv of curves) {
         const withMem = cv.ids.some((id) => PEERS.some((p) => { const x = byId.get(id)?.peers[p]?.memory; return x && 'peakMB' in x; }));
         L.push(`#### Cost curve: LSTM classifier training step vs ${cv.name} (others as the reference size)`, '',
-          `| ${cv.name} | torchrnn seq/s | PyTorch seq/s | tfjs cpu | tfjs wasm | vs PyTorch | vs tfjs cpu | vs tfjs wasm |${withMem ? ' peak RSS MB (+ over idle): torchrnn | PyTorch | tfjs cpu | tfjs wasm |' : ''}`,
-          `|---:|---:|---:|---:|---:|---:|---:|---:|${withMem ? '---:|---:|---:|---:|' : ''}`);
+          `| ${cv.name} | torchrnn seq/s | PyTorch seq/s | tfjs cpu | tfjs wasm | tfjs on torch | vs PyTorch | vs tfjs cpu | vs tfjs wasm | tfjs: torch vs wasm |${withMem ? ' peak RSS MB (+ over idle): torchrnn | PyTorch | tfjs cpu | tfjs wasm | tfjs on torch |' : ''}`,
+          `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${withMem ? '---:|---:|---:|---:|---:|' : ''}`);
         cv.ids.forEach((id, i) => {
           const r = byId.get(id)!;
-          L.push(`| ${cv.xs[i]} | ${cell(r.peers.torchrnn, true)} | ${cell(r.peers.pytorch, true)} | ${cell(r.peers['tfjs-cpu'], false)} | ${cell(r.peers['tfjs-wasm'], false)} | ${ratioCell(r.ratios.pytorch)} | ${speedCell(r.ratios['tfjs-cpu'])} | ${speedCell(r.ratios['tfjs-wasm'])} |${withMem ? ` ${PEERS.map((p) => mem(r, p)).join(' | ')} |` : ''}`);
+          L.push(`| ${cv.xs[i]} | ${cell(r.peers.torchrnn, true)} | ${cell(r.peers.pytorch, true)} | ${cell(r.peers['tfjs-cpu'], false)} | ${cell(r.peers['tfjs-wasm'], false)} | ${cell(r.peers['tfjs-torch'], false)} | ${ratioCell(r.ratios.pytorch)} | ${speedCell(r.ratios['tfjs-cpu'])} | ${speedCell(r.ratios['tfjs-wasm'])} | ${speedCell(r.tfjsTorchVsWasm)} |${withMem ? ` ${PEERS.map((p) => mem(r, p)).join(' | ')} |` : ''}`);
         });
         L.push('');
       }
@@ -500,9 +505,9 @@ function markdown(rows: Row[], res: Record<string, unknown>): string {
     }
     const rs = rows.filter((r) => r.section === s && r.id !== 'eventloop-fit');
     if (!rs.length) continue;
-    L.push(`#### ${heads[s]}`, '', '| row | unit | torchrnn | PyTorch | tfjs cpu | tfjs wasm | vs PyTorch | vs tfjs cpu | vs tfjs wasm |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(`#### ${heads[s]}`, '', '| row | unit | torchrnn | PyTorch | tfjs cpu | tfjs wasm | tfjs on torch | vs PyTorch | vs tfjs cpu | vs tfjs wasm | tfjs: torch vs wasm |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rs) {
-      L.push(`| ${r.title} | ${r.unit} | ${cell(r.peers.torchrnn, true)} | ${cell(r.peers.pytorch, true)} | ${cell(r.peers['tfjs-cpu'], false)} | ${cell(r.peers['tfjs-wasm'], false)} | ${ratioCell(r.ratios.pytorch)} | ${speedCell(r.ratios['tfjs-cpu'])} | ${speedCell(r.ratios['tfjs-wasm'])} |`);
+      L.push(`| ${r.title} | ${r.unit} | ${cell(r.peers.torchrnn, true)} | ${cell(r.peers.pytorch, true)} | ${cell(r.peers['tfjs-cpu'], false)} | ${cell(r.peers['tfjs-wasm'], false)} | ${cell(r.peers['tfjs-torch'], false)} | ${ratioCell(r.ratios.pytorch)} | ${speedCell(r.ratios['tfjs-cpu'])} | ${speedCell(r.ratios['tfjs-wasm'])} | ${speedCell(r.tfjsTorchVsWasm)} |`);
     }
     L.push('');
   }
@@ -693,6 +698,11 @@ function plots(rows: Row[], res: Record<string, unknown>): string[] {
       target: '>= 30x TensorFlow.js CPU on the LSTM training step (reference size)',
       ratio: refTrain?.ratios['tfjs-cpu']?.median ?? null, met: (refTrain?.ratios['tfjs-cpu']?.median ?? 0) >= 30,
       skipped: refTrain?.ratios['tfjs-cpu'] ? undefined : refTrain?.peers['tfjs-cpu']?.skipped ?? refTrain?.peers['tfjs-cpu']?.error ?? skippedPeers['tfjs-cpu'],
+    },
+    tfjsTorchVsWasm: {
+      target: '>= 20x: tfjs-layers LSTM training step on the torch backend vs the wasm backend (reference size)',
+      ratio: refTrain?.tfjsTorchVsWasm?.median ?? null, met: (refTrain?.tfjsTorchVsWasm?.median ?? 0) >= 20,
+      skipped: refTrain?.tfjsTorchVsWasm ? undefined : skippedPeers['tfjs-torch'] ?? skippedPeers['tfjs-wasm'] ?? refTrain?.peers['tfjs-torch']?.error ?? refTrain?.peers['tfjs-wasm']?.skipped ?? refTrain?.peers['tfjs-wasm']?.error,
     },
     limit: {
       target: 'LSTM training step >= 40 % of the large-matmul FLOP/s at batch 256, hidden 512',

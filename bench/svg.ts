@@ -4,7 +4,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const f1 = (v: number) => v.toFixed(1);
 
 export const COLORS: Record<string, string> = {
-  torchrnn: '#d9480f', pytorch: '#1971c2', 'tfjs-cpu': '#2f9e44', 'tfjs-wasm': '#7048e8', target: '#868e96',
+  torchrnn: '#d9480f', pytorch: '#1971c2', 'tfjs-cpu': '#2f9e44', 'tfjs-wasm': '#7048e8', 'tfjs-torch': '#e8590c', target: '#868e96',
 };
 
 function fmtNum(v: number): string {
