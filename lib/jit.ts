@@ -13,6 +13,7 @@ import { isTensorHandle, native, ScriptHandle, TensorHandle, TracedHandle } from
 import { invalidArg, TorchError, withCallerStack } from './errors';
 import { checkDevice, checkOptions, Device } from './validate';
 import { checkTensor, Tensor, tracing, wrap } from './tensor';
+import { noGrad } from './autograd';
 import type { Module } from './nn/module';
 
 /** Where each output tensor goes in the forward's result (tensors, arrays of them, nested). */
@@ -45,8 +46,11 @@ export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown
   if (tracing.active) invalidArg('no trace already in progress', 'trace', 'a nested trace');
   tracing.active = true;
   try {
+    // The trace run records the graph under noGrad: no autograd graph (and no saved
+    // activations) is built for a run that no backward will use. The recorded ops are the same;
+    // autograd applies when the graph runs.
     const handle = native.trace([...params, ...inputs].map((t) => t.handle()), () => {
-      structure = flatten(fn(), outs);
+      structure = flatten(noGrad(fn), outs);
       return outs.map((t) => t.handle('output'));
     });
     return { handle, structure };
