@@ -1,6 +1,15 @@
 /** Dependency-free SVG charts for the benchmark suite: line charts (log axes) and horizontal bars. */
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The opening of a W x H chart: the svg element, a white background and the title centred at titleX. */
+function header(W: number, H: number, titleX: number, title: string): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${titleX}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+  ];
+}
 const f1 = (v: number) => v.toFixed(1);
 
 export const COLORS: Record<string, string> = {
@@ -53,11 +62,7 @@ export function lineChart(o: LineChart): string {
   const ty = (v: number) => (o.logY ? Math.log(v / y0) / Math.log(y1 / y0) : (v - y0) / (y1 - y0));
   const X = (v: number) => m.left + tx(v) * (W - m.left - m.right);
   const Y = (v: number) => H - m.bottom - ty(v) * (H - m.top - m.bottom);
-  const p: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${(W - m.right + m.left) / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(o.title)}</text>`,
-  ];
+  const p = header(W, H, (W - m.right + m.left) / 2, o.title);
   for (const t of o.logY ? logTicks(y0, y1) : linTicks(y0, y1)) {
     p.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${f1(Y(t))}" y2="${f1(Y(t))}" stroke="#e9ecef"/>`,
       `<text x="${m.left - 6}" y="${f1(Y(t) + 4)}" text-anchor="end">${fmtNum(t)}</text>`);
@@ -103,11 +108,7 @@ export function barChart(o: BarChart): string {
   if (!vals.length) { lo = o.logX ? 0.1 : 0; hi = 1; }
   if (o.logX && lo > 1) lo = 1;
   const X = (v: number) => m.left + (o.logX ? Math.log(Math.max(v, lo) / lo) / Math.log(hi / lo) : (v - lo) / (hi - lo)) * (W - m.left - m.right);
-  const p: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(o.title)}</text>`,
-  ];
+  const p = header(W, H, W / 2, o.title);
   for (const t of o.logX ? logTicks(lo, hi) : linTicks(lo, hi)) {
     p.push(`<line x1="${f1(X(t))}" x2="${f1(X(t))}" y1="${m.top - 6}" y2="${H - m.bottom}" stroke="#e9ecef"/>`,
       `<text x="${f1(X(t))}" y="${H - m.bottom + 15}" text-anchor="middle">${fmtNum(t)}</text>`);

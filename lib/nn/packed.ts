@@ -15,7 +15,7 @@ function op(name: string, overload = '') { return native.op(`aten::${name}`, ove
 const call = native.call;
 const OP = {
   sort: op('sort'), indexSelect: op('index_select'), pack: op('_pack_padded_sequence'), pad: op('_pad_packed_sequence'),
-  emptyLike: op('empty_like'), scatter: op('scatter', 'src'), arange: op('arange', 'start_step'), detach: op('detach'),
+  emptyLike: op('empty_like'), scatter: op('scatter', 'src'), arange: op('arange', 'start_step'),
 };
 const INT64 = 4; // c10::ScalarType::Long
 
@@ -40,8 +40,7 @@ export class PackedSequence {
 
   /** A PackedSequence over new data with this one's batch sizes and orders (new Tensor objects over the same memory). */
   withData(data: Tensor): PackedSequence {
-    const alias = <T extends Tensor | null>(t: T): T => (t === null ? t : wrap(call(OP.detach, t.handle()) as TensorHandle) as T);
-    return new PackedSequence(data, alias(this.batchSizes), alias(this.sortedIndices), alias(this.unsortedIndices));
+    return new PackedSequence(data, this.batchSizes.detach(), this.sortedIndices?.detach() ?? null, this.unsortedIndices?.detach() ?? null);
   }
 
   dispose(): void {
@@ -56,7 +55,7 @@ export function lengthsTensor(lengths: unknown, batch: number, seq: number): Ten
     // become constants); libtorch checks them.
     const t = checkTensor(lengths, 'lengths');
     if (t.dim() !== 1 || t.dtype !== 'int64' || t.shape[0] !== batch) invalidArg(`a 1-D int64 tensor of ${batch} lengths (the batch size)`, 'lengths', t);
-    return wrap<'int64'>(call(OP.detach, t.handle('lengths')) as TensorHandle);
+    return t.detach() as Tensor<'int64'>;
   }
   let values: number[];
   if (Array.isArray(lengths)) {

@@ -6,7 +6,6 @@
 import { native, ModuleHandle, NativeRnnOptions, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, tracing, wrap } from '../tensor';
-import { tensor } from '../creation';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 import { Module } from './module';
 import { lengthsTensor, PackedSequence } from './packed';
@@ -161,8 +160,10 @@ abstract class RNNBase extends Module {
     const data = checkInput(this, input.data, 'input.data', [2], this.inputSize, 'inputSize');
     const sizes = checkTensor(input.batchSizes, 'input.batchSizes');
     if (sizes.dim() !== 1 || sizes.dtype !== 'int64' || sizes.device !== 'cpu') invalidArg('a 1-D int64 CPU tensor', 'input.batchSizes', sizes);
-    // The batch is the first step's size (not read while tracing: it would become a constant).
-    const batch = tracing.active ? undefined : Number((sizes.dataSync() as BigInt64Array)[0]);
+    // The batch is the first step's size, read only to check a given state (and not while
+    // tracing: it would become a constant).
+    const given = state !== undefined && state !== null;
+    const batch = given && !tracing.active ? Number((sizes.dataSync() as BigInt64Array)[0]) : undefined;
     const [h0, c0] = this._state(state, batch);
     const order = (t: Tensor | null, name: string) => (t === null ? null : checkTensor(t, name).handle(name));
     return [data.handle('input.data'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, null, sizes.handle('input.batchSizes'),

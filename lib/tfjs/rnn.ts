@@ -76,12 +76,18 @@ function forwardKernel(kind: Kind) {
   });
 }
 
+/** What the forward kernel saved for the gradient kernels, found through its sequence output. */
+function savedBy(b: TorchBackend, sequence: TensorInfo, kernelName: string) {
+  const rec = b.entry(sequence.dataId).recurrent;
+  if (!rec) throw new Error(`torch backend: ${kernelName} needs what its forward kernel saves while gradients are recorded`);
+  return rec;
+}
+
 function gradKernel(kind: Kind) {
   return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
     const b = backend as TorchBackend;
     const a = attrs as unknown as RecurrentAttrs;
-    const rec = b.entry((inputs.sequence as TensorInfo).dataId).recurrent;
-    if (!rec) throw new Error(`torch backend: ${KINDS[kind].kernel}Grad needs what its forward kernel saves while gradients are recorded`);
+    const rec = savedBy(b, inputs.sequence as TensorInfo, `${KINDS[kind].kernel}Grad`);
     const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
     const grads = rnnNative.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
       a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
@@ -103,8 +109,7 @@ function gradKernel(kind: Kind) {
 function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo {
   return inScope(() => {
     const b = backend as TorchBackend;
-    const rec = b.entry((inputs.sequence as TensorInfo).dataId).recurrent;
-    if (!rec) throw new Error('torch backend: a recurrent InputGrad kernel needs what its forward kernel saves while gradients are recorded');
+    const rec = savedBy(b, inputs.sequence as TensorInfo, 'a recurrent InputGrad kernel');
     const dx = own(rnnNative.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
     adopt(dx);
     return b.makeOutput(dx, meta(dx)[1], 'float32');

@@ -32,9 +32,9 @@ torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& 
   }
 }
 
-// hardSigmoid in plain loops over float32 rows (2-D, unit column stride): it is only multiply,
-// add and compare, which the compiler vectorizes, in one pass where ATen needs three (forward)
-// or four (backward). Same float operations in the same order as the ATen forms, so the same bits.
+// hardSigmoid in a plain loop over float32 rows (2-D, unit column stride): it is only multiply,
+// add and compare, which the compiler vectorizes, in one pass where ATen needs three. Same float
+// operations in the same order as the ATen form, so the same bits. (Its derivative: Deriv.)
 bool RowsOfFloats(const torch::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.stride(1) == 1;
 }
