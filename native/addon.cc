@@ -6,8 +6,17 @@ namespace trnn {
 
 AddonData::AddonData() = default;
 
+// Data(env) is called several times per tensor op; napi_get_instance_data is not free. Each
+// environment runs on its own thread, so the last lookup is cached per thread.
+static thread_local napi_env cachedEnv = nullptr;
+static thread_local AddonData* cachedData = nullptr;
+
 AddonData::~AddonData() {
   executor.reset();
+  if (cachedData == this) {
+    cachedEnv = nullptr;
+    cachedData = nullptr;
+  }
 }
 
 Executor& AddonData::GetExecutor(Napi::Env env) {
@@ -21,7 +30,11 @@ void WaitForExecutor(Napi::Env env) {
 }
 
 AddonData& Data(Napi::Env env) {
-  return *env.GetInstanceData<AddonData>();
+  if (static_cast<napi_env>(env) != cachedEnv || cachedData == nullptr) {
+    cachedData = env.GetInstanceData<AddonData>();
+    cachedEnv = env;
+  }
+  return *cachedData;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -6,6 +6,22 @@
 namespace trnn {
 
 class Executor;
+
+// An operator looked up once by name (ops.cc). Schemas of the common shapes (a tensor result
+// of one or two tensors and scalars) also keep a typed handle, which Call() uses to call the
+// operator unboxed, as Python's generated bindings do, without building an IValue stack.
+struct RegisteredOp {
+  using T = at::Tensor;
+  using S = at::Scalar;
+  c10::OperatorHandle handle;
+  std::variant<std::monostate,
+               c10::TypedOperatorHandle<T(const T&)>,
+               c10::TypedOperatorHandle<T(const T&, const T&)>,
+               c10::TypedOperatorHandle<T(const T&, const T&, const S&)>,
+               c10::TypedOperatorHandle<T(const T&, const S&)>,
+               c10::TypedOperatorHandle<T(const T&, const S&, const S&)>>
+      unboxed;
+};
 struct DistributedState;  // distributed/process_group.h
 
 struct AddonData {
@@ -25,12 +41,21 @@ struct AddonData {
     int64_t handles;
     int64_t bytes;
   };
-  std::unordered_map<const void*, StorageUse> storages;
+  ska::flat_hash_map<const void*, StorageUse> storages;  // open addressing: no node per tensor
   int64_t liveTensors = 0;
   int64_t liveBytes = 0;
+  int64_t unreportedBytes = 0;  // not yet passed to AdjustExternalMemory (tensor.cc)
+
+  // Externals of disposed tensor handles, kept (one strong reference each) for reuse by
+  // TensorHandle::New: an op's result then costs no new external, and the disposed one
+  // leaves no weak handle for the GC. Only dispose() adds here: a disposed handle is
+  // unreachable from lib (Tensor.dispose() drops it). Never freed by ~AddonData: Node
+  // releases the references and finalizes the externals at teardown.
+  static constexpr size_t kMaxSpareHandles = 64;
+  std::vector<std::pair<napi_ref, class TensorHandle*>> spareHandles;
 
   // Operators looked up once by name (ops.cc), called by index.
-  std::vector<c10::OperatorHandle> ops;
+  std::vector<RegisteredOp> ops;
 
   std::unique_ptr<Executor> executor;  // created on first use
   Executor& GetExecutor(Napi::Env env);

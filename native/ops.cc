@@ -6,20 +6,22 @@
 
 namespace trnn {
 
-static int64_t ToInt(const Napi::Value& v) {
-  if (v.IsBigInt()) {
+// Each conversion reads the value's type once (napi_typeof is most of a tiny op's argument cost).
+static int64_t ToInt(const Napi::Value& v, napi_valuetype type) {
+  if (type == napi_bigint) {
     bool lossless;
     return v.As<Napi::BigInt>().Int64Value(&lossless);
   }
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1 : 0;
+  if (type == napi_boolean) return v.As<Napi::Boolean>().Value() ? 1 : 0;
   return v.As<Napi::Number>().Int64Value();
 }
+static int64_t ToInt(const Napi::Value& v) { return ToInt(v, v.Type()); }
 
 // A JS number is an integral Scalar when it has no fraction, so `intTensor.add(2)` stays
 // integral while `intTensor.add(2.5)` promotes, as in Python.
-static c10::Scalar ToScalar(const Napi::Value& v) {
-  if (v.IsBoolean()) return c10::Scalar(v.As<Napi::Boolean>().Value());
-  if (v.IsBigInt()) return c10::Scalar(ToInt(v));
+static c10::Scalar ToScalar(const Napi::Value& v, napi_valuetype type) {
+  if (type == napi_boolean) return c10::Scalar(v.As<Napi::Boolean>().Value());
+  if (type == napi_bigint) return c10::Scalar(ToInt(v, type));
   double d = v.As<Napi::Number>().DoubleValue();
   if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) return c10::Scalar(static_cast<int64_t>(d));
   return c10::Scalar(d);
@@ -73,23 +75,27 @@ static c10::IValue ToList(const Napi::Value& v, const c10::TypePtr& elem) {
   }
 }
 
-c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) {
+c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) { return ToIValue(v, v.Type(), type); }
+
+c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr& type) {
   switch (type->kind()) {
     case c10::TypeKind::OptionalType:
-      if (v.IsNull() || v.IsUndefined()) return c10::IValue();
-      return ToIValue(v, type->castRaw<c10::OptionalType>()->getElementType());
+      if (vt == napi_null || vt == napi_undefined) return c10::IValue();
+      return ToIValue(v, vt, type->castRaw<c10::OptionalType>()->getElementType());
     case c10::TypeKind::TensorType:
       // A number where a tensor is expected becomes a 0-dim "wrapped number" tensor, exactly
       // what Python's argument parser makes of `x + 2`: it takes part in type promotion as a
       // Python scalar would, and autograd records the same node (AddBackward0).
-      switch (v.Type()) {
+      switch (vt) {
         case napi_number:
         case napi_boolean:
         case napi_bigint: {
-          at::Tensor t = c10::scalar_to_tensor(ToScalar(v));
+          at::Tensor t = c10::scalar_to_tensor(ToScalar(v, vt));
           t.unsafeGetTensorImpl()->set_wrapped_number(true);
           return t;
         }
+        case napi_external:
+          return TensorHandle::GetExternal(v);
         default:
           return TensorHandle::Get(v);
       }
@@ -98,13 +104,13 @@ c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type) {
     case c10::TypeKind::ScalarTypeType:
     case c10::TypeKind::LayoutType:
     case c10::TypeKind::MemoryFormatType:
-      return ToInt(v);
+      return ToInt(v, vt);
     case c10::TypeKind::FloatType:
       return v.As<Napi::Number>().DoubleValue();
     case c10::TypeKind::BoolType:
       return v.As<Napi::Boolean>().Value();
     case c10::TypeKind::NumberType:
-      return ToScalar(v);
+      return ToScalar(v, vt);
     case c10::TypeKind::StringType:
       return v.As<Napi::String>().Utf8Value();
     case c10::TypeKind::DeviceObjType:
@@ -143,12 +149,41 @@ Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
   throw std::runtime_error(std::string("unsupported return type ") + v.tagKind());
 }
 
+// The typed handle Call() may use for `h`'s schema, or monostate. Only schemas of exactly these
+// shapes qualify: Tensor and Scalar arguments (no optionals, lists or out=) and one Tensor
+// result; typed() checks the C++ signature libtorch registered and throws on a mismatch.
+static decltype(RegisteredOp::unboxed) UnboxedFor(const c10::OperatorHandle& h) {
+  using T = RegisteredOp::T;
+  using S = RegisteredOp::S;
+  const c10::FunctionSchema& schema = h.schema();
+  if (schema.is_vararg() || schema.returns().size() != 1 || schema.returns()[0].type()->kind() != c10::TypeKind::TensorType) return {};
+  std::string shape;
+  for (const c10::Argument& a : schema.arguments()) {
+    if (a.kwarg_only() && !a.default_value()) return {};
+    switch (a.type()->kind()) {
+      case c10::TypeKind::TensorType: shape += 'T'; break;
+      case c10::TypeKind::NumberType: shape += 'S'; break;
+      default: return {};
+    }
+  }
+  try {
+    if (shape == "T") return h.typed<T(const T&)>();
+    if (shape == "TT") return h.typed<T(const T&, const T&)>();
+    if (shape == "TTS") return h.typed<T(const T&, const T&, const S&)>();
+    if (shape == "TS") return h.typed<T(const T&, const S&)>();
+    if (shape == "TSS") return h.typed<T(const T&, const S&, const S&)>();
+  } catch (const c10::Error&) {
+    // registered with another C++ signature: stays boxed
+  }
+  return {};
+}
+
 // op(name, overload) -> index for call(). Throws if libtorch has no such operator.
 static Napi::Value Op(const Napi::CallbackInfo& info) {
   AddonData& data = Data(info.Env());
   c10::OperatorHandle handle = c10::Dispatcher::singleton().findSchemaOrThrow(
       info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
-  data.ops.push_back(handle);
+  data.ops.push_back(RegisteredOp{handle, UnboxedFor(handle)});
   return Napi::Number::New(info.Env(), static_cast<double>(data.ops.size() - 1));
 }
 
@@ -158,8 +193,9 @@ static torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::O
   torch::jit::Stack stack;
   stack.reserve(args.size());
   for (size_t i = 0; i < args.size(); i++) {
-    if (i < given && !info[i + 1].IsUndefined()) {
-      stack.push_back(ToIValue(info[i + 1], args[i].type()));
+    napi_valuetype vt = i < given ? info[i + 1].Type() : napi_undefined;
+    if (vt != napi_undefined) {
+      stack.push_back(ToIValue(info[i + 1], vt, args[i].type()));
     } else if (args[i].default_value()) {
       stack.push_back(*args[i].default_value());
     } else {
@@ -169,12 +205,92 @@ static torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::O
   return stack;
 }
 
+// ---- the unboxed path: the same conversions as ToIValue, read straight into C++ arguments.
+// Each reader answers false for anything it does not take (a missing tensor, a list, a
+// string...): Call() then takes the boxed path, whose conversion and errors are the reference.
+
+struct TensorArg {
+  const at::Tensor* t = nullptr;
+  at::Tensor owned;  // a wrapped number
+  operator const at::Tensor&() const { return *t; }
+};
+
+static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out) {
+  if (i >= info.Length()) return false;
+  switch (napi_valuetype vt = info[i].Type()) {
+    case napi_external:
+      out.t = &TensorHandle::GetExternal(info[i]);
+      return true;
+    case napi_number:
+    case napi_boolean:
+    case napi_bigint:
+      out.owned = c10::scalar_to_tensor(ToScalar(info[i], vt));
+      out.owned.unsafeGetTensorImpl()->set_wrapped_number(true);
+      out.t = &out.owned;
+      return true;
+    default:
+      return false;
+  }
+}
+
+static bool ReadScalar(const Napi::CallbackInfo& info, size_t i, const c10::Argument& arg, c10::Scalar& out) {
+  napi_valuetype vt = i < info.Length() ? info[i].Type() : napi_undefined;
+  switch (vt) {
+    case napi_undefined:
+      if (!arg.default_value()) return false;
+      out = arg.default_value()->toScalar();
+      return true;
+    case napi_number:
+    case napi_boolean:
+    case napi_bigint:
+      out = ToScalar(info[i], vt);
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <class... A>
+using Typed = c10::TypedOperatorHandle<at::Tensor(const A&...)>;
+
+static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, at::Tensor& result) {
+  using T = RegisteredOp::T;
+  using S = RegisteredOp::S;
+  const auto& args = op.handle.schema().arguments();
+  if (info.Length() - 1 > args.size()) return false;
+  TensorArg t0, t1;
+  c10::Scalar s1, s2;
+  if (!ReadTensor(info, 1, t0)) return false;
+  if (auto* f = std::get_if<Typed<T>>(&op.unboxed)) {
+    result = f->call(t0);
+  } else if (auto* f = std::get_if<Typed<T, T>>(&op.unboxed)) {
+    if (!ReadTensor(info, 2, t1)) return false;
+    result = f->call(t0, t1);
+  } else if (auto* f = std::get_if<Typed<T, T, S>>(&op.unboxed)) {
+    if (!ReadTensor(info, 2, t1) || !ReadScalar(info, 3, args[2], s2)) return false;
+    result = f->call(t0, t1, s2);
+  } else if (auto* f = std::get_if<Typed<T, S>>(&op.unboxed)) {
+    if (!ReadScalar(info, 2, args[1], s1)) return false;
+    result = f->call(t0, s1);
+  } else if (auto* f = std::get_if<Typed<T, S, S>>(&op.unboxed)) {
+    if (!ReadScalar(info, 2, args[1], s1) || !ReadScalar(info, 3, args[2], s2)) return false;
+    result = f->call(t0, s1, s2);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // call(index, ...args): the operator's result, a single value or an array of them.
 static Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const c10::OperatorHandle& op = Data(env).ops.at(info[0].As<Napi::Number>().Uint32Value());
-  torch::jit::Stack stack = BuildStack(info, op);
-  op.callBoxed(&stack);
+  const RegisteredOp& op = Data(env).ops.at(info[0].As<Napi::Number>().Uint32Value());
+  if (op.unboxed.index() != 0) {
+    at::Tensor result;
+    if (CallUnboxed(info, op, result)) return TensorHandle::New(env, std::move(result));
+  }
+  torch::jit::Stack stack = BuildStack(info, op.handle);
+  op.handle.callBoxed(&stack);
   if (stack.empty()) return env.Undefined();
   if (stack.size() == 1) return FromIValue(env, stack[0]);
   Napi::Array out = Napi::Array::New(env, stack.size());
@@ -185,7 +301,7 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
 // callInPlace(index, self, ...args): for `add_` and friends, whose result is `self` again:
 // no new handle is made for it.
 static Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
-  const c10::OperatorHandle& op = Data(info.Env()).ops.at(info[0].As<Napi::Number>().Uint32Value());
+  const c10::OperatorHandle& op = Data(info.Env()).ops.at(info[0].As<Napi::Number>().Uint32Value()).handle;
   torch::jit::Stack stack = BuildStack(info, op);
   op.callBoxed(&stack);
   return info.Env().Undefined();

@@ -8,5 +8,7 @@
 
 namespace trnn {
 c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type);
+// The same, for a value whose type the caller has read (vt).
+c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr& type);
 Napi::Value FromIValue(Napi::Env env, const c10::IValue& v);
 }  // namespace trnn

@@ -3,6 +3,7 @@
 #pragma once
 #include <torch/torch.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/util/flat_hash_map.h>
 #include <napi.h>
 
 #include <condition_variable>
@@ -13,4 +14,5 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>

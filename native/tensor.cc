@@ -8,6 +8,18 @@ namespace trnn {
 
 Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
   if (!t.defined()) return env.Null();
+  AddonData& data = Data(env);
+  while (!data.spareHandles.empty()) {
+    auto [ref, spare] = data.spareHandles.back();
+    data.spareHandles.pop_back();
+    napi_value out = nullptr;
+    bool ok = napi_get_reference_value(env, ref, &out) == napi_ok && out != nullptr;
+    napi_delete_reference(env, ref);
+    if (!ok) continue;
+    spare->tensor_ = std::move(t);
+    spare->Track(data, env);
+    return Napi::Value(env, out);
+  }
   auto* h = new TensorHandle();
   h->tensor_ = std::move(t);
   napi_value out;
@@ -16,8 +28,18 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
     delete h;
     NAPI_THROW_IF_FAILED(env, status, Napi::Value());
   }
-  h->Track(env);
+  h->Track(data, env);
   return Napi::Value(env, out);
+}
+
+void TensorHandle::Dispose(Napi::Env env, const Napi::Value& v) {
+  TensorHandle* h = Unwrap(v);
+  if (h == nullptr || !h->tracked_) return;  // a second dispose() must not pool it twice
+  h->Release(env);
+  AddonData& data = Data(env);
+  if (data.spareHandles.size() >= AddonData::kMaxSpareHandles) return;
+  napi_ref ref;
+  if (napi_create_reference(env, v, 1, &ref) == napi_ok) data.spareHandles.emplace_back(ref, h);
 }
 
 void TensorHandle::Finalize(napi_env env, void* data, void*) {
@@ -30,14 +52,28 @@ void TensorHandle::Finalize(napi_env env, void* data, void*) {
 TensorHandle* TensorHandle::Unwrap(const Napi::Value& v) {
   napi_valuetype type;
   if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_external) return nullptr;
+  return FromExternal(v);
+}
+
+TensorHandle* TensorHandle::FromExternal(const Napi::Value& v) {
   void* data = nullptr;
   if (napi_get_value_external(v.Env(), v, &data) != napi_ok || data == nullptr) return nullptr;
   auto* h = static_cast<TensorHandle*>(data);
   return h->magic_ == kMagic ? h : nullptr;
 }
 
-void TensorHandle::Track(Napi::Env env) {
-  AddonData& data = Data(env);
+// Reports a change of live storage bytes to V8. Small changes are summed and reported once
+// they reach kReportBytes, so a tiny op does not pay for a V8 call on each result.
+static void ReportExternal(AddonData& data, Napi::Env env, int64_t delta) {
+  constexpr int64_t kReportBytes = 64 * 1024;
+  data.unreportedBytes += delta;
+  if (data.unreportedBytes >= kReportBytes || data.unreportedBytes <= -kReportBytes) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, data.unreportedBytes);
+    data.unreportedBytes = 0;
+  }
+}
+
+void TensorHandle::Track(AddonData& data, Napi::Env env) {
   storageKey_ = nullptr;
   if (tensor_.has_storage()) {
     storageKey_ = tensor_.storage().unsafeGetStorageImpl();
@@ -46,7 +82,7 @@ void TensorHandle::Track(Napi::Env env) {
       int64_t bytes = static_cast<int64_t>(tensor_.storage().nbytes());
       data.storages.emplace(storageKey_, AddonData::StorageUse{1, bytes});
       data.liveBytes += bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+      ReportExternal(data, env, bytes);
     } else {
       it->second.handles++;
     }
@@ -64,7 +100,7 @@ void TensorHandle::Untrack(Napi::Env env) {
     auto it = data.storages.find(storageKey_);
     if (it != data.storages.end() && --it->second.handles == 0) {
       data.liveBytes -= it->second.bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(env, -it->second.bytes);
+      ReportExternal(data, env, -it->second.bytes);
       data.storages.erase(it);
     }
   }
@@ -75,13 +111,15 @@ void TensorHandle::Release(Napi::Env env) {
   tensor_ = torch::Tensor();
 }
 
-const torch::Tensor& TensorHandle::Get(const Napi::Value& v) {
-  TensorHandle* h = Unwrap(v);
-  if (h == nullptr || !h->tracked_) {
+static const torch::Tensor& Live(const TensorHandle* h, const Napi::Value& v) {
+  if (h == nullptr || !h->IsLive()) {
     throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a live tensor but received a disposed tensor");
   }
-  return h->tensor_;
+  return h->tensor();
 }
+
+const torch::Tensor& TensorHandle::Get(const Napi::Value& v) { return Live(Unwrap(v), v); }
+const torch::Tensor& TensorHandle::GetExternal(const Napi::Value& v) { return Live(FromExternal(v), v); }
 
 // ---- devices ------------------------------------------------------------------------------
 
@@ -192,8 +230,7 @@ static Napi::Value Meta(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (h != nullptr) h->Release(info.Env());
+  TensorHandle::Dispose(info.Env(), info[0]);
   return info.Env().Undefined();
 }
 

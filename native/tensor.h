@@ -18,16 +18,24 @@ class TensorHandle {
   static const torch::Tensor& Get(const Napi::Value& v);
   // The handle behind `v`, or nullptr when `v` is not a tensor handle.
   static TensorHandle* Unwrap(const Napi::Value& v);
+  // Get() for a value the caller has already seen to be an external (one napi_typeof less).
+  static const torch::Tensor& GetExternal(const Napi::Value& v);
   static bool Is(const Napi::Value& v) { return Unwrap(v) != nullptr; }
+  bool IsLive() const { return tracked_; }
+  const torch::Tensor& tensor() const { return tensor_; }
 
   void Release(Napi::Env env);
+  // dispose(): Release(), then keep the handle's JS external for the next New() (see
+  // AddonData::spareHandles), so a tiny op allocates no external and leaves no garbage.
+  static void Dispose(Napi::Env env, const Napi::Value& v);
   // Re-reads the storage after the tensor's data was replaced in place (set_data).
-  void Retrack(Napi::Env env) { Untrack(env); Track(env); }
+  void Retrack(Napi::Env env) { Untrack(env); Track(Data(env), env); }
 
  private:
   static constexpr uint64_t kMagic = 0x74726e6e54656e73ULL;  // "trnnTens"
   static void Finalize(napi_env env, void* data, void* hint);
-  void Track(Napi::Env env);
+  static TensorHandle* FromExternal(const Napi::Value& v);
+  void Track(AddonData& data, Napi::Env env);
   void Untrack(Napi::Env env);
   uint64_t magic_ = kMagic;
   torch::Tensor tensor_;

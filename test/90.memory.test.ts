@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import * as torch from '../lib';
+import { native } from '../lib/binding';
 import { gc, throwsTorch } from './helpers';
 
 async function settleGc(): Promise<void> {
@@ -25,6 +26,25 @@ describe('memory', () => {
     assert.deepStrictEqual(torch.memory(), base);
     throwsTorch(() => v.add(1), 'ERR_INVALID_ARG', 'Expected a live Tensor for self but received a disposed Tensor');
     assert.strictEqual(String(v), 'tensor(<disposed>)');
+  });
+
+  it('a disposed handle is reused for a later result, by one tensor only', () => {
+    const base = torch.memory();
+    const x = torch.tensor([1, 2]);
+    const a = x.add(1);
+    const h = a._h;
+    a.dispose();
+    native.dispose(h); // a second dispose of the same handle must not offer it for reuse twice
+    const b = x.add(2);
+    const c = x.mul(x);
+    assert.notStrictEqual(b._h, c._h);
+    assert.ok(b._h === h || c._h === h, 'the disposed handle was not reused');
+    assert.deepStrictEqual([b.toArray(), c.toArray()], [[3, 4], [1, 4]]);
+    throwsTorch(() => a.add(1), 'ERR_INVALID_ARG', 'Expected a live Tensor for self but received a disposed Tensor');
+    b.dispose();
+    c.dispose();
+    x.dispose();
+    assert.deepStrictEqual(torch.memory(), base);
   });
 
   it('10,000 create/compute/dispose cycles return to the baseline', () => {
