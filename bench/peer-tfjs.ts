@@ -35,7 +35,7 @@ function loadTf(): { tf: TF; version: string; from: string } {
     from += ' + tfjs-backend-wasm';
   }
   if (backend === 'torch') {
-    require('../lib/tfjs');
+    require('../dist/tfjs');
     from += ' + torchrnn/tfjs';
   }
   const version = String(tf.version_core ?? tf.version?.['tfjs-core'] ?? 'unknown');
@@ -131,7 +131,7 @@ servePeer({
       if (mt) threads = Number(require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1);
     } else if (backend === 'torch') {
       notes.push('torchrnn\'s backend: libtorch kernels on the Node thread, fused LSTM/GRU/SimpleRNN layers');
-      threads = require('../lib').getNumThreads();
+      threads = require('../dist').getNumThreads();
     } else {
       notes.push('plain JavaScript kernels on the Node thread');
     }

@@ -4,17 +4,19 @@
  * as one native job, awaited per step: what `fit()` runs); inference calls the module's
  * synchronous forward under noGrad and reads the logits.
  */
-import * as torch from '../lib';
+import type * as T from '../lib';
 import {
   Case, eventLoopDuring, Hello, LoopCase, mappedBlas, ModelCase, Request, Runner, servePeer,
 } from './common';
 
+// The compiled package, as npm installs it (suite.ts compiles it first when lib/ is newer).
+const torch: typeof T = require('../dist');
 const { nn, optim } = torch;
-type Tensor = torch.Tensor;
+type Tensor = T.Tensor;
 
 class Classifier extends nn.Module {
-  rnn: torch.nn.LSTM | torch.nn.GRU | torch.nn.RNN;
-  head: torch.nn.Linear;
+  rnn: T.nn.LSTM | T.nn.GRU | T.nn.RNN;
+  head: T.nn.Linear;
   constructor(c: { cell: 'lstm' | 'gru' | 'rnn'; input: number; hidden: number; layers: number; classes: number }) {
     super();
     const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, batchFirst: true };
@@ -27,19 +29,19 @@ class Classifier extends nn.Module {
       // sequence's true end (the packed output is not padded back: it is not used)
       const packed = nn.utils.rnn.packPaddedSequence(x, lengths, { batchFirst: true, enforceSorted: false });
       // (a union of the three module types: TypeScript cannot pick among their overloads)
-      const [, state] = (this.rnn as torch.nn.GRU).forward(packed) as [unknown, Tensor | [Tensor, Tensor]];
+      const [, state] = (this.rnn as T.nn.GRU).forward(packed) as [unknown, Tensor | [Tensor, Tensor]];
       const h = Array.isArray(state) ? state[0] : state;
       return this.head.forward(h.select(0, -1));
     }
-    const [out] = (this.rnn as torch.nn.GRU).forward(x);
+    const [out] = (this.rnn as T.nn.GRU).forward(x);
     return this.head.forward(out.select(1, -1));
   }
 }
 
 class CharLM extends nn.Module {
-  embed: torch.nn.Embedding;
-  rnn: torch.nn.LSTM;
-  head: torch.nn.Linear;
+  embed: T.nn.Embedding;
+  rnn: T.nn.LSTM;
+  head: T.nn.Linear;
   constructor(private readonly c: ModelCase) {
     super();
     this.embed = new nn.Embedding(c.classes, c.embed!);

@@ -162,9 +162,11 @@ function binary(tensorOp: number, scalarOp: number, self: Tensor, value: unknown
   return wrap(call(typeof o === 'number' ? scalarOp : tensorOp, h(self), o, ...rest));
 }
 
-function alphaOf(opts: unknown): number {
+/** alpha, or undefined for the schema's default (1). */
+function alphaOf(opts: unknown): number | undefined {
+  if (opts === undefined) return undefined;
   const o = checkOptions<{ alpha: number }>(opts, 'options', ['alpha']);
-  return o.alpha === undefined ? 1 : checkNumber(o.alpha, 'alpha');
+  return o.alpha === undefined ? undefined : checkNumber(o.alpha, 'alpha');
 }
 
 function dimsOf(self: Tensor, dim: unknown): number[] | null {

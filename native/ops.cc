@@ -94,8 +94,6 @@ c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr
           t.unsafeGetTensorImpl()->set_wrapped_number(true);
           return t;
         }
-        case napi_external:
-          return TensorHandle::GetExternal(v);
         default:
           return TensorHandle::Get(v);
       }
@@ -217,10 +215,12 @@ struct TensorArg {
 
 static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out) {
   if (i >= info.Length()) return false;
+  if (TensorHandle* h = TensorHandle::Unwrap(info[i])) {
+    if (!h->IsLive()) return false;  // the boxed path throws the error
+    out.t = &h->tensor();
+    return true;
+  }
   switch (napi_valuetype vt = info[i].Type()) {
-    case napi_external:
-      out.t = &TensorHandle::GetExternal(info[i]);
-      return true;
     case napi_number:
     case napi_boolean:
     case napi_bigint:

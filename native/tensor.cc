@@ -49,13 +49,8 @@ void TensorHandle::Finalize(napi_env env, void* data, void*) {
   delete h;
 }
 
+// No napi_typeof first: napi_get_value_external itself refuses anything but an external.
 TensorHandle* TensorHandle::Unwrap(const Napi::Value& v) {
-  napi_valuetype type;
-  if (napi_typeof(v.Env(), v, &type) != napi_ok || type != napi_external) return nullptr;
-  return FromExternal(v);
-}
-
-TensorHandle* TensorHandle::FromExternal(const Napi::Value& v) {
   void* data = nullptr;
   if (napi_get_value_external(v.Env(), v, &data) != napi_ok || data == nullptr) return nullptr;
   auto* h = static_cast<TensorHandle*>(data);
@@ -119,7 +114,6 @@ static const torch::Tensor& Live(const TensorHandle* h, const Napi::Value& v) {
 }
 
 const torch::Tensor& TensorHandle::Get(const Napi::Value& v) { return Live(Unwrap(v), v); }
-const torch::Tensor& TensorHandle::GetExternal(const Napi::Value& v) { return Live(FromExternal(v), v); }
 
 // ---- devices ------------------------------------------------------------------------------
 

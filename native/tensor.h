@@ -18,8 +18,6 @@ class TensorHandle {
   static const torch::Tensor& Get(const Napi::Value& v);
   // The handle behind `v`, or nullptr when `v` is not a tensor handle.
   static TensorHandle* Unwrap(const Napi::Value& v);
-  // Get() for a value the caller has already seen to be an external (one napi_typeof less).
-  static const torch::Tensor& GetExternal(const Napi::Value& v);
   static bool Is(const Napi::Value& v) { return Unwrap(v) != nullptr; }
   bool IsLive() const { return tracked_; }
   const torch::Tensor& tensor() const { return tensor_; }
@@ -34,7 +32,6 @@ class TensorHandle {
  private:
   static constexpr uint64_t kMagic = 0x74726e6e54656e73ULL;  // "trnnTens"
   static void Finalize(napi_env env, void* data, void* hint);
-  static TensorHandle* FromExternal(const Napi::Value& v);
   void Track(AddonData& data, Napi::Env env);
   void Untrack(Napi::Env env);
   uint64_t magic_ = kMagic;

@@ -34,7 +34,7 @@ describe('memory', () => {
     const a = x.add(1);
     const h = a._h;
     a.dispose();
-    native.dispose(h); // a second dispose of the same handle must not offer it for reuse twice
+    native.dispose(h!); // a second dispose of the same handle must not offer it for reuse twice
     const b = x.add(2);
     const c = x.mul(x);
     assert.notStrictEqual(b._h, c._h);
