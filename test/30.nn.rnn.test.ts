@@ -7,20 +7,22 @@ import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
 
 const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; options: Record<string, unknown>; seed: number; stateDict: Record<string, Encoded> }[] }>('nn.json');
 
-function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inputs: Record<string, torch.Tensor>): void {
+type Tol = { rtol: number; atol: number } | undefined;
+
+function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inputs: Record<string, torch.Tensor>, tol?: Tol): void {
   assert.strictEqual(outs.length, c.outputs.length, 'number of outputs');
-  outs.forEach((o, i) => assertMatches(o, c.outputs[i], `output ${i}`));
+  outs.forEach((o, i) => assertMatches(o, c.outputs[i], `output ${i}`, tol));
   const loss = outs.map((o, i) => o.mul(fromFixture(c.projections[i])).sum()).reduce((a, b) => a.add(b));
   const gradInputs = Object.keys(c.inputGrads);
   const params = m.namedParameters();
   assert.deepStrictEqual(params.map(([n]) => n), Object.keys(c.paramGrads), 'parameter names and order');
   const grads = torch.autograd.grad(loss, [...gradInputs.map((k) => inputs[k]), ...params.map(([, p]) => p)], { allowUnused: true });
-  gradInputs.forEach((k, i) => assertMatches(grads[i]!, c.inputGrads[k]!, `grad of ${k}`));
+  gradInputs.forEach((k, i) => assertMatches(grads[i]!, c.inputGrads[k]!, `grad of ${k}`, tol));
   params.forEach(([n], i) => {
     const want = c.paramGrads[n];
     const got = grads[gradInputs.length + i];
     if (want === null) assert.strictEqual(got, null, `grad of ${n}`);
-    else assertMatches(got!, want, `grad of ${n}`);
+    else assertMatches(got!, want, `grad of ${n}`, tol);
   });
 }
 
@@ -54,6 +56,60 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
       checkCase(c, m, await outs, inputs);
     });
   }
+});
+
+// In training mode, a float32 CPU LSTM without dropout runs the fused layer (native/nn/fused_lstm.cc:
+// one torchrnn::lstm_layer node per layer and direction, with its own backward). PyTorch's outputs
+// are the same in either mode without dropout, so the same fixtures apply. The weight gradients
+// are one matmul over all steps where autograd sums per-step products: float32 rounding differs
+// (seen: up to 2e-7 absolute on values of 0.01-0.1), hence rtol 1e-5.
+const FUSED_TOL = { rtol: 1e-5, atol: 1e-6 };
+describe('nn.LSTM in training mode (the fused CPU layer) matches PyTorch', () => {
+  const { nn } = torch;
+  const fused = (c: ModuleCase) => c.kind === 'lstm' && c.dtype === 'float32' && !c.name.includes('dropout') && !c.name.includes('proj') && !c.name.includes('lengths');
+  const cases = fixture.cases.filter(fused);
+  it('covers layers, directions, batchFirst, bias, h0 and unbatched input', () => {
+    const names = cases.map((c) => c.name);
+    for (const n of ['lstm_l1_bi_bf', 'lstm_l2_bi_bf', 'lstm_l3_bi_bf', 'lstm_nobias', 'lstm_h0', 'lstm_unbatched']) {
+      assert.ok(names.some((x) => x.startsWith(n)), n);
+    }
+  });
+  cases.forEach((c) => {
+    it(c.name, () => {
+      torch.tidy(() => {
+        const m = moduleFor(c).train();
+        const { outs, inputs } = runCase(c, m, false);
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual(outs[0].gradFn, 'LstmLayerBackward', 'the fused path was taken');
+        checkCase(c, m, outs as torch.Tensor[], inputs, FUSED_TOL);
+      });
+    });
+  });
+  it('backward with createGraph: the gradients are differentiable, and equal eval mode\'s (libtorch\'s LSTM)', () => {
+    torch.tidy(() => {
+      torch.manualSeed(3);
+      const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true });
+      const x = torch.randn([2, 5, 3], { requiresGrad: true });
+      const run = (train: boolean) => {
+        m.train(train);
+        const [out] = m.forward(x);
+        const [gx] = torch.autograd.grad(out.pow(2).sum(), [x], { createGraph: true });
+        const [ggx] = torch.autograd.grad(gx!.pow(2).sum(), [x]);
+        return [out.gradFn, gx!.toArray().flat(2) as number[], ggx!.toArray().flat(2) as number[]] as const;
+      };
+      const [fn, g1, gg1] = run(true);
+      const [, g0, gg0] = run(false);
+      assert.strictEqual(fn, 'LstmLayerBackward');
+      g1.forEach((v, i) => assert.ok(Math.abs(v - g0[i]) <= 1e-6 + 1e-5 * Math.abs(g0[i]), `grad[${i}] ${v} vs ${g0[i]}`));
+      gg1.forEach((v, i) => assert.ok(Math.abs(v - gg0[i]) <= 1e-6 + 1e-5 * Math.abs(gg0[i]), `grad of grad[${i}] ${v} vs ${gg0[i]}`));
+    });
+  });
+  it('gradFn of a one-layer batch-first output names the fused node', () => {
+    const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
+    const [out] = m.forward(torch.randn([2, 5, 3]));
+    assert.strictEqual(out.gradFn, 'LstmLayerBackward');
+    m.eval();
+    assert.notStrictEqual(m.forward(torch.randn([2, 5, 3]))[0].gradFn, 'LstmLayerBackward');
+  });
 });
 
 describe('initialization matches PyTorch after manualSeed', () => {

@@ -33,12 +33,12 @@ export function tolerance(dtype: torch.DType): { rtol: number; atol: number } {
 }
 
 /** Asserts that `actual` has the fixture's dtype, shape and values (within tolerance). */
-export function assertMatches(actual: torch.Tensor, expected: Encoded, label: string): void {
+export function assertMatches(actual: torch.Tensor, expected: Encoded, label: string, tol?: { rtol: number; atol: number }): void {
   assert.strictEqual(actual.dtype, expected.dtype, `${label}: dtype`);
   assert.deepStrictEqual([...actual.shape], expected.shape, `${label}: shape`);
   const got = Array.from(actual.dataSync() as ArrayLike<number | bigint>, (v) => Number(v));
   const want = expected.data.map(decodeValue).map(Number);
-  const { rtol, atol } = tolerance(expected.dtype);
+  const { rtol, atol } = tol ?? tolerance(expected.dtype);
   for (let i = 0; i < want.length; i++) {
     const a = got[i];
     const b = want[i];

@@ -1,5 +1,7 @@
 #include "rnn.h"
 
+#include "fused_lstm.h"
+
 namespace trnn {
 
 namespace rnnutils = torch::nn::utils::rnn;
@@ -68,6 +70,11 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
       args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
+      bool packed = a.size() > 6 && a[4].defined();
+      if (!packed && !a[3].defined() && fused_lstm::Applies(m, args[0])) {
+        Tensors out = fused_lstm::Forward(m, args[0], args[1], args[2]);
+        return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
+      }
       using S = std::tuple<torch::Tensor, torch::Tensor>;
       Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
           m, batchFirst, args, hx, [](const torch::optional<S>& s) { return Tensors{std::get<0>(*s), std::get<1>(*s)}; });

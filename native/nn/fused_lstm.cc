@@ -1,0 +1,383 @@
+#include "fused_lstm.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace trnn {
+namespace fused_lstm {
+
+torch::Tensor Apply(int act, const torch::Tensor& x) {
+  switch (act) {
+    case kLinear: return x;
+    case kTanh: return torch::tanh(x);
+    case kSigmoid: return torch::sigmoid(x);
+    case kHardSigmoid: return torch::clamp(x * 0.2 + 0.5, 0.0, 1.0);  // tfjs's K.hardSigmoid
+    case kRelu: return torch::relu(x);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// grad * act'(z), from the activated value a = act(z) (what the forward saved). hardSigmoid's
+// derivative is 0.2 inside the clip range and 0 outside, relu's 1 above 0: tfjs's gradients.
+torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& a) {
+  switch (act) {
+    case kLinear: return grad;
+    case kTanh: return at::tanh_backward(grad, a);       // grad * (1 - a²), one kernel
+    case kSigmoid: return at::sigmoid_backward(grad, a);  // grad * a * (1 - a)
+    case kHardSigmoid: return at::where((a > 0) & (a < 1), grad * 0.2, at::zeros({}, grad.options()));
+    case kRelu: return at::threshold_backward(grad, a, 0);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// hardSigmoid in a plain loop over float32 rows (2-D, unit column stride): it is only multiply,
+// add and compare, which the compiler vectorizes, in one pass where ATen needs three. Same float
+// operations in the same order as the ATen form, so the same bits. (Its derivative: Deriv.)
+bool RowsOfFloats(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.stride(1) == 1;
+}
+
+template <typename F>
+void ForRows(int64_t rows, int64_t cols, F f) {
+  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(cols, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) f(r);
+  });
+}
+
+void HardSigmoidInPlace(const torch::Tensor& x) {
+  float* base = x.data_ptr<float>();
+  const int64_t cols = x.size(1), stride = x.stride(0);
+  ForRows(x.size(0), cols, [&](int64_t r) {
+    float* p = base + r * stride;
+    for (int64_t j = 0; j < cols; j++) {
+      float v = p[j] * 0.2f + 0.5f;
+      p[j] = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);  // clamp; NaN stays NaN
+    }
+  });
+}
+
+// act'(z) from the activated value a = act(z), as Backprop computes it, for one element.
+template <int A>
+inline float Deriv(float a) {
+  if constexpr (A == kTanh) return 1.f - a * a;
+  else if constexpr (A == kSigmoid) return a * (1.f - a);
+  else if constexpr (A == kHardSigmoid) return (a > 0.f && a < 1.f) ? 0.2f : 0.f;
+  else if constexpr (A == kRelu) return a > 0.f ? 1.f : 0.f;
+  else return 1.f;
+}
+
+// act(x) in place.
+void ApplyInPlace(int act, const torch::Tensor& x) {
+  switch (act) {
+    case kLinear: return;
+    case kTanh: x.tanh_(); return;
+    case kSigmoid: x.sigmoid_(); return;
+    case kHardSigmoid:
+      if (RowsOfFloats(x)) HardSigmoidInPlace(x);
+      else x.mul_(0.2).add_(0.5).clamp_(0.0, 1.0);
+      return;
+    case kRelu: x.relu_(); return;
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// out = act(x).
+void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x) {
+  switch (act) {
+    case kTanh: at::tanh_out(out, x); return;
+    case kSigmoid: at::sigmoid_out(out, x); return;
+    default: out.copy_(x); ApplyInPlace(act, out); return;
+  }
+}
+
+// The LSTM's recurrence over preallocated buffers, with in-place and out= operations: per step
+// one addmm and the elementwise gate math, no allocation; what backward needs is the buffers
+// themselves (no per-step lists to stack). Saved: x, h0, c0, gates [T, B, 4U] (activated i, f,
+// g, o), c [T, B, U], act(c) [T, B, U], sequence [B, T, U].
+Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  torch::Tensor flat = x.reshape({-1, x.size(2)});
+  torch::Tensor xw = (bias.defined() ? torch::addmm(bias, flat, kernel) : flat.mm(kernel)).view({batch, steps, 4 * units});
+  // Without `save` two slots are enough (step t reads t-1's c).
+  const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
+  auto opts = x.options();
+  torch::Tensor gates = torch::empty({slots, batch, 4 * units}, opts);
+  torch::Tensor cs = torch::empty({slots, batch, units}, opts);
+  torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
+  torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  torch::Tensor h = h0, c = c0;
+  for (int64_t t = 0; t < steps; t++) {
+    const int64_t k = save ? t : t % 2;
+    torch::Tensor g4 = gates[k];
+    at::addmm_out(g4, xw.select(1, t), h, recurrent);
+    torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
+    torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
+    ApplyInPlace(recAct, g4.narrow(1, 0, 2 * units));
+    ApplyInPlace(act, g);
+    ApplyInPlace(recAct, o);
+    torch::Tensor ct = cs[k];
+    at::mul_out(ct, f, c).addcmul_(i, g);
+    torch::Tensor tc = tcs[k];
+    ApplyInto(act, tc, ct);
+    torch::Tensor ht = seq.select(1, t);
+    at::mul_out(ht, o, tc);
+    h = ht;
+    c = ct;
+  }
+  Result r;
+  r.sequence = seq;
+  r.h = steps > 0 ? h.contiguous() : h0;
+  r.c = steps > 0 ? c.clone() : c0;
+  if (save) {
+    if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+    r.saved = {x, h0, c0, gates, cs, tcs, seq};
+  }
+  return r;
+}
+
+// One LSTM step's tensors for LstmStepBackward: [B, 4U] gates (activated i, f, g, o) and their
+// gradients, [B, U] the rest; dSeq is a [B, U] view with row stride T*U.
+struct StepRows {
+  torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
+};
+
+template <int A, int R>
+void LstmStep(const StepRows& s) {
+  const int64_t units = s.tc.size(1);
+  const float *g4 = s.gates.data_ptr<float>(), *tcp = s.tc.data_ptr<float>(), *cp = s.cPrev.data_ptr<float>(), *ds = s.dSeq.data_ptr<float>();
+  float *dhp = s.dh.data_ptr<float>(), *dcp = s.dc.data_ptr<float>(), *dz = s.dz.data_ptr<float>();
+  const int64_t dsStride = s.dSeq.stride(0);
+  ForRows(s.tc.size(0), 8 * units, [&](int64_t r) {
+    const float *gi = g4 + r * 4 * units, *gf = gi + units, *gg = gf + units, *go = gg + units;
+    const float *tc = tcp + r * units, *cPrev = cp + r * units, *dSeq = ds + r * dsStride;
+    float *dh = dhp + r * units, *dc = dcp + r * units;
+    float *dI = dz + r * 4 * units, *dF = dI + units, *dG = dF + units, *dO = dG + units;
+    for (int64_t j = 0; j < units; j++) {
+      const float h = dh[j] + dSeq[j];
+      const float c = dc[j] + (h * go[j]) * Deriv<A>(tc[j]);
+      dO[j] = (h * tc[j]) * Deriv<R>(go[j]);
+      dI[j] = (c * gg[j]) * Deriv<R>(gi[j]);
+      dF[j] = (c * cPrev[j]) * Deriv<R>(gf[j]);
+      dG[j] = (c * gi[j]) * Deriv<A>(gg[j]);
+      dc[j] = c * gf[j];
+    }
+  });
+}
+
+template <int A>
+void LstmStepRec(int recAct, const StepRows& s) {
+  switch (recAct) {
+    case kLinear: return LstmStep<A, kLinear>(s);
+    case kTanh: return LstmStep<A, kTanh>(s);
+    case kSigmoid: return LstmStep<A, kSigmoid>(s);
+    case kHardSigmoid: return LstmStep<A, kHardSigmoid>(s);
+    case kRelu: return LstmStep<A, kRelu>(s);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(recAct));
+  }
+}
+
+void LstmStepBackward(int act, int recAct, const StepRows& s) {
+  switch (act) {
+    case kLinear: return LstmStepRec<kLinear>(recAct, s);
+    case kTanh: return LstmStepRec<kTanh>(recAct, s);
+    case kSigmoid: return LstmStepRec<kSigmoid>(recAct, s);
+    case kHardSigmoid: return LstmStepRec<kHardSigmoid>(recAct, s);
+    case kRelu: return LstmStepRec<kRelu>(recAct, s);
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  }
+}
+
+// Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
+Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
+                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC) {
+  const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
+  const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(0);
+  for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
+  }
+  torch::Tensor dz = torch::empty_like(gates);
+  torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
+  torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
+  torch::Tensor recurrentT = recurrent.t();
+  for (int64_t t = steps - 1; t >= 0; t--) {
+    // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
+    // the activated values), then dh for step t-1 as one matmul.
+    LstmStepBackward(act, recAct, StepRows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]});
+    at::mm_out(dh, dz[t], recurrentT);
+  }
+  Grads out;
+  torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
+  torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
+  out.dKernel = xTime.t().mm(dzFlat);
+  if (hasBias) out.dBias = dzFlat.sum(0);
+  out.dProjection = dz.transpose(0, 1);
+  torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, units});
+  out.dRecurrent = hPrev.t().mm(dzFlat);
+  out.dh0 = dh;
+  out.dc0 = dc;
+  return out;
+}
+
+}  // namespace fused_lstm
+}  // namespace trnn
+
+// ---- torchrnn::lstm_layer: one LSTM layer (one direction) as an operator with its own backward.
+
+namespace trnn {
+namespace fused_lstm {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+static torch::Tensor BiasOf(const torch::Tensor& bih, const torch::Tensor& bhh) {
+  if (bih.defined() && bhh.defined()) return bih + bhh;
+  return bih.defined() ? bih : bhh;
+}
+
+// Without autograd (no input needs a gradient, or grad mode is off): libtorch's own at::lstm
+// for the layer, the path an untraced eval-mode forward takes.
+static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
+    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
+    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  std::vector<torch::Tensor> params{wih, whh};
+  bool hasBias = bih.has_value() && bih->defined();
+  if (hasBias) params.push_back(*bih), params.push_back(*bhh);
+  auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true);
+  return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0)};
+}
+
+struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
+                               const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh) {
+    Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), BiasOf(bih, bhh), kTanh, kSigmoid, true);
+    // hT is the sequence's last step: its own tensor, not a view of another output
+    torch::Tensor hT = r.h.is_alias_of(r.sequence) ? r.h.clone() : r.h;
+    ctx->save_for_backward({x, h0, c0, wih, whh, bih, bhh, r.sequence});
+    ctx->saved_data["gates"] = r.saved[3];
+    ctx->saved_data["cs"] = r.saved[4];
+    ctx->saved_data["tcs"] = r.saved[5];
+    return {r.sequence, hT, r.c};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    variable_list s = ctx->get_saved_variables();
+    const torch::Tensor &x = s[0], &h0 = s[1], &c0 = s[2], &wih = s[3], &whh = s[4], &seq = s[7];
+    if (torch::GradMode::is_enabled()) return DoubleBackwardable(s, grads);
+    torch::Tensor dSeq = grads[0].defined() ? grads[0] : torch::zeros_like(seq);
+    torch::Tensor dH = grads[1].defined() ? grads[1] : torch::zeros_like(h0);
+    torch::Tensor dC = grads[2].defined() ? grads[2] : torch::zeros_like(c0);
+    std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(),
+                                     ctx->saved_data["tcs"].toTensor(), seq};
+    Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC);
+    torch::Tensor dx = ctx->needs_input_grad(0) ? torch::matmul(g.dProjection, wih) : torch::Tensor();
+    auto wanted = [&](size_t k, const torch::Tensor& grad) { return ctx->needs_input_grad(k) ? grad : torch::Tensor(); };
+    return {dx, wanted(1, g.dh0), wanted(2, g.dc0), wanted(3, g.dKernel.t()), wanted(4, g.dRecurrent.t()), wanted(5, g.dBias),
+            wanted(6, g.dBias)};
+  }
+
+  // backward(create_graph=True): gradients that are themselves differentiable, from libtorch's
+  // own LSTM recomputed on the saved inputs (the fused backward is not differentiable).
+  static variable_list DoubleBackwardable(const variable_list& s, const variable_list& grads) {
+    std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 7);
+    auto out = LayerGrad(inputs);
+    std::vector<torch::Tensor> outs, gouts;
+    for (size_t k = 0; k < 3; k++) {
+      if (grads[k].defined()) outs.push_back(out[k]), gouts.push_back(grads[k]);
+    }
+    std::vector<torch::Tensor> wrt;
+    std::vector<size_t> where;
+    for (size_t k = 0; k < inputs.size(); k++) {
+      if (inputs[k].defined() && inputs[k].requires_grad()) wrt.push_back(inputs[k]), where.push_back(k);
+    }
+    variable_list result(7);
+    if (outs.empty() || wrt.empty()) return result;
+    auto g = torch::autograd::grad(outs, wrt, gouts, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
+    for (size_t k = 0; k < where.size(); k++) result[where[k]] = g[k];
+    return result;
+  }
+
+  static std::vector<torch::Tensor> LayerGrad(const std::vector<torch::Tensor>& in) {
+    auto r = LayerNoGrad(in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+    return {std::get<0>(r), std::get<1>(r), std::get<2>(r)};
+  }
+};
+
+static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerCpu(
+    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
+    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  return LayerNoGrad(x, h0, c0, wih, whh, bih, bhh);
+}
+
+static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
+    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
+    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  // (a custom function's inputs must be defined tensors: a layer without bias gets zeros that
+  // need no gradient)
+  auto biasOr = [&](const c10::optional<torch::Tensor>& b) {
+    return b.has_value() && b->defined() ? *b : torch::zeros({wih.size(0)}, wih.options());
+  };
+  torch::Tensor bi = biasOr(bih), bh = biasOr(bhh);
+  bool needsGrad = torch::GradMode::is_enabled();
+  if (needsGrad) {
+    needsGrad = false;
+    const torch::Tensor* all[] = {&x, &h0, &c0, &wih, &whh, &bi, &bh};
+    for (const torch::Tensor* t : all) needsGrad = needsGrad || (t->defined() && t->requires_grad());
+  }
+  if (!needsGrad) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    return LayerNoGrad(x, h0, c0, wih, whh, bih, bhh);
+  }
+  variable_list out = LstmLayerBackward::apply(x, h0, c0, wih, whh, bi, bh);
+  return {out[0], out[1], out[2]};
+}
+
+TORCH_LIBRARY(torchrnn, m) {
+  m.def("lstm_layer(Tensor input, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh) -> (Tensor, Tensor, Tensor)");
+}
+TORCH_LIBRARY_IMPL(torchrnn, CPU, m) { m.impl("lstm_layer", LayerCpu); }
+TORCH_LIBRARY_IMPL(torchrnn, Autograd, m) { m.impl("lstm_layer", LayerAutograd); }
+
+bool Applies(const torch::nn::LSTM& m, const torch::Tensor& input) {
+  const auto& o = m->options;
+  if (!m->is_training() || o.proj_size() != 0 || (o.dropout() > 0 && o.num_layers() > 1)) return false;
+  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return false;
+  for (const torch::Tensor& w : m->all_weights()) {
+    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return false;
+  }
+  return !at::autocast::is_cpu_enabled();
+}
+
+std::vector<torch::Tensor> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0In, const torch::Tensor& c0In) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer", "").typed<
+      std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                                                              const torch::Tensor&, const c10::optional<torch::Tensor>&,
+                                                              const c10::optional<torch::Tensor>&)>();
+  const auto& o = m->options;
+  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+  torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
+  const int64_t batch = x.size(0);
+  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
+  torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
+  const size_t per = o.bias() ? 4 : 2;
+  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
+  std::vector<torch::Tensor> hs, cs;
+  for (int64_t l = 0; l < layers; l++) {
+    std::vector<torch::Tensor> outs;
+    for (int64_t d = 0; d < dirs; d++) {
+      const int64_t k = l * dirs + d;
+      const torch::Tensor* w = &weights[k * per];
+      c10::optional<torch::Tensor> bih, bhh;
+      if (o.bias()) bih = w[2], bhh = w[3];
+      // the reverse direction reads the sequence from its end; its output is put back in time order
+      auto r = op.call(d == 1 ? x.flip(1) : x, h0[k], c0[k], w[0], w[1], bih, bhh);
+      outs.push_back(d == 1 ? std::get<0>(r).flip(1) : std::get<0>(r));
+      hs.push_back(std::get<1>(r));
+      cs.push_back(std::get<2>(r));
+    }
+    x = dirs == 2 ? torch::cat(outs, 2) : outs[0];
+  }
+  return {o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0), torch::stack(cs, 0)};
+}
+
+}  // namespace fused_lstm
+}  // namespace trnn
