@@ -331,11 +331,21 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
   return {out[0], out[1], out[2]};
 }
 
-TORCH_LIBRARY(torchrnn, m) {
-  m.def("lstm_layer(Tensor input, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh) -> (Tensor, Tensor, Tensor)");
+// Registered when the addon loads (InitRnn), not by static TORCH_LIBRARY initializers: a second
+// copy of the addon in the same process (two torchrnn versions) would make those throw during
+// dlopen, which aborts the process. Here the second copy finds the operator and uses it.
+void Register() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (c10::Dispatcher::singleton().findSchema({"torchrnn::lstm_layer", ""}).has_value()) return;
+    static torch::Library def(torch::Library::FRAGMENT, "torchrnn", c10::nullopt, __FILE__, __LINE__);
+    def.def("lstm_layer(Tensor input, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh) -> (Tensor, Tensor, Tensor)");
+    static torch::Library cpu(torch::Library::IMPL, "torchrnn", c10::DispatchKey::CPU, __FILE__, __LINE__);
+    cpu.impl("lstm_layer", LayerCpu);
+    static torch::Library autograd(torch::Library::IMPL, "torchrnn", c10::DispatchKey::Autograd, __FILE__, __LINE__);
+    autograd.impl("lstm_layer", LayerAutograd);
+  });
 }
-TORCH_LIBRARY_IMPL(torchrnn, CPU, m) { m.impl("lstm_layer", LayerCpu); }
-TORCH_LIBRARY_IMPL(torchrnn, Autograd, m) { m.impl("lstm_layer", LayerAutograd); }
 
 bool Applies(const torch::nn::LSTM& m, const torch::Tensor& input) {
   const auto& o = m->options;

@@ -53,6 +53,8 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
 // differ from at::lstm's), no autocast; every other forward is libtorch's own. input and the
 // optional h0/c0 as nn.LSTM takes them; returns output, hN, cN.
 bool Applies(const torch::nn::LSTM& m, const torch::Tensor& input);
+// Registers torchrnn::lstm_layer with libtorch's dispatcher (once per process).
+void Register();
 std::vector<torch::Tensor> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0, const torch::Tensor& c0);
 
 }  // namespace fused_lstm

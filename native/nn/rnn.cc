@@ -140,6 +140,7 @@ static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
 }
 
 void InitRnn(Napi::Env env, Napi::Object exports) {
+  fused_lstm::Register();
   Export<CreateRecurrent>(env, exports, "createRecurrent");
   Export<CreateCell>(env, exports, "createCell");
 }
