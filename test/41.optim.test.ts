@@ -34,7 +34,11 @@ class Model extends nn.Module {
 }
 
 function setup(c: OptimCase): { model: Model; opt: torch.optim.Optimizer; batches: [torch.Tensor, torch.Tensor][] } {
-  const model = new Model();
+  // Eval mode (no dropout here, so the same function): the gradients come from libtorch's own
+  // LSTM, PyTorch's exact operations, so only the optimizer is under test. The fused training
+  // layer's gradients round differently in the last bits (test/30), and RMSprop's division by
+  // a running RMS grows that past this test's 1e-5 bound over 50 steps.
+  const model = new Model().eval();
   model.loadStateDict(Object.fromEntries(Object.entries(fx.init).map(([k, v]) => [k, fromFixture(v)])));
   const Ctor = optim[c.kind] as unknown as new (p: unknown, o: unknown) => torch.optim.Optimizer;
   const params = c.groups
