@@ -27,6 +27,14 @@ static c10::Scalar ToScalar(const Napi::Value& v, napi_valuetype type) {
   return c10::Scalar(d);
 }
 
+// A number where a tensor is expected: the 0-dim "wrapped number" tensor Python's argument
+// parser makes of `x + 2` (see ToIValue).
+static at::Tensor WrappedNumber(const Napi::Value& v, napi_valuetype type) {
+  at::Tensor t = c10::scalar_to_tensor(ToScalar(v, type));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
+
 static c10::IValue ToList(const Napi::Value& v, const c10::TypePtr& elem) {
   // A lone number where a list of ints is expected (dim=1 for int[1] dim) becomes [n].
   if (!v.IsArray()) {
@@ -89,11 +97,8 @@ c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr
       switch (vt) {
         case napi_number:
         case napi_boolean:
-        case napi_bigint: {
-          at::Tensor t = c10::scalar_to_tensor(ToScalar(v, vt));
-          t.unsafeGetTensorImpl()->set_wrapped_number(true);
-          return t;
-        }
+        case napi_bigint:
+          return WrappedNumber(v, vt);
         default:
           return TensorHandle::Get(v);
       }
@@ -224,8 +229,7 @@ static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out)
     case napi_number:
     case napi_boolean:
     case napi_bigint:
-      out.owned = c10::scalar_to_tensor(ToScalar(info[i], vt));
-      out.owned.unsafeGetTensorImpl()->set_wrapped_number(true);
+      out.owned = WrappedNumber(info[i], vt);
       out.t = &out.owned;
       return true;
     default:

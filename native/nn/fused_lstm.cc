@@ -229,11 +229,6 @@ namespace fused_lstm {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-static torch::Tensor BiasOf(const torch::Tensor& bih, const torch::Tensor& bhh) {
-  if (bih.defined() && bhh.defined()) return bih + bhh;
-  return bih.defined() ? bih : bhh;
-}
-
 // Without autograd (no input needs a gradient, or grad mode is off): libtorch's own at::lstm
 // for the layer, the path an untraced eval-mode forward takes.
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
@@ -249,7 +244,7 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
 struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
                                const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh) {
-    Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), BiasOf(bih, bhh), kTanh, kSigmoid, true);
+    Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), bih + bhh, kTanh, kSigmoid, true);
     // hT is the sequence's last step: its own tensor, not a view of another output
     torch::Tensor hT = r.h.is_alias_of(r.sequence) ? r.h.clone() : r.h;
     ctx->save_for_backward({x, h0, c0, wih, whh, bih, bhh, r.sequence});
@@ -279,7 +274,8 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   // own LSTM recomputed on the saved inputs (the fused backward is not differentiable).
   static variable_list DoubleBackwardable(const variable_list& s, const variable_list& grads) {
     std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 7);
-    auto out = LayerGrad(inputs);
+    auto layer = LayerNoGrad(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6]);
+    const torch::Tensor out[] = {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)};
     std::vector<torch::Tensor> outs, gouts;
     for (size_t k = 0; k < 3; k++) {
       if (grads[k].defined()) outs.push_back(out[k]), gouts.push_back(grads[k]);
@@ -295,18 +291,7 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
     for (size_t k = 0; k < where.size(); k++) result[where[k]] = g[k];
     return result;
   }
-
-  static std::vector<torch::Tensor> LayerGrad(const std::vector<torch::Tensor>& in) {
-    auto r = LayerNoGrad(in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
-    return {std::get<0>(r), std::get<1>(r), std::get<2>(r)};
-  }
 };
-
-static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerCpu(
-    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
-    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  return LayerNoGrad(x, h0, c0, wih, whh, bih, bhh);
-}
 
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
@@ -341,35 +326,32 @@ void Register() {
     static torch::Library def(torch::Library::FRAGMENT, "torchrnn", c10::nullopt, __FILE__, __LINE__);
     def.def("lstm_layer(Tensor input, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh) -> (Tensor, Tensor, Tensor)");
     static torch::Library cpu(torch::Library::IMPL, "torchrnn", c10::DispatchKey::CPU, __FILE__, __LINE__);
-    cpu.impl("lstm_layer", LayerCpu);
+    cpu.impl("lstm_layer", LayerNoGrad);
     static torch::Library autograd(torch::Library::IMPL, "torchrnn", c10::DispatchKey::Autograd, __FILE__, __LINE__);
     autograd.impl("lstm_layer", LayerAutograd);
   });
 }
 
-bool Applies(const torch::nn::LSTM& m, const torch::Tensor& input) {
+c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0In,
+                                                  const torch::Tensor& c0In) {
   const auto& o = m->options;
-  if (!m->is_training() || o.proj_size() != 0 || (o.dropout() > 0 && o.num_layers() > 1)) return false;
-  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return false;
-  for (const torch::Tensor& w : m->all_weights()) {
-    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return false;
+  if (!m->is_training() || o.proj_size() != 0 || (o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
+  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
+  if (at::autocast::is_cpu_enabled()) return c10::nullopt;
+  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
+  for (const torch::Tensor& w : weights) {
+    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return c10::nullopt;
   }
-  return !at::autocast::is_cpu_enabled();
-}
-
-std::vector<torch::Tensor> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0In, const torch::Tensor& c0In) {
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer", "").typed<
       std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                                               const torch::Tensor&, const c10::optional<torch::Tensor>&,
                                                               const c10::optional<torch::Tensor>&)>();
-  const auto& o = m->options;
   const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
   const int64_t batch = x.size(0);
   torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
   torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
   const size_t per = o.bias() ? 4 : 2;
-  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
   std::vector<torch::Tensor> hs, cs;
   for (int64_t l = 0; l < layers; l++) {
     std::vector<torch::Tensor> outs;
@@ -386,7 +368,7 @@ std::vector<torch::Tensor> Forward(const torch::nn::LSTM& m, const torch::Tensor
     }
     x = dirs == 2 ? torch::cat(outs, 2) : outs[0];
   }
-  return {o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0), torch::stack(cs, 0)};
+  return std::vector<torch::Tensor>{o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0), torch::stack(cs, 0)};
 }
 
 }  // namespace fused_lstm

@@ -48,14 +48,15 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC);
 
 // nn.LSTM's forward through torchrnn::lstm_layer, layer by layer (the reverse direction on the
-// time-flipped sequence). Applies() says when: training mode, float32 on the CPU, a 3-D input
-// with at least one step, no projection, no dropout between layers (its random mask would
-// differ from at::lstm's), no autocast; every other forward is libtorch's own. input and the
-// optional h0/c0 as nn.LSTM takes them; returns output, hN, cN.
-bool Applies(const torch::nn::LSTM& m, const torch::Tensor& input);
+// time-flipped sequence): output, hN, cN. Only in training mode, for float32 CPU weights and a
+// 3-D input with at least one step, without projection, dropout between layers (its random
+// mask would differ from at::lstm's) or autocast; otherwise nullopt, and the caller runs
+// libtorch's own LSTM. input and the optional h0/c0 as nn.LSTM takes them.
+c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,
+                                                  const torch::Tensor& c0);
+
 // Registers torchrnn::lstm_layer with libtorch's dispatcher (once per process).
 void Register();
-std::vector<torch::Tensor> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0, const torch::Tensor& c0);
 
 }  // namespace fused_lstm
 }  // namespace trnn

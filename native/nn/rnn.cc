@@ -21,10 +21,13 @@ struct Unbatch {
 
 // Packed sequences for `lengths`: pack (unsorted lengths allowed), run, pad back to the longest
 // length, exactly as pack_padded_sequence(enforce_sorted=False) + module + pad_packed_sequence.
+// forward args 4-6 (batch sizes, sorted, unsorted indices) are given for a PackedSequence.
+static bool IsPacked(const Tensors& a) { return a.size() > 6 && a[4].defined(); }
+
 template <typename M, typename State>
 static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
                             std::function<Tensors(const State&)> states) {
-  if (a.size() > 6 && a[4].defined()) {
+  if (IsPacked(a)) {
     // A PackedSequence from JS: data, batch sizes, sorted and unsorted indices (may be undefined).
     // The output stays packed, as in PyTorch; the state comes back in the batch's own order.
     auto result = m->forward_with_packed_input(rnnutils::PackedSequence(a[0], a[4], a[5], a[6]), hx);
@@ -57,8 +60,7 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
   double dropout = Num(o, "dropout");
   // A 2-D input is unbatched, except a PackedSequence's data (args 4-6 given).
   auto unbatch = [batchFirst](const Tensors& a) {
-    bool packed = a.size() > 6 && a[4].defined();
-    return Unbatch{!packed && a[0].dim() == 2, batchFirst ? 0 : 1};
+    return Unbatch{!IsPacked(a) && a[0].dim() == 2, batchFirst ? 0 : 1};
   };
 
   if (kind == "lstm") {
@@ -70,10 +72,8 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
       args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
-      bool packed = a.size() > 6 && a[4].defined();
-      if (!packed && !a[3].defined() && fused_lstm::Applies(m, args[0])) {
-        Tensors out = fused_lstm::Forward(m, args[0], args[1], args[2]);
-        return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
+      if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused_lstm::Forward(m, args[0], args[1], args[2])) {
+        return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
       }
       using S = std::tuple<torch::Tensor, torch::Tensor>;
       Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
