@@ -73,6 +73,8 @@ export interface NativeBinding {
   cudaSynchronize(device: number): void;
   cudnnFlags(): { enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean; version: number | null };
   setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
+  fusedRnnFlags(): { enabled: boolean; kernels: 'avx2+fma' | 'baseline' };
+  setFusedRnnEnabled(on: boolean): void;
   autocastState(): AutocastState;
   setAutocastState(state: AutocastState): void;
   buildInfo(): { libtorch: string; config: string; parallel: string };

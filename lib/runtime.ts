@@ -63,6 +63,11 @@ const cudnnFlag = (name: CudnnFlag) => ({
  * torch.backends: cuDNN's global flags, which the recurrent modules use on CUDA. Settable as in
  * PyTorch (`torch.backends.cudnn.benchmark = true`); on a CPU-only libtorch they are kept and
  * have no effect.
+ *
+ * `fusedRnn` is torchrnn's own: `enabled` (default true) lets nn.LSTM run torchrnn's fused CPU
+ * layer (training and inference), which agrees with PyTorch to float32 rounding; set it false
+ * for libtorch's own LSTM, bit for bit what PyTorch computes. `kernels` (read-only) is the
+ * instruction set of its gate kernels: 'avx2+fma' or 'baseline'.
  */
 export const backends = {
   cudnn: Object.defineProperties<{ isAvailable(): boolean; version(): number | null }>({
@@ -76,6 +81,14 @@ export const backends = {
     deterministic: cudnnFlag('deterministic'),
     allowTF32: cudnnFlag('allowTF32'),
   }) as unknown as { isAvailable(): boolean; version(): number | null; enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean },
+  fusedRnn: Object.defineProperties({}, {
+    enabled: {
+      get: () => native.fusedRnnFlags().enabled,
+      set: (v: unknown) => native.setFusedRnnEnabled(checkBool(v, 'backends.fusedRnn.enabled')),
+      enumerable: true,
+    },
+    kernels: { get: () => native.fusedRnnFlags().kernels, enumerable: true },
+  }) as { enabled: boolean; readonly kernels: 'avx2+fma' | 'baseline' },
 };
 
 /** What the addon was built against: libtorch version and its build configuration. */

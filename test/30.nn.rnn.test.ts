@@ -1,6 +1,7 @@
 // RNN, LSTM, GRU, their cells and the layers against PyTorch 1.13: outputs, final states and
 // the gradients of the inputs and of every parameter (fixtures from scripts/gen-fixtures.py).
 import * as assert from 'assert';
+import * as childProcess from 'child_process';
 import * as torch from '../lib';
 import { assertMatches, Encoded, fromFixture, loadFixture } from './helpers';
 import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
@@ -26,7 +27,11 @@ function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inpu
   });
 }
 
+// The grid runs libtorch's own LSTM (torch.backends.fusedRnn.enabled = false): bit for bit what
+// PyTorch computes, at the default float32 tolerance. The fused layer has its own suite below.
 describe('nn modules match PyTorch (outputs, states, input and parameter gradients)', () => {
+  before(() => { torch.backends.fusedRnn.enabled = false; });
+  after(() => { torch.backends.fusedRnn.enabled = true; });
   it('covers the grid', () => {
     const names = fixture.cases.map((c) => c.name);
     for (const kind of ['rnn_tanh', 'rnn_relu', 'lstm', 'gru']) {
@@ -58,24 +63,28 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
   }
 });
 
-// In training mode, a float32 CPU LSTM without dropout runs the fused layer (native/nn/fused_lstm.cc:
-// one torchrnn::lstm_layer node per layer and direction, with its own backward). PyTorch's outputs
-// are the same in either mode without dropout, so the same fixtures apply. The weight gradients
-// are one matmul over all steps where autograd sums per-step products: float32 rounding differs
-// (seen: up to 2e-7 absolute on values of 0.01-0.1), hence rtol 1e-5.
+// A float32 CPU LSTM runs the fused layer (native/nn/fused_lstm.cc) unless
+// torch.backends.fusedRnn.enabled is false: with autograd, one torchrnn::lstm_layer node per layer
+// and direction with its own backward; without (noGrad, or nothing needs a gradient), the fused
+// forward alone. PyTorch's outputs are the same in either mode without dropout, so the same
+// fixtures apply. Float32 rounding differs: the gate math is one vectorized pass with its own
+// exp/tanh (native/nn/gate_kernels.cc, ~1e-7 relative), and the weight gradients are one matmul
+// over all steps where autograd sums per-step products (seen: up to 3e-7 absolute on values of
+// 0.01-0.1), hence rtol 1e-5.
 const FUSED_TOL = { rtol: 1e-5, atol: 1e-6 };
-describe('nn.LSTM in training mode (the fused CPU layer) matches PyTorch', () => {
+const fusedCase = (c: ModuleCase) => c.kind === 'lstm' && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
+describe('nn.LSTM\'s fused CPU layer (training and inference) matches PyTorch', () => {
   const { nn } = torch;
-  const fused = (c: ModuleCase) => c.kind === 'lstm' && c.dtype === 'float32' && !c.name.includes('dropout') && !c.name.includes('proj') && !c.name.includes('lengths');
-  const cases = fixture.cases.filter(fused);
-  it('covers layers, directions, batchFirst, bias, h0 and unbatched input', () => {
+  // dropout between layers keeps training mode on libtorch's LSTM (its random mask); eval mode fuses
+  const cases = fixture.cases.filter(fusedCase);
+  it('covers layers, directions, batchFirst, bias, h0, dropout (eval) and unbatched input', () => {
     const names = cases.map((c) => c.name);
-    for (const n of ['lstm_l1_bi_bf', 'lstm_l2_bi_bf', 'lstm_l3_bi_bf', 'lstm_nobias', 'lstm_h0', 'lstm_unbatched']) {
+    for (const n of ['lstm_l1_bi_bf', 'lstm_l2_bi_bf', 'lstm_l3_bi_bf', 'lstm_nobias', 'lstm_h0', 'lstm_unbatched', 'lstm_dropout_eval']) {
       assert.ok(names.some((x) => x.startsWith(n)), n);
     }
   });
-  cases.forEach((c) => {
-    it(c.name, () => {
+  cases.filter((c) => !c.name.includes('dropout')).forEach((c) => {
+    it(`training mode: ${c.name}`, () => {
       torch.tidy(() => {
         const m = moduleFor(c).train();
         const { outs, inputs } = runCase(c, m, false);
@@ -85,31 +94,128 @@ describe('nn.LSTM in training mode (the fused CPU layer) matches PyTorch', () =>
       });
     });
   });
-  it('backward with createGraph: the gradients are differentiable, and equal eval mode\'s (libtorch\'s LSTM)', () => {
+  cases.forEach((c) => {
+    it(`eval mode: ${c.name}`, () => {
+      torch.tidy(() => {
+        const m = moduleFor(c);
+        const { outs, inputs } = runCase(c, m, false);
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual((outs as torch.Tensor[])[0].gradFn, 'LstmLayerBackward', 'the fused path was taken');
+        checkCase(c, m, outs as torch.Tensor[], inputs, FUSED_TOL);
+      });
+    });
+  });
+  it('backward with createGraph: the gradients are differentiable, and equal libtorch\'s LSTM\'s', () => {
     torch.tidy(() => {
       torch.manualSeed(3);
       const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true });
       const x = torch.randn([2, 5, 3], { requiresGrad: true });
-      const run = (train: boolean) => {
-        m.train(train);
-        const [out] = m.forward(x);
-        const [gx] = torch.autograd.grad(out.pow(2).sum(), [x], { createGraph: true });
-        const [ggx] = torch.autograd.grad(gx!.pow(2).sum(), [x]);
-        return [out.gradFn, Array.from(gx!.dataSync() as Float32Array), Array.from(ggx!.dataSync() as Float32Array)] as const;
+      const run = (fused: boolean) => {
+        torch.backends.fusedRnn.enabled = fused;
+        try {
+          const [out] = m.forward(x);
+          const [gx] = torch.autograd.grad(out.pow(2).sum(), [x], { createGraph: true });
+          const [ggx] = torch.autograd.grad(gx!.pow(2).sum(), [x]);
+          return [out.gradFn, Array.from(gx!.dataSync() as Float32Array), Array.from(ggx!.dataSync() as Float32Array)] as const;
+        } finally {
+          torch.backends.fusedRnn.enabled = true;
+        }
       };
       const [fn, g1, gg1] = run(true);
-      const [, g0, gg0] = run(false);
+      const [fn0, g0, gg0] = run(false);
       assert.strictEqual(fn, 'LstmLayerBackward');
+      assert.notStrictEqual(fn0, 'LstmLayerBackward');
       g1.forEach((v, i) => assert.ok(Math.abs(v - g0[i]) <= 1e-6 + 1e-5 * Math.abs(g0[i]), `grad[${i}] ${v} vs ${g0[i]}`));
       gg1.forEach((v, i) => assert.ok(Math.abs(v - gg0[i]) <= 1e-6 + 1e-5 * Math.abs(gg0[i]), `grad of grad[${i}] ${v} vs ${gg0[i]}`));
     });
   });
-  it('gradFn of a one-layer batch-first output names the fused node', () => {
+  it('torch.backends.fusedRnn.enabled switches between the fused node and libtorch\'s LSTM', () => {
     const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
-    const [out] = m.forward(torch.randn([2, 5, 3]));
-    assert.strictEqual(out.gradFn, 'LstmLayerBackward');
-    m.eval();
-    assert.notStrictEqual(m.forward(torch.randn([2, 5, 3]))[0].gradFn, 'LstmLayerBackward');
+    const x = torch.randn([2, 5, 3]);
+    assert.strictEqual(torch.backends.fusedRnn.enabled, true);
+    assert.strictEqual(m.forward(x)[0].gradFn, 'LstmLayerBackward');
+    assert.strictEqual(m.eval().forward(x)[0].gradFn, 'LstmLayerBackward');
+    torch.backends.fusedRnn.enabled = false;
+    try {
+      assert.strictEqual(torch.backends.fusedRnn.enabled, false);
+      assert.notStrictEqual(m.forward(x)[0].gradFn, 'LstmLayerBackward');
+      assert.notStrictEqual(m.train().forward(x)[0].gradFn, 'LstmLayerBackward');
+    } finally {
+      torch.backends.fusedRnn.enabled = true;
+    }
+    assert.throws(() => { (torch.backends.fusedRnn as { enabled: unknown }).enabled = 1; },
+      { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.enabled but received 1' });
+    assert.ok(['avx2+fma', 'baseline'].includes(torch.backends.fusedRnn.kernels));
+  });
+  it('the baseline gate kernels (TORCHRNN_GATE_KERNELS=baseline, for CPUs without AVX2) give the same numbers (LSTM, GRU, RNN)', function () {
+    this.timeout(120000);
+    // a child process: the variant is chosen once per process. It prints the fused no-grad and
+    // training-mode outputs of two fixture cases, which must match PyTorch as above.
+    const names = ['lstm_l2_bi_bf', 'lstm_h0', 'gru_l2_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0'].map((p) => fixture.cases.find((c) => c.name.startsWith(p))!.name);
+    const script = `
+      const torch = require('../lib');
+      const { moduleFor, runCase } = require('./nn-fixtures');
+      const fixture = require('./helpers').loadFixture('nn.json');
+      const out = { kernels: torch.backends.fusedRnn.kernels, cases: {} };
+      for (const name of ${JSON.stringify(names)}) {
+        const c = fixture.cases.find((x) => x.name === name);
+        const m = moduleFor(c);
+        const infer = torch.noGrad(() => runCase(c, m, false).outs);
+        const train = runCase(c, m.train(), false).outs;
+        out.cases[name] = { infer: infer.map((t) => Array.from(t.dataSync())), train: train.map((t) => Array.from(t.detach().dataSync())) };
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: 'baseline' }, encoding: 'utf8', maxBuffer: 64 << 20,
+    });
+    assert.strictEqual(res.status, 0, res.stderr);
+    const got = JSON.parse(res.stdout) as { kernels: string; cases: Record<string, { infer: number[][]; train: number[][] }> };
+    assert.strictEqual(got.kernels, 'baseline');
+    for (const name of names) {
+      const c = fixture.cases.find((x) => x.name === name)!;
+      for (const mode of ['infer', 'train'] as const) {
+        got.cases[name][mode].forEach((v, i) => assertMatches(torch.tensor(Float32Array.from(v), { shape: c.outputs[i].shape }), c.outputs[i], `${name} ${mode} output ${i}`, FUSED_TOL));
+      }
+    }
+  });
+});
+
+// Without autograd (noGrad), float32 CPU LSTM, GRU and RNN modules run a fused forward: one mm
+// and one vectorized pass per step. Each case is also run on libtorch's own modules
+// (fusedRnn.enabled = false); both must match PyTorch, and across each kind's cases some output
+// must differ from libtorch's in the last bits, which shows that the fused forward ran.
+describe('LSTM, GRU and RNN inference without autograd (the fused forward) matches PyTorch', () => {
+  const inferCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
+  const cases = fixture.cases.filter(inferCase);
+  const differs: Record<string, number> = {};
+  const infer = (c: ModuleCase, fused: boolean) => {
+    torch.backends.fusedRnn.enabled = fused;
+    try {
+      return torch.noGrad(() => runCase(c, moduleFor(c), false).outs as torch.Tensor[]);
+    } finally {
+      torch.backends.fusedRnn.enabled = true;
+    }
+  };
+  cases.forEach((c) => {
+    it(c.name, () => {
+      torch.tidy(() => {
+        const outs = infer(c, true);
+        const reference = infer(c, false);
+        assert.strictEqual(outs.length, c.outputs.length, 'number of outputs');
+        outs.forEach((o, i) => {
+          assert.strictEqual(o.gradFn, null);
+          assertMatches(o, c.outputs[i], `output ${i}`, FUSED_TOL);
+          assertMatches(reference[i], c.outputs[i], `libtorch's output ${i}`);
+          const a = o.dataSync() as Float32Array, b = reference[i].dataSync() as Float32Array;
+          if (a.some((v, k) => v !== b[k])) differs[c.kind] = (differs[c.kind] ?? 0) + 1;
+        });
+      });
+    });
+  });
+  it('covers every kind, and the fused forward ran for each', () => {
+    for (const n of ['lstm_l3_bi_bf', 'gru_l3_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0', 'gru_unbatched_h0', 'lstm_dropout_eval']) {
+      assert.ok(cases.some((c) => c.name.startsWith(n)), n);
+    }
+    assert.deepStrictEqual(Object.keys(differs).sort(), ['gru', 'lstm', 'rnn']);
   });
 });
 

@@ -2,6 +2,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <atomic>
+
+#include "gate_kernels.h"
+
 namespace trnn {
 namespace fused_lstm {
 
@@ -106,23 +110,49 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
   torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
   torch::Tensor seq = torch::empty({batch, steps, units}, opts);
   torch::Tensor h = h0, c = c0;
-  for (int64_t t = 0; t < steps; t++) {
-    const int64_t k = save ? t : t % 2;
-    torch::Tensor g4 = gates[k];
-    at::addmm_out(g4, xw.select(1, t), h, recurrent);
-    torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
-    torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
-    ApplyInPlace(recAct, g4.narrow(1, 0, 2 * units));
-    ApplyInPlace(act, g);
-    ApplyInPlace(recAct, o);
-    torch::Tensor ct = cs[k];
-    at::mul_out(ct, f, c).addcmul_(i, g);
-    torch::Tensor tc = tcs[k];
-    ApplyInto(act, tc, ct);
-    torch::Tensor ht = seq.select(1, t);
-    at::mul_out(ht, o, tc);
-    h = ht;
-    c = ct;
+  if (steps > 0 && act == kTanh && recAct == kSigmoid && RowsOfFloats(c0) && xw.scalar_type() == at::kFloat) {
+    // libtorch's activations (sigmoid gates, tanh cell) on float32: per step one mm (the
+    // recurrent matrix row-major once per call: no transposed operand, no bias copy) and one
+    // vectorized pass over the rows (gate_kernels) that adds the input projection and does all
+    // the gate math, where the general loop below runs nine ATen kernels. Raw pointers into the
+    // buffers: only the mm needs tensors.
+    const torch::Tensor rec = recurrent.contiguous();
+    float *gBase = gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
+    const float* xwBase = xw.data_ptr<float>();
+    const float* cPrev = c0.data_ptr<float>();
+    int64_t cPrevStride = c0.stride(0), k = 0;
+    const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units));
+    for (int64_t t = 0; t < steps; t++) {
+      k = save ? t : t % 2;
+      torch::Tensor g4 = gates.select(0, k);
+      at::mm_out(g4, h, rec);
+      const gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
+                                        cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
+                                        seqBase + t * units, steps * units, units};
+      at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
+      h = seq.select(1, t);
+      cPrev = rows.c, cPrevStride = units;
+    }
+    c = cs.select(0, k);
+  } else {
+    for (int64_t t = 0; t < steps; t++) {
+      const int64_t k = save ? t : t % 2;
+      torch::Tensor g4 = gates[k];
+      at::addmm_out(g4, xw.select(1, t), h, recurrent);
+      torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
+      torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
+      ApplyInPlace(recAct, g4.narrow(1, 0, 2 * units));
+      ApplyInPlace(act, g);
+      ApplyInPlace(recAct, o);
+      torch::Tensor ct = cs[k];
+      at::mul_out(ct, f, c).addcmul_(i, g);
+      torch::Tensor tc = tcs[k];
+      ApplyInto(act, tc, ct);
+      torch::Tensor ht = seq.select(1, t);
+      at::mul_out(ht, o, tc);
+      h = ht;
+      c = ct;
+    }
   }
   Result r;
   r.sequence = seq;
@@ -229,9 +259,9 @@ namespace fused_lstm {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Without autograd (no input needs a gradient, or grad mode is off): libtorch's own at::lstm
-// for the layer, the path an untraced eval-mode forward takes.
-static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
+// libtorch's own at::lstm for one layer: differentiable, so the double-backward path
+// recomputes with it (and non-float32 inputs, which the fused forward does not take, run it).
+static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerReference(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
     const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
   std::vector<torch::Tensor> params{wih, whh};
@@ -239,6 +269,20 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
   if (hasBias) params.push_back(*bih), params.push_back(*bhh);
   auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0)};
+}
+
+// Without autograd (no input needs a gradient, or grad mode is off: inference): the fused
+// forward without saving anything, two steps' buffers reused.
+static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
+    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
+    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  const bool hasBias = bih.has_value() && bih->defined();
+  for (const torch::Tensor* t : {&x, &h0, &c0, &wih, &whh}) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
+  }
+  if (x.size(1) == 0) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
+  Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), hasBias ? *bih + *bhh : torch::Tensor(), kTanh, kSigmoid, false);
+  return {r.sequence, r.h, r.c};
 }
 
 struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
@@ -274,7 +318,7 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   // own LSTM recomputed on the saved inputs (the fused backward is not differentiable).
   static variable_list DoubleBackwardable(const variable_list& s, const variable_list& grads) {
     std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 7);
-    auto layer = LayerNoGrad(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6]);
+    auto layer = LayerReference(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6]);
     const torch::Tensor out[] = {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)};
     std::vector<torch::Tensor> outs, gouts;
     for (size_t k = 0; k < 3; k++) {
@@ -316,6 +360,10 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
   return {out[0], out[1], out[2]};
 }
 
+static std::atomic<bool> enabled{true};
+bool Enabled() { return enabled.load(std::memory_order_relaxed); }
+void SetEnabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
+
 // Registered when the addon loads (InitRnn), not by static TORCH_LIBRARY initializers: a second
 // copy of the addon in the same process (two torchrnn versions) would make those throw during
 // dlopen, which aborts the process. Here the second copy finds the operator and uses it.
@@ -335,7 +383,7 @@ void Register() {
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0In,
                                                   const torch::Tensor& c0In) {
   const auto& o = m->options;
-  if (!m->is_training() || o.proj_size() != 0 || (o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
+  if (!Enabled() || o.proj_size() != 0 || (m->is_training() && o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
   if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   if (at::autocast::is_cpu_enabled()) return c10::nullopt;
   const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]

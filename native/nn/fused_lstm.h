@@ -48,12 +48,19 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC);
 
 // nn.LSTM's forward through torchrnn::lstm_layer, layer by layer (the reverse direction on the
-// time-flipped sequence): output, hN, cN. Only in training mode, for float32 CPU weights and a
-// 3-D input with at least one step, without projection, dropout between layers (its random
-// mask would differ from at::lstm's) or autocast; otherwise nullopt, and the caller runs
-// libtorch's own LSTM. input and the optional h0/c0 as nn.LSTM takes them.
+// time-flipped sequence): output, hN, cN. Training (the fused backward) and inference (the
+// fused forward alone: the op's CPU kernel, when no input needs a gradient). Only for float32
+// CPU weights and a 3-D input with at least one step, without projection, dropout between
+// layers in training mode (its random mask would differ from at::lstm's) or autocast, and
+// while Enabled(); otherwise nullopt, and the caller runs libtorch's own LSTM. input and the
+// optional h0/c0 as nn.LSTM takes them.
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,
                                                   const torch::Tensor& c0);
+
+// torch.backends.fusedRnn.enabled: false sends every nn.LSTM to libtorch's own LSTM (the same
+// bits as PyTorch). Process-wide, like cuDNN's flag.
+bool Enabled();
+void SetEnabled(bool on);
 
 // Registers torchrnn::lstm_layer with libtorch's dispatcher (once per process).
 void Register();

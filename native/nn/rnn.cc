@@ -1,6 +1,8 @@
 #include "rnn.h"
 
+#include "fused_infer.h"
 #include "fused_lstm.h"
+#include "gate_kernels.h"
 
 namespace trnn {
 
@@ -82,10 +84,14 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
     };
     return ModuleHandle::New(info.Env(), m.ptr(), fwd);
   }
-  auto run = [batchFirst, unbatch](auto& m, const Tensors& a) {
+  // GRU and RNN: inference without autograd runs fused_infer's forward where it applies
+  auto run = [batchFirst, unbatch](auto& m, const Tensors& a, auto fused) {
     Unbatch u = unbatch(a);
     Tensors args = a;
     args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = torch::Tensor();
+    if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused(m, args[0], args[1])) {
+      return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1)};
+    }
     Tensors out = RunRecurrent<std::decay_t<decltype(m)>, torch::Tensor>(
         m, batchFirst, args, args[1], [](const torch::Tensor& h) { return Tensors{h}; });
     return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1)};
@@ -93,14 +99,14 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
   if (kind == "gru") {
     torch::nn::GRU m(torch::nn::GRUOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
                          .dropout(dropout).bidirectional(bidi));
-    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a); });
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_infer::Gru); });
   }
   torch::nn::RNNOptions ro(in, hidden);
   ro.num_layers(layers).bias(bias).batch_first(batchFirst).dropout(dropout).bidirectional(bidi);
   if (o.Get("nonlinearity").As<Napi::String>().Utf8Value() == "relu") ro.nonlinearity(torch::kReLU);
   else ro.nonlinearity(torch::kTanh);
   torch::nn::RNN m(ro);
-  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a); });
+  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_infer::Rnn); });
 }
 
 // createCell(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0].
@@ -139,8 +145,25 @@ static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
   });
 }
 
+// fusedRnnFlags() -> { enabled, kernels }: torch.backends.fusedRnn (kernels: the gate kernels'
+// instruction set, "avx2+fma" or "baseline")
+static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("enabled", fused_lstm::Enabled());
+  o.Set("kernels", gate_kernels::Variant());
+  return o;
+}
+
+// setFusedRnnEnabled(on): in call order with the executor's jobs, like the cuDNN flags
+static Napi::Value SetFusedRnnEnabled(const Napi::CallbackInfo& info) {
+  fused_lstm::SetEnabled(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 void InitRnn(Napi::Env env, Napi::Object exports) {
   fused_lstm::Register();
+  Export<FusedRnnFlags>(env, exports, "fusedRnnFlags");
+  ExportOrdered<SetFusedRnnEnabled>(env, exports, "setFusedRnnEnabled");
   Export<CreateRecurrent>(env, exports, "createRecurrent");
   Export<CreateCell>(env, exports, "createCell");
 }

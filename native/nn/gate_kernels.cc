@@ -1,0 +1,191 @@
+#include "gate_kernels.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace trnn {
+namespace gate_kernels {
+namespace {
+
+#define TRNN_AI inline __attribute__((always_inline))
+
+// 32-byte vectors are passed between these functions only after inlining, never across an ABI
+// boundary, so GCC's note about their calling convention without AVX does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float V __attribute__((vector_size(32)));
+typedef int32_t VI __attribute__((vector_size(32)));
+typedef float VU __attribute__((vector_size(32), aligned(4), may_alias));  // unaligned access
+constexpr int kLanes = 8;
+
+TRNN_AI V Splat(float x) { return V{} + x; }
+
+// m ? a : b per lane, m from a comparison (all ones or zero), as bitwise operations: the
+// baseline ISA (SSE2) has no blend, and GCC lowers a vector ?: there lane by lane.
+TRNN_AI V Select(VI m, V a, V b) {
+  return reinterpret_cast<V>((m & reinterpret_cast<VI>(a)) | (~m & reinterpret_cast<VI>(b)));
+}
+
+// n lanes from p (n == kLanes: one unaligned load; fewer: the row's tail, zero-padded)
+TRNN_AI V Load(const float* p, int n) {
+  if (n == kLanes) return *reinterpret_cast<const VU*>(p);
+  V v = {};
+  for (int k = 0; k < n; k++) v[k] = p[k];
+  return v;
+}
+
+TRNN_AI void Store(float* p, V v, int n) {
+  if (n == kLanes) {
+    *reinterpret_cast<VU*>(p) = v;
+    return;
+  }
+  for (int k = 0; k < n; k++) p[k] = v[k];
+}
+
+// Cephes expf: x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n from the
+// exponent bits. The input is clamped to [-87.3, 88]: 2^n stays a normal float and the result
+// finite (exp(88) = 1.65e38), which is all sigmoid and tanh need. NaN propagates through the
+// polynomial (the clamps compare false for NaN and keep x).
+TRNN_AI V Exp(V x) {
+  x = Select(x > Splat(88.0f), Splat(88.0f), x);
+  x = Select(x < Splat(-87.3f), Splat(-87.3f), x);
+  const V magic = Splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  V t = x * 1.44269504088896341f + magic;
+  V n = t - magic;
+  VI ni = reinterpret_cast<VI>(t) - 0x4B400000;  // the integer held in t's low mantissa bits
+  V r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  V p = Splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  V y = p * (r * r) + r + 1.0f;
+  return y * reinterpret_cast<V>((ni + 127) << 23);
+}
+
+TRNN_AI V Sigmoid(V x) { return 1.0f / (1.0f + Exp(-x)); }
+
+// Cephes tanhf: odd polynomial below |x| = 0.625, else 1 - 2 / (exp(2|x|) + 1) with x's sign
+// (exp's clamp makes that exactly 1 for |x| >= 44).
+TRNN_AI V Tanh(V x) {
+  const VI sign = reinterpret_cast<VI>(x) & static_cast<int32_t>(0x80000000u);
+  const V a = reinterpret_cast<V>(reinterpret_cast<VI>(x) ^ sign);
+  V big = 1.0f - 2.0f / (Exp(a + a) + 1.0f);
+  big = reinterpret_cast<V>(reinterpret_cast<VI>(big) | sign);
+  const V z = x * x;
+  V p = Splat(-5.70498872745e-3f);
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const V small = p * z * x + x;
+  return Select(a < Splat(0.625f), small, big);
+}
+
+TRNN_AI void LstmChunk(const LstmRows& s, float* g, const float* xw, const float* cp, float* c, float* tc, float* h, int64_t j, int n) {
+  const int64_t u = s.units;
+  const V i = Sigmoid(Load(g + j, n) + Load(xw + j, n)), f = Sigmoid(Load(g + u + j, n) + Load(xw + u + j, n));
+  const V gg = Tanh(Load(g + 2 * u + j, n) + Load(xw + 2 * u + j, n)), o = Sigmoid(Load(g + 3 * u + j, n) + Load(xw + 3 * u + j, n));
+  const V cv = f * Load(cp + j, n) + i * gg;
+  const V t = Tanh(cv);
+  Store(g + j, i, n);
+  Store(g + u + j, f, n);
+  Store(g + 2 * u + j, gg, n);
+  Store(g + 3 * u + j, o, n);
+  Store(c + j, cv, n);
+  Store(tc + j, t, n);
+  Store(h + j, o * t, n);
+}
+
+TRNN_AI void LstmBody(const LstmRows& s, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; r++) {
+    float* g = s.gates + r * s.gatesStride;
+    const float *xw = s.xw + r * s.xwStride, *cp = s.cPrev + r * s.cPrevStride;
+    float *c = s.c + r * s.cStride, *tc = s.tc + r * s.tcStride, *h = s.h + r * s.hStride;
+    int64_t j = 0;
+    for (; j + kLanes <= s.units; j += kLanes) LstmChunk(s, g, xw, cp, c, tc, h, j, kLanes);
+    if (j < s.units) LstmChunk(s, g, xw, cp, c, tc, h, j, static_cast<int>(s.units - j));
+  }
+}
+
+// libtorch's GRU cell: r = σ(hr + xr), z = σ(hz + xz), n = tanh(xn + hn * r), h = (hPrev - n) * z + n
+TRNN_AI void GruChunk(const GruRows& s, const float* xg, const float* hg, const float* hp, float* h, int64_t j, int n) {
+  const int64_t u = s.units;
+  V br = {}, bz = {}, bn = {};
+  if (s.bhh) br = Load(s.bhh + j, n), bz = Load(s.bhh + u + j, n), bn = Load(s.bhh + 2 * u + j, n);
+  const V r = Sigmoid((Load(hg + j, n) + br) + Load(xg + j, n));
+  const V z = Sigmoid((Load(hg + u + j, n) + bz) + Load(xg + u + j, n));
+  const V nn = Tanh(Load(xg + 2 * u + j, n) + (Load(hg + 2 * u + j, n) + bn) * r);
+  Store(h + j, (Load(hp + j, n) - nn) * z + nn, n);
+}
+
+TRNN_AI void GruBody(const GruRows& s, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; r++) {
+    const float *xg = s.xg + r * s.xgStride, *hg = s.hg + r * s.hgStride, *hp = s.hPrev + r * s.hPrevStride;
+    float* h = s.h + r * s.hStride;
+    int64_t j = 0;
+    for (; j + kLanes <= s.units; j += kLanes) GruChunk(s, xg, hg, hp, h, j, kLanes);
+    if (j < s.units) GruChunk(s, xg, hg, hp, h, j, static_cast<int>(s.units - j));
+  }
+}
+
+TRNN_AI void RnnBody(const RnnRows& s, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; r++) {
+    const float *hw = s.hw + r * s.hwStride, *xw = s.xw + r * s.xwStride;
+    float* h = s.h + r * s.hStride;
+    for (int64_t j = 0; j < s.units; j += kLanes) {
+      const int n = static_cast<int>(s.units - j < kLanes ? s.units - j : kLanes);
+      const V v = Load(hw + j, n) + Load(xw + j, n);
+      // relu as libtorch's: NaN stays NaN (v > 0 is false for NaN, and v is kept where v is NaN)
+      Store(h + j, s.relu ? Select(v < Splat(0.0f), Splat(0.0f), v) : Tanh(v), n);
+    }
+  }
+}
+
+struct Impl {
+  void (*lstm)(const LstmRows&, int64_t, int64_t);
+  void (*gru)(const GruRows&, int64_t, int64_t);
+  void (*rnn)(const RnnRows&, int64_t, int64_t);
+  const char* name;
+};
+
+// The same bodies, compiled per instruction set (the always-inline bodies take the target of
+// the function they are inlined into).
+#define TRNN_VARIANT(attr, suffix)                                                                                    \
+  attr void Lstm##suffix(const LstmRows& s, int64_t b, int64_t e) { LstmBody(s, b, e); }                              \
+  attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { GruBody(s, b, e); }                                 \
+  attr void Rnn##suffix(const RnnRows& s, int64_t b, int64_t e) { RnnBody(s, b, e); }
+
+TRNN_VARIANT(, Base)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TRNN_HAVE_AVX2_VARIANT 1
+TRNN_VARIANT(__attribute__((target("avx2,fma"))), Avx2)
+#endif
+
+// TORCHRNN_GATE_KERNELS=baseline forces the baseline variant (tests compare the two).
+const Impl& Pick() {
+  static const Impl impl = [] {
+    const char* want = std::getenv("TORCHRNN_GATE_KERNELS");
+    const bool baseline = want && std::strcmp(want, "baseline") == 0;
+#ifdef TRNN_HAVE_AVX2_VARIANT
+    __builtin_cpu_init();
+    if (!baseline && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return Impl{LstmAvx2, GruAvx2, RnnAvx2, "avx2+fma"};
+#endif
+    (void)baseline;
+    return Impl{LstmBase, GruBase, RnnBase, "baseline"};
+  }();
+  return impl;
+}
+
+}  // namespace
+
+void LstmForward(const LstmRows& s, int64_t begin, int64_t end) { Pick().lstm(s, begin, end); }
+void GruForward(const GruRows& s, int64_t begin, int64_t end) { Pick().gru(s, begin, end); }
+void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn(s, begin, end); }
+const char* Variant() { return Pick().name; }
+
+}  // namespace gate_kernels
+}  // namespace trnn

@@ -1,0 +1,66 @@
+// The elementwise gate math of the fused recurrent layers (one time step, a range of batch
+// rows), vectorized: 8 floats at a time with GCC/Clang vector extensions, compiled twice (AVX2 +
+// FMA, and the baseline x86-64/other ISA) and chosen once per process by what the CPU has.
+//
+// Why not ATen's sigmoid_/tanh_: per LSTM step those are 5 activations plus 4 arithmetic
+// kernels on strided gate columns, each a dispatcher call and a TensorIterator; at the sizes
+// recurrent layers run (a few thousand elements per step) that overhead and tanh's cost were
+// half of libtorch's LSTM inference time here. This is one pass over each row.
+//
+// Accuracy: exp is Cephes' expf (a degree-6 polynomial after range reduction, about 1 ulp);
+// sigmoid = 1 / (1 + exp(-x)); tanh uses Cephes' odd polynomial below |x| = 0.625 and
+// 1 - 2 / (exp(2|x|) + 1) above, so its relative error stays ~1e-7 near 0. libtorch uses
+// SLEEF's u10 functions, so results agree to float32 rounding, not bit for bit.
+//
+// No torch headers: raw float pointers and strides (in elements), rows [begin, end).
+#pragma once
+#include <cstdint>
+
+namespace trnn {
+namespace gate_kernels {
+
+// One LSTM step, gate order i, f, g, o (libtorch's), sigmoid gates and tanh cell:
+//   gates [row, 4U] holds the recurrent part h·W_hh of the pre-activations, xw [row, 4U] the
+//   input projection with both biases; gates is overwritten with the activated i, f, g, o of
+//   gates + xw; c = f * cPrev + i * g; tc = tanh(c); h = o * tc.
+struct LstmRows {
+  float* gates; int64_t gatesStride;
+  const float* xw; int64_t xwStride;
+  const float* cPrev; int64_t cPrevStride;
+  float* c; int64_t cStride;
+  float* tc; int64_t tcStride;
+  float* h; int64_t hStride;
+  int64_t units;
+};
+void LstmForward(const LstmRows& s, int64_t begin, int64_t end);
+
+// One GRU step, gate order r, z, n (libtorch's): xg [row, 3U] is the input projection with
+// b_ih, hg [row, 3U] the recurrent one h·W_hh without bias, bhh [3U] b_hh (may be null). With
+// hr, hz, hn = hg + bhh: r = σ(xr + hr), z = σ(xz + hz), n = tanh(xn + r * hn),
+// h = (hPrev - n) * z + n (libtorch's order of operations).
+struct GruRows {
+  const float* xg; int64_t xgStride;
+  const float* hg; int64_t hgStride;
+  const float* bhh;
+  const float* hPrev; int64_t hPrevStride;
+  float* h; int64_t hStride;
+  int64_t units;
+};
+void GruForward(const GruRows& s, int64_t begin, int64_t end);
+
+// One Elman RNN step: h = act(hw + xw), act tanh or relu; hw [row, U] = hPrev·W_hh, xw the input
+// projection with both biases.
+struct RnnRows {
+  const float* hw; int64_t hwStride;
+  const float* xw; int64_t xwStride;
+  float* h; int64_t hStride;
+  int64_t units;
+  bool relu;
+};
+void RnnForward(const RnnRows& s, int64_t begin, int64_t end);
+
+// Which variant runs: "avx2+fma" or "baseline".
+const char* Variant();
+
+}  // namespace gate_kernels
+}  // namespace trnn
