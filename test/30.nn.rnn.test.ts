@@ -63,24 +63,27 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
   }
 });
 
-// A float32 CPU LSTM runs the fused layer (native/nn/fused_lstm.cc) unless
-// torch.backends.fusedRnn.enabled is false: with autograd, one torchrnn::lstm_layer node per layer
-// and direction with its own backward; without (noGrad, or nothing needs a gradient), the fused
-// forward alone. PyTorch's outputs are the same in either mode without dropout, so the same
+// Float32 CPU LSTM, GRU and RNN modules run fused layers (native/nn/fused_lstm.cc, fused_rnn.cc)
+// unless torch.backends.fusedRnn.enabled is false: with autograd, one torchrnn::*_layer node per
+// layer and direction with its own backward; without (noGrad, or nothing needs a gradient), the
+// fused forward alone. PyTorch's outputs are the same in either mode without dropout, so the same
 // fixtures apply. Float32 rounding differs: the gate math is one vectorized pass with its own
 // exp/tanh (native/nn/gate_kernels.cc, ~1e-7 relative), and the weight gradients are one matmul
 // over all steps where autograd sums per-step products (seen: up to 3e-7 absolute on values of
 // 0.01-0.1), hence rtol 1e-5.
 const FUSED_TOL = { rtol: 1e-5, atol: 1e-6 };
-const fusedCase = (c: ModuleCase) => c.kind === 'lstm' && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
-describe('nn.LSTM\'s fused CPU layer (training and inference) matches PyTorch', () => {
+const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
+const NODE: Record<string, string> = { lstm: 'LstmLayerBackward', gru: 'GruLayerBackward', rnn: 'RnnLayerBackward' };
+describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match PyTorch', () => {
   const { nn } = torch;
-  // dropout between layers keeps training mode on libtorch's LSTM (its random mask); eval mode fuses
+  // dropout between layers keeps training mode on libtorch's modules (its random mask); eval mode fuses
   const cases = fixture.cases.filter(fusedCase);
-  it('covers layers, directions, batchFirst, bias, h0, dropout (eval) and unbatched input', () => {
+  it('covers every kind with layers, directions, batchFirst, bias, h0, dropout (eval) and unbatched input', () => {
     const names = cases.map((c) => c.name);
-    for (const n of ['lstm_l1_bi_bf', 'lstm_l2_bi_bf', 'lstm_l3_bi_bf', 'lstm_nobias', 'lstm_h0', 'lstm_unbatched', 'lstm_dropout_eval']) {
-      assert.ok(names.some((x) => x.startsWith(n)), n);
+    for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
+      for (const n of ['l1_bi_bf', 'l2_bi_bf', 'l3_bi_bf', 'nobias', 'h0', 'unbatched', 'dropout_eval']) {
+        assert.ok(names.some((x) => x.startsWith(`${kind}_${n}`)), `${kind}_${n}`);
+      }
     }
   });
   cases.filter((c) => !c.name.includes('dropout')).forEach((c) => {
@@ -89,7 +92,7 @@ describe('nn.LSTM\'s fused CPU layer (training and inference) matches PyTorch', 
         const m = moduleFor(c).train();
         const { outs, inputs } = runCase(c, m, false);
         const tensors = outs as torch.Tensor[];
-        if (c.name.endsWith('_uni_bf')) assert.strictEqual(tensors[0].gradFn, 'LstmLayerBackward', 'the fused path was taken');
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual(tensors[0].gradFn, NODE[c.kind], 'the fused path was taken');
         checkCase(c, m, tensors, inputs, FUSED_TOL);
       });
     });
@@ -99,48 +102,82 @@ describe('nn.LSTM\'s fused CPU layer (training and inference) matches PyTorch', 
       torch.tidy(() => {
         const m = moduleFor(c);
         const { outs, inputs } = runCase(c, m, false);
-        if (c.name.endsWith('_uni_bf')) assert.strictEqual((outs as torch.Tensor[])[0].gradFn, 'LstmLayerBackward', 'the fused path was taken');
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual((outs as torch.Tensor[])[0].gradFn, NODE[c.kind], 'the fused path was taken');
         checkCase(c, m, outs as torch.Tensor[], inputs, FUSED_TOL);
       });
     });
   });
-  it('backward with createGraph: the gradients are differentiable, and equal libtorch\'s LSTM\'s', () => {
+  const construct2 = (kind: string, nonlinearity?: string) => {
+    const opts = { inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true, ...(nonlinearity ? { nonlinearity } : {}) };
+    const m = kind === 'lstm' ? new nn.LSTM(opts) : kind === 'gru' ? new nn.GRU(opts) : new nn.RNN(opts as never);
+    return m as unknown as { forward(x: torch.Tensor): [torch.Tensor, unknown]; train(on?: boolean): unknown; eval(): unknown };
+  };
+  for (const [kind, nonlinearity] of [['lstm'], ['gru'], ['rnn', 'tanh'], ['rnn', 'relu']] as [string, string?][]) {
+    it(`backward with createGraph (${kind}${nonlinearity ? ` ${nonlinearity}` : ''}): the gradients are differentiable, and equal libtorch's`, () => {
+      torch.tidy(() => {
+        torch.manualSeed(3);
+        const m = construct2(kind, nonlinearity);
+        const x = torch.randn([2, 5, 3], { requiresGrad: true });
+        const run = (fused: boolean) => {
+          torch.backends.fusedRnn.enabled = fused;
+          try {
+            const [out] = m.forward(x);
+            const [gx] = torch.autograd.grad(out.pow(2).sum(), [x], { createGraph: true });
+            const [ggx] = torch.autograd.grad(gx!.pow(2).sum(), [x]);
+            return [out.gradFn, Array.from(gx!.dataSync() as Float32Array), Array.from(ggx!.dataSync() as Float32Array)] as const;
+          } finally {
+            torch.backends.fusedRnn.enabled = true;
+          }
+        };
+        const [fn, g1, gg1] = run(true);
+        const [fn0, g0, gg0] = run(false);
+        assert.strictEqual(fn, NODE[kind]);
+        assert.notStrictEqual(fn0, NODE[kind]);
+        g1.forEach((v, i) => assert.ok(Math.abs(v - g0[i]) <= 1e-6 + 1e-5 * Math.abs(g0[i]), `grad[${i}] ${v} vs ${g0[i]}`));
+        gg1.forEach((v, i) => assert.ok(Math.abs(v - gg0[i]) <= 1e-6 + 1e-5 * Math.abs(gg0[i]), `grad of grad[${i}] ${v} vs ${gg0[i]}`));
+      });
+    });
+  }
+  it('the fused backward flushes denormal gradients to zero (and keeps tiny normal ones)', () => {
     torch.tidy(() => {
-      torch.manualSeed(3);
-      const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true });
-      const x = torch.randn([2, 5, 3], { requiresGrad: true });
-      const run = (fused: boolean) => {
-        torch.backends.fusedRnn.enabled = fused;
-        try {
-          const [out] = m.forward(x);
-          const [gx] = torch.autograd.grad(out.pow(2).sum(), [x], { createGraph: true });
-          const [ggx] = torch.autograd.grad(gx!.pow(2).sum(), [x]);
-          return [out.gradFn, Array.from(gx!.dataSync() as Float32Array), Array.from(ggx!.dataSync() as Float32Array)] as const;
-        } finally {
-          torch.backends.fusedRnn.enabled = true;
-        }
-      };
-      const [fn, g1, gg1] = run(true);
-      const [fn0, g0, gg0] = run(false);
-      assert.strictEqual(fn, 'LstmLayerBackward');
-      assert.notStrictEqual(fn0, 'LstmLayerBackward');
-      g1.forEach((v, i) => assert.ok(Math.abs(v - g0[i]) <= 1e-6 + 1e-5 * Math.abs(g0[i]), `grad[${i}] ${v} vs ${g0[i]}`));
-      gg1.forEach((v, i) => assert.ok(Math.abs(v - gg0[i]) <= 1e-6 + 1e-5 * Math.abs(gg0[i]), `grad of grad[${i}] ${v} vs ${gg0[i]}`));
+      for (const kind of ['lstm', 'gru', 'rnn']) {
+        torch.manualSeed(4);
+        const m = construct2(kind);
+        const x = torch.randn([2, 5, 3], { requiresGrad: true });
+        const grads = (fused: boolean, scale: number) => {
+          torch.backends.fusedRnn.enabled = fused;
+          try {
+            const [out] = m.forward(x);
+            // the output gradient is `scale` everywhere (1e-39 is itself denormal in float32)
+            const [gx] = torch.autograd.grad(out.mul(torch.tensor(scale)).sum(), [x]);
+            return Array.from(gx!.dataSync() as Float32Array);
+          } finally {
+            torch.backends.fusedRnn.enabled = true;
+          }
+        };
+        assert.ok(grads(false, 1e-39).some((v) => v !== 0), `${kind}: libtorch keeps denormal gradients`);
+        assert.ok(grads(true, 1e-39).every((v) => v === 0), `${kind}: the fused backward flushes them`);
+        const [tiny, reference] = [grads(true, 1e-30), grads(false, 1e-30)];
+        tiny.forEach((v, i) => assert.ok(v !== 0 && Math.abs(v - reference[i]) <= 1e-5 * Math.abs(reference[i]), `${kind} grad[${i}] ${v} vs ${reference[i]}`));
+      }
     });
   });
-  it('torch.backends.fusedRnn.enabled switches between the fused node and libtorch\'s LSTM', () => {
-    const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
+  it('torch.backends.fusedRnn.enabled switches between the fused nodes and libtorch\'s modules', () => {
     const x = torch.randn([2, 5, 3]);
     assert.strictEqual(torch.backends.fusedRnn.enabled, true);
-    assert.strictEqual(m.forward(x)[0].gradFn, 'LstmLayerBackward');
-    assert.strictEqual(m.eval().forward(x)[0].gradFn, 'LstmLayerBackward');
-    torch.backends.fusedRnn.enabled = false;
-    try {
-      assert.strictEqual(torch.backends.fusedRnn.enabled, false);
-      assert.notStrictEqual(m.forward(x)[0].gradFn, 'LstmLayerBackward');
-      assert.notStrictEqual(m.train().forward(x)[0].gradFn, 'LstmLayerBackward');
-    } finally {
-      torch.backends.fusedRnn.enabled = true;
+    for (const kind of ['lstm', 'gru', 'rnn']) {
+      const m = construct2(kind);
+      const gradFn = () => m.forward(x)[0].gradFn;
+      assert.strictEqual(gradFn(), NODE[kind]);
+      assert.strictEqual((m.eval(), gradFn()), NODE[kind]);
+      torch.backends.fusedRnn.enabled = false;
+      try {
+        assert.strictEqual(torch.backends.fusedRnn.enabled, false);
+        assert.notStrictEqual(gradFn(), NODE[kind]);
+        assert.notStrictEqual((m.train(), gradFn()), NODE[kind]);
+      } finally {
+        torch.backends.fusedRnn.enabled = true;
+      }
     }
     assert.throws(() => { (torch.backends.fusedRnn as { enabled: unknown }).enabled = 1; },
       { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.enabled but received 1' });

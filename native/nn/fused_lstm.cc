@@ -185,11 +185,11 @@ void LstmStep(const StepRows& s) {
     for (int64_t j = 0; j < units; j++) {
       const float h = dh[j] + dSeq[j];
       const float c = dc[j] + (h * go[j]) * Deriv<A>(tc[j]);
-      dO[j] = (h * tc[j]) * Deriv<R>(go[j]);
-      dI[j] = (c * gg[j]) * Deriv<R>(gi[j]);
-      dF[j] = (c * cPrev[j]) * Deriv<R>(gf[j]);
-      dG[j] = (c * gi[j]) * Deriv<A>(gg[j]);
-      dc[j] = c * gf[j];
+      dO[j] = FlushDenormal((h * tc[j]) * Deriv<R>(go[j]));
+      dI[j] = FlushDenormal((c * gg[j]) * Deriv<R>(gi[j]));
+      dF[j] = FlushDenormal((c * cPrev[j]) * Deriv<R>(gf[j]));
+      dG[j] = FlushDenormal((c * gi[j]) * Deriv<A>(gg[j]));
+      dc[j] = FlushDenormal(c * gf[j]);
     }
   });
 }
@@ -259,6 +259,23 @@ namespace fused_lstm {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+variable_list ReferenceGrads(const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& outs, const variable_list& grads) {
+  std::vector<torch::Tensor> ys, gys;
+  for (size_t k = 0; k < outs.size(); k++) {
+    if (grads[k].defined()) ys.push_back(outs[k]), gys.push_back(grads[k]);
+  }
+  std::vector<torch::Tensor> wrt;
+  std::vector<size_t> where;
+  for (size_t k = 0; k < inputs.size(); k++) {
+    if (inputs[k].defined() && inputs[k].requires_grad()) wrt.push_back(inputs[k]), where.push_back(k);
+  }
+  variable_list result(inputs.size());
+  if (ys.empty() || wrt.empty()) return result;
+  auto g = torch::autograd::grad(ys, wrt, gys, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
+  for (size_t k = 0; k < where.size(); k++) result[where[k]] = g[k];
+  return result;
+}
+
 // libtorch's own at::lstm for one layer: differentiable, so the double-backward path
 // recomputes with it (and non-float32 inputs, which the fused forward does not take, run it).
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerReference(
@@ -319,21 +336,7 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   static variable_list DoubleBackwardable(const variable_list& s, const variable_list& grads) {
     std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 7);
     auto layer = LayerReference(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6]);
-    const torch::Tensor out[] = {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)};
-    std::vector<torch::Tensor> outs, gouts;
-    for (size_t k = 0; k < 3; k++) {
-      if (grads[k].defined()) outs.push_back(out[k]), gouts.push_back(grads[k]);
-    }
-    std::vector<torch::Tensor> wrt;
-    std::vector<size_t> where;
-    for (size_t k = 0; k < inputs.size(); k++) {
-      if (inputs[k].defined() && inputs[k].requires_grad()) wrt.push_back(inputs[k]), where.push_back(k);
-    }
-    variable_list result(7);
-    if (outs.empty() || wrt.empty()) return result;
-    auto g = torch::autograd::grad(outs, wrt, gouts, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
-    for (size_t k = 0; k < where.size(); k++) result[where[k]] = g[k];
-    return result;
+    return ReferenceGrads(inputs, {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)}, grads);
   }
 };
 

@@ -9,9 +9,11 @@ namespace {
 
 #define TRNN_AI inline __attribute__((always_inline))
 
-// 32-byte vectors are passed between these functions only after inlining, never across an ABI
-// boundary, so GCC's note about their calling convention without AVX does not apply.
+// 32-byte vectors cross these functions only after inlining, never an ABI boundary, so GCC's
+// warning about returning them without AVX does not apply (parameters are const references,
+// for which GCC prints an unsuppressible note otherwise).
 #pragma GCC diagnostic ignored "-Wpsabi"
+
 
 typedef float V __attribute__((vector_size(32)));
 typedef int32_t VI __attribute__((vector_size(32)));
@@ -22,7 +24,7 @@ TRNN_AI V Splat(float x) { return V{} + x; }
 
 // m ? a : b per lane, m from a comparison (all ones or zero), as bitwise operations: the
 // baseline ISA (SSE2) has no blend, and GCC lowers a vector ?: there lane by lane.
-TRNN_AI V Select(VI m, V a, V b) {
+TRNN_AI V Select(const VI& m, const V& a, const V& b) {
   return reinterpret_cast<V>((m & reinterpret_cast<VI>(a)) | (~m & reinterpret_cast<VI>(b)));
 }
 
@@ -34,7 +36,7 @@ TRNN_AI V Load(const float* p, int n) {
   return v;
 }
 
-TRNN_AI void Store(float* p, V v, int n) {
+TRNN_AI void Store(float* p, const V& v, int n) {
   if (n == kLanes) {
     *reinterpret_cast<VU*>(p) = v;
     return;
@@ -46,8 +48,8 @@ TRNN_AI void Store(float* p, V v, int n) {
 // exponent bits. The input is clamped to [-87.3, 88]: 2^n stays a normal float and the result
 // finite (exp(88) = 1.65e38), which is all sigmoid and tanh need. NaN propagates through the
 // polynomial (the clamps compare false for NaN and keep x).
-TRNN_AI V Exp(V x) {
-  x = Select(x > Splat(88.0f), Splat(88.0f), x);
+TRNN_AI V Exp(const V& in) {
+  V x = Select(in > Splat(88.0f), Splat(88.0f), in);
   x = Select(x < Splat(-87.3f), Splat(-87.3f), x);
   const V magic = Splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   V t = x * 1.44269504088896341f + magic;
@@ -65,11 +67,11 @@ TRNN_AI V Exp(V x) {
   return y * reinterpret_cast<V>((ni + 127) << 23);
 }
 
-TRNN_AI V Sigmoid(V x) { return 1.0f / (1.0f + Exp(-x)); }
+TRNN_AI V Sigmoid(const V& x) { return 1.0f / (1.0f + Exp(-x)); }
 
 // Cephes tanhf: odd polynomial below |x| = 0.625, else 1 - 2 / (exp(2|x|) + 1) with x's sign
 // (exp's clamp makes that exactly 1 for |x| >= 44).
-TRNN_AI V Tanh(V x) {
+TRNN_AI V Tanh(const V& x) {
   const VI sign = reinterpret_cast<VI>(x) & static_cast<int32_t>(0x80000000u);
   const V a = reinterpret_cast<V>(reinterpret_cast<VI>(x) ^ sign);
   V big = 1.0f - 2.0f / (Exp(a + a) + 1.0f);
@@ -111,23 +113,30 @@ TRNN_AI void LstmBody(const LstmRows& s, int64_t begin, int64_t end) {
 }
 
 // libtorch's GRU cell: r = σ(hr + xr), z = σ(hz + xz), n = tanh(xn + hn * r), h = (hPrev - n) * z + n
-TRNN_AI void GruChunk(const GruRows& s, const float* xg, const float* hg, const float* hp, float* h, int64_t j, int n) {
+TRNN_AI void GruChunk(const GruRows& s, const float* xg, const float* hg, const float* hp, float* h, float* gates, int64_t j, int n) {
   const int64_t u = s.units;
   V br = {}, bz = {}, bn = {};
   if (s.bhh) br = Load(s.bhh + j, n), bz = Load(s.bhh + u + j, n), bn = Load(s.bhh + 2 * u + j, n);
   const V r = Sigmoid((Load(hg + j, n) + br) + Load(xg + j, n));
   const V z = Sigmoid((Load(hg + u + j, n) + bz) + Load(xg + u + j, n));
-  const V nn = Tanh(Load(xg + 2 * u + j, n) + (Load(hg + 2 * u + j, n) + bn) * r);
+  const V hn = Load(hg + 2 * u + j, n) + bn;
+  const V nn = Tanh(Load(xg + 2 * u + j, n) + hn * r);
   Store(h + j, (Load(hp + j, n) - nn) * z + nn, n);
+  if (gates) {
+    Store(gates + j, r, n);
+    Store(gates + u + j, z, n);
+    Store(gates + 2 * u + j, nn, n);
+    Store(gates + 3 * u + j, hn, n);
+  }
 }
 
 TRNN_AI void GruBody(const GruRows& s, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; r++) {
     const float *xg = s.xg + r * s.xgStride, *hg = s.hg + r * s.hgStride, *hp = s.hPrev + r * s.hPrevStride;
-    float* h = s.h + r * s.hStride;
+    float *h = s.h + r * s.hStride, *gates = s.gates ? s.gates + r * s.gatesStride : nullptr;
     int64_t j = 0;
-    for (; j + kLanes <= s.units; j += kLanes) GruChunk(s, xg, hg, hp, h, j, kLanes);
-    if (j < s.units) GruChunk(s, xg, hg, hp, h, j, static_cast<int>(s.units - j));
+    for (; j + kLanes <= s.units; j += kLanes) GruChunk(s, xg, hg, hp, h, gates, j, kLanes);
+    if (j < s.units) GruChunk(s, xg, hg, hp, h, gates, j, static_cast<int>(s.units - j));
   }
 }
 

@@ -37,13 +37,15 @@ void LstmForward(const LstmRows& s, int64_t begin, int64_t end);
 // One GRU step, gate order r, z, n (libtorch's): xg [row, 3U] is the input projection with
 // b_ih, hg [row, 3U] the recurrent one h·W_hh without bias, bhh [3U] b_hh (may be null). With
 // hr, hz, hn = hg + bhh: r = σ(xr + hr), z = σ(xz + hz), n = tanh(xn + r * hn),
-// h = (hPrev - n) * z + n (libtorch's order of operations).
+// h = (hPrev - n) * z + n (libtorch's order of operations). gates [row, 4U], when not null,
+// receives r, z, n and hn: what backward needs.
 struct GruRows {
   const float* xg; int64_t xgStride;
   const float* hg; int64_t hgStride;
   const float* bhh;
   const float* hPrev; int64_t hPrevStride;
   float* h; int64_t hStride;
+  float* gates; int64_t gatesStride;
   int64_t units;
 };
 void GruForward(const GruRows& s, int64_t begin, int64_t end);

@@ -1,6 +1,6 @@
 #include "rnn.h"
 
-#include "fused_infer.h"
+#include "fused_rnn.h"
 #include "fused_lstm.h"
 #include "gate_kernels.h"
 
@@ -84,7 +84,7 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
     };
     return ModuleHandle::New(info.Env(), m.ptr(), fwd);
   }
-  // GRU and RNN: inference without autograd runs fused_infer's forward where it applies
+  // GRU and RNN run the fused layers (fused_rnn) where they apply
   auto run = [batchFirst, unbatch](auto& m, const Tensors& a, auto fused) {
     Unbatch u = unbatch(a);
     Tensors args = a;
@@ -99,14 +99,14 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
   if (kind == "gru") {
     torch::nn::GRU m(torch::nn::GRUOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
                          .dropout(dropout).bidirectional(bidi));
-    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_infer::Gru); });
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_rnn::Gru); });
   }
   torch::nn::RNNOptions ro(in, hidden);
   ro.num_layers(layers).bias(bias).batch_first(batchFirst).dropout(dropout).bidirectional(bidi);
   if (o.Get("nonlinearity").As<Napi::String>().Utf8Value() == "relu") ro.nonlinearity(torch::kReLU);
   else ro.nonlinearity(torch::kTanh);
   torch::nn::RNN m(ro);
-  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_infer::Rnn); });
+  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_rnn::Rnn); });
 }
 
 // createCell(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0].
@@ -162,6 +162,7 @@ static Napi::Value SetFusedRnnEnabled(const Napi::CallbackInfo& info) {
 
 void InitRnn(Napi::Env env, Napi::Object exports) {
   fused_lstm::Register();
+  fused_rnn::Register();
   Export<FusedRnnFlags>(env, exports, "fusedRnnFlags");
   ExportOrdered<SetFusedRnnEnabled>(env, exports, "setFusedRnnEnabled");
   Export<CreateRecurrent>(env, exports, "createRecurrent");

@@ -1,0 +1,366 @@
+#include "fused_rnn.h"
+
+#include <ATen/autocast_mode.h>
+
+#include "fused_lstm.h"
+#include "gate_kernels.h"
+
+namespace trnn {
+namespace fused_rnn {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+int64_t Grain(int64_t units) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units)); }
+
+// x·W_ihᵀ (+ bias) for every step: [B, T, G*U], contiguous
+torch::Tensor Projection(const torch::Tensor& x, const torch::Tensor& wih, const torch::Tensor& bias) {
+  torch::Tensor flat = x.reshape({-1, x.size(2)});
+  return (bias.defined() ? torch::addmm(bias, flat, wih.t()) : flat.mm(wih.t())).view({x.size(0), x.size(1), wih.size(0)});
+}
+
+// Each step's previous state, time-major rows [T * B, U]: h0, then the sequence but its last step.
+torch::Tensor PreviousStates(const torch::Tensor& h0, const torch::Tensor& seq) {
+  const int64_t steps = seq.size(1);
+  return torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).reshape({-1, seq.size(2)});
+}
+
+// What both layers' backward return besides their own per-step gradients: the gradients of the
+// input and the weights from the gradients of the input projection dXG and of the recurrent
+// projection dHG ([T, B, G*U] each; the same tensor for the Elman RNN), as one matmul each.
+struct WeightGrads {
+  torch::Tensor dx, dWih, dWhh, dBih, dBhh;
+};
+WeightGrads FromProjectionGrads(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& seq,
+                                const torch::Tensor& wih, const torch::Tensor& dXG, const torch::Tensor& dHG) {
+  const int64_t rows = dXG.size(0) * dXG.size(1);
+  const torch::Tensor dX = dXG.reshape({rows, -1}), dH = dHG.reshape({rows, -1});
+  WeightGrads g;
+  if (ctx->needs_input_grad(0)) g.dx = torch::matmul(dXG.transpose(0, 1), wih);  // [B, T, I]
+  if (ctx->needs_input_grad(2)) g.dWih = dX.t().mm(x.transpose(0, 1).reshape({rows, x.size(2)}));
+  if (ctx->needs_input_grad(3)) g.dWhh = dH.t().mm(PreviousStates(h0, seq));
+  if (ctx->needs_input_grad(4)) g.dBih = dX.sum(0);
+  if (ctx->needs_input_grad(5)) g.dBhh = dH.sum(0);
+  return g;
+}
+
+template <typename F>
+void ForRows(int64_t rows, int64_t units, F f) {
+  at::parallel_for(0, rows, Grain(units), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) f(r);
+  });
+}
+
+// Custom-function inputs must be defined tensors: a layer without bias gets zeros that need no
+// gradient.
+torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w) {
+  return b.has_value() && b->defined() ? *b : torch::zeros({w.size(0)}, w.options());
+}
+
+bool Defined(const c10::optional<torch::Tensor>& b) { return b.has_value() && b->defined(); }
+
+bool AllFloatCpu(std::initializer_list<const torch::Tensor*> ts) {
+  for (const torch::Tensor* t : ts) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
+  }
+  return true;
+}
+
+bool NeedsGrad(std::initializer_list<const torch::Tensor*> ts) {
+  if (!torch::GradMode::is_enabled()) return false;
+  for (const torch::Tensor* t : ts) {
+    if (t->defined() && t->requires_grad()) return true;
+  }
+  return false;
+}
+
+using Pair = std::tuple<torch::Tensor, torch::Tensor>;
+
+// ---- GRU
+
+// x [B, T, I], h0 [B, U]: the sequence [B, T, U] and, with `save`, gates [T, B, 4U] (r, z, n, hn).
+std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& wih,
+                                                   const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh, bool save) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = whh.size(1);
+  const torch::Tensor xg = Projection(x, wih, bih);
+  const torch::Tensor whhT = whh.t().contiguous();  // [U, 3U]: the per-step mm without a transposed operand
+  const torch::Tensor bhhC = bhh.defined() ? bhh.contiguous() : bhh;
+  const torch::Tensor h0 = h0In.contiguous();
+  torch::Tensor hg = torch::empty({batch, 3 * units}, x.options());
+  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  torch::Tensor gates = save ? torch::empty({steps, batch, 4 * units}, x.options()) : torch::Tensor();
+  torch::Tensor h = h0;
+  const float* hPrev = h0.data_ptr<float>();
+  int64_t hPrevStride = h0.stride(0);
+  for (int64_t t = 0; t < steps; t++) {
+    at::mm_out(hg, h, whhT);
+    const gate_kernels::GruRows rows{xg.data_ptr<float>() + t * 3 * units, steps * 3 * units, hg.data_ptr<float>(), 3 * units,
+                                     bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev, hPrevStride,
+                                     seq.data_ptr<float>() + t * units, steps * units,
+                                     save ? gates.data_ptr<float>() + t * batch * 4 * units : nullptr, 4 * units, units};
+    at::parallel_for(0, batch, Grain(units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
+    h = seq.select(1, t);
+    hPrev = rows.h, hPrevStride = rows.hStride;
+  }
+  return {seq, gates};
+}
+
+Pair GruReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  std::vector<torch::Tensor> params{wih, whh};
+  if (Defined(bih)) params.push_back(*bih), params.push_back(*bhh);
+  auto out = at::gru(x, h0.unsqueeze(0), params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true);
+  return {std::get<0>(out), std::get<1>(out).squeeze(0)};
+}
+
+Pair GruNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+               const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return GruReference(x, h0, wih, whh, bih, bhh);
+  torch::Tensor seq = GruForward(x, h0, wih, whh, Defined(bih) ? *bih : torch::Tensor(), Defined(bhh) ? *bhh : torch::Tensor(), false).first;
+  return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
+}
+
+struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih,
+                               const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh) {
+    auto [seq, gates] = GruForward(x, h0, wih, whh, bih, bhh, true);
+    ctx->save_for_backward({x, h0, wih, whh, bih, bhh, seq});
+    ctx->saved_data["gates"] = gates;
+    return {seq, seq.select(1, seq.size(1) - 1).clone()};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    variable_list s = ctx->get_saved_variables();
+    const torch::Tensor &x = s[0], &h0 = s[1], &wih = s[2], &whh = s[3], &seq = s[6];
+    if (torch::GradMode::is_enabled()) {
+      std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 6);
+      auto ref = GruReference(x, h0, wih, whh, s[4], s[5]);
+      return fused_lstm::ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
+    }
+    const torch::Tensor gates = ctx->saved_data["gates"].toTensor();
+    const int64_t steps = seq.size(1), batch = seq.size(0), units = seq.size(2);
+    torch::Tensor dSeq = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(seq);
+    torch::Tensor dh = grads[1].defined() ? grads[1].clone(at::MemoryFormat::Contiguous) : torch::zeros_like(h0, at::MemoryFormat::Contiguous);
+    torch::Tensor dXG = torch::empty({steps, batch, 3 * units}, seq.options()), dHG = torch::empty_like(dXG);
+    const torch::Tensor h0C = h0.contiguous();
+    for (int64_t t = steps - 1; t >= 0; t--) {
+      // every gate gradient of step t in one pass (the derivatives from the saved activations),
+      // then dh for step t-1: its direct part (dh * z) plus one matmul through W_hh
+      const float *g4 = gates.data_ptr<float>() + t * batch * 4 * units, *ds = dSeq.data_ptr<float>() + t * units;
+      const float* hp = t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>();
+      const int64_t hpStride = t > 0 ? steps * units : units;
+      float *dhp = dh.data_ptr<float>(), *dx = dXG.data_ptr<float>() + t * batch * 3 * units, *dhg = dHG.data_ptr<float>() + t * batch * 3 * units;
+      ForRows(batch, units, [&](int64_t r) {
+        const float *gr = g4 + r * 4 * units, *gz = gr + units, *gn = gz + units, *ghn = gn + units;
+        const float *dSeqR = ds + r * steps * units, *hPrev = hp + r * hpStride;
+        float *dhR = dhp + r * units, *dxR = dx + r * 3 * units, *dhgR = dhg + r * 3 * units;
+        for (int64_t j = 0; j < units; j++) {
+          const float g = dhR[j] + dSeqR[j];
+          const float rj = gr[j], zj = gz[j], nj = gn[j];
+          const float dn = fused_lstm::FlushDenormal((g * (1.f - zj)) * (1.f - nj * nj));
+          const float dr = fused_lstm::FlushDenormal((dn * ghn[j]) * (rj * (1.f - rj)));
+          const float dz = fused_lstm::FlushDenormal((g * (hPrev[j] - nj)) * (zj * (1.f - zj)));
+          dxR[j] = dr, dxR[units + j] = dz, dxR[2 * units + j] = dn;
+          dhgR[j] = dr, dhgR[units + j] = dz, dhgR[2 * units + j] = fused_lstm::FlushDenormal(dn * rj);
+          dhR[j] = fused_lstm::FlushDenormal(g * zj);
+        }
+      });
+      dh.addmm_(dHG[t], whh);
+    }
+    WeightGrads w = FromProjectionGrads(ctx, x, h0, seq, wih, dXG, dHG);
+    return {w.dx, ctx->needs_input_grad(1) ? dh : torch::Tensor(), w.dWih, w.dWhh, w.dBih, w.dBhh};
+  }
+};
+
+Pair GruAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+                 const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    return GruNoGrad(x, h0, wih, whh, bih, bhh);
+  }
+  variable_list out = GruLayerBackward::apply(x, h0, wih, whh, bi, bh);
+  return {out[0], out[1]};
+}
+
+// ---- Elman RNN (tanh or relu)
+
+// x [B, T, I], h0 [B, U] -> the sequence [B, T, U] (all backward needs besides the inputs)
+torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+                         const torch::Tensor& bias, bool relu) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = whh.size(1);
+  const torch::Tensor xw = Projection(x, wih, bias);
+  const torch::Tensor whhT = whh.t().contiguous();  // [U, U]
+  torch::Tensor hw = torch::empty({batch, units}, x.options());
+  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  torch::Tensor h = h0;
+  for (int64_t t = 0; t < steps; t++) {
+    at::mm_out(hw, h, whhT);
+    const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
+                                     seq.data_ptr<float>() + t * units, steps * units, units, relu};
+    at::parallel_for(0, batch, Grain(units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    h = seq.select(1, t);
+  }
+  return seq;
+}
+
+Pair RnnReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
+  std::vector<torch::Tensor> params{wih, whh};
+  if (Defined(bih)) params.push_back(*bih), params.push_back(*bhh);
+  const torch::Tensor hx = h0.unsqueeze(0);
+  auto out = relu ? at::rnn_relu(x, hx, params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true)
+                  : at::rnn_tanh(x, hx, params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true);
+  return {std::get<0>(out), std::get<1>(out).squeeze(0)};
+}
+
+Pair RnnNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+               const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
+  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
+  torch::Tensor seq = RnnForward(x, h0, wih, whh, Defined(bih) ? *bih + *bhh : torch::Tensor(), relu);
+  return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
+}
+
+struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih,
+                               const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh, bool relu) {
+    torch::Tensor seq = RnnForward(x, h0, wih, whh, bih + bhh, relu);
+    ctx->save_for_backward({x, h0, wih, whh, bih, bhh, seq});
+    ctx->saved_data["relu"] = relu;
+    return {seq, seq.select(1, seq.size(1) - 1).clone()};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    variable_list s = ctx->get_saved_variables();
+    const torch::Tensor &x = s[0], &h0 = s[1], &wih = s[2], &whh = s[3], &seq = s[6];
+    const bool relu = ctx->saved_data["relu"].toBool();
+    variable_list result;
+    if (torch::GradMode::is_enabled()) {
+      std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 6);
+      auto ref = RnnReference(x, h0, wih, whh, s[4], s[5], relu);
+      result = fused_lstm::ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
+      result.emplace_back();  // `relu` takes no gradient
+      return result;
+    }
+    const int64_t steps = seq.size(1), batch = seq.size(0), units = seq.size(2);
+    torch::Tensor dSeq = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(seq);
+    torch::Tensor dh = grads[1].defined() ? grads[1].clone(at::MemoryFormat::Contiguous) : torch::zeros_like(h0, at::MemoryFormat::Contiguous);
+    torch::Tensor dZ = torch::empty({steps, batch, units}, seq.options());
+    for (int64_t t = steps - 1; t >= 0; t--) {
+      // dz = (dh + dSeq) * act'(h), from the activated h; then dh for step t-1 = dz · W_hh
+      const float *hs = seq.data_ptr<float>() + t * units, *ds = dSeq.data_ptr<float>() + t * units, *dhp = dh.data_ptr<float>();
+      float* dz = dZ.data_ptr<float>() + t * batch * units;
+      ForRows(batch, units, [&](int64_t r) {
+        const float *hR = hs + r * steps * units, *dsR = ds + r * steps * units, *dhR = dhp + r * units;
+        float* dzR = dz + r * units;
+        if (relu) {
+          for (int64_t j = 0; j < units; j++) dzR[j] = hR[j] > 0.f ? fused_lstm::FlushDenormal(dhR[j] + dsR[j]) : 0.f;
+        } else {
+          for (int64_t j = 0; j < units; j++) dzR[j] = fused_lstm::FlushDenormal((dhR[j] + dsR[j]) * (1.f - hR[j] * hR[j]));
+        }
+      });
+      at::mm_out(dh, dZ[t], whh);
+    }
+    WeightGrads w = FromProjectionGrads(ctx, x, h0, seq, wih, dZ, dZ);
+    return {w.dx, ctx->needs_input_grad(1) ? dh : torch::Tensor(), w.dWih, w.dWhh, w.dBih, w.dBhh, torch::Tensor()};
+  }
+};
+
+Pair RnnAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
+                 const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    return RnnNoGrad(x, h0, wih, whh, bih, bhh, relu);
+  }
+  variable_list out = RnnLayerBackward::apply(x, h0, wih, whh, bi, bh, relu);
+  return {out[0], out[1]};
+}
+
+// ---- modules
+
+bool Applies(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
+  if (!fused_lstm::Enabled() || at::autocast::is_cpu_enabled()) return false;
+  if (training && o.dropout() > 0 && o.num_layers() > 1) return false;
+  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return false;
+  for (const torch::Tensor& w : weights) {
+    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return false;
+  }
+  return true;
+}
+
+// One layer and direction through its operator: x [B, T, I] in processing order, h0 [B, U],
+// the layer's weights (w_ih, w_hh[, b_ih, b_hh]) -> sequence [B, T, U], hN [B, U].
+using Layer = std::function<Pair(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor* w)>;
+
+// Layers and directions as libtorch stacks them (the reverse direction on the time-flipped
+// sequence, its output put back in time order).
+std::vector<torch::Tensor> Run(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights,
+                               const torch::Tensor& input, const torch::Tensor& h0In, const Layer& layer) {
+  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+  torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
+  const int64_t batch = x.size(0);
+  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
+  const size_t per = o.bias() ? 4 : 2;
+  std::vector<torch::Tensor> hs;
+  for (int64_t l = 0; l < layers; l++) {
+    std::vector<torch::Tensor> outs;
+    for (int64_t d = 0; d < dirs; d++) {
+      const int64_t k = l * dirs + d;
+      auto [seq, hN] = layer(d == 1 ? x.flip(1) : x, h0[k], &weights[k * per]);
+      hs.push_back(hN);
+      outs.push_back(d == 1 ? seq.flip(1) : seq);
+    }
+    x = dirs == 2 ? torch::cat(outs, 2) : outs[0];
+  }
+  return {o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0)};
+}
+
+using OptT = c10::optional<torch::Tensor>;
+c10::optional<torch::Tensor> BiasAt(const torch::Tensor* w, size_t k, bool bias) { return bias ? OptT(w[k]) : OptT(); }
+
+}  // namespace
+
+c10::optional<std::vector<torch::Tensor>> Gru(const torch::nn::GRU& m, const torch::Tensor& input, const torch::Tensor& h0) {
+  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
+  if (!Applies(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::gru_layer", "").typed<
+      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptT&, const OptT&)>();
+  const bool bias = m->options_base.bias();
+  return Run(m->options_base, weights, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor* w) {
+    return op.call(x, h, w[0], w[1], BiasAt(w, 2, bias), BiasAt(w, 3, bias));
+  });
+}
+
+c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const torch::Tensor& input, const torch::Tensor& h0) {
+  const std::vector<torch::Tensor> weights = m->all_weights();
+  if (!Applies(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::rnn_layer", "").typed<
+      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptT&, const OptT&, bool)>();
+  const bool bias = m->options_base.bias(), relu = c10::get_if<torch::enumtype::kReLU>(&m->options.nonlinearity()) != nullptr;
+  return Run(m->options_base, weights, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor* w) {
+    return op.call(x, h, w[0], w[1], BiasAt(w, 2, bias), BiasAt(w, 3, bias), relu);
+  });
+}
+
+// Registered when the addon loads (InitRnn), as torchrnn::lstm_layer is (fused_lstm.cc says why).
+void Register() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (c10::Dispatcher::singleton().findSchema({"torchrnn::gru_layer", ""}).has_value()) return;
+    static torch::Library def(torch::Library::FRAGMENT, "torchrnn", c10::nullopt, __FILE__, __LINE__);
+    def.def("gru_layer(Tensor input, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh) -> (Tensor, Tensor)");
+    def.def("rnn_layer(Tensor input, Tensor h0, Tensor w_ih, Tensor w_hh, Tensor? b_ih, Tensor? b_hh, bool relu) -> (Tensor, Tensor)");
+    static torch::Library cpu(torch::Library::IMPL, "torchrnn", c10::DispatchKey::CPU, __FILE__, __LINE__);
+    cpu.impl("gru_layer", GruNoGrad);
+    cpu.impl("rnn_layer", RnnNoGrad);
+    static torch::Library autograd(torch::Library::IMPL, "torchrnn", c10::DispatchKey::Autograd, __FILE__, __LINE__);
+    autograd.impl("gru_layer", GruAutograd);
+    autograd.impl("rnn_layer", RnnAutograd);
+  });
+}
+
+}  // namespace fused_rnn
+}  // namespace trnn
