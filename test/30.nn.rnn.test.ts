@@ -72,7 +72,8 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
 // over all steps where autograd sums per-step products (seen: up to 3e-7 absolute on values of
 // 0.01-0.1), hence rtol 1e-5.
 const FUSED_TOL = { rtol: 1e-5, atol: 1e-6 };
-const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
+// (LSTM with lengths runs the packed fused layer; GRU and RNN with lengths run libtorch's)
+const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj') && (c.kind === 'lstm' || !c.name.includes('lengths'));
 const NODE: Record<string, string> = { lstm: 'LstmLayerBackward', gru: 'GruLayerBackward', rnn: 'RnnLayerBackward' };
 describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match PyTorch', () => {
   const { nn } = torch;
@@ -85,6 +86,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
         assert.ok(names.some((x) => x.startsWith(`${kind}_${n}`)), `${kind}_${n}`);
       }
     }
+    for (const n of ['lstm_lengths', 'lstm_lengths_h0', 'lstm_lengths_bi_bf']) assert.ok(names.includes(n), n);
   });
   cases.filter((c) => !c.name.includes('dropout')).forEach((c) => {
     it(`training mode: ${c.name}`, () => {
@@ -138,6 +140,33 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       });
     });
   }
+  it('a PackedSequence runs the packed fused layer (one LstmPackedLayerBackward node per layer), as libtorch\'s LSTM computes it', () => {
+    torch.tidy(() => {
+      torch.manualSeed(5);
+      const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
+      const x = torch.randn([3, 6, 3], { requiresGrad: true });
+      const run = (fused: boolean) => {
+        torch.backends.fusedRnn.enabled = fused;
+        try {
+          // unsorted lengths: the states are permuted into sorted order and back
+          const packed = nn.utils.rnn.packPaddedSequence(x, [4, 6, 2], { batchFirst: true, enforceSorted: false });
+          const [out, [h, c]] = m.forward(packed);
+          const loss = out.data.pow(2).sum().add(h.mul(torch.arange(12).reshape([1, 3, 4])).sum()).add(c.sum());
+          const grads = torch.autograd.grad(loss, [x, ...m.parameters()]);
+          return { fn: out.data.gradFn, values: [out.data, h, c, ...grads.map((g) => g!)].map((t) => Array.from(t.dataSync() as Float32Array)) };
+        } finally {
+          torch.backends.fusedRnn.enabled = true;
+        }
+      };
+      const fused = run(true), reference = run(false);
+      assert.strictEqual(fused.fn, 'LstmPackedLayerBackward');
+      assert.notStrictEqual(reference.fn, 'LstmPackedLayerBackward');
+      fused.values.forEach((vs, k) => vs.forEach((v, i) => {
+        const r = reference.values[k][i];
+        assert.ok(Math.abs(v - r) <= 1e-6 + 1e-5 * Math.abs(r), `tensor ${k}[${i}]: ${v} vs ${r}`);
+      }));
+    });
+  });
   it('the fused backward flushes denormal gradients to zero (and keeps tiny normal ones)', () => {
     torch.tidy(() => {
       for (const kind of ['lstm', 'gru', 'rnn']) {
@@ -221,8 +250,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
 // (fusedRnn.enabled = false); both must match PyTorch, and across each kind's cases some output
 // must differ from libtorch's in the last bits, which shows that the fused forward ran.
 describe('LSTM, GRU and RNN inference without autograd (the fused forward) matches PyTorch', () => {
-  const inferCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj') && !c.name.includes('lengths');
-  const cases = fixture.cases.filter(inferCase);
+  const cases = fixture.cases.filter(fusedCase);
   const differs: Record<string, number> = {};
   const infer = (c: ModuleCase, fused: boolean) => {
     torch.backends.fusedRnn.enabled = fused;
@@ -249,7 +277,7 @@ describe('LSTM, GRU and RNN inference without autograd (the fused forward) match
     });
   });
   it('covers every kind, and the fused forward ran for each', () => {
-    for (const n of ['lstm_l3_bi_bf', 'gru_l3_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0', 'gru_unbatched_h0', 'lstm_dropout_eval']) {
+    for (const n of ['lstm_l3_bi_bf', 'gru_l3_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0', 'gru_unbatched_h0', 'lstm_dropout_eval', 'lstm_lengths_h0']) {
       assert.ok(cases.some((c) => c.name.startsWith(n)), n);
     }
     assert.deepStrictEqual(Object.keys(differs).sort(), ['gru', 'lstm', 'rnn']);

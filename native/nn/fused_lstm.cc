@@ -165,12 +165,6 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
   return r;
 }
 
-// One LSTM step's tensors for LstmStepBackward: [B, 4U] gates (activated i, f, g, o) and their
-// gradients, [B, U] the rest; dSeq is a [B, U] view with row stride T*U.
-struct StepRows {
-  torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
-};
-
 template <int A, int R>
 void LstmStep(const StepRows& s) {
   const int64_t units = s.tc.size(1);
@@ -340,22 +334,23 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   }
 };
 
+bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs) {
+  if (!torch::GradMode::is_enabled()) return false;
+  for (const torch::Tensor* t : inputs) {
+    if (t->defined() && t->requires_grad()) return true;
+  }
+  return false;
+}
+
+torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w) {
+  return b.has_value() && b->defined() ? *b : torch::zeros({w.size(0)}, w.options());
+}
+
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
     const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  // (a custom function's inputs must be defined tensors: a layer without bias gets zeros that
-  // need no gradient)
-  auto biasOr = [&](const c10::optional<torch::Tensor>& b) {
-    return b.has_value() && b->defined() ? *b : torch::zeros({wih.size(0)}, wih.options());
-  };
-  torch::Tensor bi = biasOr(bih), bh = biasOr(bhh);
-  bool needsGrad = torch::GradMode::is_enabled();
-  if (needsGrad) {
-    needsGrad = false;
-    const torch::Tensor* all[] = {&x, &h0, &c0, &wih, &whh, &bi, &bh};
-    for (const torch::Tensor* t : all) needsGrad = needsGrad || (t->defined() && t->requires_grad());
-  }
-  if (!needsGrad) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&x, &h0, &c0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
     return LayerNoGrad(x, h0, c0, wih, whh, bih, bhh);
   }

@@ -44,6 +44,15 @@ struct Grads {
 // Gate order i, f, g, o (libtorch's; tfjs's i, f, c, o). `save`: keep what backward needs.
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save);
+// One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
+// carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
+// with contiguous rows except dSeq (any row stride). dh holds the incoming state gradient and is
+// read only; dc is updated for the previous step.
+struct StepRows {
+  torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
+};
+void LstmStepBackward(int act, int recAct, const StepRows& s);
+
 Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC);
 
@@ -56,6 +65,12 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
 // optional h0/c0 as nn.LSTM takes them.
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,
                                                   const torch::Tensor& c0);
+
+// Whether autograd must record a layer: grad mode on and some (defined) input requires grad.
+bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs);
+// A custom autograd function's inputs must be defined tensors: a layer without bias gets
+// zeros (needing no gradient) the size of w's first dimension.
+torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w);
 
 // v, or 0 where v is denormal (|v| < FLT_MIN), as flush-to-zero arithmetic would give. The fused
 // backward passes apply it to the gradients they carry from step to step: over long sequences

@@ -53,12 +53,6 @@ void ForRows(int64_t rows, int64_t units, F f) {
   });
 }
 
-// Custom-function inputs must be defined tensors: a layer without bias gets zeros that need no
-// gradient.
-torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w) {
-  return b.has_value() && b->defined() ? *b : torch::zeros({w.size(0)}, w.options());
-}
-
 bool Defined(const c10::optional<torch::Tensor>& b) { return b.has_value() && b->defined(); }
 
 bool AllFloatCpu(std::initializer_list<const torch::Tensor*> ts) {
@@ -66,14 +60,6 @@ bool AllFloatCpu(std::initializer_list<const torch::Tensor*> ts) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
   }
   return true;
-}
-
-bool NeedsGrad(std::initializer_list<const torch::Tensor*> ts) {
-  if (!torch::GradMode::is_enabled()) return false;
-  for (const torch::Tensor* t : ts) {
-    if (t->defined() && t->requires_grad()) return true;
-  }
-  return false;
 }
 
 using Pair = std::tuple<torch::Tensor, torch::Tensor>;
@@ -176,8 +162,8 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
 
 Pair GruAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
-  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+  torch::Tensor bi = fused_lstm::BiasOr(bih, wih), bh = fused_lstm::BiasOr(bhh, wih);
+  if (!fused_lstm::NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
     return GruNoGrad(x, h0, wih, whh, bih, bhh);
   }
@@ -270,8 +256,8 @@ struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
 
 Pair RnnAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
-  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+  torch::Tensor bi = fused_lstm::BiasOr(bih, wih), bh = fused_lstm::BiasOr(bhh, wih);
+  if (!fused_lstm::NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
     return RnnNoGrad(x, h0, wih, whh, bih, bhh, relu);
   }

@@ -2,6 +2,7 @@
 
 #include "fused_rnn.h"
 #include "fused_lstm.h"
+#include "fused_lstm_packed.h"
 #include "gate_kernels.h"
 
 namespace trnn {
@@ -74,7 +75,16 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
       args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
-      if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused_lstm::Forward(m, args[0], args[1], args[2])) {
+      if (IsPacked(a)) {
+        if (auto out = fused_lstm::ForwardPacked(m, {a[0], a[4], a[5], a[6]}, args[1], args[2])) return *out;
+      } else if (a[3].defined()) {
+        auto p = rnnutils::pack_padded_sequence(args[0], a[3].to(torch::kCPU).to(torch::kLong), batchFirst, false);
+        if (auto out = fused_lstm::ForwardPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args[1], args[2])) {
+          auto padded = std::get<0>(rnnutils::pad_packed_sequence(
+              rnnutils::PackedSequence((*out)[0], p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()), batchFirst));
+          return Tensors{u.out(padded, u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
+        }
+      } else if (auto out = fused_lstm::Forward(m, args[0], args[1], args[2])) {
         return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
       }
       using S = std::tuple<torch::Tensor, torch::Tensor>;
@@ -162,6 +172,7 @@ static Napi::Value SetFusedRnnEnabled(const Napi::CallbackInfo& info) {
 
 void InitRnn(Napi::Env env, Napi::Object exports) {
   fused_lstm::Register();
+  fused_lstm::RegisterPacked();
   fused_rnn::Register();
   Export<FusedRnnFlags>(env, exports, "fusedRnnFlags");
   ExportOrdered<SetFusedRnnEnabled>(env, exports, "setFusedRnnEnabled");
