@@ -1,14 +1,16 @@
-// The fused LSTM recurrence: a whole LSTM layer forward over preallocated buffers (one addmm and
-// the elementwise gate math per step, no allocation) and its backpropagation through time (per
-// step one arithmetic pass for the gate gradients and one matmul; the weight gradients one
-// matmul each over all steps). Float32 CPU tensors.
+// The fused LSTM recurrence: a whole LSTM layer forward over preallocated buffers (one matmul
+// and the elementwise gate math per step, no allocation; with libtorch's activations the gate
+// math is one vectorized pass, gate_kernels.h) and its backpropagation through time (per step
+// one arithmetic pass for the gate gradients and one matmul; the weight gradients one matmul
+// each over all steps). Float32 CPU tensors.
 //
 // Used by two callers:
 //  - the TensorFlow.js backend's fused recurrent layers (tfjs/rnn.cc), in tfjs's layout and
 //    with tfjs's activations;
-//  - nn.LSTM's training forward on the CPU (nn/rnn.cc), through the operator
-//    torchrnn::lstm_layer registered here, whose autograd kernel runs this backward instead of
-//    autograd's per-step graph: one node in a traced graph, the same gradients.
+//  - nn.LSTM's forward on the CPU (nn/rnn.cc), through the operator torchrnn::lstm_layer
+//    registered here: its CPU kernel is the forward alone (inference), its autograd kernel
+//    runs this backward instead of autograd's per-step graph (one node in a traced graph).
+//    Packed input has its own operator (fused_lstm_packed.h); GRU and RNN theirs (fused_rnn.h).
 //
 // Threads: whichever thread runs the op (JS thread or the executor).
 #pragma once
