@@ -152,8 +152,9 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
           const packed = nn.utils.rnn.packPaddedSequence(x, [4, 6, 2], { batchFirst: true, enforceSorted: false });
           const [out, [h, c]] = m.forward(packed);
           const loss = out.data.pow(2).sum().add(h.mul(torch.arange(12).reshape([1, 3, 4])).sum()).add(c.sum());
-          const grads = torch.autograd.grad(loss, [x, ...m.parameters()]);
-          return { fn: out.data.gradFn, values: [out.data, h, c, ...grads.map((g) => g!)].map((t) => Array.from(t.dataSync() as Float32Array)) };
+          const grads = torch.autograd.grad(loss, [x, ...m.parameters()], { createGraph: true });
+          const [ggx] = torch.autograd.grad(grads[0]!.pow(2).sum(), [x]); // backward with createGraph: differentiable
+          return { fn: out.data.gradFn, values: [out.data, h, c, ...grads.map((g) => g!), ggx!].map((t) => Array.from(t.dataSync() as Float32Array)) };
         } finally {
           torch.backends.fusedRnn.enabled = true;
         }
