@@ -168,6 +168,25 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       }));
     });
   });
+  it('the fused layers leave no tensors behind: training steps, inference and packed input in a loop', () => {
+    const models = [construct2('lstm'), construct2('gru'), construct2('rnn')];
+    const x = torch.randn([2, 5, 3]);
+    const once = () => torch.tidy(() => {
+      for (const m of models) {
+        const [out] = m.forward(x);
+        torch.autograd.grad(out.pow(2).sum(), (m as unknown as torch.nn.Module).parameters());
+        torch.noGrad(() => m.forward(x));
+      }
+      const [packed] = (models[0] as unknown as torch.nn.LSTM).forward(x, null, { lengths: [5, 3] });
+      packed.sum().backward();
+    });
+    once();
+    const base = torch.memory();
+    for (let i = 0; i < 20; i++) once();
+    for (const m of models) (m as unknown as torch.nn.Module).zeroGrad();
+    once();
+    assert.deepStrictEqual(torch.memory(), base);
+  });
   it('the fused backward flushes denormal gradients to zero (and keeps tiny normal ones)', () => {
     torch.tidy(() => {
       for (const kind of ['lstm', 'gru', 'rnn']) {
