@@ -140,34 +140,39 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       });
     });
   }
-  it('a PackedSequence runs the packed fused layer (one LstmPackedLayerBackward node per layer), as libtorch\'s LSTM computes it', () => {
-    torch.tidy(() => {
-      torch.manualSeed(5);
-      const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
-      const x = torch.randn([3, 6, 3], { requiresGrad: true });
-      const run = (fused: boolean) => {
-        torch.backends.fusedRnn.enabled = fused;
-        try {
-          // unsorted lengths: the states are permuted into sorted order and back
-          const packed = nn.utils.rnn.packPaddedSequence(x, [4, 6, 2], { batchFirst: true, enforceSorted: false });
-          const [out, [h, c]] = m.forward(packed);
-          const loss = out.data.pow(2).sum().add(h.mul(torch.arange(12).reshape([1, 3, 4])).sum()).add(c.sum());
-          const grads = torch.autograd.grad(loss, [x, ...m.parameters()], { createGraph: true });
-          const [ggx] = torch.autograd.grad(grads[0]!.pow(2).sum(), [x]); // backward with createGraph: differentiable
-          return { fn: out.data.gradFn, values: [out.data, h, c, ...grads.map((g) => g!), ggx!].map((t) => Array.from(t.dataSync() as Float32Array)) };
-        } finally {
-          torch.backends.fusedRnn.enabled = true;
-        }
-      };
-      const fused = run(true), reference = run(false);
-      assert.strictEqual(fused.fn, 'LstmPackedLayerBackward');
-      assert.notStrictEqual(reference.fn, 'LstmPackedLayerBackward');
-      fused.values.forEach((vs, k) => vs.forEach((v, i) => {
-        const r = reference.values[k][i];
-        assert.ok(Math.abs(v - r) <= 1e-6 + 1e-5 * Math.abs(r), `tensor ${k}[${i}]: ${v} vs ${r}`);
-      }));
+  for (const bidirectional of [false, true]) {
+    it(`a PackedSequence runs the packed fused layer${bidirectional ? ' (2 layers, bidirectional: the reverse direction on reversed sequences)' : ' (one LstmPackedLayerBackward node per layer)'}, as libtorch's LSTM computes it`, () => {
+      torch.tidy(() => {
+        torch.manualSeed(5);
+        const m = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true, numLayers: bidirectional ? 2 : 1, bidirectional });
+        const x = torch.randn([3, 6, 3], { requiresGrad: true });
+        const dirs = bidirectional ? 2 : 1, states = (bidirectional ? 4 : 1) * 12;
+        const run = (fused: boolean) => {
+          torch.backends.fusedRnn.enabled = fused;
+          try {
+            // unsorted lengths: the states are permuted into sorted order and back
+            const packed = nn.utils.rnn.packPaddedSequence(x, [4, 6, 2], { batchFirst: true, enforceSorted: false });
+            const [out, [h, c]] = m.forward(packed);
+            assert.deepStrictEqual(out.data.shape, [12, 4 * dirs]);
+            const loss = out.data.pow(2).sum().add(h.mul(torch.arange(states).reshape([...h.shape])).sum()).add(c.sum());
+            const grads = torch.autograd.grad(loss, [x, ...m.parameters()], { createGraph: true });
+            const [ggx] = torch.autograd.grad(grads[0]!.pow(2).sum(), [x]); // backward with createGraph: differentiable
+            return { fn: out.data.gradFn, values: [out.data, h, c, ...grads.map((g) => g!), ggx!].map((t) => Array.from(t.dataSync() as Float32Array)) };
+          } finally {
+            torch.backends.fusedRnn.enabled = true;
+          }
+        };
+        const fused = run(true), reference = run(false);
+        if (!bidirectional) assert.strictEqual(fused.fn, 'LstmPackedLayerBackward');
+        assert.notStrictEqual(reference.fn, 'LstmPackedLayerBackward');
+        assert.ok(fused.values[0].some((v, i) => v !== reference.values[0][i]), 'the fused path ran (last bits differ)');
+        fused.values.forEach((vs, k) => vs.forEach((v, i) => {
+          const r = reference.values[k][i];
+          assert.ok(Math.abs(v - r) <= 1e-6 + 1e-5 * Math.abs(r), `tensor ${k}[${i}]: ${v} vs ${r}`);
+        }));
+      });
     });
-  });
+  }
   it('the fused layers leave no tensors behind: training steps, inference and packed input in a loop', () => {
     const models = [construct2('lstm'), construct2('gru'), construct2('rnn')];
     const x = torch.randn([2, 5, 3]);

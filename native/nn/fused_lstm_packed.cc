@@ -40,6 +40,19 @@ struct Steps {
     }
     return torch::tensor(idx, torch::kLong);
   }
+  // For the reverse direction: the packed row of each row's time-reversed position, (t, b) <->
+  // (L_b - 1 - t, b) with L_b sequence b's length. Reversing every sequence keeps the batch
+  // sizes, and the map is its own inverse.
+  torch::Tensor ReversedRows() const {
+    std::vector<int64_t> length(sizes.empty() ? 0 : sizes[0]), idx(rows());
+    for (int64_t t = 0; t < count(); t++) {
+      for (int64_t b = 0; b < sizes[t]; b++) length[b] = t + 1;
+    }
+    for (int64_t t = 0; t < count(); t++) {
+      for (int64_t b = 0; b < sizes[t]; b++) idx[offsets[t] + b] = offsets[length[b] - 1 - t] + b;
+    }
+    return torch::tensor(idx, torch::kLong);
+  }
 };
 
 int64_t Grain(int64_t units) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units)); }
@@ -171,7 +184,7 @@ Triple PackedAutograd(const torch::Tensor& data, const torch::Tensor& batchSizes
 c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m, const Packed& in, const torch::Tensor& h0In,
                                                         const torch::Tensor& c0In) {
   const auto& o = m->options;
-  if (!Enabled() || o.proj_size() != 0 || o.bidirectional() || (m->is_training() && o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
+  if (!Enabled() || o.proj_size() != 0 || (m->is_training() && o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
   if (at::autocast::is_cpu_enabled() || !in.data.device().is_cpu() || in.data.scalar_type() != at::kFloat || in.batchSizes.numel() == 0) {
     return c10::nullopt;
   }
@@ -182,25 +195,32 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer_packed", "").typed<
       Triple(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
              const torch::Tensor&, const OptT&, const OptT&)>();
-  const int64_t layers = o.num_layers(), hidden = o.hidden_size();
-  const int64_t batch = in.batchSizes.to(torch::kCPU, torch::kLong)[0].item<int64_t>();
+  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+  const Steps st(in.batchSizes);
   // states in sorted order for the layer, as libtorch's packed forward permutes them
   auto sorted = [&](const torch::Tensor& s) {
-    if (!s.defined()) return torch::zeros({layers, batch, hidden}, in.data.options());
+    if (!s.defined()) return torch::zeros({layers * dirs, st.sizes[0], hidden}, in.data.options());
     return in.sortedIndices.defined() ? s.index_select(1, in.sortedIndices.to(s.device())) : s;
   };
   const torch::Tensor h0 = sorted(h0In), c0 = sorted(c0In);
+  // the reverse direction runs the forward layer on every sequence reversed, then reverses back
+  const torch::Tensor reversed = dirs == 2 ? st.ReversedRows() : torch::Tensor();
   const size_t per = o.bias() ? 4 : 2;
   torch::Tensor x = in.data;
   std::vector<torch::Tensor> hs, cs;
   for (int64_t l = 0; l < layers; l++) {
-    const torch::Tensor* w = &weights[l * per];
-    OptT bih, bhh;
-    if (o.bias()) bih = w[2], bhh = w[3];
-    auto r = op.call(x, in.batchSizes, h0[l], c0[l], w[0], w[1], bih, bhh);
-    x = std::get<0>(r);
-    hs.push_back(std::get<1>(r));
-    cs.push_back(std::get<2>(r));
+    std::vector<torch::Tensor> outs;
+    for (int64_t d = 0; d < dirs; d++) {
+      const int64_t k = l * dirs + d;
+      const torch::Tensor* w = &weights[k * per];
+      OptT bih, bhh;
+      if (o.bias()) bih = w[2], bhh = w[3];
+      auto r = op.call(d == 1 ? x.index_select(0, reversed) : x, in.batchSizes, h0[k], c0[k], w[0], w[1], bih, bhh);
+      outs.push_back(d == 1 ? std::get<0>(r).index_select(0, reversed) : std::get<0>(r));
+      hs.push_back(std::get<1>(r));
+      cs.push_back(std::get<2>(r));
+    }
+    x = dirs == 2 ? torch::cat(outs, 1) : outs[0];
   }
   auto unsorted = [&](const torch::Tensor& s) {
     return in.unsortedIndices.defined() ? s.index_select(1, in.unsortedIndices.to(s.device())) : s;

@@ -23,8 +23,9 @@ struct Packed {
 };
 
 // nn.LSTM's forward on a packed input: output data [N, D*U], hN and cN [L*D, B, U] in the
-// batch's own order (as libtorch's module returns them). Unidirectional only; otherwise as
-// Forward() (fused_lstm.h) decides, nullopt where the caller runs libtorch's own LSTM.
+// batch's own order (as libtorch's module returns them). The reverse direction runs the same
+// operator on every sequence reversed in place (an index_select, the same batch sizes).
+// Otherwise as Forward() (fused_lstm.h) decides: nullopt where the caller runs libtorch's LSTM.
 c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m, const Packed& input, const torch::Tensor& h0,
                                                         const torch::Tensor& c0);
 
