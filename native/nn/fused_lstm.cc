@@ -40,13 +40,6 @@ bool RowsOfFloats(const torch::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.stride(1) == 1;
 }
 
-template <typename F>
-void ForRows(int64_t rows, int64_t cols, F f) {
-  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(cols, 1)), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; r++) f(r);
-  });
-}
-
 void HardSigmoidInPlace(const torch::Tensor& x) {
   float* base = x.data_ptr<float>();
   const int64_t cols = x.size(1), stride = x.stride(0);
@@ -100,8 +93,7 @@ void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x) {
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
-  torch::Tensor flat = x.reshape({-1, x.size(2)});
-  torch::Tensor xw = (bias.defined() ? torch::addmm(bias, flat, kernel) : flat.mm(kernel)).view({batch, steps, 4 * units});
+  torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
   auto opts = x.options();
@@ -121,7 +113,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
     const float* xwBase = xw.data_ptr<float>();
     const float* cPrev = c0.data_ptr<float>();
     int64_t cPrevStride = c0.stride(0), k = 0;
-    const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units));
+    const int64_t grain = RowGrain(16 * units);
     for (int64_t t = 0; t < steps; t++) {
       k = save ? t : t % 2;
       torch::Tensor g4 = gates.select(0, k);
@@ -270,15 +262,63 @@ variable_list ReferenceGrads(const std::vector<torch::Tensor>& inputs, const std
   return result;
 }
 
+bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors) {
+  for (const torch::Tensor* t : tensors) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
+  }
+  return true;
+}
+
+torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& kernel, const torch::Tensor& bias) {
+  return bias.defined() ? torch::addmm(bias, rows, kernel) : rows.mm(kernel);
+}
+
+std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
+  std::vector<torch::Tensor> params{wih, whh};
+  if (bih.has_value() && bih->defined()) params.push_back(*bih), params.push_back(*bhh);
+  return params;
+}
+
+bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
+  if (!Enabled() || at::autocast::is_cpu_enabled() || (training && o.dropout() > 0 && o.num_layers() > 1)) return false;
+  if (!AllFloatCpu({&input})) return false;
+  for (const torch::Tensor& w : weights) {
+    if (!AllFloatCpu({&w})) return false;
+  }
+  return true;
+}
+
+std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
+                                       int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
+                                       const LayerFn& layer) {
+  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1;
+  const size_t per = o.bias() ? 4 : 2;  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
+  std::vector<std::vector<torch::Tensor>> states;
+  for (int64_t l = 0; l < layers; l++) {
+    std::vector<torch::Tensor> outs;
+    for (int64_t d = 0; d < dirs; d++) {
+      const int64_t k = l * dirs + d;
+      const torch::Tensor* w = &weights[k * per];
+      const OptTensor bih = o.bias() ? OptTensor(w[2]) : OptTensor(), bhh = o.bias() ? OptTensor(w[3]) : OptTensor();
+      LayerResult r = layer(d == 1 ? reverse(x) : x, k, w[0], w[1], bih, bhh);
+      outs.push_back(d == 1 ? reverse(r.out) : r.out);
+      states.resize(r.states.size());
+      for (size_t i = 0; i < r.states.size(); i++) states[i].push_back(r.states[i]);
+    }
+    x = dirs == 2 ? torch::cat(outs, featureDim) : outs[0];
+  }
+  std::vector<torch::Tensor> result{x};
+  for (const auto& s : states) result.push_back(torch::stack(s, 0));
+  return result;
+}
+
 // libtorch's own at::lstm for one layer: differentiable, so the double-backward path
 // recomputes with it (and non-float32 inputs, which the fused forward does not take, run it).
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerReference(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
     const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  std::vector<torch::Tensor> params{wih, whh};
-  bool hasBias = bih.has_value() && bih->defined();
-  if (hasBias) params.push_back(*bih), params.push_back(*bhh);
-  auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true);
+  const std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
+  auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, params.size() == 4, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0)};
 }
 
@@ -288,10 +328,7 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
     const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
   const bool hasBias = bih.has_value() && bih->defined();
-  for (const torch::Tensor* t : {&x, &h0, &c0, &wih, &whh}) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
-  }
-  if (x.size(1) == 0) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
+  if (!AllFloatCpu({&x, &h0, &c0, &wih, &whh}) || x.size(1) == 0) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
   Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), hasBias ? *bih + *bhh : torch::Tensor(), kTanh, kSigmoid, false);
   return {r.sequence, r.h, r.c};
 }
@@ -381,40 +418,25 @@ void Register() {
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0In,
                                                   const torch::Tensor& c0In) {
   const auto& o = m->options;
-  if (!Enabled() || o.proj_size() != 0 || (m->is_training() && o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
-  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
-  if (at::autocast::is_cpu_enabled()) return c10::nullopt;
-  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
-  for (const torch::Tensor& w : weights) {
-    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return c10::nullopt;
-  }
+  const std::vector<torch::Tensor> weights = m->all_weights();
+  if (o.proj_size() != 0 || !Fusable(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
+  if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer", "").typed<
       std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
-                                                              const torch::Tensor&, const c10::optional<torch::Tensor>&,
-                                                              const c10::optional<torch::Tensor>&)>();
-  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+                                                              const torch::Tensor&, const OptTensor&, const OptTensor&)>();
+  const int64_t states = o.num_layers() * (o.bidirectional() ? 2 : 1);
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
-  const int64_t batch = x.size(0);
-  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
-  torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
-  const size_t per = o.bias() ? 4 : 2;
-  std::vector<torch::Tensor> hs, cs;
-  for (int64_t l = 0; l < layers; l++) {
-    std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; d++) {
-      const int64_t k = l * dirs + d;
-      const torch::Tensor* w = &weights[k * per];
-      c10::optional<torch::Tensor> bih, bhh;
-      if (o.bias()) bih = w[2], bhh = w[3];
-      // the reverse direction reads the sequence from its end; its output is put back in time order
-      auto r = op.call(d == 1 ? x.flip(1) : x, h0[k], c0[k], w[0], w[1], bih, bhh);
-      outs.push_back(d == 1 ? std::get<0>(r).flip(1) : std::get<0>(r));
-      hs.push_back(std::get<1>(r));
-      cs.push_back(std::get<2>(r));
-    }
-    x = dirs == 2 ? torch::cat(outs, 2) : outs[0];
-  }
-  return std::vector<torch::Tensor>{o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0), torch::stack(cs, 0)};
+  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
+  torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
+  // the reverse direction reads the sequence from its end; its output is put back in time order
+  auto out = StackLayers(m->options_base, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
+                         [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
+                             const OptTensor& bhh) {
+                           auto r = op.call(xk, h0[k], c0[k], wih, whh, bih, bhh);
+                           return LayerResult{std::get<0>(r), {std::get<1>(r), std::get<2>(r)}};
+                         });
+  if (!o.batch_first()) out[0] = out[0].transpose(0, 1);
+  return out;
 }
 
 }  // namespace fused_lstm

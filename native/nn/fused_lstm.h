@@ -68,6 +68,51 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,
                                                   const torch::Tensor& c0);
 
+// ---- Shared by the fused layers (this file's, fused_lstm_packed.cc, fused_rnn.cc)
+
+using OptTensor = c10::optional<torch::Tensor>;
+
+// Rows [0, rows) on libtorch's intra-op threads, in chunks of about GRAIN_SIZE elements of work
+// at `cost` elements per row: RowGrain for a kernel over row ranges, ForRows row by row.
+inline int64_t RowGrain(int64_t cost) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(cost, 1)); }
+template <typename F>
+void ForRows(int64_t rows, int64_t cost, F f) {
+  at::parallel_for(0, rows, RowGrain(cost), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) f(r);
+  });
+}
+
+bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors);
+
+// rows [N, I] · kernel [I, G*U] (+ bias [G*U]): the input projection of every step at once.
+torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& kernel, const torch::Tensor& bias);
+
+// One layer's weights as libtorch's at::lstm / at::gru / at::rnn_* take them: w_ih, w_hh[, b_ih,
+// b_hh] (biases when bih is given).
+std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh);
+
+// Whether a module's forward may run a fused layer: torch.backends.fusedRnn enabled, no CPU
+// autocast, no dropout between layers in training mode (its random mask would differ from
+// libtorch's), float32 CPU input and weights. Callers check their input's shape.
+bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights);
+
+// One layer and direction k (layer * directions + direction) on x in processing order, with
+// its weights: the output sequence and its final states (h, or h and c).
+struct LayerResult {
+  torch::Tensor out;
+  std::vector<torch::Tensor> states;
+};
+using LayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh,
+                                          const OptTensor& bih, const OptTensor& bhh)>;
+
+// Layers and directions as libtorch stacks them, weights from all_weights(): the reverse
+// direction runs on reverse(x) and its output is reversed back (reverse is its own inverse),
+// the directions' outputs are concatenated on featureDim. Returns the last layer's output, then
+// each state stacked over layers and directions ([L*D, B, U]).
+std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
+                                       int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
+                                       const LayerFn& layer);
+
 // Whether autograd must record a layer: grad mode on and some (defined) input requires grad.
 bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs);
 // A custom autograd function's inputs must be defined tensors: a layer without bias gets

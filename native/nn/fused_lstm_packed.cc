@@ -1,7 +1,5 @@
 #include "fused_lstm_packed.h"
 
-#include <ATen/autocast_mode.h>
-
 #include "fused_lstm.h"
 #include "gate_kernels.h"
 
@@ -14,7 +12,6 @@ using torch::autograd::variable_list;
 namespace {
 
 using Triple = std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>;
-using OptT = c10::optional<torch::Tensor>;
 
 // Batch sizes (non-increasing) and the first packed row of each step.
 struct Steps {
@@ -55,8 +52,6 @@ struct Steps {
   }
 };
 
-int64_t Grain(int64_t units) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units)); }
-
 struct PackedResult {
   torch::Tensor out, hN, cN, gates, cs, tcs;
 };
@@ -67,7 +62,7 @@ PackedResult LayerForward(const torch::Tensor& data, const Steps& st, const torc
                      const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bias, bool save) {
   const int64_t n = st.rows(), units = whh.size(1), batch = st.sizes[0];
   const auto opts = data.options();
-  const torch::Tensor xw = bias.defined() ? torch::addmm(bias, data, wih.t()) : data.mm(wih.t());  // [N, 4U]
+  const torch::Tensor xw = InputProjection(data, wih.t(), bias);  // [N, 4U]
   const torch::Tensor rec = whh.t().contiguous();                                                  // [U, 4U]
   const torch::Tensor h0 = h0In.contiguous(), c0 = c0In.contiguous();
   PackedResult r;
@@ -86,7 +81,7 @@ PackedResult LayerForward(const torch::Tensor& data, const Steps& st, const torc
                                       t > 0 ? r.cs.data_ptr<float>() + prev * units : c0.data_ptr<float>(), units,
                                       r.cs.data_ptr<float>() + off * units, units, r.tcs.data_ptr<float>() + gOff * units, units,
                                       r.out.data_ptr<float>() + off * units, units, units};
-    at::parallel_for(0, bs, Grain(units), [&](int64_t b, int64_t e) { gate_kernels::LstmForward(rows, b, e); });
+    at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmForward(rows, b, e); });
   }
   const torch::Tensor last = st.LastRows();
   r.hN = r.out.index_select(0, last);
@@ -95,19 +90,15 @@ PackedResult LayerForward(const torch::Tensor& data, const Steps& st, const torc
 }
 
 Triple PackedReference(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
-                 const torch::Tensor& wih, const torch::Tensor& whh, const OptT& bih, const OptT& bhh) {
-  std::vector<torch::Tensor> params{wih, whh};
-  const bool hasBias = bih.has_value() && bih->defined();
-  if (hasBias) params.push_back(*bih), params.push_back(*bhh);
-  auto out = at::lstm(data, batchSizes, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, hasBias, 1, 0.0, false, false);
+                 const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
+  const std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
+  auto out = at::lstm(data, batchSizes, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, params.size() == 4, 1, 0.0, false, false);
   return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0)};
 }
 
 Triple PackedNoGrad(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
-              const torch::Tensor& wih, const torch::Tensor& whh, const OptT& bih, const OptT& bhh) {
-  for (const torch::Tensor* t : {&data, &h0, &c0, &wih, &whh}) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return PackedReference(data, batchSizes, h0, c0, wih, whh, bih, bhh);
-  }
+              const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
+  if (!AllFloatCpu({&data, &h0, &c0, &wih, &whh})) return PackedReference(data, batchSizes, h0, c0, wih, whh, bih, bhh);
   const Steps st(batchSizes);
   if (st.count() == 0) return PackedReference(data, batchSizes, h0, c0, wih, whh, bih, bhh);
   const bool hasBias = bih.has_value() && bih->defined();
@@ -169,7 +160,7 @@ struct LstmPackedLayerBackward : public torch::autograd::Function<LstmPackedLaye
 };
 
 Triple PackedAutograd(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
-                const torch::Tensor& wih, const torch::Tensor& whh, const OptT& bih, const OptT& bhh) {
+                const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
   torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
   if (!NeedsGrad({&data, &h0, &c0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
@@ -184,48 +175,31 @@ Triple PackedAutograd(const torch::Tensor& data, const torch::Tensor& batchSizes
 c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m, const Packed& in, const torch::Tensor& h0In,
                                                         const torch::Tensor& c0In) {
   const auto& o = m->options;
-  if (!Enabled() || o.proj_size() != 0 || (m->is_training() && o.dropout() > 0 && o.num_layers() > 1)) return c10::nullopt;
-  if (at::autocast::is_cpu_enabled() || !in.data.device().is_cpu() || in.data.scalar_type() != at::kFloat || in.batchSizes.numel() == 0) {
-    return c10::nullopt;
-  }
-  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer: w_ih, w_hh[, b_ih, b_hh]
-  for (const torch::Tensor& w : weights) {
-    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return c10::nullopt;
-  }
+  const std::vector<torch::Tensor> weights = m->all_weights();
+  if (o.proj_size() != 0 || in.batchSizes.numel() == 0 || !Fusable(m->options_base, m->is_training(), in.data, weights)) return c10::nullopt;
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer_packed", "").typed<
       Triple(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
-             const torch::Tensor&, const OptT&, const OptT&)>();
-  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+             const torch::Tensor&, const OptTensor&, const OptTensor&)>();
   const Steps st(in.batchSizes);
   // states in sorted order for the layer, as libtorch's packed forward permutes them
   auto sorted = [&](const torch::Tensor& s) {
-    if (!s.defined()) return torch::zeros({layers * dirs, st.sizes[0], hidden}, in.data.options());
+    if (!s.defined()) return torch::zeros({o.num_layers() * (o.bidirectional() ? 2 : 1), st.sizes[0], o.hidden_size()}, in.data.options());
     return in.sortedIndices.defined() ? s.index_select(1, in.sortedIndices.to(s.device())) : s;
   };
   const torch::Tensor h0 = sorted(h0In), c0 = sorted(c0In);
   // the reverse direction runs the forward layer on every sequence reversed, then reverses back
-  const torch::Tensor reversed = dirs == 2 ? st.ReversedRows() : torch::Tensor();
-  const size_t per = o.bias() ? 4 : 2;
-  torch::Tensor x = in.data;
-  std::vector<torch::Tensor> hs, cs;
-  for (int64_t l = 0; l < layers; l++) {
-    std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; d++) {
-      const int64_t k = l * dirs + d;
-      const torch::Tensor* w = &weights[k * per];
-      OptT bih, bhh;
-      if (o.bias()) bih = w[2], bhh = w[3];
-      auto r = op.call(d == 1 ? x.index_select(0, reversed) : x, in.batchSizes, h0[k], c0[k], w[0], w[1], bih, bhh);
-      outs.push_back(d == 1 ? std::get<0>(r).index_select(0, reversed) : std::get<0>(r));
-      hs.push_back(std::get<1>(r));
-      cs.push_back(std::get<2>(r));
-    }
-    x = dirs == 2 ? torch::cat(outs, 1) : outs[0];
+  const torch::Tensor reversed = o.bidirectional() ? st.ReversedRows() : torch::Tensor();
+  auto out = StackLayers(m->options_base, weights, in.data, 1, [&](const torch::Tensor& t) { return t.index_select(0, reversed); },
+                         [&](const torch::Tensor& x, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
+                             const OptTensor& bhh) {
+                           auto r = op.call(x, in.batchSizes, h0[k], c0[k], wih, whh, bih, bhh);
+                           return LayerResult{std::get<0>(r), {std::get<1>(r), std::get<2>(r)}};
+                         });
+  // the states back in the batch's own order
+  for (size_t i = 1; i < out.size(); i++) {
+    if (in.unsortedIndices.defined()) out[i] = out[i].index_select(1, in.unsortedIndices.to(out[i].device()));
   }
-  auto unsorted = [&](const torch::Tensor& s) {
-    return in.unsortedIndices.defined() ? s.index_select(1, in.unsortedIndices.to(s.device())) : s;
-  };
-  return std::vector<torch::Tensor>{x, unsorted(torch::stack(hs, 0)), unsorted(torch::stack(cs, 0))};
+  return out;
 }
 
 // Registered when the addon loads, as torchrnn::lstm_layer is (fused_lstm.cc says why).

@@ -1,7 +1,5 @@
 #include "fused_rnn.h"
 
-#include <ATen/autocast_mode.h>
-
 #include "fused_lstm.h"
 #include "gate_kernels.h"
 
@@ -13,12 +11,9 @@ using torch::autograd::variable_list;
 
 namespace {
 
-int64_t Grain(int64_t units) { return std::max<int64_t>(1, at::internal::GRAIN_SIZE / (16 * units)); }
-
 // x·W_ihᵀ (+ bias) for every step: [B, T, G*U], contiguous
 torch::Tensor Projection(const torch::Tensor& x, const torch::Tensor& wih, const torch::Tensor& bias) {
-  torch::Tensor flat = x.reshape({-1, x.size(2)});
-  return (bias.defined() ? torch::addmm(bias, flat, wih.t()) : flat.mm(wih.t())).view({x.size(0), x.size(1), wih.size(0)});
+  return fused_lstm::InputProjection(x.reshape({-1, x.size(2)}), wih.t(), bias).view({x.size(0), x.size(1), wih.size(0)});
 }
 
 // Each step's previous state, time-major rows [T * B, U]: h0, then the sequence but its last step.
@@ -46,21 +41,7 @@ WeightGrads FromProjectionGrads(AutogradContext* ctx, const torch::Tensor& x, co
   return g;
 }
 
-template <typename F>
-void ForRows(int64_t rows, int64_t units, F f) {
-  at::parallel_for(0, rows, Grain(units), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; r++) f(r);
-  });
-}
-
 bool Defined(const c10::optional<torch::Tensor>& b) { return b.has_value() && b->defined(); }
-
-bool AllFloatCpu(std::initializer_list<const torch::Tensor*> ts) {
-  for (const torch::Tensor* t : ts) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
-  }
-  return true;
-}
 
 using Pair = std::tuple<torch::Tensor, torch::Tensor>;
 
@@ -86,7 +67,7 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev, hPrevStride,
                                      seq.data_ptr<float>() + t * units, steps * units,
                                      save ? gates.data_ptr<float>() + t * batch * 4 * units : nullptr, 4 * units, units};
-    at::parallel_for(0, batch, Grain(units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
+    at::parallel_for(0, batch, fused_lstm::RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -95,15 +76,14 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
 
 Pair GruReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                   const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  std::vector<torch::Tensor> params{wih, whh};
-  if (Defined(bih)) params.push_back(*bih), params.push_back(*bhh);
-  auto out = at::gru(x, h0.unsqueeze(0), params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true);
+  const std::vector<torch::Tensor> params = fused_lstm::ReferenceParams(wih, whh, bih, bhh);
+  auto out = at::gru(x, h0.unsqueeze(0), params, params.size() == 4, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0)};
 }
 
 Pair GruNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return GruReference(x, h0, wih, whh, bih, bhh);
+  if (!fused_lstm::AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return GruReference(x, h0, wih, whh, bih, bhh);
   torch::Tensor seq = GruForward(x, h0, wih, whh, Defined(bih) ? *bih : torch::Tensor(), Defined(bhh) ? *bhh : torch::Tensor(), false).first;
   return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
 }
@@ -138,7 +118,7 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
       const float* hp = t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>();
       const int64_t hpStride = t > 0 ? steps * units : units;
       float *dhp = dh.data_ptr<float>(), *dx = dXG.data_ptr<float>() + t * batch * 3 * units, *dhg = dHG.data_ptr<float>() + t * batch * 3 * units;
-      ForRows(batch, units, [&](int64_t r) {
+      fused_lstm::ForRows(batch, 16 * units, [&](int64_t r) {
         const float *gr = g4 + r * 4 * units, *gz = gr + units, *gn = gz + units, *ghn = gn + units;
         const float *dSeqR = ds + r * steps * units, *hPrev = hp + r * hpStride;
         float *dhR = dhp + r * units, *dxR = dx + r * 3 * units, *dhgR = dhg + r * 3 * units;
@@ -186,7 +166,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
     at::mm_out(hw, h, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                      seq.data_ptr<float>() + t * units, steps * units, units, relu};
-    at::parallel_for(0, batch, Grain(units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    at::parallel_for(0, batch, fused_lstm::RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
     h = seq.select(1, t);
   }
   return seq;
@@ -194,17 +174,17 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
 
 Pair RnnReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                   const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  std::vector<torch::Tensor> params{wih, whh};
-  if (Defined(bih)) params.push_back(*bih), params.push_back(*bhh);
+  const std::vector<torch::Tensor> params = fused_lstm::ReferenceParams(wih, whh, bih, bhh);
   const torch::Tensor hx = h0.unsqueeze(0);
-  auto out = relu ? at::rnn_relu(x, hx, params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true)
-                  : at::rnn_tanh(x, hx, params, Defined(bih), 1, 0.0, false, false, /*batch_first=*/true);
+  const bool hasBias = params.size() == 4;
+  auto out = relu ? at::rnn_relu(x, hx, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true)
+                  : at::rnn_tanh(x, hx, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0)};
 }
 
 Pair RnnNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
+  if (!fused_lstm::AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
   torch::Tensor seq = RnnForward(x, h0, wih, whh, Defined(bih) ? *bih + *bhh : torch::Tensor(), relu);
   return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
 }
@@ -238,7 +218,7 @@ struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
       // dz = (dh + dSeq) * act'(h), from the activated h; then dh for step t-1 = dz · W_hh
       const float *hs = seq.data_ptr<float>() + t * units, *ds = dSeq.data_ptr<float>() + t * units, *dhp = dh.data_ptr<float>();
       float* dz = dZ.data_ptr<float>() + t * batch * units;
-      ForRows(batch, units, [&](int64_t r) {
+      fused_lstm::ForRows(batch, 16 * units, [&](int64_t r) {
         const float *hR = hs + r * steps * units, *dsR = ds + r * steps * units, *dhR = dhp + r * units;
         float* dzR = dz + r * units;
         if (relu) {
@@ -267,68 +247,46 @@ Pair RnnAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::T
 
 // ---- modules
 
-bool Applies(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
-  if (!fused_lstm::Enabled() || at::autocast::is_cpu_enabled()) return false;
-  if (training && o.dropout() > 0 && o.num_layers() > 1) return false;
-  if (input.dim() != 3 || !input.device().is_cpu() || input.scalar_type() != at::kFloat || input.size(o.batch_first() ? 1 : 0) == 0) return false;
-  for (const torch::Tensor& w : weights) {
-    if (!w.device().is_cpu() || w.scalar_type() != at::kFloat) return false;
-  }
-  return true;
-}
+using fused_lstm::LayerResult;
+using fused_lstm::OptTensor;
 
-// One layer and direction through its operator: x [B, T, I] in processing order, h0 [B, U],
-// the layer's weights (w_ih, w_hh[, b_ih, b_hh]) -> sequence [B, T, U], hN [B, U].
-using Layer = std::function<Pair(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor* w)>;
-
-// Layers and directions as libtorch stacks them (the reverse direction on the time-flipped
-// sequence, its output put back in time order).
-std::vector<torch::Tensor> Run(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights,
-                               const torch::Tensor& input, const torch::Tensor& h0In, const Layer& layer) {
-  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1, hidden = o.hidden_size();
+// nn.GRU / nn.RNN through their operator, `call(x, h0, w_ih, w_hh, b_ih, b_hh)` for one layer
+// and direction (x [B, T, I] in processing order), stacked as libtorch stacks them (the
+// reverse direction on the time-flipped sequence, its output put back in time order).
+template <typename M, typename Call>
+c10::optional<std::vector<torch::Tensor>> Run(const M& m, const torch::Tensor& input, const torch::Tensor& h0In, const Call& call) {
+  const auto& o = m->options_base;
+  const std::vector<torch::Tensor> weights = m->all_weights();
+  if (!fused_lstm::Fusable(o, m->is_training(), input, weights)) return c10::nullopt;
+  if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
-  const int64_t batch = x.size(0);
-  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({layers * dirs, batch, hidden}, x.options());
-  const size_t per = o.bias() ? 4 : 2;
-  std::vector<torch::Tensor> hs;
-  for (int64_t l = 0; l < layers; l++) {
-    std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; d++) {
-      const int64_t k = l * dirs + d;
-      auto [seq, hN] = layer(d == 1 ? x.flip(1) : x, h0[k], &weights[k * per]);
-      hs.push_back(hN);
-      outs.push_back(d == 1 ? seq.flip(1) : seq);
-    }
-    x = dirs == 2 ? torch::cat(outs, 2) : outs[0];
-  }
-  return {o.batch_first() ? x : x.transpose(0, 1), torch::stack(hs, 0)};
+  const int64_t states = o.num_layers() * (o.bidirectional() ? 2 : 1);
+  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
+  auto out = fused_lstm::StackLayers(o, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
+                                     [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh,
+                                         const OptTensor& bih, const OptTensor& bhh) {
+                                       Pair r = call(xk, h0[k], wih, whh, bih, bhh);
+                                       return LayerResult{std::get<0>(r), {std::get<1>(r)}};
+                                     });
+  if (!o.batch_first()) out[0] = out[0].transpose(0, 1);
+  return out;
 }
-
-using OptT = c10::optional<torch::Tensor>;
-c10::optional<torch::Tensor> BiasAt(const torch::Tensor* w, size_t k, bool bias) { return bias ? OptT(w[k]) : OptT(); }
 
 }  // namespace
 
 c10::optional<std::vector<torch::Tensor>> Gru(const torch::nn::GRU& m, const torch::Tensor& input, const torch::Tensor& h0) {
-  const std::vector<torch::Tensor> weights = m->all_weights();  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
-  if (!Applies(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::gru_layer", "").typed<
-      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptT&, const OptT&)>();
-  const bool bias = m->options_base.bias();
-  return Run(m->options_base, weights, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor* w) {
-    return op.call(x, h, w[0], w[1], BiasAt(w, 2, bias), BiasAt(w, 3, bias));
-  });
+      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptTensor&, const OptTensor&)>();
+  return Run(m, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor& wih, const torch::Tensor& whh,
+                               const OptTensor& bih, const OptTensor& bhh) { return op.call(x, h, wih, whh, bih, bhh); });
 }
 
 c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const torch::Tensor& input, const torch::Tensor& h0) {
-  const std::vector<torch::Tensor> weights = m->all_weights();
-  if (!Applies(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::rnn_layer", "").typed<
-      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptT&, const OptT&, bool)>();
-  const bool bias = m->options_base.bias(), relu = c10::get_if<torch::enumtype::kReLU>(&m->options.nonlinearity()) != nullptr;
-  return Run(m->options_base, weights, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor* w) {
-    return op.call(x, h, w[0], w[1], BiasAt(w, 2, bias), BiasAt(w, 3, bias), relu);
-  });
+      Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptTensor&, const OptTensor&, bool)>();
+  const bool relu = c10::get_if<torch::enumtype::kReLU>(&m->options.nonlinearity()) != nullptr;
+  return Run(m, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor& wih, const torch::Tensor& whh,
+                               const OptTensor& bih, const OptTensor& bhh) { return op.call(x, h, wih, whh, bih, bhh, relu); });
 }
 
 // Registered when the addon loads (InitRnn), as torchrnn::lstm_layer is (fused_lstm.cc says why).

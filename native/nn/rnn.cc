@@ -27,24 +27,34 @@ struct Unbatch {
 // forward args 4-6 (batch sizes, sorted, unsorted indices) are given for a PackedSequence.
 static bool IsPacked(const Tensors& a) { return a.size() > 6 && a[4].defined(); }
 
+// A fused layer's run on packed input (fused_lstm_packed): output data, then the states in the
+// batch's own order; nullopt where it does not apply.
+using PackedFused = std::function<c10::optional<Tensors>(const rnnutils::PackedSequence&)>;
+
 template <typename M, typename State>
 static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
-                            std::function<Tensors(const State&)> states) {
-  if (IsPacked(a)) {
-    // A PackedSequence from JS: data, batch sizes, sorted and unsorted indices (may be undefined).
-    // The output stays packed, as in PyTorch; the state comes back in the batch's own order.
-    auto result = m->forward_with_packed_input(rnnutils::PackedSequence(a[0], a[4], a[5], a[6]), hx);
+                            std::function<Tensors(const State&)> states, const PackedFused& fused = nullptr) {
+  // output data and states for a packed input: the fused layer where it applies, else libtorch's
+  auto runPacked = [&](const rnnutils::PackedSequence& p) {
+    if (fused) {
+      if (auto out = fused(p)) return *out;
+    }
+    auto result = m->forward_with_packed_input(p, hx);
     Tensors out{std::get<0>(result).data()};
     for (auto& s : states(std::get<1>(result))) out.push_back(s);
     return out;
+  };
+  if (IsPacked(a)) {
+    // A PackedSequence from JS: data, batch sizes, sorted and unsorted indices (may be undefined).
+    // The output stays packed, as in PyTorch; the state comes back in the batch's own order.
+    return runPacked(rnnutils::PackedSequence(a[0], a[4], a[5], a[6]));
   }
   const torch::Tensor& lengths = a[3];
   if (lengths.defined()) {
-    auto packed = rnnutils::pack_padded_sequence(a[0], lengths.to(torch::kCPU).to(torch::kLong), batchFirst, false);
-    auto result = m->forward_with_packed_input(packed, hx);
-    auto padded = std::get<0>(rnnutils::pad_packed_sequence(std::get<0>(result), batchFirst));
-    Tensors out{padded};
-    for (auto& s : states(std::get<1>(result))) out.push_back(s);
+    auto p = rnnutils::pack_padded_sequence(a[0], lengths.to(torch::kCPU).to(torch::kLong), batchFirst, false);
+    Tensors out = runPacked(p);
+    out[0] = std::get<0>(rnnutils::pad_packed_sequence(
+        rnnutils::PackedSequence(out[0], p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()), batchFirst));
     return out;
   }
   auto result = m->forward(a[0], hx);
@@ -75,21 +85,15 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
       args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
-      if (IsPacked(a)) {
-        if (auto out = fused_lstm::ForwardPacked(m, {a[0], a[4], a[5], a[6]}, args[1], args[2])) return *out;
-      } else if (a[3].defined()) {
-        auto p = rnnutils::pack_padded_sequence(args[0], a[3].to(torch::kCPU).to(torch::kLong), batchFirst, false);
-        if (auto out = fused_lstm::ForwardPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args[1], args[2])) {
-          auto padded = std::get<0>(rnnutils::pad_packed_sequence(
-              rnnutils::PackedSequence((*out)[0], p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()), batchFirst));
-          return Tensors{u.out(padded, u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
-        }
-      } else if (auto out = fused_lstm::Forward(m, args[0], args[1], args[2])) {
+      if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused_lstm::Forward(m, args[0], args[1], args[2])) {
         return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
       }
       using S = std::tuple<torch::Tensor, torch::Tensor>;
       Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
-          m, batchFirst, args, hx, [](const torch::optional<S>& s) { return Tensors{std::get<0>(*s), std::get<1>(*s)}; });
+          m, batchFirst, args, hx, [](const torch::optional<S>& s) { return Tensors{std::get<0>(*s), std::get<1>(*s)}; },
+          [&](const rnnutils::PackedSequence& p) {
+            return fused_lstm::ForwardPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args[1], args[2]);
+          });
       return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
     };
     return ModuleHandle::New(info.Env(), m.ptr(), fwd);
