@@ -2,32 +2,34 @@
 
 #include "addon.h"
 
+#include "compat.h"
+
 #include <ATen/autocast_mode.h>
 
 namespace trnn {
 
 AutocastState AutocastState::Current() {
   AutocastState s;
-  s.cpu = at::autocast::is_cpu_enabled();
-  s.cuda = at::autocast::is_enabled();
-  s.cpuDtype = at::autocast::get_autocast_cpu_dtype();
-  s.cudaDtype = at::autocast::get_autocast_gpu_dtype();
+  s.cpu = compat::AutocastEnabled(c10::DeviceType::CPU);
+  s.cuda = compat::AutocastEnabled(c10::DeviceType::CUDA);
+  s.cpuDtype = compat::AutocastDtype(c10::DeviceType::CPU);
+  s.cudaDtype = compat::AutocastDtype(c10::DeviceType::CUDA);
   s.cache = at::autocast::is_autocast_cache_enabled();
   return s;
 }
 
 void AutocastState::Apply() const {
-  at::autocast::set_cpu_enabled(cpu);
-  at::autocast::set_enabled(cuda);
-  at::autocast::set_autocast_cpu_dtype(cpuDtype);
-  at::autocast::set_autocast_gpu_dtype(cudaDtype);
+  compat::SetAutocastEnabled(c10::DeviceType::CPU, cpu);
+  compat::SetAutocastEnabled(c10::DeviceType::CUDA, cuda);
+  compat::SetAutocastDtype(c10::DeviceType::CPU, cpuDtype);
+  compat::SetAutocastDtype(c10::DeviceType::CUDA, cudaDtype);
   at::autocast::set_autocast_cache_enabled(cache);
 }
 
 // Sets `next`; leaving autocast (on before, off now) drops the cast cache, as torch.autocast's
 // __exit__ does.
 static void Switch(const AutocastState& next) {
-  bool was = at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
+  bool was = compat::AutocastEnabled(c10::DeviceType::CPU) || compat::AutocastEnabled(c10::DeviceType::CUDA);
   next.Apply();
   if (was && !next.cpu && !next.cuda) at::autocast::clear_cache();
 }

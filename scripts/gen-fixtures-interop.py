@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the PyTorch interop fixtures (test/fixtures/interop/) that test/51.serialization.pt.test.ts reads.
+"""Writes the PyTorch interop fixtures (test/fixtures/torch-<line>/interop/) that test/51.serialization.pt.test.ts reads.
 
 Run with Debian's Python (python3-torch 1.13.1, the libtorch the addon links):
     /usr/bin/python3 scripts/gen-fixtures-interop.py
@@ -33,8 +33,9 @@ import zipfile
 import torch
 
 from fixture_encoding import NAMES, enc, num  # noqa: F401 (shared with the other generators)
+from fixture_encoding import OUT as LINE_OUT
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'interop')
+OUT = os.path.join(LINE_OUT, 'interop')
 ST_DTYPES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.bfloat16: 'BF16',
              torch.int64: 'I64', torch.int32: 'I32', torch.int16: 'I16', torch.int8: 'I8',
              torch.uint8: 'U8', torch.bool: 'BOOL'}

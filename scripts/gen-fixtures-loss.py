@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference losses from PyTorch 1.13 for test/40.nn.loss.test.ts.
 
-Usage: /usr/bin/python3 scripts/gen-fixtures-loss.py   (writes test/fixtures/loss.json)
+Usage: /usr/bin/python3 scripts/gen-fixtures-loss.py   (writes test/fixtures/torch-<line>/loss.json)
 
 Each case calls one torch.nn.functional loss with the case's options and records:
   - fn: torchrnn's name of the function (crossEntropy, nllLoss, ...);
@@ -23,10 +23,9 @@ import warnings
 
 import torch
 
-from fixture_encoding import NAMES, enc, num  # noqa: F401 (shared with the other generators)
+from fixture_encoding import NAMES, OUT, enc, num  # noqa: F401 (shared with the other generators)
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
 
 
 torch.manual_seed(0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference learning-rate schedules from PyTorch 1.13 for test/42.optim.lr-scheduler.test.ts.
 
-Usage: /usr/bin/python3 scripts/gen-fixtures-sched.py   (writes test/fixtures/lr-scheduler.json)
+Usage: /usr/bin/python3 scripts/gen-fixtures-sched.py   (writes test/fixtures/torch-<line>/lr-scheduler.json)
 
 Each case builds a torch.optim optimizer (SGD, Adam or Adagrad) over dummy parameters, one
 param group per entry of `groups`, attaches the scheduler with the case's options (torchrnn's
@@ -29,6 +29,8 @@ from collections import Counter
 
 import torch
 from torch.optim import lr_scheduler as L
+
+from fixture_encoding import OUT
 
 STEPS = 60
 
@@ -232,7 +234,8 @@ def cases():
 def main():
     warnings.simplefilter('error')  # no scheduler warning may fire (optimizer.step() comes first)
     out = {'torch': torch.__version__, 'steps': STEPS, 'cases': [run(c) for c in cases()]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'lr-scheduler.json')
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, 'lr-scheduler.json')
     with open(path, 'w') as f:
         json.dump(out, f, indent=1, allow_nan=False)
         f.write('\n')

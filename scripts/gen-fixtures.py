@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference fixtures that the tests compare against.
 
-Run with Debian's Python (python3-torch, the same libtorch 1.13.1 the addon links):
-    /usr/bin/python3 scripts/gen-fixtures.py
+Run with Debian's Python (python3-torch, the same libtorch the addon links: 1.13.1 on Debian 12,
+2.6.0 on Debian 13); it writes test/fixtures/torch-<line>/ for the line it runs on:
+    /usr/bin/python3 scripts/gen-fixtures.py      (npm run fixtures runs every generator)
 Fixtures are committed, so CI does not need Python. Each case records its inputs, outputs
 and the gradients of the inputs for a fixed random output gradient (a vector-Jacobian
 product, torch.autograd.grad(outputs, inputs, grad_outputs)).
@@ -13,9 +14,8 @@ import os
 
 import torch
 
-from fixture_encoding import NAMES, enc, num  # noqa: F401 (shared with the other generators)
+from fixture_encoding import NAMES, OUT, enc, num  # noqa: F401 (shared with the other generators)
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures')
 
 
 gen = torch.Generator().manual_seed(1234)

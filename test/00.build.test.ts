@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
+import { libtorchLine } from '../lib/compat';
 
 const ROOT = path.join(__dirname, '..');
 const ADDON = path.join(ROOT, 'build', 'Release', 'torchrnn.node');
@@ -105,7 +106,8 @@ describe('build and packaging', () => {
 
   it('reports what it was built against', () => {
     const info = torch.buildInfo();
-    assert.match(info.libtorch, /^1\.13/);
+    assert.match(info.libtorch, /^(1\.13|2\.6)\./);
+    assert.strictEqual(info.libtorch.split('.').slice(0, 2).join('.'), libtorchLine);
     assert.strictEqual(info.cuda, false);
   });
 

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { throwsTorch, values } from './helpers';
+import { byLine, throwsTorch, values } from './helpers';
 
 describe('autograd', () => {
   it('backward accumulates into leaf .grad, as PyTorch does', () => {
@@ -70,7 +70,7 @@ describe('autograd', () => {
     const [ga, gb] = torch.autograd.grad(a.sum(), [a, b], { allowUnused: true });
     assert.deepStrictEqual(ga!.toArray(), [1, 1]);
     assert.strictEqual(gb, null);
-    throwsTorch(() => torch.autograd.grad(a.sum(), [a, b]), 'ERR_TORCH', /One of the differentiated Tensors appears to not have been used in the graph/);
+    throwsTorch(() => torch.autograd.grad(a.sum(), [a, b]), 'ERR_TORCH', byLine({ '1.13': /^One of the differentiated Tensors/, '2.6': /^element 1of the differentiated Tensors/ }));
   });
 
   it('noGrad and enableGrad switch recording on the JS thread and restore it', () => {

@@ -10,6 +10,12 @@ const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; option
 
 type Tol = { rtol: number; atol: number } | undefined;
 
+// Weight gradients sum over every step and batch row inside one GEMM, whose summation order is
+// the BLAS kernel's: OpenBLAS picks its kernel by CPU, so the 1.13 fixtures (made on another
+// machine) and a run on an AMD EPYC differ by up to ~4e-7 on values of ~0.1, while libtorch and
+// PyTorch on the same CPU agree to the bit. Outputs and input gradients keep the default tolerance.
+const WEIGHT_GRAD_TOL = { rtol: 1e-5, atol: 1e-6 };
+
 function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inputs: Record<string, torch.Tensor>, tol?: Tol): void {
   assert.strictEqual(outs.length, c.outputs.length, 'number of outputs');
   outs.forEach((o, i) => assertMatches(o, c.outputs[i], `output ${i}`, tol));
@@ -23,7 +29,7 @@ function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inpu
     const want = c.paramGrads[n];
     const got = grads[gradInputs.length + i];
     if (want === null) assert.strictEqual(got, null, `grad of ${n}`);
-    else assertMatches(got!, want, `grad of ${n}`, tol);
+    else assertMatches(got!, want, `grad of ${n}`, tol ?? (want.dtype === 'float32' ? WEIGHT_GRAD_TOL : undefined));
   });
 }
 

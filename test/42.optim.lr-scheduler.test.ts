@@ -1,4 +1,4 @@
-// Learning-rate schedulers against PyTorch 1.13 (fixtures from scripts/gen-fixtures-sched.py):
+// Learning-rate schedulers against the running line's PyTorch, 1.13 or 2.6 (fixtures from scripts/gen-fixtures-sched.py):
 // every group's lr (and momentum / beta1 for OneCycleLR) after construction and after each of 60
 // steps, the state dict at the end, state-dict round trips, and bad input with exact messages.
 // The schedulers drive a minimal stand-in optimizer: they only read and write its param groups.
@@ -10,6 +10,7 @@ import {
   SchedulerOptimizer, SchedulerStateDict, StepLR,
 } from '../lib/optim/lr-scheduler';
 import { loadFixture, throwsTorch } from './helpers';
+import { libtorchLine } from '../lib/compat';
 
 // Every optim.Optimizer is something a scheduler can drive (checked by the compiler).
 const optimizerIsSchedulable: (o: Optimizer) => SchedulerOptimizer = (o) => o;
@@ -121,9 +122,9 @@ function assertSameState(got: unknown, want: unknown, label: string): void {
   }
 }
 
-describe('lr schedulers match PyTorch 1.13', () => {
+describe(`lr schedulers match PyTorch ${libtorchLine}`, () => {
   it('covers every scheduler, option set and optimizer kind', () => {
-    assert.strictEqual(fixture.torch.split('+')[0].slice(0, 4), '1.13');
+    assert.strictEqual(fixture.torch.split('+')[0].split('.').slice(0, 2).join('.'), libtorchLine);
     const kinds = new Set(fixture.cases.map((c) => c.scheduler));
     for (const k of ['StepLR', 'MultiStepLR', 'ExponentialLR', 'CosineAnnealingLR', 'OneCycleLR', 'LinearLR', 'ReduceLROnPlateau', 'LambdaLR']) assert.ok(kinds.has(k), k);
     const oneCycle = fixture.cases.filter((c) => c.scheduler === 'OneCycleLR');

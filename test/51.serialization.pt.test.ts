@@ -11,10 +11,11 @@ import * as torch from '../lib';
 import { ALLOWED_GLOBALS } from '../lib/serialization/pickle';
 import { loadPt, loadPtAsync, savePt } from '../lib/serialization/pt';
 import { writeZip } from '../lib/serialization/zip';
-import { assertMatches, Encoded, fromFixture, gc, settle, throwsTorch } from './helpers';
+import { assertMatches, Encoded, byLine, fixturePath, fromFixture, gc, settle, throwsTorch } from './helpers';
+import { libtorchLine } from '../lib/compat';
 
 const { nn } = torch;
-const FIX = path.join(__dirname, 'fixtures', 'interop');
+const FIX = fixturePath('interop');
 const PYTHON = '/usr/bin/python3';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -429,8 +430,9 @@ describe('PyTorch .pt files', function () {
       for (const m of markers) assert.ok(!fs.existsSync(m), `${m} must not exist: nothing was executed`);
     });
 
-    it('refuses every global outside torch 1.13\'s weights-only list, and calls only what it allows', () => {
-      for (const g of ['builtins\ngetattr', 'posix\nsystem', 'subprocess\nPopen', 'torch\nload', 'torch._utils\n_rebuild_device_tensor_from_numpy', 'numpy.core.multiarray\n_reconstruct', '__builtin__\nset']) {
+    it(`refuses every global outside torch ${libtorchLine}'s weights-only list, and calls only what it allows`, () => {
+      const only113 = byLine({ '1.13': ['torch._utils\n_rebuild_device_tensor_from_numpy', '__builtin__\nset', 'builtins\ncomplex'], '2.6': [] });
+      for (const g of ['builtins\ngetattr', 'posix\nsystem', 'subprocess\nPopen', 'torch\nload', 'numpy.core.multiarray\n_reconstruct', '__builtin__\neval', ...only113]) {
         const file = archive('g.pt', B([0x80, 2], `c${g}\n`, ')R.'));
         throwsTorch(() => torch.load(file), 'ERR_CHECKPOINT', `Refusing to load global ${g.replace('\n', '.')} from ${file}: only containers, primitives and tensors are allowed`);
       }
@@ -444,6 +446,11 @@ describe('PyTorch .pt files', function () {
         [B([0x80, 2], 'ctorch\nSize\n.'), 'the pickle holds torch.Size as a value (only containers, primitives and tensors are returned)'],
         [B([0x80, 2], 'ctorch._utils\n_rebuild_sparse_tensor\n)R.'), 'torch._utils._rebuild_sparse_tensor: sparse tensors are not supported'],
         [B([0x80, 2], 'ctorch\nFloatTensor\n)R.'), 'legacy tensor construction through torch.FloatTensor is not supported'],
+        ...byLine<[Buffer, string][]>({ '1.13': [], '2.6': [
+          [B([0x80, 2], 'ctorch._utils\n_rebuild_device_tensor_from_numpy\n)R.'), 'torch._utils._rebuild_device_tensor_from_numpy: tensors saved through numpy are not supported'],
+          [B([0x80, 2], 'cbuiltins\ncomplex\n)R.'), 'builtins.complex: complex numbers are not supported'],
+          [B([0x80, 2], 'ctorch._tensor\n_rebuild_from_type_v2\n(ctorch\nSize\nctorch\nSize\n)}tR.'), 'torch._tensor._rebuild_from_type_v2: tensor subclasses and tensors with Python attributes are not supported'],
+        ] }),
         [B([0x80, 2], 'i__builtin__\neval\n.'), 'the pickle is corrupt (unsupported opcode 0x69 at byte 2 of data.pkl)'],
         [B([0x80, 2], '}(', X('a'), K(1)), 'the pickle is corrupt (it ends early at byte 12 of data.pkl)'],
         [B([0x80, 2], '}(', X('a'), 'u.'), 'the pickle is corrupt (an odd number of dict items at byte 10 of data.pkl)'],
@@ -465,6 +472,15 @@ describe('PyTorch .pt files', function () {
       assert.strictEqual(torch.memory().tensors, before);
       const ok = archive('ok.pt', B([0x80, 2], 'ccollections\nOrderedDict\n]', X('a'), K(1), [0x86], 'a', [0x85], 'R.'));
       assert.deepStrictEqual(torch.load<unknown>(ok), { a: 1 }, 'OrderedDict([("a", 1)]) is allowed');
+      if (libtorchLine === '2.6') {
+        // What 2.6's list adds, as Python's protocol 2 writes it: a set, bytes, bytearray, a device, a Counter
+        const more = archive('more.pt', B([0x80, 2], '}(', X('s'), 'c__builtin__\nset\n](', K(1), K(2), 'e', [0x85], 'R',
+          X('b'), 'c_codecs\nencode\n', X('\u00ffA'), X('latin1'), [0x86], 'R',
+          X('a'), 'c__builtin__\nbytearray\n', 'c_codecs\nencode\n', X('hi'), X('latin1'), [0x86], 'R', [0x85], 'R',
+          X('d'), 'ctorch\ndevice\n', X('cuda'), K(1), [0x86], 'R',
+          X('c'), 'ccollections\nCounter\n}', X('x'), K(3), 's', [0x85], 'R', 'u.'));
+        assert.deepStrictEqual(torch.load<unknown>(more), { s: [1, 2], b: new Uint8Array([0xff, 0x41]), a: new Uint8Array([0x68, 0x69]), d: 'cuda:1', c: { x: 3 } });
+      }
       const ts = path.join(dir, 'script.pt');
       fs.writeFileSync(ts, writeZip([{ name: 's/constants.pkl', data: B([0x80, 2], ').') }, { name: 's/version', data: Buffer.from('3\n') }]));
       throwsTorch(() => torch.load(ts), 'ERR_CHECKPOINT', `Cannot load ${ts}: it is a TorchScript module (torch.jit.save), not a torch.save file: load it with torch.jit.load`);
@@ -576,7 +592,7 @@ describe('PyTorch .pt files', function () {
       }
     };
 
-    it('the globals the unpickler accepts are exactly torch 1.13\'s weights-only list', function () {
+    it(`the globals the unpickler accepts are exactly the running line's weights-only list (torch ${libtorchLine})`, function () {
       pythonTorch(this);
       const r = child_process.spawnSync(PYTHON, ['-c', 'from torch._weights_only_unpickler import _get_allowed_globals as g; print("\\n".join(sorted(g())))'], { encoding: 'utf8', timeout: 120000 });
       assert.strictEqual(r.status, 0, r.stderr);

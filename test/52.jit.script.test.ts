@@ -4,9 +4,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { assertMatches, Encoded, fromFixture, loadFixture, throwsTorch } from './helpers';
+import { assertMatches, Encoded, fixturePath, fromFixture, loadFixture, throwsTorch } from './helpers';
 
-const FILE = path.join(__dirname, 'fixtures', 'scripted-lstm.pt');
+const FILE = fixturePath('scripted-lstm.pt');
 const fx = loadFixture<{ input: Encoded; y: Encoded; h: Encoded; c: Encoded; y_scaled: Encoded; params: string[] }>('script.json');
 
 describe('jit.load (TorchScript)', () => {

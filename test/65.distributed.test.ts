@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { ddpData, ddpSamples, GLOBAL_BATCH, LR, model, paramValues } from './fixtures/distributed/common';
 import { base, scatterInput } from './fixtures/distributed/worker';
-import { throwsTorch, values } from './helpers';
+import { byLine, throwsTorch, values } from './helpers';
 
 const { distributed: dist, nn, optim, data } = torch;
 const ROOT = path.join(__dirname, '..');
@@ -333,7 +333,8 @@ describe('distributed (c10d Gloo)', () => {
       const port = await freePort();
       const py = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(python, [path.join(__dirname, 'fixtures', 'distributed', 'python_rank.py')], {
-          env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: '1', WORLD_SIZE: '2' }, stdio: ['ignore', 'pipe', 'pipe'],
+          // USE_LIBUV=0: Python 2.x's TCPStore asks for libuv by default, which Debian's torch lacks
+          env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: '1', WORLD_SIZE: '2', USE_LIBUV: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
@@ -344,6 +345,7 @@ describe('distributed (c10d Gloo)', () => {
       });
       const [node] = await runRanks('interop', 2, { ranks: [0], port });
       const p = await py;
+      if (!node.result) assert.fail(`rank 0 (exit ${node.code}): ${node.stdout}\n${node.stderr}\npython rank 1 (exit ${p.code}):\n${p.stdout}\n${p.stderr}`);
       const n = ok(node) as { allReduce: number[]; allGather: number[][]; broadcast: number[]; params: Record<string, number[]> };
       const m = /^RESULT (.*)$/m.exec(p.stdout);
       assert.ok(m, `python rank (exit ${p.code}):\n${p.stdout}\n${p.stderr}`);
@@ -359,7 +361,9 @@ describe('distributed (c10d Gloo)', () => {
       for (const [x, y] of ddpData()) await step(x, y);
       assertClose(n.params, paramValues(ref), 1e-6, 'node rank vs one process');
       assertClose(q.params, paramValues(ref), 1e-6, 'python rank vs one process');
-      assertClose(n.params, q.params, 0, 'node rank vs python rank (Python 1.13 and libtorch take the same Adam steps)');
+      // 1.13: Python's Adam and libtorch's take bit-identical steps. 2.x's Python Adam updates its
+      // first moment with lerp_ where libtorch's C++ Adam keeps mul_().add_(): float32 rounding.
+      assertClose(n.params, q.params, byLine({ '1.13': 0, '2.6': 1e-6 }), 'node rank vs python rank (the same Adam steps)');
     });
   });
 
@@ -412,7 +416,7 @@ describe('distributed (c10d Gloo)', () => {
 
     it('an unreachable master: ERR_DISTRIBUTED after the timeout, saying where it looked', async () => {
       const [r1] = await runRanks('init-only', 2, { ranks: [1], env: () => ({ DIST_TIMEOUT: '2000' }) });
-      failed(r1, /^initProcessGroup: rank 1 connecting to the master 127\.0\.0\.1:\d+ failed: The client socket has timed out after 2s .*; is rank 0 running, and are MASTER_ADDR and MASTER_PORT right\?$/);
+      failed(r1, /^initProcessGroup: rank 1 connecting to the master 127\.0\.0\.1:\d+ failed: The client socket has timed out after (2s|2000ms) .*; is rank 0 running, and are MASTER_ADDR and MASTER_PORT right\?$/);
     });
 
     it('a port in use: rank 0 says so', async () => {

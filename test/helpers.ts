@@ -2,11 +2,25 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
+import { libtorchLine } from '../lib/compat';
 
 export interface Encoded { data: (number | string | boolean)[]; shape: number[]; dtype: torch.DType }
 
+/**
+ * A generated fixture's path: each libtorch line has its own set, made by its own PyTorch
+ * (test/fixtures/torch-1.13/, test/fixtures/torch-2.6/; `npm run fixtures`).
+ */
+export function fixturePath(...parts: string[]): string {
+  return path.join(__dirname, 'fixtures', `torch-${libtorchLine}`, ...parts);
+}
+
+/** What the running libtorch line says or does, where 1.13 and 2.6 differ (libtorch's own messages). */
+export function byLine<T>(values: { '1.13': T; '2.6': T }): T {
+  return libtorchLine === '1.13' ? values['1.13'] : values['2.6'];
+}
+
 export function loadFixture<T>(name: string): T {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')) as T;
+  return JSON.parse(fs.readFileSync(fixturePath(name), 'utf8')) as T;
 }
 
 function decodeValue(v: number | string | boolean): number | boolean {

@@ -21,6 +21,7 @@
  *   scheduler.step();          // after the optimizer's steps, as in PyTorch >= 1.1
  * }
  */
+import { plateauDefaultMinLr } from '../compat';
 import { invalidArg, TorchError } from '../errors';
 import { Tensor } from '../tensor';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
@@ -852,6 +853,11 @@ export class ReduceLROnPlateau {
   readonly optimizer: SchedulerOptimizer;
   factor: number;
   minLrs: number[];
+  /**
+   * libtorch 2.x only (as PyTorch 2.6): the minLr given as one number, which groups added to
+   * the optimizer later get; null when minLr was given per group. Undefined on 1.13.
+   */
+  defaultMinLr?: number | null;
   patience: number;
   verbose: boolean;
   cooldown: number;
@@ -890,6 +896,7 @@ export class ReduceLROnPlateau {
           return [...v];
         },
       },
+      ...(plateauDefaultMinLr ? { defaultMinLr: maybeInfinite } : {}),
       patience: F.int(0),
       verbose: F.bool(),
       cooldown: F.int(0),
@@ -914,6 +921,7 @@ export class ReduceLROnPlateau {
     const n = this.optimizer.paramGroups.length;
     this.factor = o.factor === undefined ? 0.1 : checkNum(o.factor, 'factor', { min: 0, max: 1, maxOpen: true });
     this.minLrs = perGroup(o.minLr === undefined ? 0 : o.minLr, 'minLr', n, { min: 0 });
+    if (plateauDefaultMinLr) this.defaultMinLr = Array.isArray(o.minLr) ? null : this.minLrs[0];
     this.patience = o.patience === undefined ? 10 : checkInt(o.patience, 'patience', { min: 0 });
     this.verbose = o.verbose === undefined ? false : checkBool(o.verbose, 'verbose');
     this.cooldown = o.cooldown === undefined ? 0 : checkInt(o.cooldown, 'cooldown', { min: 0 });
@@ -955,6 +963,8 @@ export class ReduceLROnPlateau {
     if (typeof metrics === 'number') current = metrics;
     else if (metrics instanceof Tensor && !metrics.isDisposed && metrics.numel() === 1) current = Number(metrics.item());
     else invalidArg('a number or a one-element Tensor', 'metrics', metrics);
+    const groups = this.optimizer.paramGroups.length;
+    if (groups !== this.minLrs.length && typeof this.defaultMinLr === 'number') this.minLrs = new Array<number>(groups).fill(this.defaultMinLr);
     checkGroupCount(this.optimizer, this.minLrs.length);
     const epoch = this.lastEpoch + 1;
     this.lastEpoch = epoch;

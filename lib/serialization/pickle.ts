@@ -2,8 +2,9 @@
  * Python pickles, restricted to what `torch.save` writes for state dicts and optimizer state:
  * containers, primitives and tensors. Nothing here ever runs code from a file.
  *
- * Reading (`unpickle`) follows torch 1.13's `torch/_weights_only_unpickler.py`: a GLOBAL or
- * STACK_GLOBAL opcode may only name the globals that file allows (collections.OrderedDict,
+ * Reading (`unpickle`) follows the running line's `torch/_weights_only_unpickler.py` (1.13's, or
+ * 2.6's on libtorch 2.6: lib/compat.ts): a GLOBAL or STACK_GLOBAL opcode may only name the globals
+ * that file allows (collections.OrderedDict,
  * torch._utils._rebuild_tensor_v2 and the other rebuild functions, torch.nn.Parameter,
  * torch.Size, the torch.*Storage / torch.*Tensor classes, the dtypes); any other global (os.system,
  * builtins.eval, …) is refused with ERR_CHECKPOINT naming it, before anything else happens.
@@ -17,20 +18,24 @@
  * lists integer-like keys first; int keys become their decimal strings), list and tuple → array,
  * torch.Size → array of numbers, int → number (a bigint beyond ±(2^53 − 1)), float → number,
  * str → string, bool → boolean, None → null, a dtype global → its name ('float32'),
- * an empty set → [], a bare storage → a 1-D tensor over it. Tensors always load on the CPU.
+ * a set → array, a bare storage → a 1-D tensor over it; with 2.6's list also bytes and bytearray
+ * → Uint8Array, torch.device → its string ('cpu', 'cuda:0'), collections.Counter → plain object.
+ * Tensors always load on the CPU.
  *
  * Writing (`pickle`) emits protocol 2, as torch.save does: dicts (EMPTY_DICT/SETITEMS),
  * lists (EMPTY_LIST/APPENDS) and `torch._utils._rebuild_tensor_v2` calls with persistent
  * storage ids, which Python's torch.load (weights_only=True included) reads.
  */
 import { native } from '../binding';
+import { weightsOnlyList } from '../compat';
 import { DType, isFloating } from '../dtype';
 import { badFile, describe, invalidArg, TorchError } from '../errors';
 import { Tensor, wrap } from '../tensor';
 
-// ---- the globals torch 1.13's weights-only unpickler allows --------------------------------
+// ---- the globals the running line's weights-only unpickler allows ----------------------------
 
-type Kind = 'OrderedDict' | 'rebuild_v2' | 'rebuild' | 'rebuild_parameter' | 'Parameter' | 'Size' | 'storage' | 'tensorClass' | 'unsupported';
+type Kind = 'OrderedDict' | 'rebuild_v2' | 'rebuild' | 'rebuild_parameter' | 'Parameter' | 'Size' | 'storage' | 'tensorClass' | 'unsupported'
+  | 'Counter' | 'device' | 'encode' | 'bytearray' | 'set' | 'rebuild_from_type';
 
 /** A global the file named: an allowed class or function, held as data (never imported). */
 class PyGlobal {
@@ -61,7 +66,6 @@ const ALLOWED = new Map<string, PyGlobal | string>();
   add(new PyGlobal('torch.Size', 'Size'));
   add(new PyGlobal('torch.Tensor', 'tensorClass'));
   add(new PyGlobal('torch._utils._rebuild_sparse_tensor', 'unsupported', null, 'sparse tensors are not supported'));
-  add(new PyGlobal('torch._utils._rebuild_sparse_csr_tensor', 'unsupported', null, 'sparse tensors are not supported'));
   add(new PyGlobal('torch._utils._rebuild_meta_tensor_no_storage', 'unsupported', null, 'meta tensors (without data) are not supported'));
   add(new PyGlobal('torch.serialization._get_layout', 'unsupported', null, 'tensor layouts other than strided are not supported'));
   add(new PyGlobal('torch.storage.UntypedStorage', 'storage', 'uint8'));
@@ -80,9 +84,34 @@ const ALLOWED = new Map<string, PyGlobal | string>();
     }
   }
   for (const [name, dtype] of Object.entries(DTYPE_GLOBALS)) ALLOWED.set(`torch.${name}`, dtype);
+  if (weightsOnlyList === '1.13') {
+    add(new PyGlobal('torch._utils._rebuild_sparse_csr_tensor', 'unsupported', null, 'sparse tensors are not supported'));
+  } else {
+    // What torch 2.6's list adds (its _get_allowed_globals()).
+    add(new PyGlobal('collections.Counter', 'Counter'));
+    add(new PyGlobal('torch.device', 'device'));
+    add(new PyGlobal('_codecs.encode', 'encode'));
+    add(new PyGlobal('builtins.bytearray', 'bytearray'));
+    add(new PyGlobal('builtins.set', 'set'));
+    add(new PyGlobal('builtins.complex', 'unsupported', null, 'complex numbers are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_parameter_with_state', 'rebuild_parameter'));
+    add(new PyGlobal('torch._tensor._rebuild_from_type_v2', 'rebuild_from_type'));
+    add(new PyGlobal('torch._utils._rebuild_tensor_v3', 'unsupported', null, 'tensors of dtypes without a typed storage (uint16, uint32, uint64) are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_qtensor', 'unsupported', null, 'quantized tensors are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_nested_tensor', 'unsupported', null, 'nested tensors are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_wrapper_subclass', 'unsupported', null, 'tensor subclasses are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_device_tensor_from_numpy', 'unsupported', null, 'tensors saved through numpy are not supported'));
+    add(new PyGlobal('torch._utils._rebuild_device_tensor_from_cpu_tensor', 'unsupported', null, 'tensors on devices without storage are not supported'));
+    // The dtypes and quantization schemes 2.6 adds, as their names (values, as 1.13's dtypes are).
+    for (const name of ['bfloat16', 'bool', 'uint8', 'uint16', 'uint32', 'uint64', 'bits16', 'bits1x8', 'bits2x4', 'bits4x2', 'bits8',
+      'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz', 'qint32', 'qint8', 'quint2x4', 'quint4x2', 'quint8',
+      'per_channel_affine', 'per_channel_affine_float_qparams', 'per_channel_symmetric', 'per_tensor_affine', 'per_tensor_symmetric']) {
+      ALLOWED.set(`torch.${name}`, name);
+    }
+  }
 }
 
-/** The globals a file may name (torch 1.13's weights_only list), for documentation and tests. */
+/** The globals a file may name (the running line's weights_only list), for documentation and tests. */
 export const ALLOWED_GLOBALS: readonly string[] = [...ALLOWED.keys()];
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -138,7 +167,7 @@ function reachableTensors(root: unknown): Set<Tensor> {
   while (stack.length) { // iterative: pickles may nest very deeply
     const v = stack.pop();
     if (v instanceof Tensor) { out.add(v); continue; }
-    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || seen.has(v)) continue;
     seen.add(v);
     if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
     else if (v instanceof Set) for (const x of v) stack.push(x);
@@ -231,7 +260,8 @@ function run(data: Buffer, source: UnpickleSource, made: Tensor[], storages: Map
     Object.defineProperty(d, key, { value: v, enumerable: true, writable: true, configurable: true });
   };
   const global = (module: string, name: string): unknown => {
-    const path = `${module}.${name}`;
+    // 2.6's unpickler maps Python 2 module names as pickle does (protocol 2 writes __builtin__)
+    const path = `${weightsOnlyList === '2.6' && module === '__builtin__' ? 'builtins' : module}.${name}`;
     const g = ALLOWED.get(path);
     if (g === undefined) throw new TorchError(`Refusing to load global ${path} from ${file}: only containers, primitives and tensors are allowed`, 'ERR_CHECKPOINT');
     return g;
@@ -312,9 +342,11 @@ function run(data: Buffer, source: UnpickleSource, made: Tensor[], storages: Map
       case 'rebuild':
         if (args.length !== 4) badFile(file, `${f.path} is called with ${args.length} arguments, not 4`);
         return rebuild(args, false);
-      case 'rebuild_parameter':
-        if (args.length !== 3) badFile(file, `${f.path} is called with ${args.length} arguments, not 3`);
+      case 'rebuild_parameter': { // (data, requires_grad, hooks[, state]): hooks and Python attributes are dropped
+        const want = f.path.endsWith('_with_state') ? 4 : 3;
+        if (args.length !== want) badFile(file, `${f.path} is called with ${args.length} arguments, not ${want}`);
         return parameter(args.slice(0, 2));
+      }
       case 'Parameter':
         if (args.length > 2) badFile(file, `${f.path} is called with ${args.length} arguments, not 1 or 2`);
         return parameter(args);
@@ -335,6 +367,46 @@ function run(data: Buffer, source: UnpickleSource, made: Tensor[], storages: Map
         return tuple(ints(args[0], 'a torch.Size'));
       case 'tensorClass':
         return badFile(file, `legacy tensor construction through ${f.path} is not supported`);
+      case 'Counter': {
+        if (args.length > 1) badFile(file, `${f.path} is called with ${args.length} arguments, not 0 or 1`);
+        const d = newDict(false);
+        const from = args[0];
+        if (from !== undefined) {
+          if (from === null || typeof from !== 'object' || !dicts.has(from)) badFile(file, `${f.path} is called with ${kind(from)}, not a dict`);
+          for (const [k, v] of Object.entries(from as object)) setItem(d, k, v);
+        }
+        return d;
+      }
+      case 'device': {
+        const [type, index] = args;
+        if (typeof type !== 'string' || args.length > 2 || (index !== undefined && index !== null && typeof index !== 'number')) {
+          badFile(file, `${f.path} is called with ${describe(args)}, not a device type and an optional index`);
+        }
+        return typeof index === 'number' ? `${type}:${index}` : type;
+      }
+      case 'encode': { // protocol 2's bytes: _codecs.encode(str, 'latin1')
+        const [str, encoding] = args;
+        if (typeof str !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) badFile(file, `${f.path} is called with ${describe(args)}, not a str and 'latin1'`);
+        return new Uint8Array(Buffer.from(str as string, 'latin1'));
+      }
+      case 'bytearray': {
+        const from = args[0] ?? new Uint8Array(0);
+        if (args.length > 1 || !(from instanceof Uint8Array)) badFile(file, `${f.path} is called with ${describe(args)}, not bytes`);
+        return new Uint8Array(from as Uint8Array);
+      }
+      case 'set': {
+        const from = args[0] ?? [];
+        if (args.length > 1 || !Array.isArray(from)) badFile(file, `${f.path} is called with ${kind(from)}, not a list`);
+        return tuple([...(from as unknown[])]);
+      }
+      case 'rebuild_from_type': { // (func, type, args, state): a tensor rebuilt by func, then given `type`
+        const [func, type, inner, state] = args;
+        if (args.length !== 4) badFile(file, `${f.path} is called with ${args.length} arguments, not 4`);
+        const plain = type instanceof PyGlobal && (type.path === 'torch.Tensor' || type.kind === 'Parameter');
+        const stateless = state === null || (typeof state === 'object' && Object.keys(state as object).length === 0);
+        if (!plain || !stateless) badFile(file, `${f.path}: tensor subclasses and tensors with Python attributes are not supported`);
+        return call(func, inner);
+      }
       case 'unsupported':
         return badFile(file, `${f.path}: ${f.why}`);
       default:
@@ -506,7 +578,7 @@ function finish(result: unknown, file: string, baseOf: (s: StorageRef) => Tensor
   const seen = new Set<object>();
   const todo: object[] = [];
   const visit = (v: unknown) => {
-    if (v !== null && typeof v === 'object' && !(v instanceof Tensor) && !seen.has(v)) { seen.add(v); todo.push(v); }
+    if (v !== null && typeof v === 'object' && !(v instanceof Tensor) && !ArrayBuffer.isView(v) && !seen.has(v)) { seen.add(v); todo.push(v); }
   };
   visit(root);
   while (todo.length) {

@@ -1,14 +1,12 @@
 #include "process_group.h"
 
+#include "../compat.h"
 #include "../executor.h"
 #include "collectives.h"
 #include "ddp.h"
 
 #ifdef TORCHRNN_HAVE_C10D
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -85,6 +83,7 @@ c10::intrusive_ptr<c10d::Store> MakeRendezvousStore(const DistInitOptions& o) {
   so.waitWorkers = o.rank != 0;
   so.timeout = o.timeout;
   so.multiTenant = true;  // as Python's env:// and tcp://
+  compat::UseClassicTcpStore(so);
   try {
     return c10::make_intrusive<c10d::TCPStore>(o.host, so);
   } catch (...) {
@@ -129,7 +128,7 @@ std::vector<int> WaitForRanks(c10d::Store& raw, const DistInitOptions& o) {
                                theirs + ", this rank (" + me + ") with " + std::to_string(o.size) + " (set the same WORLD_SIZE on every rank)");
             }
             state[j] = 1;
-          } else if (raw.check({"default_pg/0/0/rank_" + std::to_string(j)})) {  // its Gloo address (group "0", device 0)
+          } else if (raw.check({compat::DefaultGroupGlooAddressKey(j)})) {  // its Gloo address (group "0", device 0)
             state[j] = 2;
           }
         }
@@ -195,27 +194,31 @@ c10::intrusive_ptr<c10d::ProcessGroup> MakeProcessGroup(const DistInitOptions& o
       opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     }
     opts->threads = static_cast<int>(opts->devices.size()) * 2;
-    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, o.rank, o.size, opts);
+    return compat::MakeGlooGroup(store, o.rank, o.size, opts);
   } catch (...) {
     RethrowDistributed("initProcessGroup (connecting the Gloo process group of " + std::to_string(o.size) + " ranks)");
   }
 }
 
-// Python's _store_based_barrier (same key), so that a Python rank and torchrnn ranks leave
-// initialization together; then rank 0 keeps the store up until every torchrnn rank has seen
-// the count (without that, rank 0 could exit and take the store with it while another rank
-// is still reading the count).
+// Python's _store_based_barrier (same key) where Python's init_process_group runs it (see
+// compat.h), so that a Python rank and torchrnn ranks leave initialization together; else the
+// same count among the torchrnn ranks alone. Then rank 0 keeps the store up until every
+// torchrnn rank has seen the count (without that, rank 0 could exit and take the store with it
+// while another rank is still reading the count).
 void StoreBarrier(c10d::Store& store, c10d::Store& raw, const DistInitOptions& o, const std::vector<int>& ours) {
-  const std::string key = "store_based_barrier_key:1";
+  const bool python = compat::PythonBarrierAfterInit();
+  const std::string key = python ? compat::PythonBarrierKey() : "torchrnn/connected";
+  c10d::Store& counter = python ? store : raw;
+  const int64_t want = python ? o.size : static_cast<int64_t>(ours.size());
   auto start = std::chrono::steady_clock::now();
   try {
-    store.add(key, 1);
+    if (counter.add(key, 1) == want) counter.set(key + ":last_worker", StoreBytes("1"));
     for (;;) {
-      int64_t n = store.add(key, 0);
-      if (n >= o.size) break;
+      int64_t n = counter.add(key, 0);
+      if (n >= want) break;
       if (InitTimedOut(start, o.timeout)) {
         ThrowDistributed("initProcessGroup: timed out after " + std::to_string(o.timeout.count()) + " ms: " + std::to_string(n) + " of " +
-                         std::to_string(o.size) + " ranks finished connecting");
+                         std::to_string(want) + " ranks finished connecting");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -259,8 +262,8 @@ static Napi::Value DistInit(const Napi::CallbackInfo& info) {
   state->rawStore = MakeRendezvousStore(o);
   state->store = c10::make_intrusive<c10d::PrefixStore>("default_pg", state->rawStore);
   std::vector<int> ours = WaitForRanks(*state->rawStore, o);
-  // The default group's keys live under "default_pg/0/", as Python's (its group name is "0").
-  state->pg = MakeProcessGroup(o, c10::make_intrusive<c10d::PrefixStore>("0", state->store));
+  // The default group's keys live where Python's do (its group name is "0"; compat.h).
+  state->pg = MakeProcessGroup(o, compat::DefaultGroupBackendStore(state->store));
   StoreBarrier(*state->store, *state->rawStore, o, ours);
   try {
     state->pg->setSequenceNumberForGroup();  // as Python's init_process_group (a Python rank waits for rank 0's number)

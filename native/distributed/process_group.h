@@ -13,16 +13,7 @@
 #pragma once
 #include "../addon.h"
 
-// c10d with Gloo needs libtorch built with USE_DISTRIBUTED and Gloo's headers (libgloo-dev on
-// Debian). Without them the addon still builds and every distributed call throws a clear error.
-#if defined(USE_DISTRIBUTED) && __has_include(<gloo/config.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
-#define TORCHRNN_HAVE_C10D 1
-#ifndef USE_C10D_GLOO
-#define USE_C10D_GLOO  // ProcessGroupGloo.hpp declares its class only with this defined
-#endif
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#include <torch/csrc/distributed/c10d/Store.hpp>
-#endif
+#include "../compat.h"  // decides TORCHRNN_HAVE_C10D
 
 namespace trnn {
 

@@ -1,6 +1,6 @@
 #include "fused_lstm.h"
 
-#include <ATen/autocast_mode.h>
+#include "../compat.h"
 
 #include <atomic>
 
@@ -280,7 +280,7 @@ std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch
 }
 
 bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
-  if (!Enabled() || at::autocast::is_cpu_enabled() || (training && o.dropout() > 0 && o.num_layers() > 1)) return false;
+  if (!Enabled() || compat::AutocastEnabled(c10::DeviceType::CPU) || (training && o.dropout() > 0 && o.num_layers() > 1)) return false;
   if (!AllFloatCpu({&input})) return false;
   for (const torch::Tensor& w : weights) {
     if (!AllFloatCpu({&w})) return false;

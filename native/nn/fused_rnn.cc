@@ -284,7 +284,7 @@ c10::optional<std::vector<torch::Tensor>> Gru(const torch::nn::GRU& m, const tor
 c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const torch::Tensor& input, const torch::Tensor& h0) {
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::rnn_layer", "").typed<
       Pair(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const OptTensor&, const OptTensor&, bool)>();
-  const bool relu = c10::get_if<torch::enumtype::kReLU>(&m->options.nonlinearity()) != nullptr;
+  const bool relu = torch::enumtype::get_enum_name(m->options.nonlinearity()) == std::string("kReLU");
   return Run(m, input, h0, [&](const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor& wih, const torch::Tensor& whh,
                                const OptTensor& bih, const OptTensor& bhh) { return op.call(x, h, wih, whh, bih, bhh, relu); });
 }

@@ -1,5 +1,7 @@
 #include "rnn.h"
 
+#include "../compat.h"
+
 #include "fused_rnn.h"
 #include "fused_lstm.h"
 #include "fused_lstm_packed.h"
@@ -39,6 +41,7 @@ static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
     if (fused) {
       if (auto out = fused(p)) return *out;
     }
+    compat::RecurrentAutocastGuard autocastGuard;
     auto result = m->forward_with_packed_input(p, hx);
     Tensors out{std::get<0>(result).data()};
     for (auto& s : states(std::get<1>(result))) out.push_back(s);
@@ -57,6 +60,7 @@ static Tensors RunRecurrent(M& m, bool batchFirst, const Tensors& a, State hx,
         rnnutils::PackedSequence(out[0], p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()), batchFirst));
     return out;
   }
+  compat::RecurrentAutocastGuard autocastGuard;
   auto result = m->forward(a[0], hx);
   Tensors out{std::get<0>(result)};
   for (auto& s : states(std::get<1>(result))) out.push_back(s);

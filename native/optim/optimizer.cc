@@ -1,5 +1,6 @@
 #include "optimizer.h"
 
+#include "../compat.h"
 #include "../executor.h"
 #include "../tensor.h"
 
@@ -131,7 +132,7 @@ static Napi::Value State(const Napi::CallbackInfo& info) {
   for (auto& g : h->optimizer->param_groups()) for (auto& p : g.params()) params.push_back(p);
   Napi::Array out = Napi::Array::New(env, params.size());
   for (size_t i = 0; i < params.size(); i++) {
-    auto it = state.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    auto it = state.find(compat::OptimizerStateKey(state, params[i]));
     if (it == state.end()) { out.Set(static_cast<uint32_t>(i), env.Null()); continue; }
     Napi::Object o = Napi::Object::New(env);
     auto put = [&](const char* k, const torch::Tensor& t) { if (t.defined()) o.Set(k, TensorHandle::New(env, t)); };
@@ -173,7 +174,7 @@ static Napi::Value LoadState(const Napi::CallbackInfo& info) {
     else if (k == "sgd") { auto a = std::make_unique<optim::SGDParamState>(); a->momentum_buffer(t("momentum_buffer")); s = std::move(a); }
     else if (k == "rmsprop") { auto a = std::make_unique<optim::RMSpropParamState>(); a->step(step); a->square_avg(t("square_avg")); a->momentum_buffer(t("momentum_buffer")); a->grad_avg(t("grad_avg")); s = std::move(a); }
     else { auto a = std::make_unique<optim::AdagradParamState>(); a->step(step); a->sum(t("sum")); s = std::move(a); }
-    state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(s);
+    state[compat::OptimizerStateKey(state, params[i])] = std::move(s);
   }
   return info.Env().Undefined();
 }
