@@ -5,8 +5,13 @@
 //      rpath (npm run compile, or the install script's build from source);
 //   2. a prebuild in prebuilds/<platform>-<arch>/ whose name records what it was built against,
 //      torchrnn.napi.glibc-<v>.libtorch-<version>-<variant>.node, taken only when that libtorch
-//      (version and variant: cpu or cuXYZ) is the one found on this machine now and this glibc is
-//      not older. A prebuild for another libtorch is never loaded: the error says so.
+//      (version and variant: cpu or cuXYZ) is found on this machine now, by its shared libraries
+//      (scripts/find-libtorch.js: a runtime package such as Debian's libtorch2.6 is enough, no
+//      CMake files needed), this glibc is not older, and the libraries found provide the sonames
+//      the prebuild links against (its DT_NEEDED entries, libtorch.so.2.6 …). A prebuild for
+//      another libtorch is never loaded: the error says so. The same version can come as another
+//      build (Debian's libtorch 2.6 is not pip's torch 2.6): a prebuild whose dlopen fails
+//      (undefined symbols …) is passed over with the loader's message, and the next one is tried.
 // For a libtorch outside the loader's default paths (LIBTORCH, a Python torch), its libraries
 // are loaded first by absolute path (RTLD_GLOBAL), so that no LD_LIBRARY_PATH is needed.
 const fs = require('fs');
@@ -15,6 +20,7 @@ const path = require('path');
 
 const ROOT = path.join(__dirname, '..');
 const PREBUILD = /^torchrnn\.napi\.glibc-(\d+\.\d+)\.libtorch-([0-9][\w.]*)-(cpu|cu\d+)\.node$/;
+const TORCH_LIBS = ['c10', 'torch_cpu', 'c10_cuda', 'torch_cuda', 'torch'];
 
 function glibcVersion() {
   if (process.platform !== 'linux') return null;
@@ -52,11 +58,87 @@ function listPrebuilds(root = ROOT) {
   }).filter(Boolean);
 }
 
+/**
+ * The DT_NEEDED entries and DT_SONAME of a 64-bit little-endian ELF file (x86-64, aarch64), read
+ * from its program headers without loading it; null for anything else (then no check is made).
+ */
+function elfDynamic(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const at = (pos, len) => { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, pos); return b; };
+    const h = at(0, 64);
+    if (h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return null;
+    const phoff = Number(h.readBigUInt64LE(0x20));
+    const phentsize = h.readUInt16LE(0x36);
+    const phnum = h.readUInt16LE(0x38);
+    const ph = at(phoff, phentsize * phnum);
+    const loads = [];
+    let dyn = null;
+    for (let i = 0; i < phnum; i++) {
+      const o = i * phentsize;
+      const type = ph.readUInt32LE(o);
+      const seg = { offset: Number(ph.readBigUInt64LE(o + 8)), vaddr: Number(ph.readBigUInt64LE(o + 16)), filesz: Number(ph.readBigUInt64LE(o + 32)) };
+      if (type === 1) loads.push(seg);
+      if (type === 2) dyn = seg;
+    }
+    if (!dyn) return { needed: [], soname: null };
+    const d = at(dyn.offset, dyn.filesz);
+    const entries = [];
+    let strtab = null;
+    for (let o = 0; o + 16 <= d.length; o += 16) {
+      const tag = Number(d.readBigInt64LE(o));
+      const val = Number(d.readBigUInt64LE(o + 8));
+      if (tag === 0) break;
+      if (tag === 5) strtab = val;
+      if (tag === 1 || tag === 14) entries.push([tag, val]);
+    }
+    const seg = loads.find((s) => strtab >= s.vaddr && strtab < s.vaddr + s.filesz);
+    if (strtab === null || !seg) return null;
+    const base = strtab - seg.vaddr + seg.offset;
+    const str = (off) => { const b = at(base + off, 256); const end = b.indexOf(0); return b.toString('latin1', 0, end < 0 ? 256 : end); };
+    const soname = entries.find(([t]) => t === 14);
+    return { needed: entries.filter(([t]) => t === 1).map(([, v]) => str(v)), soname: soname ? str(soname[1]) : null };
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Why the libtorch `found` cannot satisfy the prebuild's libtorch/c10 DT_NEEDED entries, or null
+ * when it can (or when that cannot be told). A system libtorch is found by the dynamic loader by
+ * file name (its soname) in its directory; a preloaded one by the sonames its files declare.
+ */
+function sonameMismatch(prebuild, found) {
+  const dynamic = elfDynamic(prebuild);
+  if (!dynamic) return null;
+  const wanted = dynamic.needed.filter((n) => /^lib(torch|c10)/.test(n));
+  let provided;
+  if (found.preload) {
+    provided = TORCH_LIBS.map((n) => {
+      const e = elfDynamic(path.join(found.libDir, `lib${n}.so`));
+      return e && e.soname;
+    }).filter(Boolean);
+  } else {
+    try { provided = fs.readdirSync(found.libDir); } catch { provided = []; }
+  }
+  const missing = wanted.filter((n) => !provided.includes(n));
+  if (!missing.length) return null;
+  return `links against ${missing.join(', ')}, which the libtorch ${found.version} in ${found.libDir} does not provide${found.preload ? ` (its libraries are ${provided.join(', ') || 'unnamed'}: another build of libtorch ${found.version})` : ''}`;
+}
+
+// process.dlopen() closes a library that does not register a Node module, and a plain
+// library closed is unloaded: RTLD_NODELETE (glibc 0x1000, macOS 0x80; Node does not export it)
+// keeps it in the process for the addon's DT_NEEDED entries to resolve to by soname.
+const RTLD_NODELETE = { linux: 0x1000, darwin: 0x80 }[process.platform] || 0;
+
 /** Loads a shared library's symbols globally so that the addon's DT_NEEDED entries resolve to it. */
 function preload(libDir) {
-  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL;
-  for (const lib of ['libc10.so', 'libtorch_cpu.so', 'libc10_cuda.so', 'libtorch_cuda.so', 'libtorch.so']) {
-    const file = path.join(libDir, lib);
+  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  for (const lib of TORCH_LIBS) {
+    const file = path.join(libDir, `lib${lib}.so`);
     if (!fs.existsSync(file)) continue;
     try {
       process.dlopen({ exports: {} }, file, flags);
@@ -69,71 +151,93 @@ function preload(libDir) {
 
 function requireAddon(file) {
   const mod = { exports: {} };
+  // RTLD_NOW: a library that lacks a symbol the addon needs fails here, with the loader's
+  // message, and not later in the middle of a call (which would end the process)
   process.dlopen(mod, file, os.constants.dlopen.RTLD_NOW);
   return mod.exports;
 }
 
 /**
- * Chooses the addon to load without loading it. Returns { file, kind, found?, tried[], refused[] }
- * (file null when nothing fits), where refused lists prebuilds passed over and why.
+ * Chooses the addon to load without loading it. Returns { file, files, kind, found?, candidates?,
+ * tried[], refused[] }: `files` every prebuild that fits, best first (`file` is the first, null
+ * when none fits), `refused` the prebuilds passed over and why.
  */
 function choose(root = ROOT, opts = {}) {
   const tried = [];
   const refused = [];
   const local = path.join(root, 'build', 'Release', 'torchrnn.node');
   tried.push(`${local} (a build from source)`);
-  if (!opts.prebuildsOnly && fs.existsSync(local)) return { file: local, kind: 'build', tried, refused };
   const prebuilds = listPrebuilds(root);
+  if (!opts.prebuildsOnly && fs.existsSync(local)) return { file: local, files: [local], kind: 'build', tried, refused, prebuilds };
   tried.push(`${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} (${prebuilds.length} prebuilt binaries)`);
-  if (prebuilds.length === 0) return { file: null, kind: null, tried, refused };
+  if (prebuilds.length === 0) return { file: null, files: [], kind: null, tried, refused, prebuilds };
+  const glibc = glibcVersion();
+  // why prebuild p does not fit libtorch c, or null when it does
+  const why = (p, c) => {
+    const name = path.basename(p.file);
+    if (p.libtorch !== c.version || p.variant !== variantOf(c)) {
+      return `${name}: built for libtorch ${p.libtorch} (${p.variant}), but this machine has libtorch ${c.version} (${variantOf(c)}) from ${c.source} in ${c.libDir}`;
+    }
+    if (glibc && !versionLE(p.glibc, glibc)) return `${name}: needs glibc ${p.glibc}, this machine has ${glibc}`;
+    const mismatch = sonameMismatch(p.file, c);
+    return mismatch ? `${name}: ${mismatch}` : null;
+  };
+  const fits = (c) => prebuilds.filter((p) => !why(p, c));
   // eslint-disable-next-line global-require
   const { findLibtorch } = require('./find-libtorch.js');
-  const { found, tried: looked } = findLibtorch({ runtime: true });
+  const { found, candidates, tried: looked } = findLibtorch({ runtime: true, accept: (c) => fits(c).length > 0 });
   if (!found) {
     for (const p of prebuilds) refused.push(`${path.basename(p.file)}: no libtorch found on this machine (looked at ${looked.join('; ')})`);
-    return { file: null, kind: null, tried, refused, found: null };
+    return { file: null, files: [], kind: null, tried, refused, found: null, candidates, prebuilds };
   }
-  const glibc = glibcVersion();
-  const want = variantOf(found);
-  let pick = null;
-  for (const p of prebuilds) {
-    const name = path.basename(p.file);
-    if (p.libtorch !== found.version || p.variant !== want) {
-      refused.push(`${name}: built for libtorch ${p.libtorch} (${p.variant}), but this machine has libtorch ${found.version} (${want}) from ${found.source} in ${found.libDir}`);
-    } else if (glibc && !versionLE(p.glibc, glibc)) {
-      refused.push(`${name}: needs glibc ${p.glibc}, this machine has ${glibc}`);
-    } else if (!pick || versionLE(pick.glibc, p.glibc)) {
-      pick = p;
-    }
-  }
-  return { file: pick ? pick.file : null, kind: pick ? 'prebuild' : null, tried, refused, found };
+  // best first: the newest glibc this machine has
+  const ok = fits(found).sort((a, b) => (a.glibc === b.glibc ? 0 : versionLE(a.glibc, b.glibc) ? 1 : -1));
+  for (const p of prebuilds) if (!ok.includes(p)) refused.push(why(p, found));
+  const files = ok.map((p) => p.file);
+  return { file: files[0] || null, files, kind: files.length ? 'prebuild' : null, tried, refused, found, candidates, prebuilds };
 }
 
-/** Loads the addon; on failure throws an Error whose message says what was tried and what to do. */
-function loadAddon(root = ROOT) {
-  const c = choose(root);
-  let cause = null;
-  if (c.file) {
+/** What the last loadAddon() in this process chose and loaded (for `torchrnn doctor`). */
+let lastLoad = null;
+
+/**
+ * Loads the addon: the build, else each prebuild that fits in turn until one loads. On failure
+ * throws an Error (code ERR_LIBTORCH_NOT_FOUND) whose message says what was tried and what to do.
+ */
+function loadAddon(root = ROOT, opts = {}) {
+  const c = choose(root, opts);
+  const failed = [];
+  for (const file of c.files) {
     try {
-      if (c.kind === 'prebuild' && c.found && c.found.source !== 'system') preload(c.found.libDir);
-      return { binding: requireAddon(c.file), file: c.file, kind: c.kind };
+      if (c.kind === 'prebuild' && c.found && c.found.preload) preload(c.found.libDir);
+      const binding = requireAddon(file);
+      lastLoad = { ...c, file, failed, refused: [...failed.map((f) => `${path.basename(f.file)}: does not load here (${f.cause})`), ...c.refused] };
+      return { binding, file, kind: c.kind, found: c.found || null, refused: lastLoad.refused };
     } catch (err) {
-      cause = String((err && err.message) || err).split('\n')[0];
+      failed.push({ file, cause: String((err && err.message) || err).split('\n')[0] });
     }
   }
-  const libMissing = cause !== null && /lib(torch|c10)[^:]*\.so/.test(cause);
+  const cause = failed.length ? failed[0].cause : null;
+  const libMissing = failed.some((f) => /lib(torch|c10)[^:]*\.so[.\d]*: cannot open/.test(f.cause));
+  const undefinedSymbol = failed.some((f) => /undefined symbol/.test(f.cause));
   const lines = [
-    cause ? `torchrnn: could not load its native addon ${c.file} (${cause}).` : 'torchrnn: no native addon fits this machine.',
+    cause ? `torchrnn: could not load its native addon ${failed[0].file} (${cause}).` : 'torchrnn: no native addon fits this machine.',
     `Tried: ${c.tried.join(', then ')}.`,
+    ...failed.slice(1).map((f) => `Not loaded: ${path.basename(f.file)}: does not load here (${f.cause}).`),
     ...c.refused.map((r) => `Not loaded: ${r}.`),
     libMissing ? 'The addon was found but libtorch, which it links against, was not.' : '',
+    undefinedSymbol && c.kind === 'prebuild' ? `The prebuilt binary was made for another build of libtorch ${c.found.version} than the one in ${c.found.libDir} (a symbol it needs is missing there): build it from source for this one.` : '',
     'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
     'or point LIBTORCH at an unpacked libtorch or a Python torch install, then build from source with',
     '`npm rebuild torchrnn` (or `npm run compile` in a checkout; `bash scripts/setup.sh` does all of this).',
   ].filter(Boolean);
   const e = new Error(lines.join('\n'));
   e.code = 'ERR_LIBTORCH_NOT_FOUND';
+  e.failed = failed;
   throw e;
 }
 
-module.exports = { loadAddon, choose, listPrebuilds, prebuildName, glibcVersion, variantOf, PREBUILD };
+module.exports = {
+  loadAddon, choose, listPrebuilds, prebuildName, glibcVersion, variantOf, elfDynamic, PREBUILD,
+  lastLoad: () => lastLoad,
+};

@@ -11,7 +11,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { findLibtorch, HOW_TO } = require('./find-libtorch.js');
-const { prebuildName, PREBUILD } = require('./load-addon.js');
+const { prebuildName, choose, PREBUILD } = require('./load-addon.js');
 
 const root = path.join(__dirname, '..');
 const { found, tried } = findLibtorch();
@@ -41,6 +41,13 @@ try {
   const dest = path.join(destDir, name);
   if (!PREBUILD.test(name)) throw new Error(`prebuild: ${name} does not parse as a prebuild name`);
   fs.copyFileSync(path.join(outDir, built[0]), dest);
+  // The run-time lookup (by shared libraries, scripts/load-addon.js) must choose this binary on
+  // this machine: the tag written here and the one computed there come from the same rule.
+  const chosen = choose(root, { prebuildsOnly: true });
+  if (!chosen.files.includes(dest)) {
+    fs.rmSync(dest);
+    throw new Error(`prebuild: the loader would not choose ${name} on the machine that built it:\n  ${chosen.refused.join('\n  ') || 'no libtorch found at run time'}`);
+  }
   const size = (fs.statSync(dest).size / 1e6).toFixed(1);
   console.log(`prebuild: wrote ${path.relative(root, dest)} (${size} MB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 } finally {

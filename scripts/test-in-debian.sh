@@ -6,6 +6,7 @@
 #   bash scripts/test-in-debian.sh bookworm|trixie                  set-up, then npm test
 #   bash scripts/test-in-debian.sh trixie -- npm run bench:quick    set-up, then that command
 #   bash scripts/test-in-debian.sh trixie --no-setup -- CMD         CMD alone, on the last run's build
+#   bash scripts/test-in-debian.sh trixie --prepare                 only make the chroot (network only)
 #   bash scripts/test-in-debian.sh trixie --shell                   a shell in the chroot
 #   bash scripts/test-in-debian.sh trixie --remove                  deletes the chroot
 #
@@ -19,7 +20,7 @@ set -euo pipefail
 
 say() { printf '[chroot] %s\n' "$*"; }
 die() { printf '[chroot] error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 release="${1:-}"
 case "$release" in
@@ -33,6 +34,7 @@ cmd=()
 while (( $# )); do
   case "$1" in
     --shell) mode=shell ;;
+    --prepare) mode=prepare ;;
     --remove) mode=remove ;;
     --no-setup) setup=0 ;;
     --) shift; cmd=("$@"); break ;;
@@ -143,6 +145,11 @@ if [[ ! -f "$root/.torchrnn-ready" ]]; then
     >"$root.apt.log" 2>&1 || { tail -n 30 "$root.apt.log" >&2; die "apt-get in the chroot failed (log: $root.apt.log)"; }
   touch "$root/.torchrnn-ready"
   say "nodejs $(in_chroot node -v), npm $(in_chroot npm -v) in $(( SECONDS - start )) s"
+fi
+
+if [[ "$mode" == prepare ]]; then
+  say "ready: $root"
+  exit 0
 fi
 
 if [[ "$mode" == shell ]]; then

@@ -1,13 +1,13 @@
 /**
- * `torchrnn doctor`: what torchrnn runs on. The addon binary (a local build or which prebuild,
- * and the prebuilds passed over), the libtorch found and the one linked, BLAS, threads, CUDA
- * and cuDNN.
+ * `torchrnn doctor`: what torchrnn runs on. The addon binary (a local build or which prebuild),
+ * the libtorch line and variant in this process (1.13, 2.6 …; cpu or cuXYZ), the prebuilds passed
+ * over and why, the libtorch found and the one linked, BLAS, threads, CUDA and cuDNN.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '..';
 
-interface Found { source: string; libDir: string; version: string | null; variant: string; cudaVersion: string | null }
+interface Found { source?: string; libDir: string; version: string | null; variant: string; cudaVersion: string | null }
 
 /** The shared libraries of interest mapped into this process (libtorch, BLAS, OpenMP, CUDA). */
 function loadedLibraries(): string[] {
@@ -38,12 +38,20 @@ function blasOf(libs: string[]): string {
   return 'unknown';
 }
 
+interface Prebuild { file: string; glibc: string; libtorch: string; variant: string }
+interface Choice { kind: 'build' | 'prebuild' | null; file: string | null; found?: Found | null; refused: string[]; prebuilds?: Prebuild[] }
+
 export function doctorLines(): string[] {
   const info = torch.buildInfo();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { choose } = require('../../scripts/load-addon.js') as { choose(root: string): { found?: Found | null; refused: string[] } };
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { choose, lastLoad, variantOf } = require('../../scripts/load-addon.js') as {
+    choose(root: string): Choice; lastLoad(): Choice | null; variantOf(found: Found): string;
+  };
+  const { libtorchOfFile } = require('../../scripts/find-libtorch.js') as { libtorchOfFile(file: string): Found };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const root = path.join(__dirname, '..', '..');
-  const c = choose(root);
+  // what loading the addon chose (this process loaded it through scripts/load-addon.js), else the same choice again
+  const c = lastLoad() ?? choose(root);
   const libs = loadedLibraries();
   const linked = libs.filter((l) => /libtorch_cpu|libtorch\.so|libc10\.so/.test(l));
   const lines = [
@@ -51,7 +59,23 @@ export function doctorLines(): string[] {
     `torchrnn ${(require('../../package.json') as { version: string }).version} on Node ${process.version} (${process.platform}-${process.arch}, glibc ${(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime ?? 'n/a'})`,
     `addon: ${info.addon.file} (${info.addon.kind === 'prebuild' ? 'prebuilt binary' : 'built from source'})`,
   ];
+  // The line and variant of the libtorch in this process: from the libtorch_cpu library mapped
+  // (its file name, or version.py / build-version beside it), as the prebuild tags name them.
+  const cpuLib = libs.find((l) => /libtorch_cpu\.so/.test(l));
+  const running = cpuLib ? libtorchOfFile(cpuLib) : c.found ?? null;
+  if (running?.version) {
+    lines.push(`libtorch line: ${running.version.split('.').slice(0, 2).join('.')} (libtorch ${running.version}, ${variantOf(running)})${cpuLib ? ` from ${cpuLib}` : ''}`);
+  }
+  if (info.addon.kind === 'prebuild') {
+    const p = c.prebuilds?.find((x) => x.file === info.addon.file);
+    lines.push(`prebuild loaded: ${path.basename(info.addon.file)}${p ? ` (made for libtorch ${p.libtorch}, ${p.variant}, glibc ${p.glibc} or newer)` : ''}`);
+  } else {
+    lines.push('prebuild loaded: none (the addon was built from source on this machine)');
+  }
   for (const r of c.refused) lines.push(`prebuild not used: ${r}`);
+  if (c.kind === 'build') {
+    for (const p of c.prebuilds ?? []) lines.push(`prebuild not used: ${path.basename(p.file)}: the build from source comes first`);
+  }
   const f = c.found;
   if (f) lines.push(`libtorch found: ${f.version ?? 'unknown version'} (${f.variant}${f.cudaVersion ? ` ${f.cudaVersion}` : ''}) from ${f.source} in ${f.libDir}`);
   lines.push(
