@@ -15,9 +15,10 @@ Mirror encoding: tensors {"__tensor__": {"data", "shape", "dtype"}, "requiresGra
 dicts {"__dict__": [[key, value], ...]} (order and key types checked), ints beyond 2^53
 {"__int__": "digits"}, non-finite floats {"__float__": "NaN" | "Infinity" | "-Infinity"}, lists/tuples
 as arrays, numbers (JSON ints must load as Python ints, others as floats), strings, booleans, null.
-.pt files are loaded with torch.load(weights_only=True); files whose entry says
-"weightsOnly": false (they hold floats, which torch 1.13's weights-only unpickler cannot read)
-fall back to weights_only=False. Safetensors files are read by the reader below (the
+.pt files are loaded with torch.load(weights_only=True); on torch 1.13 files whose entry says
+"weightsOnly": false (they hold floats, which 1.13's weights-only unpickler cannot read) fall
+back to weights_only=False; on torch 2.x every file must load as written, torch.load(path)
+(weights_only=True by default). Safetensors files are read by the reader below (the
 `safetensors` package is not needed). Each .pt file's zip layout is checked against what
 torch.save writes: one folder named after the file, `version` = "3\\n", data aligned to 64 bytes.
 Prints every check; exits 1 on any mismatch.
@@ -30,6 +31,8 @@ import sys
 import zipfile
 
 import torch
+
+TORCH2 = int(torch.__version__.split(".")[0]) >= 2
 
 DTYPES = {'float32': torch.float32, 'float64': torch.float64, 'float16': torch.float16, 'bfloat16': torch.bfloat16,
           'int64': torch.int64, 'int32': torch.int32, 'int16': torch.int16, 'int8': torch.int8,
@@ -227,11 +230,13 @@ def main():
             else:
                 check_zip_layout(path)
                 try:
-                    obj = torch.load(path, weights_only=True)
-                    how = 'torch.load(weights_only=True)'
+                    # torch 2.6 loads with weights_only=True by default: the file must load as
+                    # written, torch.load(path), with no fallback
+                    obj = torch.load(path) if TORCH2 else torch.load(path, weights_only=True)
+                    how = 'torch.load(path) (weights_only=True by default)' if TORCH2 else 'torch.load(weights_only=True)'
                 except Exception as err:  # noqa: BLE001 (reported below)
-                    if entry.get('weightsOnly', True):
-                        fail(f'{name}: torch.load(weights_only=True) failed: {err}')
+                    if TORCH2 or entry.get('weightsOnly', True):
+                        fail(f'{name}: torch.load failed: {err}')
                         continue
                     obj = torch.load(path, weights_only=False)
                     how = 'torch.load(weights_only=False): it holds floats, which weights_only cannot read in torch 1.13'
