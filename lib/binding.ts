@@ -35,6 +35,8 @@ type IndexSpec = [0, number] | [1, number | null, number | null, number | null] 
 
 export interface NativeBinding {
   init(opts: { TorchError: typeof TorchError }): void;
+  /** Stops the executor thread (process exit): the running job finishes, queued jobs are dropped. */
+  stopExecutor(): void;
   ScriptHandle: new () => ScriptHandle;
   // tensor.cc
   fromData(data: ArrayBufferView, shape: number[], srcDtype: number, dstDtype: number, requiresGrad: boolean, device: string | null): H;
@@ -155,6 +157,9 @@ function load(): NativeBinding {
     throw new TorchError(err instanceof Error ? err.message : String(err), 'ERR_LIBTORCH_NOT_FOUND');
   }
   binding.init({ TorchError });
+  // process.exit() runs no native cleanup: stop the executor thread (the running job finishes,
+  // queued ones are dropped) before exit() tears libtorch down under it.
+  process.once('exit', () => binding.stopExecutor());
   return binding;
 }
 

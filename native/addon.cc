@@ -37,8 +37,16 @@ AddonData& Data(Napi::Env env) {
   return *cachedData;
 }
 
+// stopExecutor(): on the process's 'exit' event (lib/binding.ts); see Executor::StopThread.
+static Napi::Value StopExecutor(const Napi::CallbackInfo& info) {
+  AddonData& data = Data(info.Env());
+  if (data.executor) data.executor->StopThread();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(new AddonData());
+  Export<StopExecutor>(env, exports, "stopExecutor");
   InitErrors(env, exports);
   InitTensor(env, exports);
   InitOps(env, exports);

@@ -1,8 +1,5 @@
 #include "executor.h"
 
-#include <algorithm>
-#include <cstdlib>
-
 namespace trnn {
 
 static thread_local bool tFlushDenormal = false;
@@ -15,28 +12,11 @@ bool SetFlushDenormalMode(bool mode) {
 
 bool FlushDenormalMode() { return tFlushDenormal; }
 
-// Every executor of the process (one per Node environment), for StopAllAtExit.
-static std::mutex gLiveMu;
-static std::vector<Executor*>* gLive = new std::vector<Executor*>();  // never destroyed: read at exit
-
 Executor::Executor(Napi::Env env) : env_(env) {
   tsfn_ = Napi::TypedThreadSafeFunction<Executor, Job, CallJs>::New(env, "torchrnn.executor", 0, 1, this);
   tsfn_.Unref(env);
-  {
-    std::lock_guard<std::mutex> lock(gLiveMu);
-    // Registered after libtorch's statics were constructed (libtorch loaded before the addon),
-    // so exit() runs it before it destroys them.
-    static const bool registered = (std::atexit(StopAllAtExit), true);
-    (void)registered;
-    gLive->push_back(this);
-  }
   thread_ = std::thread([this] { Loop(); });
   napi_add_env_cleanup_hook(env, CleanupHook, this);
-}
-
-void Executor::StopAllAtExit() {
-  std::lock_guard<std::mutex> lock(gLiveMu);
-  for (Executor* e : *gLive) e->StopThread();
 }
 
 void Executor::CleanupHook(void* self) {
@@ -46,8 +26,6 @@ void Executor::CleanupHook(void* self) {
 Executor::~Executor() {
   if (!shutdown_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
   Shutdown();
-  std::lock_guard<std::mutex> lock(gLiveMu);
-  gLive->erase(std::remove(gLive->begin(), gLive->end(), this), gLive->end());
 }
 
 void Executor::Shutdown() {

@@ -41,6 +41,13 @@ class Executor {
   // far has run (not until its promise settled). Free when nothing is queued.
   void WaitIdle();
 
+  // Stops the thread: queued jobs are dropped, the running one finishes, and its completion is
+  // dropped too. Idempotent, from any thread. lib/binding.ts calls it (stopExecutor) on the
+  // process's 'exit' event: process.exit() runs no env cleanup hook, and a job still running
+  // while exit() destroyed libtorch's statics crashed the process (libtorch 2.6's autograd
+  // engine reads its accelerator registry).
+  void StopThread();
+
  private:
   struct Job {
     Work work;
@@ -58,13 +65,6 @@ class Executor {
   // before Node tears that function down (hooks run in reverse order). Idempotent.
   void Shutdown();
   static void CleanupHook(void* self);
-  // Stops the thread: queued jobs are dropped, the running one finishes, and its completion is
-  // dropped too. Idempotent, from any thread. Also run for every live executor at process exit
-  // (std::atexit, registered when the first executor starts): process.exit() runs no env
-  // cleanup hook, and a job still running while exit() destroys libtorch's statics crashed
-  // (libtorch 2.6's autograd engine reads its accelerator registry).
-  void StopThread();
-  static void StopAllAtExit();
   napi_env env_;
   std::mutex joinMu_;
   bool shutdown_ = false;
