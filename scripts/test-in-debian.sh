@@ -76,7 +76,7 @@ mirror() {
   printf '%s\n' "$uri"
 }
 
-if [[ ! -f "$root/.torchrnn-ready" ]]; then
+if [[ ! -f "$root/.torchrnn-debootstrapped" ]]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap"
     apt-get update -q
