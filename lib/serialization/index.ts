@@ -1,5 +1,6 @@
 /**
- * save/load of state dicts (torch.save/torch.load's place) and crash-safe training checkpoints.
+ * save/load of state dicts (torch.save/torch.load's place). Crash-safe training checkpoints
+ * (torch.checkpoint) are built on these formats in lib/train/training-checkpoint.ts.
  * Formats, chosen by the file's extension unless `{ format }` says otherwise:
  * - `.safetensors` → 'safetensors' (pure data: the default for checkpoints);
  * - `.pt`, `.pth` → 'pt', PyTorch's torch.save zip format, read through a restricted
@@ -84,4 +85,3 @@ export async function loadAsync<T = Record<string, Tensor>>(file: string, opts?:
   return (await loadSafetensorsAsync(file)).tensors as T;
 }
 
-export * as checkpoint from './checkpoint';

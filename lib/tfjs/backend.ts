@@ -16,26 +16,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
+import type { KernelHost, TensorData } from './kernel-host';
 import { installFusedRecurrentLayers } from './rnn';
 import { atenOwned, CODE } from './torch';
 
 type BackendValues = tf.backend_util.BackendValues;
 
-/** What one DataId holds. */
-export interface TensorData {
-  /** The libtorch tensor (null for string tensors). */
-  h: TensorHandle | null;
-  /** The UTF-8 bytes of a string tensor's elements. */
-  strings: Uint8Array[] | null;
-  dtype: DataType;
-  shape: number[];
-  refCount: number;
-  /**
-   * What a fused recurrent kernel saved for its gradient kernel (the activations of every
-   * step and the weights), kept while its output lives (lib/tfjs/rnn.ts). Freed with the entry.
-   */
-  recurrent?: { saved: TensorHandle[]; kernel: TensorHandle; recurrentKernel: TensorHandle; hasBias: boolean };
-}
+export type { TensorData };
 
 /** The floating-point, integer and bool array types libtorch's fromData accepts directly. */
 function sourceCode(values: ArrayBufferView): number | null {
@@ -50,7 +37,7 @@ function sourceCode(values: ArrayBufferView): number | null {
 
 let nextId = 0;
 
-export class TorchBackend extends tf.KernelBackend {
+export class TorchBackend extends tf.KernelBackend implements KernelHost {
   /** DataId → entry. tfjs's DataStorage moves data in from other backends on first use. */
   readonly data: tf.DataStorage<TensorData>;
   /** Every live entry, so dispose() can free them all (DataStorage is a WeakMap). */

@@ -24,7 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
-import type { TorchBackend } from './backend';
+import type { KernelHost } from './kernel-host';
 import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
 import { adopt, atenOwned, inScope, own } from './torch';
 
@@ -55,7 +55,7 @@ type RecurrentAttrs = { activation: number; recurrentActivation: number; goBackw
 
 function forwardKernel(kind: Kind) {
   return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
-    const b = backend as TorchBackend;
+    const b = backend as KernelHost;
     const a = attrs as unknown as RecurrentAttrs;
     const get = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
     const kernel = get('kernel') as TensorHandle;
@@ -77,7 +77,7 @@ function forwardKernel(kind: Kind) {
 }
 
 /** What the forward kernel saved for the gradient kernels, found through its sequence output. */
-function savedBy(b: TorchBackend, sequence: TensorInfo, kernelName: string) {
+function savedBy(b: KernelHost, sequence: TensorInfo, kernelName: string) {
   const rec = b.entry(sequence.dataId).recurrent;
   if (!rec) throw new Error(`torch backend: ${kernelName} needs what its forward kernel saves while gradients are recorded`);
   return rec;
@@ -85,7 +85,7 @@ function savedBy(b: TorchBackend, sequence: TensorInfo, kernelName: string) {
 
 function gradKernel(kind: Kind) {
   return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
-    const b = backend as TorchBackend;
+    const b = backend as KernelHost;
     const a = attrs as unknown as RecurrentAttrs;
     const rec = savedBy(b, inputs.sequence as TensorInfo, `${KINDS[kind].kernel}Grad`);
     const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
@@ -108,7 +108,7 @@ function gradKernel(kind: Kind) {
 /** The input's gradient from the projection's (one matmul), only when tfjs's backprop asks for it. */
 function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo {
   return inScope(() => {
-    const b = backend as TorchBackend;
+    const b = backend as KernelHost;
     const rec = savedBy(b, inputs.sequence as TensorInfo, 'a recurrent InputGrad kernel');
     const dx = own(rnnNative.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
     adopt(dx);

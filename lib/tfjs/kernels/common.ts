@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { adopt, aten, CODE, dtypeOfCode, fromData, inScope, meta } from '../torch';
 
 export { aten, CODE, fromData, meta };
@@ -16,7 +16,7 @@ export const BACKEND = 'torch';
 export type Attrs = any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Inputs = any;
-export type KernelFn = (inputs: Inputs, backend: TorchBackend, attrs: Attrs) => TensorInfo | TensorInfo[];
+export type KernelFn = (inputs: Inputs, backend: KernelHost, attrs: Attrs) => TensorInfo | TensorInfo[];
 
 /** Every kernel of the torch backend, registered by lib/tfjs/index.ts. */
 export const KERNELS: KernelConfig[] = [];
@@ -31,12 +31,12 @@ export function kernel(name: string, fn: KernelFn): void {
   KERNELS.push({
     kernelName: name,
     backendName: BACKEND,
-    kernelFunc: ({ inputs, backend, attrs }) => inScope(() => fn(inputs, backend as TorchBackend, attrs ?? {})) as TensorInfo | TensorInfo[],
+    kernelFunc: ({ inputs, backend, attrs }) => inScope(() => fn(inputs, backend as KernelHost, attrs ?? {})) as TensorInfo | TensorInfo[],
   });
 }
 
 /** The libtorch tensor behind a tfjs TensorInfo, in the TensorInfo's shape. */
-export function T(b: TorchBackend, t: TensorInfo): H {
+export function T(b: KernelHost, t: TensorInfo): H {
   const e = b.entry(t.dataId);
   if (e.h === null) throw new Error(`torch backend: this kernel does not support ${e.dtype} tensors`);
   if (!sameShape(e.shape, t.shape)) return aten('reshape', '', e.h, t.shape);
@@ -53,7 +53,7 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Makes a kernel output of `h`. dtype: the tfjs dtype wanted (the result is cast when libtorch's
  * dtype differs); by default libtorch's dtype mapped to tfjs's (int64 → int32, float64 → float32).
  */
-export function out(b: TorchBackend, h: H, dtype?: DataType): TensorInfo {
+export function out(b: KernelHost, h: H, dtype?: DataType): TensorInfo {
   const [code, shape] = meta(h);
   const want = dtype ?? dtypeOfCode(code);
   const wantCode = CODE[want as keyof typeof CODE];
@@ -154,7 +154,7 @@ export function gradOf(f: (...xs: H[]) => H, xs: H[], wrt: number[], dy: H): H[]
 }
 
 /** Reads a small int tensor's values (shapes, indices given as tensors). */
-export function readInts(b: TorchBackend, t: TensorInfo): number[] {
+export function readInts(b: KernelHost, t: TensorInfo): number[] {
   return Array.from(b.readSync(t.dataId) as Int32Array);
 }
 

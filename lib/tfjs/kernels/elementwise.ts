@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, cast, CODE, float, fromData, full, H, kernel, meta, out, T } from './common';
 
 /** A unary float kernel: int and bool inputs are computed in float32, as tfjs's ops cast them. */
@@ -111,7 +111,7 @@ type Bin = (a: H, b: H, ad: DataType, bd: DataType) => H;
 
 /** Binary kernel whose output dtype is tfjs's upcast of the inputs (or `dtype`). */
 function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataType) => DataType)): void {
-  kernel(name, ({ a, b: bb }: { a: TensorInfo; b: TensorInfo }, b: TorchBackend) => {
+  kernel(name, ({ a, b: bb }: { a: TensorInfo; b: TensorInfo }, b: KernelHost) => {
     if (a.dtype === 'string' || bb.dtype === 'string') {
       if (dtype !== 'bool' || a.dtype !== bb.dtype) throw new Error(`torch backend: ${name} does not support ${a.dtype} and ${bb.dtype} tensors`);
       const [ra, rb] = stringRanks(b, a, bb);
@@ -130,7 +130,7 @@ function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataT
  * String comparison through libtorch: each string becomes its rank among all the strings of
  * both tensors (JS string order, as tfjs compares them), and the ranks are compared.
  */
-function stringRanks(b: TorchBackend, a: TensorInfo, c: TensorInfo): [H, H] {
+function stringRanks(b: KernelHost, a: TensorInfo, c: TensorInfo): [H, H] {
   const decode = (t: TensorInfo) => (b.entry(t.dataId).strings as Uint8Array[]).map((u) => Buffer.from(u).toString('utf8'));
   const sa = decode(a);
   const sc = decode(c);

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, cast, float, floatTensor, fromData, gradOf, H, kernel, meta, out, T } from './common';
 
 // ---- resize ----------------------------------------------------------------------------------
@@ -268,10 +268,10 @@ kernel('Transform', ({ image, transforms }, b, { interpolation, fillMode, fillVa
 
 // ---- non-max suppression (tfjs-core's own algorithm on the values) ----------------------------
 
-function nmsValues(b: TorchBackend, boxes: TensorInfo, scores: TensorInfo): [Float32Array, Float32Array] {
+function nmsValues(b: KernelHost, boxes: TensorInfo, scores: TensorInfo): [Float32Array, Float32Array] {
   return [b.readSync(boxes.dataId) as Float32Array, b.readSync(scores.dataId) as Float32Array];
 }
-function intOut(b: TorchBackend, values: number[], shape?: number[]): TensorInfo {
+function intOut(b: KernelHost, values: number[], shape?: number[]): TensorInfo {
   return out(b, fromData(new Int32Array(values), shape ?? [values.length], 3, 3), 'int32');
 }
 kernel('NonMaxSuppressionV3', ({ boxes, scores }, b, { maxOutputSize, iouThreshold, scoreThreshold }) => {

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, cast, float, full, gradOf, H, kernel, meta, out, T } from './common';
 
 // ---- matmul ----------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ function conv2dInfo(xShape: number[], filterShape: number[], attrs: { strides: u
     attrs.strides as number, (attrs.dilations ?? 1) as number, attrs.pad as 'same', attrs.dimRoundingMode as 'floor', depthwise, dataFormat);
 }
 
-function biasAndActivation(b: TorchBackend, y: H, bias: TensorInfo | undefined, prelu: TensorInfo | undefined, activation: string, leakyreluAlpha: number | undefined, channelsLast: boolean): H {
+function biasAndActivation(b: KernelHost, y: H, bias: TensorInfo | undefined, prelu: TensorInfo | undefined, activation: string, leakyreluAlpha: number | undefined, channelsLast: boolean): H {
   let r = y;
   if (bias) {
     let bh = float(T(b, bias));

@@ -2,7 +2,7 @@
  * Reductions, scans, softmax, sorting (TopK, Unique), counting (Bincount) and segment sums.
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, axes, cast, CODE, float, fromData, H, kernel, long, meta, out, reduceAxes, T } from './common';
 
 /** tfjs's sum output dtype: bool and int32 sum to int32. */
@@ -109,7 +109,7 @@ kernel('Unique', ({ x }, b, { axis }) => {
 });
 
 /** Unique slices of a string tensor along an axis, in order of first appearance. */
-function uniqueStrings(b: TorchBackend, x: TensorInfo, axis: number | undefined): TensorInfo[] {
+function uniqueStrings(b: KernelHost, x: TensorInfo, axis: number | undefined): TensorInfo[] {
   const shape = x.shape.length === 0 ? [1] : x.shape;
   const rank = shape.length;
   const dim = (axis ?? 0) < 0 ? (axis as number) + rank : axis ?? 0;
@@ -139,7 +139,7 @@ function uniqueStrings(b: TorchBackend, x: TensorInfo, axis: number | undefined)
 kernel('Bincount', ({ x, weights }, b, { size }) => bincount(b, x, weights, size, false));
 kernel('DenseBincount', ({ x, weights }, b, { size, binaryOutput }) => bincount(b, x, weights, size, binaryOutput ?? false));
 
-function bincount(b: TorchBackend, x: TensorInfo, weights: TensorInfo, size: number, binaryOutput: boolean): TensorInfo {
+function bincount(b: KernelHost, x: TensorInfo, weights: TensorInfo, size: number, binaryOutput: boolean): TensorInfo {
   const xi = long(T(b, x));
   const hasWeights = weights.shape.reduce((p: number, s: number) => p * s, 1) > 0;
   const outType: DataType = hasWeights && !binaryOutput ? weights.dtype : x.dtype === 'int32' ? 'int32' : 'float32';

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, cast, CODE, fromData, H, kernel, KernelFn, long, longTensor, meta, out, readInts, T } from './common';
 
 /** A data-movement kernel: works on any dtype, string tensors through position tensors. */
@@ -46,7 +46,7 @@ export function movement(name: string, fn: KernelFn): void {
 }
 
 /** The same DataId under another shape (no copy), as tfjs's own backends do. */
-function shareAs(b: TorchBackend, x: TensorInfo, shape: number[]): TensorInfo {
+function shareAs(b: KernelHost, x: TensorInfo, shape: number[]): TensorInfo {
   b.incRef(x.dataId);
   return { dataId: x.dataId, shape, dtype: x.dtype };
 }
@@ -203,7 +203,7 @@ movement('GatherV2', ({ x, indices }, b, { axis, batchDims }) => {
   return out(b, aten('reshape', '', r, info.outputShape), x.dtype);
 });
 
-function readIndices(b: TorchBackend, t: TensorInfo): number[] {
+function readIndices(b: KernelHost, t: TensorInfo): number[] {
   return Array.from(b.readSync(t.dataId) as Int32Array);
 }
 
@@ -218,7 +218,7 @@ movement('GatherNd', ({ params, indices }, b) => {
 });
 
 /** Row numbers (row-major over `dims`) of the [n, k] index tuples of `indices`; checks the range. */
-function flatIndex(b: TorchBackend, indices: TensorInfo, k: number, dims: number[], op: string): H {
+function flatIndex(b: KernelHost, indices: TensorInfo, k: number, dims: number[], op: string): H {
   const strides = dims.map((_, i) => dims.slice(i + 1).reduce((p, q) => p * q, 1));
   const idx = aten('reshape', '', long(T(b, indices)), [-1, k]);
   const n = meta(idx)[1][0];
@@ -235,7 +235,7 @@ function flatIndex(b: TorchBackend, indices: TensorInfo, k: number, dims: number
   return aten('sum', 'dim_IntList', aten('mul', 'Tensor', idx, s), [1], false, null);
 }
 
-function scatter(b: TorchBackend, indices: TensorInfo, updates: TensorInfo, shape: number[], base: H | null, accumulate: boolean, dtype: DataType): TensorInfo {
+function scatter(b: KernelHost, indices: TensorInfo, updates: TensorInfo, shape: number[], base: H | null, accumulate: boolean, dtype: DataType): TensorInfo {
   const info = tf.scatter_util.calculateShapes(updates as unknown as tf.Tensor, indices as unknown as tf.Tensor, shape);
   const k = info.sliceRank;
   const rows = shape.slice(0, k).reduce((x, y) => x * y, 1);

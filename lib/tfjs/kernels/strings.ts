@@ -7,16 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TorchBackend } from '../backend';
+import type { KernelHost } from '../kernel-host';
 import { aten, cast, CODE, float, fromData, H, kernel, long, out, T } from './common';
 
 const bu = tf.backend_util;
 
-function ints(b: TorchBackend, t: TensorInfo): Int32Array {
+function ints(b: KernelHost, t: TensorInfo): Int32Array {
   const v = b.readSync(t.dataId);
   return v instanceof Int32Array ? v : Int32Array.from(v as ArrayLike<number>);
 }
-function intOut(b: TorchBackend, values: ArrayLike<number>, shape: number[]): TensorInfo {
+function intOut(b: KernelHost, values: ArrayLike<number>, shape: number[]): TensorInfo {
   return out(b, fromData(Int32Array.from(values), shape, 3, 3), 'int32');
 }
 function index(values: ArrayLike<number>): H {
@@ -25,7 +25,7 @@ function index(values: ArrayLike<number>): H {
 
 // ---- sparse segment reductions ----------------------------------------------------------------
 
-function sparseSegment(b: TorchBackend, data: TensorInfo, indices: TensorInfo, segmentIds: TensorInfo, isMean: boolean): TensorInfo {
+function sparseSegment(b: KernelHost, data: TensorInfo, indices: TensorInfo, segmentIds: TensorInfo, isMean: boolean): TensorInfo {
   if (data.shape.length < 1) throw new Error('Data should be at least 1 dimensional but received scalar');
   if (indices.shape.length !== 1) throw new Error(`Indices should be a vector but received shape\n          ${indices.shape}`);
   if (segmentIds.shape.length !== 1) throw new Error(`Segment ids should be a vector but received shape\n          ${segmentIds.shape}`);
@@ -201,7 +201,7 @@ kernel('RaggedRange', ({ starts, limits, deltas }, b) => {
 
 // ---- strings -------------------------------------------------------------------------------------
 
-function strings(b: TorchBackend, t: TensorInfo): Uint8Array[] {
+function strings(b: KernelHost, t: TensorInfo): Uint8Array[] {
   const s = b.entry(t.dataId).strings;
   if (s === null) throw new Error('Input must be of datatype string');
   return s;

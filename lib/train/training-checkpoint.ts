@@ -10,7 +10,7 @@ import { Optimizer, OptimizerStateDict } from '../optim/optimizer';
 import { getRngState, setRngState } from '../runtime';
 import { Tensor } from '../tensor';
 import { checkInt, checkOptions } from '../validate';
-import { loadSafetensors, saveSafetensors, saveSafetensorsAsync } from './safetensors';
+import { loadSafetensors, saveSafetensors, saveSafetensorsAsync } from '../serialization/safetensors';
 
 const FORMAT = 'torchrnn.checkpoint/1';
 

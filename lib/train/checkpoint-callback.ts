@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { invalidArg, TorchError } from '../errors';
-import { saveAsync } from '../serialization/checkpoint';
+import { saveAsync } from './training-checkpoint';
 import { checkInt, checkOptions } from '../validate';
 import type { Callback } from './fit';
 

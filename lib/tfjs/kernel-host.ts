@@ -1,0 +1,39 @@
+/**
+ * What the kernels (lib/tfjs/kernels/*, lib/tfjs/rnn.ts) see of the `torch` backend: one
+ * DataId's storage entry and the calls that make, read and free outputs. TorchBackend
+ * (lib/tfjs/backend.ts) implements it. It is declared here, below both, because backend.ts
+ * imports rnn.ts (to route tfjs-layers' recurrent layers when the backend starts), so the
+ * kernels must not import backend.ts back.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorHandle } from '../binding';
+
+/** What one DataId holds. */
+export interface TensorData {
+  /** The libtorch tensor (null for string tensors). */
+  h: TensorHandle | null;
+  /** The UTF-8 bytes of a string tensor's elements. */
+  strings: Uint8Array[] | null;
+  dtype: DataType;
+  shape: number[];
+  refCount: number;
+  /**
+   * What a fused recurrent kernel saved for its gradient kernel (the activations of every
+   * step and the weights), kept while its output lives (lib/tfjs/rnn.ts). Freed with the entry.
+   */
+  recurrent?: { saved: TensorHandle[]; kernel: TensorHandle; recurrentKernel: TensorHandle; hasBias: boolean };
+}
+
+/** The backend as a kernel uses it (TorchBackend's methods of the same names). */
+export interface KernelHost {
+  /** The entry of a DataId (moved in from another backend if it lives there). */
+  entry(dataId: DataId): TensorData;
+  /** Registers a kernel's output handle as a new DataId (refCount 1). */
+  makeOutput(h: TensorHandle, shape: number[], dtype: DataType): TensorInfo;
+  /** Registers a string kernel output. */
+  makeStringOutput(strings: Uint8Array[], shape: number[]): TensorInfo;
+  readSync(dataId: DataId): tf.backend_util.BackendValues;
+  incRef(dataId: DataId): void;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+}
