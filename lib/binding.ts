@@ -164,3 +164,12 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+/**
+ * The dispatcher index of the libtorch operator `aten::<name>.<overload>` ('' for the default
+ * overload). Look it up once (a module-level table) and run it with `native.call(id, ...)`.
+ * @example const ADD = atenOp('add', 'Tensor'); native.call(ADD, a, b, 1);
+ */
+export function atenOp(name: string, overload = ''): number {
+  return native.op(`aten::${name}`, overload);
+}

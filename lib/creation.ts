@@ -2,7 +2,7 @@
  * Creation functions: shapes are arrays (`zeros([2, 3])`), options carry dtype, device and
  * requiresGrad. Defaults follow PyTorch: float32 for floating values, int64 for integers.
  */
-import { native, TensorHandle } from './binding';
+import { atenOp as op, native, TensorHandle } from './binding';
 import { allocData, checkDType, DType, dtypeOfArray, isFloating, ITEM_SIZE, SCALAR_TYPE } from './dtype';
 import { invalidArg } from './errors';
 import { checkTensor, Tensor, wrap } from './tensor';
@@ -19,7 +19,6 @@ export interface TensorOptions<D extends DType = DType> {
 
 const OPTION_KEYS = ['dtype', 'device', 'requiresGrad'];
 
-function op(name: string, overload = '') { return native.op(`aten::${name}`, overload); }
 const OP = {
   zeros: op('zeros'), ones: op('ones'), full: op('full'), arange: op('arange', 'start_step'), linspace: op('linspace'),
   eye: op('eye', 'm'), rand: op('rand'), randn: op('randn'), randint: op('randint', 'low'),

@@ -24,6 +24,8 @@ export type ScalarFor<D extends DType> = D extends 'bool' ? boolean : number;
 export const SCALAR_TYPE: Record<DType, number> = {
   uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, bool: 11, bfloat16: 15,
 };
+/** c10::ScalarType codes of the complex types, which have no torchrnn DType (the tfjs backend's complex64 is one). */
+export const COMPLEX_SCALAR_TYPE = { complex64: 9, complex128: 10 } as const;
 const BY_CODE = new Map<number, DType>(Object.entries(SCALAR_TYPE).map(([k, v]) => [v, k as DType]));
 
 export const ITEM_SIZE: Record<DType, number> = {

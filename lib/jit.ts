@@ -15,6 +15,7 @@ import { checkDevice, checkOptions, Device } from './validate';
 import { checkTensor, Tensor, tracing, wrap } from './tensor';
 import { noGrad } from './autograd';
 import type { Module } from './nn/module';
+import { GraphCache, signature } from './graph-cache';
 
 /** Where each output tensor goes in the forward's result (tensors, arrays of them, nested). */
 type Structure = number | Structure[];
@@ -29,10 +30,7 @@ function rebuild(s: Structure, handles: (TensorHandle | null)[]): unknown {
   return typeof s === 'number' ? wrap(handles[s]) : s.map((x) => rebuild(x, handles));
 }
 
-/** The key of one traced graph. */
-export function signature(tensors: Tensor[], training: boolean): string {
-  return `${training ? 'train' : 'eval'}|${tensors.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join('|')}`;
-}
+export { signature };
 
 export interface Graph { handle: TracedHandle; structure: Structure }
 
@@ -60,12 +58,10 @@ export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown
   }
 }
 
-const MAX_GRAPHS = 32;
-
 /** A module with its traced graphs. Parameters are the module's own (updates are shared). */
 export class TracedModule {
   readonly module: Module;
-  private readonly graphs = new Map<string, Graph>();
+  private readonly graphs = new GraphCache<Graph>();
 
   constructor(module: Module) { this.module = module; }
 
@@ -76,15 +72,8 @@ export class TracedModule {
 
   /** @internal The graph for these inputs, tracing it if this signature is new. */
   graphFor(inputs: Tensor[]): Graph {
-    const key = signature(inputs, this.module.training);
-    let g = this.graphs.get(key);
-    if (!g) {
-      const params = this.module.parameters();
-      g = traceGraph(params, inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs));
-      if (this.graphs.size >= MAX_GRAPHS) this.graphs.delete(this.graphs.keys().next().value as string);
-      this.graphs.set(key, g);
-    }
-    return g;
+    return this.graphs.get(inputs, this.module.training,
+      () => traceGraph(this.module.parameters(), inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs)));
   }
 
   private run(inputs: Tensor[]): [Graph, TensorHandle[]] {

@@ -3,14 +3,12 @@
  * type promotion, autograd). Each one validates its arguments here, then calls libtorch's
  * operator through the dispatcher (native/ops.cc). All are synchronous.
  */
-import { native, TensorHandle, IndexSpec } from './binding';
+import { atenOp as op, native, TensorHandle, IndexSpec } from './binding';
 import { DType, SCALAR_TYPE, checkDType } from './dtype';
 import { invalidArg } from './errors';
 import { checkTensor, Tensor, wrap } from './tensor';
-import { checkBool, checkDevice, checkDim, checkInt, checkNumber, checkOptions, checkString, Device, shapeArgs } from './validate';
+import { checkBool, checkDim, checkInt, checkNumber, checkOptions, checkString, checkToTarget, Device, shapeArgs } from './validate';
 
-/** Looks up libtorch operators once; `op.call(...)` runs one. */
-function op(name: string, overload = '') { return native.op(`aten::${name}`, overload); }
 const call = native.call;
 
 const OP = {
@@ -341,15 +339,7 @@ Object.assign(proto, {
     return wrap(call(typeof v === 'number' ? OP.maskedFill : OP.maskedFillT, h(this), m.handle('mask'), v));
   },
   to(this: Tensor, target: unknown) {
-    let dtype: DType | undefined;
-    let device: Device | undefined;
-    if (typeof target === 'string' && target in SCALAR_TYPE) dtype = target as DType;
-    else if (typeof target === 'string') device = checkDevice(target, 'device');
-    else if (target !== null && typeof target === 'object') {
-      const o = checkOptions<{ dtype: DType; device: Device }>(target, 'target', ['dtype', 'device']);
-      if (o.dtype !== undefined) dtype = checkDType(o.dtype);
-      if (o.device !== undefined) device = checkDevice(o.device);
-    } else invalidArg('a dtype, a device or { dtype, device }', 'target', target);
+    const { dtype, device } = checkToTarget(target);
     if (device !== undefined) return wrap(call(OP.toDevice, h(this), device, SCALAR_TYPE[dtype ?? this.dtype]));
     return wrap(call(OP.toDtype, h(this), SCALAR_TYPE[dtype ?? this.dtype]));
   },

@@ -5,7 +5,7 @@
  * Memory: a tensor is freed when `dispose()` is called, when it leaves a `tidy()` scope, or
  * when the GC collects it (its native bytes are reported to V8, so GC pressure is real).
  */
-import { native, TensorHandle } from './binding';
+import { atenOp, native, TensorHandle } from './binding';
 import { DataFor, DType, dtypeFromCode, isFloating, ScalarFor } from './dtype';
 import { invalidArg, TorchError, withCallerStack } from './errors';
 import { formatTensor } from './format';
@@ -197,7 +197,7 @@ export class Tensor<D extends DType = DType> {
   [Symbol.dispose](): void { this.dispose(); }
 }
 
-const OP_TO_FLOAT = native.op('aten::to', 'dtype');
+const OP_TO_FLOAT = atenOp('to', 'dtype');
 
 /** Wraps a native handle returned by an operation. */
 export function wrap<D extends DType = DType>(h: unknown): Tensor<D> {

@@ -4,6 +4,7 @@
  */
 import { invalidArg, TorchError } from './errors';
 import { native } from './binding';
+import { checkDType, DType, SCALAR_TYPE } from './dtype';
 
 export function checkInt(value: unknown, name: string, range: { min?: number; max?: number } = {}): number {
   const { min, max } = range;
@@ -98,4 +99,22 @@ export function assertCuda(device: string): void {
   if (index >= count) {
     throw new TorchError(`CUDA device ${device} is not available: ${count} CUDA device(s) found`, 'ERR_CUDA_UNAVAILABLE');
   }
+}
+
+/**
+ * The target of `to()` (Tensor.to and Module.to): a dtype name (`'float64'`), a device
+ * (`'cpu'`, `'cuda:1'`: any string that is not a dtype name) or `{ dtype, device }`.
+ * Returns what was given; the caller applies its own rules (Module.to takes floating dtypes only).
+ */
+export function checkToTarget(target: unknown): { dtype?: DType; device?: Device } {
+  let dtype: DType | undefined;
+  let device: Device | undefined;
+  if (typeof target === 'string' && target in SCALAR_TYPE) dtype = target as DType;
+  else if (typeof target === 'string') device = checkDevice(target, 'device');
+  else if (target !== null && typeof target === 'object') {
+    const o = checkOptions<{ dtype: DType; device: Device }>(target, 'target', ['dtype', 'device']);
+    if (o.dtype !== undefined) dtype = checkDType(o.dtype);
+    if (o.device !== undefined) device = checkDevice(o.device);
+  } else invalidArg('a dtype, a device or { dtype, device }', 'target', target);
+  return { dtype, device };
 }

@@ -30,7 +30,7 @@ export const MAX_LINES = 500;
  */
 export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   // errors, dtypes, validation, the addon binding, the libtorch-line compat layer, small helpers
-  { rank: 0, room: 'base', prefixes: ['errors', 'dtype', 'format', 'validate', 'binding', 'compat'] },
+  { rank: 0, room: 'base', prefixes: ['errors', 'dtype', 'format', 'validate', 'binding', 'compat', 'random'] },
   // Tensor and what every tensor operation needs (grad mode, the generator, creation)
   { rank: 1, room: 'tensor', prefixes: ['tensor', 'autograd', 'runtime', 'creation'] },
   // the Tensor methods and free functions (ops.ts patches Tensor.prototype)
@@ -44,7 +44,7 @@ export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   { rank: 5, room: 'optim', prefixes: ['optim/'] },
   // autocast and GradScaler (which steps optimizers); tracing and TorchScript (of modules)
   { rank: 6, room: 'amp', prefixes: ['amp'] },
-  { rank: 6, room: 'jit', prefixes: ['jit'] },
+  { rank: 6, room: 'jit', prefixes: ['jit', 'graph-cache'] },
   // trainStep, fit, training checkpoints
   { rank: 7, room: 'train', prefixes: ['train/'] },
   // the public API of 'torchrnn'

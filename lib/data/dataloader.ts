@@ -17,6 +17,7 @@ import { cat, stack } from '../ops';
 import { checkTensor, keep, Tensor, tidy } from '../tensor';
 import { checkBool, checkInt, checkNumber, checkOptions } from '../validate';
 import { DType } from '../dtype';
+import { mulberry32 } from '../random';
 import type { Sampler } from './distributed-sampler';
 
 export type Sample = [Tensor | number[] | number[][] | number, Tensor | number | number[]];
@@ -44,18 +45,6 @@ export interface DataLoaderOptions {
    * Excludes shuffle (the sampler orders the samples). Default: all samples, in order or shuffled.
    */
   sampler?: Sampler;
-}
-
-/** mulberry32: a small, seedable PRNG (shuffles must not depend on Math.random). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
@@ -136,7 +125,7 @@ export class DataLoader implements Iterable<Batch> {
   /** The sample indices of each batch of the next epoch. */
   private batches(): number[][] {
     const n = this.inputs.length;
-    const rand = rng(this.seed + this.epoch);
+    const rand = mulberry32(this.seed + this.epoch);
     this.epoch++;
     let order = this.sampler ? this.sampledOrder() : [...Array(n).keys()];
     if (this.shuffle) shuffleInPlace(order, rand);

@@ -13,7 +13,7 @@
  * const loader = new torch.data.DataLoader(samples, { batchSize: 32, sampler });
  * await torch.fit({ model: ddp, optimizer, loss, data: loader, epochs: 10 });   // calls sampler.setEpoch(epoch)
  */
-import { native, TensorHandle } from '../binding';
+import { atenOp, native, TensorHandle } from '../binding';
 import { invalidArg } from '../errors';
 import { _group } from '../distributed/process-group';
 import { SCALAR_TYPE } from '../dtype';
@@ -42,7 +42,7 @@ export interface DistributedSamplerOptions {
   dropLast?: boolean;
 }
 
-const RANDPERM = native.op('aten::randperm', '');
+const RANDPERM = atenOp('randperm');
 
 /** libtorch's randperm(n) from a generator seeded with `seed`, as torch.randperm(n, generator=g) after g.manual_seed(seed). */
 function seededPermutation(n: number, seed: number): number[] {

@@ -17,7 +17,7 @@
  * Values that only libtorch can check cheaply (BCE inputs outside [0, 1], class indices of
  * tensors on a GPU or of large tensors) arrive as ERR_TORCH errors with libtorch's message.
  */
-import { native, TensorHandle } from '../binding';
+import { atenOp as op, native, TensorHandle } from '../binding';
 import { DType, isFloating } from '../dtype';
 import { invalidArg } from '../errors';
 import { checkTensor, keep, sameShape, Tensor, tidy, tracing, wrap } from '../tensor';
@@ -25,7 +25,6 @@ import { arange, tensor as makeTensor } from '../creation';
 import { where } from '../ops';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 
-function op(name: string, overload = '') { return native.op(`aten::${name}`, overload); }
 const call = native.call;
 
 const OP = {

@@ -8,15 +8,15 @@
  * with `_` are private and never registered. Built-in layers (LSTM, Linear, …) hold their
  * parameters in libtorch and report them under PyTorch's names.
  */
-import { ModuleHandle, native, TensorHandle } from '../binding';
-import { DType, SCALAR_TYPE, checkDType } from '../dtype';
+import { atenOp, ModuleHandle, native, TensorHandle } from '../binding';
+import { DType, SCALAR_TYPE } from '../dtype';
 import { invalidArg, TorchError, withCallerStack } from '../errors';
 import { noGrad, zeroGradOf } from '../autograd';
 import { checkTensor, keep, sameShape, Tensor } from '../tensor';
-import { checkBool, checkDevice, checkOptions, Device } from '../validate';
+import { checkBool, checkOptions, checkToTarget, Device } from '../validate';
 import { load as loadFile, loadAsync as loadFileAsync, save as saveFile, saveAsync as saveFileAsync, SaveOptions } from '../serialization';
 
-const DETACH = native.op('aten::detach', '');
+const DETACH = atenOp('detach');
 
 /**
  * A tensor that a Module registers as trainable (requiresGrad by default), as torch.nn.Parameter.
@@ -132,15 +132,7 @@ export abstract class Module {
    * `to('float64')`, `to('cpu')`, `to({ dtype, device })`.
    */
   to(target: DType | Device | { dtype?: DType; device?: Device }): this {
-    let dtype: DType | undefined;
-    let device: Device | undefined;
-    if (typeof target === 'string' && target in SCALAR_TYPE) dtype = target as DType;
-    else if (typeof target === 'string') device = checkDevice(target, 'device');
-    else if (target !== null && typeof target === 'object') {
-      const o = checkOptions<{ dtype: DType; device: Device }>(target, 'target', ['dtype', 'device']);
-      if (o.dtype !== undefined) dtype = checkDType(o.dtype);
-      if (o.device !== undefined) device = checkDevice(o.device);
-    } else invalidArg('a dtype, a device or { dtype, device }', 'target', target);
+    const { dtype, device } = checkToTarget(target);
     if (dtype !== undefined && !['float32', 'float64', 'float16', 'bfloat16'].includes(dtype)) invalidArg('a floating-point dtype', 'dtype', dtype);
     const conv = { ...(dtype ? { dtype } : {}), ...(device ? { device } : {}) };
     noGrad(() => {

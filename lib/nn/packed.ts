@@ -5,13 +5,12 @@
  * RNN, LSTM and GRU take a PackedSequence as input and return one (nn/rnn.ts); unlike
  * `forward(x, { lengths })`, that leaves padding the output to the caller, who may not need it.
  */
-import { native, TensorHandle } from '../binding';
+import { atenOp as op, native, TensorHandle } from '../binding';
 import { invalidArg } from '../errors';
 import { checkTensor, Tensor, TENSORS, tracing, wrap } from '../tensor';
 import { tensor } from '../creation';
 import { checkBool, checkInt, checkNumber, checkOptions } from '../validate';
 
-function op(name: string, overload = '') { return native.op(`aten::${name}`, overload); }
 const call = native.call;
 const OP = {
   sort: op('sort'), indexSelect: op('index_select'), pack: op('_pack_padded_sequence'), pad: op('_pad_packed_sequence'),

@@ -1,5 +1,5 @@
 /** nn.utils: gradient clipping, as torch.nn.utils (1.13); nn.utils.rnn: packed sequences. */
-import { native, TensorHandle } from '../binding';
+import { atenOp, native, TensorHandle } from '../binding';
 import { noGrad } from '../autograd';
 import { invalidArg, TorchError } from '../errors';
 import { checkTensor, Tensor, wrap } from '../tensor';
@@ -7,8 +7,8 @@ import { checkBool, checkOptions } from '../validate';
 
 export * as rnn from './packed';
 
-const NORM = native.op('aten::norm', 'Scalar');
-const STACK = native.op('aten::stack', '');
+const NORM = atenOp('norm', 'Scalar');
+const STACK = atenOp('stack');
 
 function grads(parameters: Tensor | Tensor[]): Tensor[] {
   const ps = parameters instanceof Tensor ? [parameters] : parameters;
@@ -28,7 +28,7 @@ export function clipGradNorm_(parameters: Tensor | Tensor[], maxNorm: number, op
   if (typeof normType !== 'number' || Number.isNaN(normType)) invalidArg('a number or Infinity', 'normType', normType);
   const errorIfNonfinite = o.errorIfNonfinite === undefined ? false : checkBool(o.errorIfNonfinite, 'errorIfNonfinite');
   const gs = grads(parameters);
-  if (gs.length === 0) return wrap(native.call(native.op('aten::scalar_tensor', ''), 0));
+  if (gs.length === 0) return wrap(native.call(atenOp('scalar_tensor'), 0));
   return noGrad(() => {
     const norms = gs.map((g) => (normType === Infinity ? g.abs().max() : wrap(native.call(NORM, g.handle(), normType))));
     const total = normType === Infinity

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
+import { SCALAR_TYPE } from '../dtype';
 import type { KernelHost, TensorData } from './kernel-host';
 import { installFusedRecurrentLayers } from './rnn';
 import { atenOwned, CODE } from './torch';
@@ -26,12 +27,12 @@ export type { TensorData };
 
 /** The floating-point, integer and bool array types libtorch's fromData accepts directly. */
 function sourceCode(values: ArrayBufferView): number | null {
-  if (values instanceof Float32Array) return 6;
-  if (values instanceof Int32Array) return 3;
-  if (values instanceof Uint8Array || values instanceof Uint8ClampedArray) return 0;
-  if (values instanceof Float64Array) return 7;
-  if (values instanceof Int16Array) return 2;
-  if (values instanceof Int8Array) return 1;
+  if (values instanceof Float32Array) return SCALAR_TYPE.float32;
+  if (values instanceof Int32Array) return SCALAR_TYPE.int32;
+  if (values instanceof Uint8Array || values instanceof Uint8ClampedArray) return SCALAR_TYPE.uint8;
+  if (values instanceof Float64Array) return SCALAR_TYPE.float64;
+  if (values instanceof Int16Array) return SCALAR_TYPE.int16;
+  if (values instanceof Int8Array) return SCALAR_TYPE.int8;
   return null;
 }
 
@@ -222,7 +223,7 @@ export function handleFromValues(values: BackendValues | null, shape: number[], 
   if (dtype === 'complex64') {
     if (!(arr instanceof Float32Array)) arr = Float32Array.from(arr);
     if (arr.length !== 2 * size) throw new Error(`torch backend: a complex64 tensor of shape [${shape}] needs ${2 * size} interleaved values but received ${arr.length}`);
-    const pairs = native.fromData(arr, [...shape, 2], 6, 6, false, null);
+    const pairs = native.fromData(arr, [...shape, 2], SCALAR_TYPE.float32, SCALAR_TYPE.float32, false, null);
     try {
       return atenOwned('view_as_complex', '', pairs) as TensorHandle;
     } finally {
@@ -232,7 +233,7 @@ export function handleFromValues(values: BackendValues | null, shape: number[], 
   let src = sourceCode(arr);
   if (src === null) {
     arr = dtype === 'float32' ? Float32Array.from(arr) : Int32Array.from(arr);
-    src = dtype === 'float32' ? 6 : 3;
+    src = dtype === 'float32' ? SCALAR_TYPE.float32 : SCALAR_TYPE.int32;
   }
   if (arr.length !== size) throw new Error(`torch backend: a tensor of shape [${shape}] needs ${size} values but received ${arr.length}`);
   return native.fromData(arr, shape, src, dst, false, null);

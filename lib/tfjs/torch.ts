@@ -8,19 +8,22 @@
  * kernel scope the caller owns what `aten()` returns. JS thread only.
  */
 import type { DataType } from '@tensorflow/tfjs-core';
-import { isTensorHandle, native, TensorHandle } from '../binding';
+import { atenOp, isTensorHandle, native, TensorHandle } from '../binding';
+import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../dtype';
 
 /** c10::ScalarType codes of the tfjs dtypes. */
-export const CODE = { float32: 6, int32: 3, bool: 11, complex64: 9 } as const;
-export const INT64 = 4;
-export const FLOAT64 = 7;
+export const CODE = {
+  float32: SCALAR_TYPE.float32, int32: SCALAR_TYPE.int32, bool: SCALAR_TYPE.bool, complex64: COMPLEX_SCALAR_TYPE.complex64,
+} as const;
+export const INT64 = SCALAR_TYPE.int64;
+export const FLOAT64 = SCALAR_TYPE.float64;
 
 /** The tfjs dtype a libtorch result is stored as (int64 → int32, float64 → float32, …). */
 export function dtypeOfCode(code: number): DataType {
   switch (code) {
-    case 6: case 7: case 5: case 15: return 'float32';
-    case 11: return 'bool';
-    case 9: case 10: return 'complex64';
+    case SCALAR_TYPE.float32: case SCALAR_TYPE.float64: case SCALAR_TYPE.float16: case SCALAR_TYPE.bfloat16: return 'float32';
+    case SCALAR_TYPE.bool: return 'bool';
+    case COMPLEX_SCALAR_TYPE.complex64: case COMPLEX_SCALAR_TYPE.complex128: return 'complex64';
     default: return 'int32';
   }
 }
@@ -32,7 +35,7 @@ export function opId(name: string, overload: string): number {
   const key = `${name}.${overload}`;
   let id = ops.get(key);
   if (id === undefined) {
-    id = native.op(`aten::${name}`, overload);
+    id = atenOp(name, overload);
     ops.set(key, id);
   }
   return id;

