@@ -2,7 +2,6 @@
  * The one error class torchrnn throws. `code` tells what went wrong:
  * - `ERR_INVALID_ARG`: an argument failed validation (message: `Expected <what> for <name> but received <value>`)
  * - `ERR_TORCH`: libtorch refused the call (its message, without the C++ backtrace)
- * - `ERR_BUSY`: the object is in use by a queued async job
  * - `ERR_LIBTORCH_NOT_FOUND`: the native addon or libtorch could not be loaded
  * - `ERR_CUDA_UNAVAILABLE`: a CUDA device was asked for and none is there
  * - `ERR_CHECKPOINT`: a corrupt or mismatched file
@@ -11,7 +10,6 @@
 export type ErrorCode =
   | 'ERR_INVALID_ARG'
   | 'ERR_TORCH'
-  | 'ERR_BUSY'
   | 'ERR_LIBTORCH_NOT_FOUND'
   | 'ERR_CUDA_UNAVAILABLE'
   | 'ERR_CHECKPOINT'

@@ -20,7 +20,7 @@ import { byLine, throwsTorch } from './helpers';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const CODES: readonly torch.ErrorCode[] = ['ERR_INVALID_ARG', 'ERR_TORCH', 'ERR_BUSY', 'ERR_LIBTORCH_NOT_FOUND', 'ERR_CUDA_UNAVAILABLE', 'ERR_CHECKPOINT'];
+const CODES: readonly torch.ErrorCode[] = ['ERR_INVALID_ARG', 'ERR_TORCH', 'ERR_LIBTORCH_NOT_FOUND', 'ERR_CUDA_UNAVAILABLE', 'ERR_CHECKPOINT'];
 const DTYPES = 'one of uint8, int8, int16, int32, int64, float16, float32, float64, bool, bfloat16';
 const DEVICE = 'a device ("cpu", "cuda" or "cuda:N")';
 const DEAD = 'a disposed Tensor';
