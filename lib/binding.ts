@@ -37,6 +37,11 @@ export interface NativeBinding {
   init(opts: { TorchError: typeof TorchError }): void;
   /** Stops the executor thread (process exit): the running job finishes, queued jobs are dropped. */
   stopExecutor(): void;
+  // The classes of the native objects (nn/module.cc, optim/optimizer.cc, jit/trace.cc,
+  // jit/script.cc). Natives make their instances; JS only passes them back.
+  ModuleHandle: new () => ModuleHandle;
+  OptimizerHandle: new () => OptimizerHandle;
+  TracedHandle: new () => TracedHandle;
   ScriptHandle: new () => ScriptHandle;
   // tensor.cc
   fromData(data: ArrayBufferView, shape: number[], srcDtype: number, dstDtype: number, requiresGrad: boolean, device: string | null): H;
@@ -131,6 +136,16 @@ export interface NativeBinding {
   ddpCreate(params: H[], bucketCapBytes: number, findUnusedParameters: boolean, gradientAsBucketView: boolean): DdpHandle;
   ddpPrepareForward(d: DdpHandle, sync: boolean): void;
   ddpPrepareBackward(d: DdpHandle, outputs: H[]): void;
+  // tfjs/rnn.cc: the fused tfjs-layers recurrent kernels (lib/tfjs/rnn.ts). kind: 0 LSTM, 1 GRU,
+  // 2 SimpleRNN; activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid, 4 relu.
+  /** → [sequence, h, c (LSTM) | null, what the gradient needs (when `save`) | null] */
+  tfjsRecurrent(kind: number, x: H, h0: H, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [H, H, H | null, H[] | null];
+  /** → [dProjection, dh0, dc0 (LSTM) | null, dKernel, dRecurrentKernel, dBias | null] */
+  tfjsRecurrentBackward(kind: number, saved: H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
+    recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
+  /** The input's gradient from the projection's, in the input's own time order. */
+  tfjsRecurrentInputGrad(dProjection: H, kernel: H, goBackwards: boolean): H;
 }
 
 export type { IndexSpec };

@@ -28,15 +28,6 @@ import type { KernelHost } from './kernel-host';
 import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
 import { adopt, atenOwned, inScope, own } from './torch';
 
-interface RecurrentBinding {
-  tfjsRecurrent(kind: number, x: TensorHandle, h0: TensorHandle, c0: TensorHandle | null, kernel: TensorHandle, recurrentKernel: TensorHandle,
-    bias: TensorHandle | null, activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [TensorHandle, TensorHandle, TensorHandle | null, TensorHandle[] | null];
-  tfjsRecurrentBackward(kind: number, saved: TensorHandle[], kernel: TensorHandle, recurrentKernel: TensorHandle, hasBias: boolean, activation: number,
-    recurrentActivation: number, goBackwards: boolean, dSequence: TensorHandle, dH: TensorHandle, dC: TensorHandle | null): (TensorHandle | null)[];
-  tfjsRecurrentInputGrad(dProjection: TensorHandle, kernel: TensorHandle, goBackwards: boolean): TensorHandle;
-}
-const rnnNative = native as unknown as RecurrentBinding;
-
 /** How many times each fused kernel ran (forward, gradient): lets tests and users check the fused path is taken. */
 export const fusedStats = { lstm: 0, gru: 0, simpleRNN: 0, lstmGrad: 0, gruGrad: 0, simpleRNNGrad: 0 };
 
@@ -60,7 +51,7 @@ function forwardKernel(kind: Kind) {
     const get = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
     const kernel = get('kernel') as TensorHandle;
     const recurrentKernel = get('recurrentKernel') as TensorHandle;
-    const [sequence, h, c, saved] = rnnNative.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0') as TensorHandle, get('c0'),
+    const [sequence, h, c, saved] = native.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0') as TensorHandle, get('c0'),
       kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record);
     fusedStats[kind]++;
     const outputs = [sequence, h, c].filter((x): x is TensorHandle => x !== null).map((x) => {
@@ -89,7 +80,7 @@ function gradKernel(kind: Kind) {
     const a = attrs as unknown as RecurrentAttrs;
     const rec = savedBy(b, inputs.sequence as TensorInfo, `${KINDS[kind].kernel}Grad`);
     const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
-    const grads = rnnNative.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+    const grads = native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
       a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
     fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
     // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames.
@@ -110,7 +101,7 @@ function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   return inScope(() => {
     const b = backend as KernelHost;
     const rec = savedBy(b, inputs.sequence as TensorInfo, 'a recurrent InputGrad kernel');
-    const dx = own(rnnNative.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
+    const dx = own(native.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
     adopt(dx);
     return b.makeOutput(dx, meta(dx)[1], 'float32');
   });
@@ -166,7 +157,7 @@ function activationCode(act: AnyLayer): number | undefined {
 function fusable(layer: AnyLayer, kind: Kind, inputs: unknown, kwargs: AnyLayer): boolean {
   if (tf.getBackend() !== BACKEND) return false;
   // An addon built before the fused kernels existed (an old prebuild): the per-step path.
-  if (typeof rnnNative.tfjsRecurrent !== 'function') return false;
+  if (typeof native.tfjsRecurrent !== 'function') return false;
   const cell = layer.cell;
   if (cell?.constructor?.className !== KINDS[kind].cell || layer.constructor?.className !== KINDS[kind].layer) return false;
   if (kwargs?.mask != null || kwargs?.constants != null) return false;
