@@ -75,7 +75,7 @@ static Napi::Value AutogradInfo(const Napi::CallbackInfo& info) {
   const auto& fn = t.grad_fn();
   if (fn) {
     std::string name = fn->name();  // "torch::autograd::generated::AddBackward0"
-    // a C++ custom function: "torch::autograd::CppNode<trnn::fused_lstm::LstmLayerBackward>"
+    // a C++ custom function: "torch::autograd::CppNode<trnn::fused::lstm::LstmLayerBackward>"
     while (!name.empty() && name.back() == '>') name.pop_back();
     auto cut = name.rfind("::");
     out.Set(2u, Napi::String::New(env, cut == std::string::npos ? name : name.substr(cut + 2)));

@@ -7,7 +7,7 @@
 // - Recurrent layers under CPU autocast: oneDNN's bfloat16 RNN in 2.x (RecurrentAutocastGuard,
 //   nn/rnn.cc).
 // - at::autocast: 2.4 took the device type as an argument (is_autocast_enabled(kCPU), ...)
-//   and deprecated is_cpu_enabled() / get_autocast_cpu_dtype() & co. (amp.cc, nn/fused_lstm.cc)
+//   and deprecated is_cpu_enabled() / get_autocast_cpu_dtype() & co. (amp.cc, nn/fused/common.cc)
 // - torch::optim's state map: keyed by the parameter's TensorImpl address printed as a string
 //   in 1.13, by the address itself (void*) in 2.x. (optim/optimizer.cc)
 // - c10d: 2.x splits a process group into a c10d::ProcessGroup that dispatches to a Backend

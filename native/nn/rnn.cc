@@ -2,10 +2,7 @@
 
 #include "../compat.h"
 
-#include "fused_rnn.h"
-#include "fused_lstm.h"
-#include "fused_lstm_packed.h"
-#include "gate_kernels.h"
+#include "fused/fused.h"
 
 namespace trnn {
 
@@ -29,7 +26,7 @@ struct Unbatch {
 // forward args 4-6 (batch sizes, sorted, unsorted indices) are given for a PackedSequence.
 static bool IsPacked(const Tensors& a) { return a.size() > 6 && a[4].defined(); }
 
-// A fused layer's run on packed input (fused_lstm_packed): output data, then the states in the
+// A fused layer's run on packed input (fused/lstm_packed.h): output data, then the states in the
 // batch's own order; nullopt where it does not apply.
 using PackedFused = std::function<c10::optional<Tensors>(const rnnutils::PackedSequence&)>;
 
@@ -89,20 +86,20 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
       args[0] = u.in(a[0], u.batchDim), args[1] = u.in(a[1], 1), args[2] = u.in(a[2], 1);
       torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hx;
       if (args[1].defined()) hx = std::make_tuple(args[1], args[2]);
-      if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused_lstm::Forward(m, args[0], args[1], args[2])) {
+      if (auto out = IsPacked(a) || a[3].defined() ? c10::nullopt : fused::lstm::Forward(m, args[0], args[1], args[2])) {
         return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
       }
       using S = std::tuple<torch::Tensor, torch::Tensor>;
       Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
           m, batchFirst, args, hx, [](const torch::optional<S>& s) { return Tensors{std::get<0>(*s), std::get<1>(*s)}; },
           [&](const rnnutils::PackedSequence& p) {
-            return fused_lstm::ForwardPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args[1], args[2]);
+            return fused::lstm::ForwardPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args[1], args[2]);
           });
       return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
     };
     return ModuleHandle::New(info.Env(), m.ptr(), fwd);
   }
-  // GRU and RNN run the fused layers (fused_rnn) where they apply
+  // GRU and RNN run the fused layers (fused/gru_rnn.h) where they apply
   auto run = [batchFirst, unbatch](auto& m, const Tensors& a, auto fused) {
     Unbatch u = unbatch(a);
     Tensors args = a;
@@ -117,14 +114,14 @@ static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
   if (kind == "gru") {
     torch::nn::GRU m(torch::nn::GRUOptions(in, hidden).num_layers(layers).bias(bias).batch_first(batchFirst)
                          .dropout(dropout).bidirectional(bidi));
-    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_rnn::Gru); });
+    return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused::gru_rnn::Gru); });
   }
   torch::nn::RNNOptions ro(in, hidden);
   ro.num_layers(layers).bias(bias).batch_first(batchFirst).dropout(dropout).bidirectional(bidi);
   if (o.Get("nonlinearity").As<Napi::String>().Utf8Value() == "relu") ro.nonlinearity(torch::kReLU);
   else ro.nonlinearity(torch::kTanh);
   torch::nn::RNN m(ro);
-  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused_rnn::Rnn); });
+  return ModuleHandle::New(info.Env(), m.ptr(), [m, run](const Tensors& a) mutable { return run(m, a, fused::gru_rnn::Rnn); });
 }
 
 // createCell(kind, opts): kind 'rnn' | 'lstm' | 'gru'. forward args: [input, h0, c0].
@@ -167,21 +164,19 @@ static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
 // instruction set, "avx2+fma" or "baseline")
 static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("enabled", fused_lstm::Enabled());
-  o.Set("kernels", gate_kernels::Variant());
+  o.Set("enabled", fused::Enabled());
+  o.Set("kernels", fused::KernelVariant());
   return o;
 }
 
 // setFusedRnnEnabled(on): in call order with the executor's jobs, like the cuDNN flags
 static Napi::Value SetFusedRnnEnabled(const Napi::CallbackInfo& info) {
-  fused_lstm::SetEnabled(info[0].As<Napi::Boolean>().Value());
+  fused::SetEnabled(info[0].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
 void InitRnn(Napi::Env env, Napi::Object exports) {
-  fused_lstm::Register();
-  fused_lstm::RegisterPacked();
-  fused_rnn::Register();
+  fused::Register();
   Export<FusedRnnFlags>(env, exports, "fusedRnnFlags");
   ExportOrdered<SetFusedRnnEnabled>(env, exports, "setFusedRnnEnabled");
   Export<CreateRecurrent>(env, exports, "createRecurrent");

@@ -1,12 +1,12 @@
 #include "rnn.h"
 
-#include "../nn/fused_lstm.h"
+#include "../nn/fused/fused.h"
 #include "../tensor.h"
 
 namespace trnn {
 namespace tfjs_rnn {  // named: binding.gyp compiles every .cc as one translation unit
 
-using namespace fused_lstm;
+using namespace fused::lstm;
 
 enum Kind { kLstm = 0, kGru = 1, kSimple = 2 };
 

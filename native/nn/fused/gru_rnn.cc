@@ -1,10 +1,11 @@
-#include "fused_rnn.h"
+#include "gru_rnn.h"
 
-#include "fused_lstm.h"
+#include "common.h"
 #include "gate_kernels.h"
 
 namespace trnn {
-namespace fused_rnn {
+namespace fused {
+namespace gru_rnn {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -13,7 +14,7 @@ namespace {
 
 // x·W_ihᵀ (+ bias) for every step: [B, T, G*U], contiguous
 torch::Tensor Projection(const torch::Tensor& x, const torch::Tensor& wih, const torch::Tensor& bias) {
-  return fused_lstm::InputProjection(x.reshape({-1, x.size(2)}), wih.t(), bias).view({x.size(0), x.size(1), wih.size(0)});
+  return InputProjection(x.reshape({-1, x.size(2)}), wih.t(), bias).view({x.size(0), x.size(1), wih.size(0)});
 }
 
 // Each step's previous state, time-major rows [T * B, U]: h0, then the sequence but its last step.
@@ -67,7 +68,7 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev, hPrevStride,
                                      seq.data_ptr<float>() + t * units, steps * units,
                                      save ? gates.data_ptr<float>() + t * batch * 4 * units : nullptr, 4 * units, units};
-    at::parallel_for(0, batch, fused_lstm::RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
+    at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -76,14 +77,14 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
 
 Pair GruReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                   const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  const std::vector<torch::Tensor> params = fused_lstm::ReferenceParams(wih, whh, bih, bhh);
+  const std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
   auto out = at::gru(x, h0.unsqueeze(0), params, params.size() == 4, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0)};
 }
 
 Pair GruNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  if (!fused_lstm::AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return GruReference(x, h0, wih, whh, bih, bhh);
+  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return GruReference(x, h0, wih, whh, bih, bhh);
   torch::Tensor seq = GruForward(x, h0, wih, whh, Defined(bih) ? *bih : torch::Tensor(), Defined(bhh) ? *bhh : torch::Tensor(), false).first;
   return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
 }
@@ -103,7 +104,7 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
     if (torch::GradMode::is_enabled()) {
       std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 6);
       auto ref = GruReference(x, h0, wih, whh, s[4], s[5]);
-      return fused_lstm::ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
+      return ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
     }
     const torch::Tensor gates = ctx->saved_data["gates"].toTensor();
     const int64_t steps = seq.size(1), batch = seq.size(0), units = seq.size(2);
@@ -118,19 +119,19 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
       const float* hp = t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>();
       const int64_t hpStride = t > 0 ? steps * units : units;
       float *dhp = dh.data_ptr<float>(), *dx = dXG.data_ptr<float>() + t * batch * 3 * units, *dhg = dHG.data_ptr<float>() + t * batch * 3 * units;
-      fused_lstm::ForRows(batch, 16 * units, [&](int64_t r) {
+      ForRows(batch, 16 * units, [&](int64_t r) {
         const float *gr = g4 + r * 4 * units, *gz = gr + units, *gn = gz + units, *ghn = gn + units;
         const float *dSeqR = ds + r * steps * units, *hPrev = hp + r * hpStride;
         float *dhR = dhp + r * units, *dxR = dx + r * 3 * units, *dhgR = dhg + r * 3 * units;
         for (int64_t j = 0; j < units; j++) {
           const float g = dhR[j] + dSeqR[j];
           const float rj = gr[j], zj = gz[j], nj = gn[j];
-          const float dn = fused_lstm::FlushDenormal((g * (1.f - zj)) * (1.f - nj * nj));
-          const float dr = fused_lstm::FlushDenormal((dn * ghn[j]) * (rj * (1.f - rj)));
-          const float dz = fused_lstm::FlushDenormal((g * (hPrev[j] - nj)) * (zj * (1.f - zj)));
+          const float dn = FlushDenormal((g * (1.f - zj)) * (1.f - nj * nj));
+          const float dr = FlushDenormal((dn * ghn[j]) * (rj * (1.f - rj)));
+          const float dz = FlushDenormal((g * (hPrev[j] - nj)) * (zj * (1.f - zj)));
           dxR[j] = dr, dxR[units + j] = dz, dxR[2 * units + j] = dn;
-          dhgR[j] = dr, dhgR[units + j] = dz, dhgR[2 * units + j] = fused_lstm::FlushDenormal(dn * rj);
-          dhR[j] = fused_lstm::FlushDenormal(g * zj);
+          dhgR[j] = dr, dhgR[units + j] = dz, dhgR[2 * units + j] = FlushDenormal(dn * rj);
+          dhR[j] = FlushDenormal(g * zj);
         }
       });
       dh.addmm_(dHG[t], whh);
@@ -142,8 +143,8 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
 
 Pair GruAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  torch::Tensor bi = fused_lstm::BiasOr(bih, wih), bh = fused_lstm::BiasOr(bhh, wih);
-  if (!fused_lstm::NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
     return GruNoGrad(x, h0, wih, whh, bih, bhh);
   }
@@ -166,7 +167,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
     at::mm_out(hw, h, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                      seq.data_ptr<float>() + t * units, steps * units, units, relu};
-    at::parallel_for(0, batch, fused_lstm::RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
     h = seq.select(1, t);
   }
   return seq;
@@ -174,7 +175,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
 
 Pair RnnReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                   const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  const std::vector<torch::Tensor> params = fused_lstm::ReferenceParams(wih, whh, bih, bhh);
+  const std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
   const torch::Tensor hx = h0.unsqueeze(0);
   const bool hasBias = params.size() == 4;
   auto out = relu ? at::rnn_relu(x, hx, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true)
@@ -184,7 +185,7 @@ Pair RnnReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::
 
 Pair RnnNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  if (!fused_lstm::AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
+  if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
   torch::Tensor seq = RnnForward(x, h0, wih, whh, Defined(bih) ? *bih + *bhh : torch::Tensor(), relu);
   return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
 }
@@ -206,7 +207,7 @@ struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
     if (torch::GradMode::is_enabled()) {
       std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 6);
       auto ref = RnnReference(x, h0, wih, whh, s[4], s[5], relu);
-      result = fused_lstm::ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
+      result = ReferenceGrads(inputs, {std::get<0>(ref), std::get<1>(ref)}, grads);
       result.emplace_back();  // `relu` takes no gradient
       return result;
     }
@@ -218,13 +219,13 @@ struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
       // dz = (dh + dSeq) * act'(h), from the activated h; then dh for step t-1 = dz · W_hh
       const float *hs = seq.data_ptr<float>() + t * units, *ds = dSeq.data_ptr<float>() + t * units, *dhp = dh.data_ptr<float>();
       float* dz = dZ.data_ptr<float>() + t * batch * units;
-      fused_lstm::ForRows(batch, 16 * units, [&](int64_t r) {
+      ForRows(batch, 16 * units, [&](int64_t r) {
         const float *hR = hs + r * steps * units, *dsR = ds + r * steps * units, *dhR = dhp + r * units;
         float* dzR = dz + r * units;
         if (relu) {
-          for (int64_t j = 0; j < units; j++) dzR[j] = hR[j] > 0.f ? fused_lstm::FlushDenormal(dhR[j] + dsR[j]) : 0.f;
+          for (int64_t j = 0; j < units; j++) dzR[j] = hR[j] > 0.f ? FlushDenormal(dhR[j] + dsR[j]) : 0.f;
         } else {
-          for (int64_t j = 0; j < units; j++) dzR[j] = fused_lstm::FlushDenormal((dhR[j] + dsR[j]) * (1.f - hR[j] * hR[j]));
+          for (int64_t j = 0; j < units; j++) dzR[j] = FlushDenormal((dhR[j] + dsR[j]) * (1.f - hR[j] * hR[j]));
         }
       });
       at::mm_out(dh, dZ[t], whh);
@@ -236,8 +237,8 @@ struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
 
 Pair RnnAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                  const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
-  torch::Tensor bi = fused_lstm::BiasOr(bih, wih), bh = fused_lstm::BiasOr(bhh, wih);
-  if (!fused_lstm::NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&x, &h0, &wih, &whh, &bi, &bh})) {
     at::AutoDispatchBelowADInplaceOrView below;
     return RnnNoGrad(x, h0, wih, whh, bih, bhh, relu);
   }
@@ -247,9 +248,6 @@ Pair RnnAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::T
 
 // ---- modules
 
-using fused_lstm::LayerResult;
-using fused_lstm::OptTensor;
-
 // nn.GRU / nn.RNN through their operator, `call(x, h0, w_ih, w_hh, b_ih, b_hh)` for one layer
 // and direction (x [B, T, I] in processing order), stacked as libtorch stacks them (the
 // reverse direction on the time-flipped sequence, its output put back in time order).
@@ -257,12 +255,12 @@ template <typename M, typename Call>
 c10::optional<std::vector<torch::Tensor>> Run(const M& m, const torch::Tensor& input, const torch::Tensor& h0In, const Call& call) {
   const auto& o = m->options_base;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (!fused_lstm::Fusable(o, m->is_training(), input, weights)) return c10::nullopt;
+  if (!Fusable(o, m->is_training(), input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
   const int64_t states = o.num_layers() * (o.bidirectional() ? 2 : 1);
   torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
-  auto out = fused_lstm::StackLayers(o, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
+  auto out = StackLayers(o, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
                                      [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh,
                                          const OptTensor& bih, const OptTensor& bhh) {
                                        Pair r = call(xk, h0[k], wih, whh, bih, bhh);
@@ -289,7 +287,7 @@ c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const tor
                                const OptTensor& bih, const OptTensor& bhh) { return op.call(x, h, wih, whh, bih, bhh, relu); });
 }
 
-// Registered when the addon loads (InitRnn), as torchrnn::lstm_layer is (fused_lstm.cc says why).
+// Registered when the addon loads (InitRnn), as torchrnn::lstm_layer is (lstm.cc says why).
 void Register() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -306,5 +304,6 @@ void Register() {
   });
 }
 
-}  // namespace fused_rnn
+}  // namespace gru_rnn
+}  // namespace fused
 }  // namespace trnn

@@ -1,13 +1,12 @@
-#include "fused_lstm.h"
+#include "lstm.h"
 
-#include "../compat.h"
-
-#include <atomic>
-
+#include "../../compat.h"
+#include "common.h"
 #include "gate_kernels.h"
 
 namespace trnn {
-namespace fused_lstm {
+namespace fused {
+namespace lstm {
 
 torch::Tensor Apply(int act, const torch::Tensor& x) {
   switch (act) {
@@ -234,83 +233,18 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   return out;
 }
 
-}  // namespace fused_lstm
+}  // namespace lstm
+}  // namespace fused
 }  // namespace trnn
 
 // ---- torchrnn::lstm_layer: one LSTM layer (one direction) as an operator with its own backward.
 
 namespace trnn {
-namespace fused_lstm {
+namespace fused {
+namespace lstm {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-variable_list ReferenceGrads(const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& outs, const variable_list& grads) {
-  std::vector<torch::Tensor> ys, gys;
-  for (size_t k = 0; k < outs.size(); k++) {
-    if (grads[k].defined()) ys.push_back(outs[k]), gys.push_back(grads[k]);
-  }
-  std::vector<torch::Tensor> wrt;
-  std::vector<size_t> where;
-  for (size_t k = 0; k < inputs.size(); k++) {
-    if (inputs[k].defined() && inputs[k].requires_grad()) wrt.push_back(inputs[k]), where.push_back(k);
-  }
-  variable_list result(inputs.size());
-  if (ys.empty() || wrt.empty()) return result;
-  auto g = torch::autograd::grad(ys, wrt, gys, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
-  for (size_t k = 0; k < where.size(); k++) result[where[k]] = g[k];
-  return result;
-}
-
-bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors) {
-  for (const torch::Tensor* t : tensors) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
-  }
-  return true;
-}
-
-torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& kernel, const torch::Tensor& bias) {
-  return bias.defined() ? torch::addmm(bias, rows, kernel) : rows.mm(kernel);
-}
-
-std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
-  std::vector<torch::Tensor> params{wih, whh};
-  if (bih.has_value() && bih->defined()) params.push_back(*bih), params.push_back(*bhh);
-  return params;
-}
-
-bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
-  if (!Enabled() || compat::AutocastEnabled(c10::DeviceType::CPU) || (training && o.dropout() > 0 && o.num_layers() > 1)) return false;
-  if (!AllFloatCpu({&input})) return false;
-  for (const torch::Tensor& w : weights) {
-    if (!AllFloatCpu({&w})) return false;
-  }
-  return true;
-}
-
-std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
-                                       int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
-                                       const LayerFn& layer) {
-  const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1;
-  const size_t per = o.bias() ? 4 : 2;  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
-  std::vector<std::vector<torch::Tensor>> states;
-  for (int64_t l = 0; l < layers; l++) {
-    std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; d++) {
-      const int64_t k = l * dirs + d;
-      const torch::Tensor* w = &weights[k * per];
-      const OptTensor bih = o.bias() ? OptTensor(w[2]) : OptTensor(), bhh = o.bias() ? OptTensor(w[3]) : OptTensor();
-      LayerResult r = layer(d == 1 ? reverse(x) : x, k, w[0], w[1], bih, bhh);
-      outs.push_back(d == 1 ? reverse(r.out) : r.out);
-      states.resize(r.states.size());
-      for (size_t i = 0; i < r.states.size(); i++) states[i].push_back(r.states[i]);
-    }
-    x = dirs == 2 ? torch::cat(outs, featureDim) : outs[0];
-  }
-  std::vector<torch::Tensor> result{x};
-  for (const auto& s : states) result.push_back(torch::stack(s, 0));
-  return result;
-}
 
 // libtorch's own at::lstm for one layer: differentiable, so the double-backward path
 // recomputes with it (and non-float32 inputs, which the fused forward does not take, run it).
@@ -371,18 +305,6 @@ struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   }
 };
 
-bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs) {
-  if (!torch::GradMode::is_enabled()) return false;
-  for (const torch::Tensor* t : inputs) {
-    if (t->defined() && t->requires_grad()) return true;
-  }
-  return false;
-}
-
-torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w) {
-  return b.has_value() && b->defined() ? *b : torch::zeros({w.size(0)}, w.options());
-}
-
 static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
     const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
     const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
@@ -394,10 +316,6 @@ static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
   variable_list out = LstmLayerBackward::apply(x, h0, c0, wih, whh, bi, bh);
   return {out[0], out[1], out[2]};
 }
-
-static std::atomic<bool> enabled{true};
-bool Enabled() { return enabled.load(std::memory_order_relaxed); }
-void SetEnabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
 
 // Registered when the addon loads (InitRnn), not by static TORCH_LIBRARY initializers: a second
 // copy of the addon in the same process (two torchrnn versions) would make those throw during
@@ -439,5 +357,6 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
   return out;
 }
 
-}  // namespace fused_lstm
+}  // namespace lstm
+}  // namespace fused
 }  // namespace trnn

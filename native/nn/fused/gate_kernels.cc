@@ -4,6 +4,7 @@
 #include <cstring>
 
 namespace trnn {
+namespace fused {
 namespace gate_kernels {
 namespace {
 
@@ -197,4 +198,5 @@ void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn(s, be
 const char* Variant() { return Pick().name; }
 
 }  // namespace gate_kernels
+}  // namespace fused
 }  // namespace trnn

@@ -1,4 +1,4 @@
-// nn.GRU and nn.RNN (tanh or relu) layers fused like the LSTM (fused_lstm.h): per layer and
+// nn.GRU and nn.RNN (tanh or relu) layers fused like the LSTM (lstm.h): per layer and
 // direction, the input projection of all steps as one matmul, then per step one mm and one
 // vectorized pass over the rows (gate_kernels), in place of libtorch's per-step linear, chunk
 // and activation kernels.
@@ -13,10 +13,11 @@
 //
 // Threads: whichever thread runs the module (JS thread or the executor).
 #pragma once
-#include "../addon.h"
+#include "../../addon.h"
 
 namespace trnn {
-namespace fused_rnn {
+namespace fused {
+namespace gru_rnn {
 
 // output [same layout as input], hN [layers * dirs, B, U]; nullopt when the fused path does not
 // apply and the caller runs libtorch's module: torch.backends.fusedRnn disabled, CPU autocast,
@@ -30,5 +31,6 @@ c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const tor
 // process; a second copy of the addon finds them registered).
 void Register();
 
-}  // namespace fused_rnn
+}  // namespace gru_rnn
+}  // namespace fused
 }  // namespace trnn

@@ -1,5 +1,5 @@
 // nn.LSTM on packed sequences (a PackedSequence, or `lengths`), fused like the padded layer
-// (fused_lstm.h): per layer the input projection of all packed rows as one matmul, then per
+// (lstm.h): per layer the input projection of all packed rows as one matmul, then per
 // step one mm over the step's batch (a prefix of the sorted batch: batch sizes do not
 // increase) and one vectorized pass (gate_kernels); backward per step one arithmetic pass and
 // one matmul, the weight gradients one matmul each over all rows.
@@ -11,10 +11,11 @@
 //
 // Threads: whichever thread runs the module (JS thread or the executor).
 #pragma once
-#include "../addon.h"
+#include "../../addon.h"
 
 namespace trnn {
-namespace fused_lstm {
+namespace fused {
+namespace lstm {
 
 // A packed input to nn.LSTM: data [N, I] (time-major rows), batch sizes [T] (int64, CPU),
 // sorted/unsorted indices (undefined when the batch was already sorted).
@@ -25,12 +26,13 @@ struct Packed {
 // nn.LSTM's forward on a packed input: output data [N, D*U], hN and cN [L*D, B, U] in the
 // batch's own order (as libtorch's module returns them). The reverse direction runs the same
 // operator on every sequence reversed in place (an index_select, the same batch sizes).
-// Otherwise as Forward() (fused_lstm.h) decides: nullopt where the caller runs libtorch's LSTM.
+// Otherwise as Forward() (lstm.h) decides: nullopt where the caller runs libtorch's LSTM.
 c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m, const Packed& input, const torch::Tensor& h0,
                                                         const torch::Tensor& c0);
 
 // Registers torchrnn::lstm_layer_packed (once per process).
 void RegisterPacked();
 
-}  // namespace fused_lstm
+}  // namespace lstm
+}  // namespace fused
 }  // namespace trnn

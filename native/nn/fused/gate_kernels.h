@@ -17,6 +17,7 @@
 #include <cstdint>
 
 namespace trnn {
+namespace fused {
 namespace gate_kernels {
 
 // One LSTM step, gate order i, f, g, o (libtorch's), sigmoid gates and tanh cell:
@@ -65,4 +66,5 @@ void RnnForward(const RnnRows& s, int64_t begin, int64_t end);
 const char* Variant();
 
 }  // namespace gate_kernels
+}  // namespace fused
 }  // namespace trnn

@@ -1,10 +1,12 @@
-#include "fused_lstm_packed.h"
+#include "lstm_packed.h"
 
-#include "fused_lstm.h"
+#include "common.h"
 #include "gate_kernels.h"
+#include "lstm.h"
 
 namespace trnn {
-namespace fused_lstm {
+namespace fused {
+namespace lstm {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -202,7 +204,7 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
   return out;
 }
 
-// Registered when the addon loads, as torchrnn::lstm_layer is (fused_lstm.cc says why).
+// Registered when the addon loads, as torchrnn::lstm_layer is (lstm.cc says why).
 void RegisterPacked() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -217,5 +219,6 @@ void RegisterPacked() {
   });
 }
 
-}  // namespace fused_lstm
+}  // namespace lstm
+}  // namespace fused
 }  // namespace trnn

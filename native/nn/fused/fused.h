@@ -1,0 +1,42 @@
+// The project's own CPU kernels: fused LSTM, GRU and RNN layers (one matmul and one vectorized
+// gate pass per step, their own backpropagation through time), registered with libtorch's
+// dispatcher as the operators torchrnn::lstm_layer, lstm_layer_packed, gru_layer and
+// rnn_layer. They are taken only where they apply (float32 CPU, no projection, no autocast, no
+// dropout between layers in training mode); everywhere else the callers run libtorch's own
+// modules, and torch.backends.fusedRnn.enabled = false turns them off process-wide. Tested
+// against libtorch's implementation (test/30.nn.rnn).
+//
+// This header is the kernels' public surface: native/nn/rnn.cc (nn.LSTM / GRU / RNN) and
+// native/tfjs/rnn.cc (the TensorFlow.js backend's recurrent layers) include it and nothing else
+// from this directory.
+//
+//   namespace fused            the fusedRnn flag, Register(), KernelVariant(); common.h: what
+//                              the layers share (StackLayers, Fusable, ReferenceGrads, ...)
+//   namespace fused::lstm      lstm.h: the LSTM recurrence on buffers and nn.LSTM's layer;
+//                              lstm_packed.h: nn.LSTM on packed sequences
+//   namespace fused::gru_rnn   gru_rnn.h: nn.GRU and nn.RNN
+//   namespace fused::gate_kernels  gate_kernels.h: one step's gate math, AVX2+FMA or baseline
+//
+// Threads: whichever thread runs the module (the JS thread or the executor).
+#pragma once
+#include "common.h"
+#include "gate_kernels.h"
+#include "gru_rnn.h"
+#include "lstm.h"
+#include "lstm_packed.h"
+
+namespace trnn {
+namespace fused {
+
+// Registers the operators with libtorch's dispatcher (once per process; when the addon loads).
+inline void Register() {
+  lstm::Register();
+  lstm::RegisterPacked();
+  gru_rnn::Register();
+}
+
+// The gate kernels' instruction set: "avx2+fma" or "baseline".
+inline const char* KernelVariant() { return gate_kernels::Variant(); }
+
+}  // namespace fused
+}  // namespace trnn

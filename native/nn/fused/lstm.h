@@ -1,0 +1,78 @@
+// The fused LSTM recurrence: a whole LSTM layer forward over preallocated buffers (one matmul
+// and the elementwise gate math per step, no allocation; with libtorch's activations the gate
+// math is one vectorized pass, gate_kernels.h) and its backpropagation through time (per step
+// one arithmetic pass for the gate gradients and one matmul; the weight gradients one matmul
+// each over all steps). Float32 CPU tensors.
+//
+// Used by two callers:
+//  - the TensorFlow.js backend's fused recurrent layers (native/tfjs/rnn.cc), in tfjs's layout and
+//    with tfjs's activations;
+//  - nn.LSTM's forward on the CPU (native/nn/rnn.cc), through the operator torchrnn::lstm_layer
+//    registered here: its CPU kernel is the forward alone (inference), its autograd kernel
+//    runs this backward instead of autograd's per-step graph (one node in a traced graph).
+//    Packed input has its own operator (lstm_packed.h); GRU and RNN theirs (gru_rnn.h).
+//    What the layers share (StackLayers, Fusable, the fusedRnn flag) is in common.h.
+//
+// Threads: whichever thread runs the op (JS thread or the executor).
+#pragma once
+#include "../../addon.h"
+
+namespace trnn {
+namespace fused {
+namespace lstm {
+
+enum Act { kLinear = 0, kTanh = 1, kSigmoid = 2, kHardSigmoid = 3, kRelu = 4 };
+
+// act(x); grad * act'(z) from the activated value a = act(z); act(x) in place; out = act(x).
+torch::Tensor Apply(int act, const torch::Tensor& x);
+torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& a);
+void ApplyInPlace(int act, const torch::Tensor& x);
+void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x);
+
+// What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
+//   LSTM (ForwardLstm's buffers): x, h0, c0, gates [T, B, 4U] (activated i, f, g, o),
+//     c [T, B, U], act(c) [T, B, U], sequence [B, T, U]
+//   (tfjs/rnn.cc's GRU: x, hPrev, z, r, hh; SimpleRNN: x, hPrev, h)
+struct Result {
+  torch::Tensor sequence, h, c;
+  std::vector<torch::Tensor> saved;
+};
+
+struct Grads {
+  // dProjection: the gradient of the input projection x·kernel (+ bias), [B, T, G*U] in
+  // processing order; the input's own gradient is dProjection · kernelᵀ, made only when needed.
+  torch::Tensor dProjection, dh0, dc0, dKernel, dRecurrent, dBias;
+};
+
+// x [B, T, I], h0 and c0 [B, U], kernel [I, 4U], recurrent [U, 4U], bias [4U] or undefined.
+// Gate order i, f, g, o (libtorch's; tfjs's i, f, c, o). `save`: keep what backward needs.
+Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save);
+// One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
+// carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
+// with contiguous rows except dSeq (any row stride). dh holds the incoming state gradient and is
+// read only; dc is updated for the previous step.
+struct StepRows {
+  torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
+};
+void LstmStepBackward(int act, int recAct, const StepRows& s);
+
+Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
+                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC);
+
+// nn.LSTM's forward through torchrnn::lstm_layer, layer by layer (the reverse direction on the
+// time-flipped sequence): output, hN, cN. Training (the fused backward) and inference (the
+// fused forward alone: the op's CPU kernel, when no input needs a gradient). Only for float32
+// CPU weights and a 3-D input with at least one step, without projection, dropout between
+// layers in training mode (its random mask would differ from at::lstm's) or autocast, and
+// while fused::Enabled(); otherwise nullopt, and the caller runs libtorch's own LSTM. input and the
+// optional h0/c0 as nn.LSTM takes them.
+c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,
+                                                  const torch::Tensor& c0);
+
+// Registers torchrnn::lstm_layer with libtorch's dispatcher (once per process).
+void Register();
+
+}  // namespace lstm
+}  // namespace fused
+}  // namespace trnn
