@@ -25,6 +25,31 @@ export interface DdpHandle { readonly __brand: 'DdpHandle' }
 export interface NativeDistInitOptions {
   backend: 'gloo' | 'nccl'; store: 'tcp' | 'file'; host: string; port: number; path: string; rank: number; worldSize: number; timeout: number;
 }
+/** The recurrent module kinds (native/nn/rnn.cc's table): nn.RNN, nn.LSTM, nn.GRU and their cells. */
+export type RecurrentKind = 'rnn' | 'lstm' | 'gru';
+/** The optimizer kinds (native/optim/optimizer.cc's table); each has its class in lib/optim/optimizer.ts. */
+export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+/** A recurrent module's forward arguments (recurrentForward): a padded or unbatched input with
+ * optional `lengths`, or a PackedSequence's parts in `packed`; null where not given. */
+export interface NativeRecurrentArgs {
+  input: TensorHandle | null; h0: TensorHandle | null; c0: TensorHandle | null; lengths: TensorHandle | null;
+  packed: { data: TensorHandle; batchSizes: TensorHandle; sortedIndices: TensorHandle | null; unsortedIndices: TensorHandle | null } | null;
+}
+/** The fused training step's arguments (trainStepAsync), read natively before the job is queued. */
+export interface NativeTrainStepArgs {
+  /** A traced graph from (parameters..., inputs..., target) to the loss, or null with `loss`. */
+  traced: TracedHandle | null;
+  inputs: TensorHandle[];
+  /** A loss computed on the JS thread (untraced models), or null. */
+  loss: TensorHandle | null;
+  optimizer: OptimizerHandle;
+  groups: Record<string, unknown>[];
+  /** Gradient clipping: maximum norm (0: none) and the norm's type. */
+  maxNorm: number;
+  normType: number;
+  scaler: { scale: TensorHandle; growthTracker: TensorHandle; growthFactor: number; backoffFactor: number; growthInterval: number } | null;
+  ddp: DdpHandle | null;
+}
 /** Options handed to createRecurrent/createCell, validated and defaulted by lib/nn. */
 export interface NativeRnnOptions {
   inputSize: number; hiddenSize: number; numLayers: number; bias: boolean; batchFirst: boolean;
@@ -93,14 +118,16 @@ export interface NativeBinding {
   moduleForwardAsync(m: M, args: (H | null)[]): Promise<(H | null)[]>;
   chainForwardAsync(ms: M[], input: H): Promise<H>;
   barrierAsync(): Promise<void>;
-  createRecurrent(kind: 'rnn' | 'lstm' | 'gru', opts: NativeRnnOptions): M;
-  createCell(kind: 'rnn' | 'lstm' | 'gru', opts: Pick<NativeRnnOptions, 'inputSize' | 'hiddenSize' | 'bias' | 'nonlinearity'>): M;
+  createRecurrent(kind: RecurrentKind, opts: NativeRnnOptions): M;
+  recurrentForward(m: M, args: NativeRecurrentArgs): (H | null)[];
+  recurrentForwardAsync(m: M, args: NativeRecurrentArgs): Promise<(H | null)[]>;
+  createCell(kind: RecurrentKind, opts: Pick<NativeRnnOptions, 'inputSize' | 'hiddenSize' | 'bias' | 'nonlinearity'>): M;
   createLinear(inFeatures: number, outFeatures: number, bias: boolean): M;
   createEmbedding(numEmbeddings: number, embeddingDim: number, paddingIdx: number | null): M;
   createDropout(p: number): M;
   createLayerNorm(normalizedShape: number[], eps: number, elementwiseAffine: boolean): M;
   // optim/optimizer.cc
-  createOptimizer(kind: string, groups: { params: H[]; options: Record<string, unknown> }[]): OptimizerHandle;
+  createOptimizer(kind: OptimizerKind, groups: { params: H[]; options: Record<string, unknown> }[]): OptimizerHandle;
   optimizerStep(o: OptimizerHandle, groups: Record<string, unknown>[]): void;
   optimizerStepAsync(o: OptimizerHandle, groups: Record<string, unknown>[]): Promise<void>;
   optimizerState(o: OptimizerHandle): (Record<string, H | number> | null)[];
@@ -115,8 +142,7 @@ export interface NativeBinding {
   scriptForwardAsync(s: ScriptHandle, args: unknown[]): Promise<unknown>;
   scriptTrain(s: ScriptHandle, mode: boolean): void;
   scriptParameters(s: ScriptHandle): [string[], H[]];
-  trainStepAsync(t: TracedHandle | null, inputs: H[], loss: H | null, o: OptimizerHandle, groups: Record<string, unknown>[], maxNorm: number, normType: number,
-    scaler: { scale: H; growthTracker: H; growthFactor: number; backoffFactor: number; growthInterval: number } | null, ddp?: DdpHandle | null): Promise<number>;
+  trainStepAsync(args: NativeTrainStepArgs): Promise<number>;
   // distributed/process_group.cc, distributed/collectives.cc, distributed/ddp.cc
   distInit(opts: NativeDistInitOptions): void;
   distInfo(): [number, number, 'gloo' | 'nccl'] | null;

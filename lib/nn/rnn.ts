@@ -3,7 +3,7 @@
  * torch::nn modules (so CUDA builds run cuDNN's fused kernels). Options and defaults are
  * PyTorch's; return values follow PyTorch: LSTM gives [output, [hN, cN]], GRU/RNN [output, hN].
  */
-import { native, ModuleHandle, NativeRnnOptions, TensorHandle } from '../binding';
+import { native, ModuleHandle, NativeRecurrentArgs, NativeRnnOptions, RecurrentKind, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, tracing, wrap } from '../tensor';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
@@ -38,7 +38,8 @@ export interface LSTMOptions extends RNNOptions {
 /** `lengths`: each sequence's true length, for variable-length (padded) batches. */
 export interface ForwardOptions { lengths?: Tensor | number[] }
 
-type Kind = 'rnn' | 'lstm' | 'gru';
+/** 'rnn' | 'lstm' | 'gru': one list, lib/binding.ts's, matching native/nn/rnn.cc's table. */
+type Kind = RecurrentKind;
 
 const RNN_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
 
@@ -116,7 +117,7 @@ abstract class RNNBase extends Module {
 
   /** Splits forward's arguments: (input, state?, {lengths}?) where state may be omitted. */
   /** Validates forward's arguments; returns the native arguments and a temporary to free after the call. */
-  protected _args(input: unknown, state: unknown, opts: unknown): [(TensorHandle | null)[], Tensor | null] {
+  protected _args(input: unknown, state: unknown, opts: unknown): [NativeRecurrentArgs, Tensor | null] {
     if (opts === undefined && state !== null && typeof state === 'object' && !(state instanceof Tensor) && !Array.isArray(state)) {
       opts = state;
       state = undefined;
@@ -134,7 +135,7 @@ abstract class RNNBase extends Module {
       if (!batched) invalidArg('a batched (3-D) input when lengths are given', 'input', x);
       lengths = lengthsTensor(o.lengths, batch, seq);
     }
-    return [[x.handle('input'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, lengths?.handle('lengths') ?? null], lengths];
+    return [{ input: x.handle('input'), h0: h0?.handle('h0') ?? null, c0: c0?.handle('c0') ?? null, lengths: lengths?.handle('lengths') ?? null, packed: null }, lengths];
   }
 
   /** Checks the initial state for a batch of `batch` (null: unbatched; undefined: not known while tracing). */
@@ -153,8 +154,8 @@ abstract class RNNBase extends Module {
     return [checkState(this, state, 'h0', stateShape(this.hiddenSize, state)), null];
   }
 
-  /** forward's native arguments for a PackedSequence input: [data, h0, c0, null, batchSizes, sortedIndices, unsortedIndices]. */
-  private _packedArgs(input: PackedSequence, state: unknown, opts: unknown): (TensorHandle | null)[] {
+  /** forward's native arguments for a PackedSequence input. */
+  private _packedArgs(input: PackedSequence, state: unknown, opts: unknown): NativeRecurrentArgs {
     const o = checkOptions<ForwardOptions>(opts, 'options', ['lengths']);
     if (o.lengths !== undefined) invalidArg('no lengths with a PackedSequence input (it carries its own)', 'lengths', o.lengths);
     const data = checkInput(this, input.data, 'input.data', [2], this.inputSize, 'inputSize');
@@ -166,8 +167,11 @@ abstract class RNNBase extends Module {
     const batch = given && !tracing.active ? Number((sizes.dataSync() as BigInt64Array)[0]) : undefined;
     const [h0, c0] = this._state(state, batch);
     const order = (t: Tensor | null, name: string) => (t === null ? null : checkTensor(t, name).handle(name));
-    return [data.handle('input.data'), h0?.handle('h0') ?? null, c0?.handle('c0') ?? null, null, sizes.handle('input.batchSizes'),
-      order(input.sortedIndices, 'input.sortedIndices'), order(input.unsortedIndices, 'input.unsortedIndices')];
+    return {
+      input: null, h0: h0?.handle('h0') ?? null, c0: c0?.handle('c0') ?? null, lengths: null,
+      packed: { data: data.handle('input.data'), batchSizes: sizes.handle('input.batchSizes'), sortedIndices: order(input.sortedIndices, 'input.sortedIndices'),
+        unsortedIndices: order(input.unsortedIndices, 'input.unsortedIndices') },
+    };
   }
 
   protected _result(outs: (TensorHandle | null)[], input?: unknown): unknown {
@@ -200,7 +204,7 @@ abstract class Recurrent<State> extends RNNBase {
   forward(input: Tensor | PackedSequence, state?: State | null | ForwardOptions, opts?: ForwardOptions): [Tensor | PackedSequence, State] {
     const [args, temp] = this._args(input, state, opts);
     try {
-      return this._result(native.moduleForward(this._native!, args), input) as [Tensor, State];
+      return this._result(native.recurrentForward(this._native!, args), input) as [Tensor, State];
     } finally {
       temp?.dispose();
     }
@@ -211,7 +215,7 @@ abstract class Recurrent<State> extends RNNBase {
   forwardAsync(input: PackedSequence, state?: State | null): Promise<[PackedSequence, State]>;
   forwardAsync(input: Tensor | PackedSequence, state?: State | null | ForwardOptions, opts?: ForwardOptions): Promise<[Tensor | PackedSequence, State]> {
     const [args, temp] = this._args(input, state, opts);
-    const p = native.moduleForwardAsync(this._native!, args); // the job holds its own reference
+    const p = native.recurrentForwardAsync(this._native!, args); // the job holds its own reference
     temp?.dispose();
     return withCallerStack(p, new Error()).then((outs) => this._result(outs, input) as [Tensor, State]);
   }

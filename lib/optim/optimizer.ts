@@ -4,7 +4,7 @@
  * PyTorch; `stepAsync()` runs on the executor in call order, with the options (learning
  * rates…) each group has when it is queued. Schedulers change `paramGroups[i].lr`.
  */
-import { native, OptimizerHandle, TensorHandle } from '../binding';
+import { native, OptimizerHandle, OptimizerKind, TensorHandle } from '../binding';
 import { zeroGradOf } from '../autograd';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, wrap } from '../tensor';
@@ -54,10 +54,10 @@ export abstract class Optimizer {
   readonly defaults: Record<string, unknown>;
   /** @internal */
   readonly _h: OptimizerHandle;
-  private readonly kind: string;
+  private readonly kind: OptimizerKind;
 
   /** @internal */
-  protected constructor(kind: string, params: Params, options: unknown, defaults: Record<string, unknown>, required: string[] = []) {
+  protected constructor(kind: OptimizerKind, params: Params, options: unknown, defaults: Record<string, unknown>, required: string[] = []) {
     this.kind = kind;
     const o = checkOptions<Record<string, unknown>>(options, 'options', Object.keys(defaults));
     for (const r of required) if (o[r] === undefined) SPECS[r].check(undefined, r);

@@ -119,12 +119,12 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
         }
       });
       const handles = [...params, ...all].map((x) => x.handle());
-      return withCallerStack(native.trainStepAsync(g.handle, handles, null, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg, ddpArg), caller);
+      return withCallerStack(native.trainStepAsync({ traced: g.handle, inputs: handles, loss: null, optimizer: optimizer._h, groups: optimizer._groupOptions(), maxNorm, normType, scaler: scalerArg, ddp: ddpArg }), caller);
     }
     const l = forwardLoss(inputs, t, false);
     if (!(l instanceof Tensor) || l.numel() !== 1) invalidArg('a loss with one element (a reduced loss)', 'loss', l);
     try {
-      return withCallerStack(native.trainStepAsync(null, [], l.handle() as TensorHandle, optimizer._h, optimizer._groupOptions(), maxNorm, normType, scalerArg, ddpArg), caller);
+      return withCallerStack(native.trainStepAsync({ traced: null, inputs: [], loss: l.handle() as TensorHandle, optimizer: optimizer._h, groups: optimizer._groupOptions(), maxNorm, normType, scaler: scalerArg, ddp: ddpArg }), caller);
     } finally {
       l.dispose(); // the queued job holds its own reference
     }

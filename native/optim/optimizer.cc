@@ -8,6 +8,136 @@ namespace trnn {
 
 namespace optim = torch::optim;
 
+// ---- Reading options and state (lib/optim validated and defaulted them; these fallbacks are
+// only for a key that is absent).
+
+static double OptNum(const Napi::Object& o, const char* k, double fallback) {
+  return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : fallback;
+}
+static bool OptFlag(const Napi::Object& o, const char* k, bool fallback) {
+  return o.Has(k) && o.Get(k).IsBoolean() ? o.Get(k).As<Napi::Boolean>().Value() : fallback;
+}
+static std::tuple<double, double> OptBetas(const Napi::Object& o) {
+  if (!o.Has("betas") || !o.Get("betas").IsArray()) return {0.9, 0.999};
+  Napi::Array b = o.Get("betas").As<Napi::Array>();
+  return {b.Get(0u).As<Napi::Number>().DoubleValue(), b.Get(1u).As<Napi::Number>().DoubleValue()};
+}
+
+// One parameter's state as optimizerState gives it and optimizerLoadState takes it:
+// { step?, <buffers> } with torch.optim's keys.
+struct OptimizerStateOut {
+  Napi::Env env;
+  Napi::Object o;
+  void Step(int64_t step) { o.Set("step", static_cast<double>(step)); }
+  void Put(const char* k, const torch::Tensor& t) { if (t.defined()) o.Set(k, TensorHandle::New(env, t)); }
+};
+struct OptimizerStateIn {
+  Napi::Object o;
+  int64_t Step() const { return o.Has("step") && o.Get("step").IsNumber() ? o.Get("step").As<Napi::Number>().Int64Value() : 0; }
+  torch::Tensor Get(const char* k) const {
+    return o.Has(k) && TensorHandle::Is(o.Get(k)) ? TensorHandle::Get(o.Get(k)).detach().clone() : torch::Tensor();
+  }
+};
+
+// ---- The optimizer kinds: one entry each.
+
+struct OptimizerKind {
+  const char* name;
+  // lib's options of one group -> libtorch's options type of this kind
+  std::shared_ptr<const optim::OptimizerOptions> (*options)(const Napi::Object& o);
+  // the optimizer over its groups; `defaults` are the first group's options
+  std::shared_ptr<optim::Optimizer> (*create)(const std::vector<optim::OptimizerParamGroup>& groups, const optim::OptimizerOptions& defaults);
+  // one parameter's libtorch state -> JS, and back
+  void (*stateOut)(optim::OptimizerParamState& s, OptimizerStateOut& out);
+  std::unique_ptr<optim::OptimizerParamState> (*stateIn)(const OptimizerStateIn& in);
+};
+
+template <typename O, typename Options>
+static std::shared_ptr<optim::Optimizer> MakeOptimizer(const std::vector<optim::OptimizerParamGroup>& groups, const optim::OptimizerOptions& defaults) {
+  return std::make_shared<O>(groups, static_cast<const Options&>(defaults));
+}
+
+// Adam and AdamW keep the same state under different types.
+template <typename State>
+static void AdamStateOut(optim::OptimizerParamState& s, OptimizerStateOut& out) {
+  auto& a = static_cast<State&>(s);
+  out.Step(a.step()), out.Put("exp_avg", a.exp_avg()), out.Put("exp_avg_sq", a.exp_avg_sq()), out.Put("max_exp_avg_sq", a.max_exp_avg_sq());
+}
+template <typename State>
+static std::unique_ptr<optim::OptimizerParamState> AdamStateIn(const OptimizerStateIn& in) {
+  auto a = std::make_unique<State>();
+  a->step(in.Step()), a->exp_avg(in.Get("exp_avg")), a->exp_avg_sq(in.Get("exp_avg_sq")), a->max_exp_avg_sq(in.Get("max_exp_avg_sq"));
+  return a;
+}
+
+static const OptimizerKind kOptimizerKinds[] = {
+    {"sgd",
+     [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
+       return std::make_shared<optim::SGDOptions>(optim::SGDOptions(OptNum(o, "lr", 0)).momentum(OptNum(o, "momentum", 0)).dampening(OptNum(o, "dampening", 0))
+                                                      .weight_decay(OptNum(o, "weightDecay", 0)).nesterov(OptFlag(o, "nesterov", false)));
+     },
+     MakeOptimizer<optim::SGD, optim::SGDOptions>,
+     [](optim::OptimizerParamState& s, OptimizerStateOut& out) { out.Put("momentum_buffer", static_cast<optim::SGDParamState&>(s).momentum_buffer()); },
+     [](const OptimizerStateIn& in) -> std::unique_ptr<optim::OptimizerParamState> {
+       auto a = std::make_unique<optim::SGDParamState>();
+       a->momentum_buffer(in.Get("momentum_buffer"));
+       return a;
+     }},
+    {"adam",
+     [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
+       return std::make_shared<optim::AdamOptions>(optim::AdamOptions(OptNum(o, "lr", 0)).betas(OptBetas(o)).eps(OptNum(o, "eps", 1e-8))
+                                                       .weight_decay(OptNum(o, "weightDecay", 0)).amsgrad(OptFlag(o, "amsgrad", false)));
+     },
+     MakeOptimizer<optim::Adam, optim::AdamOptions>, AdamStateOut<optim::AdamParamState>, AdamStateIn<optim::AdamParamState>},
+    {"adamw",
+     [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
+       return std::make_shared<optim::AdamWOptions>(optim::AdamWOptions(OptNum(o, "lr", 0)).betas(OptBetas(o)).eps(OptNum(o, "eps", 1e-8))
+                                                        .weight_decay(OptNum(o, "weightDecay", 0)).amsgrad(OptFlag(o, "amsgrad", false)));
+     },
+     MakeOptimizer<optim::AdamW, optim::AdamWOptions>, AdamStateOut<optim::AdamWParamState>, AdamStateIn<optim::AdamWParamState>},
+    {"rmsprop",
+     [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
+       return std::make_shared<optim::RMSpropOptions>(optim::RMSpropOptions(OptNum(o, "lr", 0)).alpha(OptNum(o, "alpha", 0.99)).eps(OptNum(o, "eps", 1e-8))
+                                                          .weight_decay(OptNum(o, "weightDecay", 0)).momentum(OptNum(o, "momentum", 0))
+                                                          .centered(OptFlag(o, "centered", false)));
+     },
+     MakeOptimizer<optim::RMSprop, optim::RMSpropOptions>,
+     [](optim::OptimizerParamState& s, OptimizerStateOut& out) {
+       auto& r = static_cast<optim::RMSpropParamState&>(s);
+       out.Step(r.step()), out.Put("square_avg", r.square_avg()), out.Put("momentum_buffer", r.momentum_buffer()), out.Put("grad_avg", r.grad_avg());
+     },
+     [](const OptimizerStateIn& in) -> std::unique_ptr<optim::OptimizerParamState> {
+       auto a = std::make_unique<optim::RMSpropParamState>();
+       a->step(in.Step()), a->square_avg(in.Get("square_avg")), a->momentum_buffer(in.Get("momentum_buffer")), a->grad_avg(in.Get("grad_avg"));
+       return a;
+     }},
+    {"adagrad",
+     [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
+       return std::make_shared<optim::AdagradOptions>(optim::AdagradOptions(OptNum(o, "lr", 0)).lr_decay(OptNum(o, "lrDecay", 0))
+                                                          .weight_decay(OptNum(o, "weightDecay", 0))
+                                                          .initial_accumulator_value(OptNum(o, "initialAccumulatorValue", 0)).eps(OptNum(o, "eps", 1e-8)));
+     },
+     MakeOptimizer<optim::Adagrad, optim::AdagradOptions>,
+     [](optim::OptimizerParamState& s, OptimizerStateOut& out) {
+       auto& g = static_cast<optim::AdagradParamState&>(s);
+       out.Step(g.step()), out.Put("sum", g.sum());
+     },
+     [](const OptimizerStateIn& in) -> std::unique_ptr<optim::OptimizerParamState> {
+       auto a = std::make_unique<optim::AdagradParamState>();
+       a->step(in.Step()), a->sum(in.Get("sum"));
+       return a;
+     }},
+};
+
+static const OptimizerKind& FindOptimizerKind(const std::string& name) {
+  for (const OptimizerKind& k : kOptimizerKinds) {
+    if (name == k.name) return k;
+  }
+  throw std::invalid_argument("unknown optimizer kind '" + name + "'");
+}
+
+// ---- The handle and its entry points
+
 void OptimizerHandle::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "OptimizerHandle", {});
   Data(env).optimizerCtor = Napi::Persistent(ctor);
@@ -17,97 +147,56 @@ void OptimizerHandle::Init(Napi::Env env, Napi::Object exports) {
 OptimizerHandle::OptimizerHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OptimizerHandle>(info) {}
 
 OptimizerHandle* GetOptimizer(const Napi::Value& v) {
-  OptimizerHandle* h = OptimizerHandle::Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->optimizer) throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected an optimizer handle");
+  OptimizerHandle* h = UnwrapAs<OptimizerHandle>(v, Data(v.Env()).optimizerCtor);
+  if (h == nullptr || !h->optimizer) throw InvalidHandle(v, "an optimizer handle", "optimizer", h != nullptr, "a released optimizer");
   return h;
 }
 
-static GroupOptions ReadOptions(const Napi::Object& o) {
-  GroupOptions g;
-  auto num = [&](const char* k, double& out) { if (o.Has(k) && o.Get(k).IsNumber()) out = o.Get(k).As<Napi::Number>().DoubleValue(); };
-  auto flag = [&](const char* k, bool& out) { if (o.Has(k) && o.Get(k).IsBoolean()) out = o.Get(k).As<Napi::Boolean>().Value(); };
-  num("lr", g.lr); num("momentum", g.momentum); num("dampening", g.dampening); num("weightDecay", g.weightDecay);
-  num("eps", g.eps); num("alpha", g.alpha); num("lrDecay", g.lrDecay); num("initialAccumulatorValue", g.initialAccumulatorValue);
-  if (o.Has("betas") && o.Get("betas").IsArray()) {
-    Napi::Array b = o.Get("betas").As<Napi::Array>();
-    g.beta1 = b.Get(0u).As<Napi::Number>().DoubleValue();
-    g.beta2 = b.Get(1u).As<Napi::Number>().DoubleValue();
-  }
-  flag("nesterov", g.nesterov); flag("amsgrad", g.amsgrad); flag("centered", g.centered);
-  return g;
-}
-
-static std::unique_ptr<optim::OptimizerOptions> MakeOptions(const std::string& kind, const GroupOptions& g) {
-  if (kind == "sgd") {
-    return std::make_unique<optim::SGDOptions>(optim::SGDOptions(g.lr).momentum(g.momentum).dampening(g.dampening)
-                                                   .weight_decay(g.weightDecay).nesterov(g.nesterov));
-  }
-  if (kind == "adam") {
-    return std::make_unique<optim::AdamOptions>(optim::AdamOptions(g.lr).betas({g.beta1, g.beta2}).eps(g.eps)
-                                                    .weight_decay(g.weightDecay).amsgrad(g.amsgrad));
-  }
-  if (kind == "adamw") {
-    return std::make_unique<optim::AdamWOptions>(optim::AdamWOptions(g.lr).betas({g.beta1, g.beta2}).eps(g.eps)
-                                                     .weight_decay(g.weightDecay).amsgrad(g.amsgrad));
-  }
-  if (kind == "rmsprop") {
-    return std::make_unique<optim::RMSpropOptions>(optim::RMSpropOptions(g.lr).alpha(g.alpha).eps(g.eps).weight_decay(g.weightDecay)
-                                                       .momentum(g.momentum).centered(g.centered));
-  }
-  return std::make_unique<optim::AdagradOptions>(optim::AdagradOptions(g.lr).lr_decay(g.lrDecay).weight_decay(g.weightDecay)
-                                                     .initial_accumulator_value(g.initialAccumulatorValue).eps(g.eps));
-}
-
-// Writes the current options into libtorch's groups (what schedulers changed since the last step).
-static void Apply(optim::Optimizer& opt, const std::string& kind, const std::vector<GroupOptions>& groups) {
-  auto& pg = opt.param_groups();
-  for (size_t i = 0; i < pg.size() && i < groups.size(); i++) pg[i].set_options(MakeOptions(kind, groups[i]));
-}
-
-std::vector<GroupOptions> ReadGroups(const Napi::Value& v) {
+static GroupOptions ReadGroups(const OptimizerKind& kind, const Napi::Value& v) {
   Napi::Array a = v.As<Napi::Array>();
-  std::vector<GroupOptions> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ReadOptions(a.Get(i).As<Napi::Object>()));
+  GroupOptions out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(kind.options(a.Get(i).As<Napi::Object>()));
   return out;
 }
 
+GroupOptions ReadGroups(const OptimizerHandle& h, const Napi::Value& v) { return ReadGroups(*h.kind, v); }
+
 // createOptimizer(kind, [{ params: handles, options }])
-static Napi::Value Create(const Napi::CallbackInfo& info) {
+static Napi::Value CreateOptimizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  const OptimizerKind& kind = FindOptimizerKind(info[0].As<Napi::String>().Utf8Value());
   Napi::Array groups = info[1].As<Napi::Array>();
   std::vector<optim::OptimizerParamGroup> pgs;
+  std::shared_ptr<const optim::OptimizerOptions> first;
   for (uint32_t i = 0; i < groups.Length(); i++) {
     Napi::Object g = groups.Get(i).As<Napi::Object>();
     Napi::Array ps = g.Get("params").As<Napi::Array>();
     std::vector<torch::Tensor> params;
     for (uint32_t j = 0; j < ps.Length(); j++) params.push_back(TensorHandle::Get(ps.Get(j)));
-    pgs.emplace_back(params, MakeOptions(kind, ReadOptions(g.Get("options").As<Napi::Object>())));
+    auto options = kind.options(g.Get("options").As<Napi::Object>());
+    if (i == 0) first = options;
+    pgs.emplace_back(params, options->clone());
   }
-  GroupOptions first = ReadOptions(groups.Get(0u).As<Napi::Object>().Get("options").As<Napi::Object>());
-  std::shared_ptr<optim::Optimizer> opt;
-  if (kind == "sgd") opt = std::make_shared<optim::SGD>(pgs, *static_cast<optim::SGDOptions*>(MakeOptions(kind, first).get()));
-  else if (kind == "adam") opt = std::make_shared<optim::Adam>(pgs, *static_cast<optim::AdamOptions*>(MakeOptions(kind, first).get()));
-  else if (kind == "adamw") opt = std::make_shared<optim::AdamW>(pgs, *static_cast<optim::AdamWOptions*>(MakeOptions(kind, first).get()));
-  else if (kind == "rmsprop") opt = std::make_shared<optim::RMSprop>(pgs, *static_cast<optim::RMSpropOptions*>(MakeOptions(kind, first).get()));
-  else opt = std::make_shared<optim::Adagrad>(pgs, *static_cast<optim::AdagradOptions*>(MakeOptions(kind, first).get()));
+  std::shared_ptr<optim::Optimizer> opt = kind.create(pgs, *first);
   Napi::Object obj = Data(env).optimizerCtor.New({});
   OptimizerHandle* h = OptimizerHandle::Unwrap(obj);
-  h->kind = kind;
+  h->kind = &kind;
   h->optimizer = opt;
   return obj;
 }
 
 // The update itself runs without recording gradients, as torch.optim's @no_grad step does.
-void RunStep(optim::Optimizer& opt, const std::string& kind, const std::vector<GroupOptions>& groups) {
+// First the current options go into libtorch's groups (what schedulers changed since the last step).
+void RunStep(optim::Optimizer& opt, const GroupOptions& groups) {
   torch::NoGradGuard noGrad;
-  Apply(opt, kind, groups);
+  auto& pg = opt.param_groups();
+  for (size_t i = 0; i < pg.size() && i < groups.size(); i++) pg[i].set_options(groups[i]->clone());
   opt.step();
 }
 
 static Napi::Value Step(const Napi::CallbackInfo& info) {
   OptimizerHandle* h = GetOptimizer(info[0]);
-  RunStep(*h->optimizer, h->kind, ReadGroups(info[1]));
+  RunStep(*h->optimizer, ReadGroups(*h, info[1]));
   return info.Env().Undefined();
 }
 
@@ -115,10 +204,15 @@ static Napi::Value StepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptimizerHandle* h = GetOptimizer(info[0]);
   auto opt = h->optimizer;
-  std::string kind = h->kind;
-  auto groups = ReadGroups(info[1]);
+  auto groups = ReadGroups(*h, info[1]);
   return Data(env).GetExecutor(env).Submit(
-      env, [opt, kind, groups] { RunStep(*opt, kind, groups); }, [](Napi::Env env) { return env.Undefined(); });
+      env, [opt, groups] { RunStep(*opt, groups); }, [](Napi::Env env) { return env.Undefined(); });
+}
+
+static std::vector<torch::Tensor> OptimizerParams(optim::Optimizer& opt) {
+  std::vector<torch::Tensor> params;
+  for (auto& g : opt.param_groups()) for (auto& p : g.params()) params.push_back(p);
+  return params;
 }
 
 // optimizerState(h) -> per parameter (in group order): null, or { step?, <buffers> } with
@@ -128,27 +222,14 @@ static Napi::Value State(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptimizerHandle* h = GetOptimizer(info[0]);
   auto& state = h->optimizer->state();
-  std::vector<torch::Tensor> params;
-  for (auto& g : h->optimizer->param_groups()) for (auto& p : g.params()) params.push_back(p);
+  std::vector<torch::Tensor> params = OptimizerParams(*h->optimizer);
   Napi::Array out = Napi::Array::New(env, params.size());
   for (size_t i = 0; i < params.size(); i++) {
     auto it = state.find(compat::OptimizerStateKey(state, params[i]));
     if (it == state.end()) { out.Set(static_cast<uint32_t>(i), env.Null()); continue; }
-    Napi::Object o = Napi::Object::New(env);
-    auto put = [&](const char* k, const torch::Tensor& t) { if (t.defined()) o.Set(k, TensorHandle::New(env, t)); };
-    optim::OptimizerParamState* s = it->second.get();
-    if (auto* a = dynamic_cast<optim::AdamParamState*>(s)) {
-      o.Set("step", static_cast<double>(a->step())); put("exp_avg", a->exp_avg()); put("exp_avg_sq", a->exp_avg_sq()); put("max_exp_avg_sq", a->max_exp_avg_sq());
-    } else if (auto* w = dynamic_cast<optim::AdamWParamState*>(s)) {
-      o.Set("step", static_cast<double>(w->step())); put("exp_avg", w->exp_avg()); put("exp_avg_sq", w->exp_avg_sq()); put("max_exp_avg_sq", w->max_exp_avg_sq());
-    } else if (auto* m = dynamic_cast<optim::SGDParamState*>(s)) {
-      put("momentum_buffer", m->momentum_buffer());
-    } else if (auto* r = dynamic_cast<optim::RMSpropParamState*>(s)) {
-      o.Set("step", static_cast<double>(r->step())); put("square_avg", r->square_avg()); put("momentum_buffer", r->momentum_buffer()); put("grad_avg", r->grad_avg());
-    } else if (auto* g = dynamic_cast<optim::AdagradParamState*>(s)) {
-      o.Set("step", static_cast<double>(g->step())); put("sum", g->sum());
-    }
-    out.Set(static_cast<uint32_t>(i), o);
+    OptimizerStateOut o{env, Napi::Object::New(env)};
+    h->kind->stateOut(*it->second, o);
+    out.Set(static_cast<uint32_t>(i), o.o);
   }
   return out;
 }
@@ -158,30 +239,19 @@ static Napi::Value LoadState(const Napi::CallbackInfo& info) {
   OptimizerHandle* h = GetOptimizer(info[0]);
   Napi::Array entries = info[1].As<Napi::Array>();
   auto& state = h->optimizer->state();
-  std::vector<torch::Tensor> params;
-  for (auto& g : h->optimizer->param_groups()) for (auto& p : g.params()) params.push_back(p);
+  std::vector<torch::Tensor> params = OptimizerParams(*h->optimizer);
   state.clear();
   for (uint32_t i = 0; i < entries.Length() && i < params.size(); i++) {
     Napi::Value e = entries.Get(i);
     if (!e.IsObject()) continue;
-    Napi::Object o = e.As<Napi::Object>();
-    auto t = [&](const char* k) { return o.Has(k) && TensorHandle::Is(o.Get(k)) ? TensorHandle::Get(o.Get(k)).detach().clone() : torch::Tensor(); };
-    int64_t step = o.Has("step") && o.Get("step").IsNumber() ? o.Get("step").As<Napi::Number>().Int64Value() : 0;
-    std::unique_ptr<optim::OptimizerParamState> s;
-    const std::string& k = h->kind;
-    if (k == "adam") { auto a = std::make_unique<optim::AdamParamState>(); a->step(step); a->exp_avg(t("exp_avg")); a->exp_avg_sq(t("exp_avg_sq")); a->max_exp_avg_sq(t("max_exp_avg_sq")); s = std::move(a); }
-    else if (k == "adamw") { auto a = std::make_unique<optim::AdamWParamState>(); a->step(step); a->exp_avg(t("exp_avg")); a->exp_avg_sq(t("exp_avg_sq")); a->max_exp_avg_sq(t("max_exp_avg_sq")); s = std::move(a); }
-    else if (k == "sgd") { auto a = std::make_unique<optim::SGDParamState>(); a->momentum_buffer(t("momentum_buffer")); s = std::move(a); }
-    else if (k == "rmsprop") { auto a = std::make_unique<optim::RMSpropParamState>(); a->step(step); a->square_avg(t("square_avg")); a->momentum_buffer(t("momentum_buffer")); a->grad_avg(t("grad_avg")); s = std::move(a); }
-    else { auto a = std::make_unique<optim::AdagradParamState>(); a->step(step); a->sum(t("sum")); s = std::move(a); }
-    state[compat::OptimizerStateKey(state, params[i])] = std::move(s);
+    state[compat::OptimizerStateKey(state, params[i])] = h->kind->stateIn(OptimizerStateIn{e.As<Napi::Object>()});
   }
   return info.Env().Undefined();
 }
 
 void InitOptim(Napi::Env env, Napi::Object exports) {
   OptimizerHandle::Init(env, exports);
-  Export<Create>(env, exports, "createOptimizer");
+  Export<CreateOptimizer>(env, exports, "createOptimizer");
   ExportOrdered<Step>(env, exports, "optimizerStep");
   Export<StepAsync>(env, exports, "optimizerStepAsync");
   ExportOrdered<State>(env, exports, "optimizerState");

@@ -12,48 +12,70 @@
 
 namespace trnn {
 
-// trainStepAsync(traced | null, inputs, loss | null, optimizer, groupOptions, maxNorm, normType, scaler | null, ddp | null)
-//   traced: a graph from (parameters..., inputs..., target) to the loss; `inputs` are its inputs.
-//   loss: a loss already computed on the JS thread (untraced models).
+// trainStepAsync({ traced, inputs, loss, optimizer, groups, maxNorm, normType, scaler, ddp })
+//   traced: a graph from (parameters..., inputs..., target) to the loss, or null; `inputs` are
+//     its inputs.
+//   loss: a loss already computed on the JS thread (untraced models), or null.
+//   optimizer, groups: the optimizer and its groups' current options; maxNorm (0: no
+//     clipping) and normType: clip_grad_norm_'s.
 //   scaler: { scale, growthTracker, growthFactor, backoffFactor, growthInterval } of a
-//     GradScaler (mixed precision): backward of loss * scale, gradients unscaled, the step
-//     skipped when one is inf/NaN, then the scale updated, as scaler.scale/step/update do.
-//   ddp: a DistributedDataParallel handle (distributed/ddp.h): its Reducer all-reduces the
-//     gradients during backward, so the clipping and the step see the averaged gradients.
+//     GradScaler (mixed precision), or null: backward of loss * scale, gradients unscaled, the
+//     step skipped when one is inf/NaN, then the scale updated, as scaler.scale/step/update do.
+//   ddp: a DistributedDataParallel handle (distributed/ddp.h), or null: its Reducer all-reduces
+//     the gradients during backward, so the clipping and the step see the averaged gradients.
 // Resolves with the loss value. A non-finite loss applies nothing (no backward, no step), so
 // the model stays as it was; lib/ decides whether to throw, skip or stop. With a scaler it
 // also backs the scale off, as the inf gradients it would give do in PyTorch. With ddp the
 // ranks decide together: when the loss is not finite on any rank, every rank skips the step
 // and resolves with NaN (or its own non-finite loss).
+struct TrainStepArgs {
+  std::shared_ptr<torch::jit::GraphFunction> traced;
+  Tensors inputs;
+  torch::Tensor loss;
+  std::shared_ptr<torch::optim::Optimizer> optimizer;
+  GroupOptions groups;
+  double maxNorm = 0, normType = 2;
+  std::shared_ptr<ScalerState> scaler;
+  std::shared_ptr<DdpState> ddp;
+
+  // Read on the JS thread, before the job is queued.
+  static TrainStepArgs Read(const Napi::Object& o) {
+    auto given = [&](const char* k) { Napi::Value v = o.Get(k); return !v.IsNull() && !v.IsUndefined(); };
+    TrainStepArgs a;
+    if (given("traced")) a.traced = TracedHandle::Get(o.Get("traced"))->fn;
+    a.inputs = TensorsFrom(o.Get("inputs"));
+    if (given("loss")) a.loss = TensorHandle::Get(o.Get("loss"));
+    OptimizerHandle* oh = GetOptimizer(o.Get("optimizer"));
+    a.optimizer = oh->optimizer;
+    a.groups = ReadGroups(*oh, o.Get("groups"));
+    a.maxNorm = o.Get("maxNorm").As<Napi::Number>().DoubleValue();
+    a.normType = o.Get("normType").As<Napi::Number>().DoubleValue();
+    if (o.Get("scaler").IsObject()) {
+      Napi::Object s = o.Get("scaler").As<Napi::Object>();
+      a.scaler = std::make_shared<ScalerState>();
+      a.scaler->scale = TensorHandle::Get(s.Get("scale"));
+      a.scaler->growthTracker = TensorHandle::Get(s.Get("growthTracker"));
+      a.scaler->growthFactor = s.Get("growthFactor").As<Napi::Number>().DoubleValue();
+      a.scaler->backoffFactor = s.Get("backoffFactor").As<Napi::Number>().DoubleValue();
+      a.scaler->growthInterval = s.Get("growthInterval").As<Napi::Number>().Int64Value();
+    }
+    a.ddp = GetDdp(o.Get("ddp"));
+    return a;
+  }
+};
+
 static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::shared_ptr<torch::jit::GraphFunction> fn;
-  if (!info[0].IsNull() && !info[0].IsUndefined()) fn = TracedHandle::Get(info[0])->fn;
-  Tensors inputs = TensorsFrom(info[1]);
-  torch::Tensor given;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) given = TensorHandle::Get(info[2]);
-  OptimizerHandle* oh = GetOptimizer(info[3]);
-  auto opt = oh->optimizer;
-  std::string kind = oh->kind;
-  auto groups = ReadGroups(info[4]);
-  double maxNorm = info[5].As<Napi::Number>().DoubleValue();
-  double normType = info[6].As<Napi::Number>().DoubleValue();
-  std::shared_ptr<ScalerState> scaler;
-  if (info.Length() > 7 && info[7].IsObject()) {
-    Napi::Object o = info[7].As<Napi::Object>();
-    scaler = std::make_shared<ScalerState>();
-    scaler->scale = TensorHandle::Get(o.Get("scale"));
-    scaler->growthTracker = TensorHandle::Get(o.Get("growthTracker"));
-    scaler->growthFactor = o.Get("growthFactor").As<Napi::Number>().DoubleValue();
-    scaler->backoffFactor = o.Get("backoffFactor").As<Napi::Number>().DoubleValue();
-    scaler->growthInterval = o.Get("growthInterval").As<Napi::Number>().Int64Value();
-  }
-  std::shared_ptr<DdpState> ddp;
-  if (info.Length() > 8) ddp = GetDdp(info[8]);
+  auto args = std::make_shared<const TrainStepArgs>(TrainStepArgs::Read(info[0].As<Napi::Object>()));
   auto result = std::make_shared<double>(0);
   return Data(env).GetExecutor(env).Submit(
       env,
-      [fn, inputs, given, opt, kind, groups, maxNorm, normType, scaler, ddp, result] {
+      [args, result] {
+        const auto& fn = args->traced;
+        const auto& opt = args->optimizer;
+        const auto& scaler = args->scaler;
+        const auto& ddp = args->ddp;
+        const double maxNorm = args->maxNorm, normType = args->normType;
         std::vector<torch::Tensor> params;
         for (auto& g : opt->param_groups()) {
           for (auto& p : g.params()) {
@@ -62,7 +84,7 @@ static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
           }
         }
         if (ddp) DdpBeforeForward(*ddp);
-        torch::Tensor loss = fn ? RunGraph(*fn, inputs).at(0) : given;
+        torch::Tensor loss = fn ? RunGraph(*fn, args->inputs).at(0) : args->loss;
         double v = loss.item<double>();
         *result = v;
         bool skip = !std::isfinite(v);
@@ -81,14 +103,14 @@ static Napi::Value TrainStepAsync(const Napi::CallbackInfo& info) {
           bool foundInf = scaler->Unscale(params);
           if (!foundInf) {
             if (maxNorm > 0) torch::nn::utils::clip_grad_norm_(params, maxNorm, normType);
-            RunStep(*opt, kind, groups);
+            RunStep(*opt, args->groups);
           }
           scaler->Update(foundInf);
           return;
         }
         DdpBackward(ddp.get(), [&] { loss.backward(); });
         if (maxNorm > 0) torch::nn::utils::clip_grad_norm_(params, maxNorm, normType);
-        RunStep(*opt, kind, groups);
+        RunStep(*opt, args->groups);
       },
       [result](Napi::Env env) { return Napi::Number::New(env, *result); });
 }

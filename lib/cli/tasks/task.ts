@@ -3,12 +3,13 @@ import type { Tensor } from '../../tensor';
 import type { Module } from '../../nn/module';
 import type { Batches } from '../../train/fit';
 import type { OptionSpec } from '../args';
+import type { RecurrentKind } from '../../binding';
 
 /** A task's own option values (--file, --fashion, --beam …), as parsed. */
 export type TaskOptionValues = Record<string, string | number | boolean>;
 
 export interface TrainConfig {
-  cell: 'lstm' | 'gru' | 'rnn';
+  cell: RecurrentKind;
   hidden: number;
   layers: number;
   bidirectional: boolean;
