@@ -67,6 +67,15 @@ struct AddonData {
 
 AddonData& Data(Napi::Env env);
 
+// The object behind an ObjectWrap handle made by `ctor`; nullptr for any other value (where
+// ObjectWrap::Unwrap would throw a bare "Invalid argument", or take a handle of another kind
+// for its own). Callers throw InvalidHandle (errors.h).
+template <typename T>
+T* UnwrapAs(const Napi::Value& v, const Napi::FunctionReference& ctor) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor.Value())) return nullptr;
+  return T::Unwrap(v.As<Napi::Object>());
+}
+
 // Each file pair registers its entry points on `exports`.
 void InitErrors(Napi::Env env, Napi::Object exports);
 void InitTensor(Napi::Env env, Napi::Object exports);

@@ -74,4 +74,23 @@ void InitErrors(Napi::Env env, Napi::Object exports) {
   Export<Init>(env, exports, "init");
 }
 
+Napi::Error InvalidHandle(const Napi::Value& v, const std::string& what, const std::string& name, bool ofThisKind,
+                          const std::string& emptied) {
+  std::string received;
+  if (ofThisKind) received = emptied;
+  else {
+    switch (v.Type()) {
+      case napi_undefined: received = "undefined"; break;
+      case napi_null: received = "null"; break;
+      case napi_boolean: received = "a boolean"; break;
+      case napi_number: received = "a number"; break;
+      case napi_bigint: received = "a bigint"; break;
+      case napi_string: received = "a string"; break;
+      case napi_function: received = "a function"; break;
+      default: received = "an object of another kind"; break;
+    }
+  }
+  return MakeError(v.Env(), "ERR_INVALID_ARG", "Expected " + what + " for " + name + " but received " + received);
+}
+
 }  // namespace trnn

@@ -29,6 +29,12 @@ std::string CleanGlooMessage(const std::string& what);
 // Builds a TorchError (or a plain Error with `code` before lib registered its class). JS thread.
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message);
 
+// A handle that lib/ validates first (a disposed tensor, a released module, an object of another
+// kind) reached native code anyway: ERR_INVALID_ARG in lib/'s shape, "Expected <what> for <name>
+// but received <value>". `emptied` describes a handle of the right kind whose object is gone.
+Napi::Error InvalidHandle(const Napi::Value& v, const std::string& what, const std::string& name, bool ofThisKind,
+                          const std::string& emptied);
+
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value Entry(const Napi::CallbackInfo& info) {
   try {

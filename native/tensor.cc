@@ -108,7 +108,7 @@ void TensorHandle::Release(Napi::Env env) {
 
 static const torch::Tensor& Live(const TensorHandle* h, const Napi::Value& v) {
   if (h == nullptr || !h->IsLive()) {
-    throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a live tensor but received a disposed tensor");
+    throw InvalidHandle(v, "a live tensor", "a tensor argument", h != nullptr, "a disposed tensor");
   }
   return h->tensor();
 }

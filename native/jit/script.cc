@@ -25,8 +25,8 @@ class ScriptHandle : public Napi::ObjectWrap<ScriptHandle> {
 };
 
 static std::shared_ptr<ScriptModule> GetScript(const Napi::Value& v) {
-  ScriptHandle* h = ScriptHandle::Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->script) throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a TorchScript module handle");
+  ScriptHandle* h = UnwrapAs<ScriptHandle>(v, Data(v.Env()).scriptCtor);
+  if (h == nullptr || !h->script) throw InvalidHandle(v, "a TorchScript module handle", "module", h != nullptr, "a released module");
   return h->script;
 }
 

@@ -19,8 +19,8 @@ void TracedHandle::Init(Napi::Env env, Napi::Object exports) {
 TracedHandle::TracedHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TracedHandle>(info) {}
 
 TracedHandle* TracedHandle::Get(const Napi::Value& v) {
-  TracedHandle* h = Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->fn) throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a traced graph handle");
+  TracedHandle* h = UnwrapAs<TracedHandle>(v, Data(v.Env()).tracedCtor);
+  if (h == nullptr || !h->fn) throw InvalidHandle(v, "a traced graph handle", "traced", h != nullptr, "a released graph");
   return h;
 }
 

@@ -26,8 +26,8 @@ Napi::Object ModuleHandle::New(Napi::Env env, std::shared_ptr<torch::nn::Module>
 }
 
 ModuleHandle* ModuleHandle::Get(const Napi::Value& v) {
-  ModuleHandle* h = Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->module) throw MakeError(v.Env(), "ERR_INVALID_ARG", "Expected a module handle");
+  ModuleHandle* h = UnwrapAs<ModuleHandle>(v, Data(v.Env()).moduleCtor);
+  if (h == nullptr || !h->module) throw InvalidHandle(v, "a module handle", "module", h != nullptr, "a released module");
   return h;
 }
 
