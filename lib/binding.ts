@@ -98,6 +98,8 @@ export interface NativeBinding {
   setRngState(state: H): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** the executor thread's count, after the jobs queued before it (tests) */
+  getNumThreadsAsync(): Promise<number>;
   setFlushDenormal(mode: boolean): boolean;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;

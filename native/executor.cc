@@ -51,7 +51,8 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   napi_deferred deferred;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
-  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode()};
+  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
+                     at::get_num_threads()};
   if (pending_++ == 0) tsfn_.Ref(env);
   submitted_++;
   bool wake;
@@ -76,6 +77,10 @@ void Executor::Loop() {
   // This thread's flush-denormal mode; -1 = unknown (a new thread inherits its creator's
   // MXCSR), so the first job sets it. Changed only when a job's mode differs: cheap.
   int flushDenormal = -1;
+  // Likewise the intra-op thread count: with OpenMP it is per thread (omp_set_num_threads sets
+  // the calling thread's value, and libtorch reads it once per thread), so setNumThreads on the
+  // JS thread reaches this thread through the job, as PyTorch's does for its caller.
+  int threads = -1;
   for (;;) {
     Job* job;
     {
@@ -100,6 +105,10 @@ void Executor::Loop() {
       if (flushDenormal != static_cast<int>(job->flushDenormal)) {
         SetFlushDenormalMode(job->flushDenormal);
         flushDenormal = job->flushDenormal;
+      }
+      if (threads != job->threads) {
+        at::set_num_threads(job->threads);
+        threads = job->threads;
       }
       torch::AutoGradMode grad(job->gradMode);
       AutocastScope autocast(job->autocast);

@@ -56,6 +56,7 @@ class Executor {
     bool gradMode;
     AutocastState autocast;
     bool flushDenormal;
+    int threads;  // the JS thread's libtorch intra-op thread count (setNumThreads)
     bool failed = false;
     ErrorInfo error{};
   };

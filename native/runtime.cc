@@ -38,6 +38,15 @@ static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), torch::get_num_threads());
 }
 
+// getNumThreadsAsync() -> Promise<number>: the count the executor thread computes with (after
+// the jobs queued before it), which follows setNumThreads on the JS thread.
+static Napi::Value GetNumThreadsAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto n = std::make_shared<int>(0);
+  return Data(env).GetExecutor(env).Submit(
+      env, [n] { *n = torch::get_num_threads(); }, [n](Napi::Env env) { return Napi::Number::New(env, *n); });
+}
+
 // setFlushDenormal(mode) -> supported, as torch.set_flush_denormal: FTZ/DAZ on this (the JS)
 // thread; async jobs queued afterwards carry the mode to the executor thread (executor.h).
 static Napi::Value SetFlushDenormal(const Napi::CallbackInfo& info) {
@@ -105,6 +114,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   ExportOrdered<SetRngState>(env, exports, "setRngState");
   Export<SetNumThreads>(env, exports, "setNumThreads");
   Export<GetNumThreads>(env, exports, "getNumThreads");
+  Export<GetNumThreadsAsync>(env, exports, "getNumThreadsAsync");
   Export<SetFlushDenormal>(env, exports, "setFlushDenormal");
   Export<CudaIsAvailable>(env, exports, "cudaIsAvailable");
   Export<CudaDeviceCount>(env, exports, "cudaDeviceCount");

@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import * as torch from '../lib';
+import { native } from '../lib/binding';
 import { assertMatches, Encoded, loadFixture, throwsTorch, values } from './helpers';
 
 describe('tensor creation', () => {
@@ -145,6 +146,20 @@ describe('tensor creation', () => {
     assert.strictEqual(torch.getNumThreads(), 1);
     torch.setNumThreads(n);
     assert.strictEqual(torch.getNumThreads(), n);
+  });
+
+  it('threads: setNumThreads reaches async jobs, which run on the executor thread', async () => {
+    // with OpenMP the count is per thread: the executor takes the JS thread's with every job
+    const n = torch.getNumThreads();
+    try {
+      for (const k of [2, 1, 3]) {
+        torch.setNumThreads(k);
+        assert.strictEqual(await native.getNumThreadsAsync(), k);
+      }
+    } finally {
+      torch.setNumThreads(n);
+    }
+    assert.strictEqual(await native.getNumThreadsAsync(), n);
   });
 
   describe('setFlushDenormal (torch.set_flush_denormal)', () => {
