@@ -2,6 +2,9 @@
 
 #include <torch/version.h>
 
+#include <cstdlib>
+#include <mutex>
+
 #include "executor.h"
 #include "tensor.h"
 
@@ -108,7 +111,20 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// torchrnn's default intra-op thread count: 1, on every libtorch line, unless OMP_NUM_THREADS
+// says otherwise. Debian's libtorch 1.13 starts with 1 thread; 2.x with one per core, and on
+// top of that OpenBLAS (libopenblas0-pthread) runs its own thread per core inside every GEMM:
+// two pools spinning on the same cores. Measured on 2 cores (libtorch 2.6, LSTM inference):
+// 2 threads took twice as long as 1. setNumThreads(n) changes it at any time.
+static void SetDefaultThreads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("OMP_NUM_THREADS") == nullptr) torch::set_num_threads(1);
+  });
+}
+
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  SetDefaultThreads();
   ExportOrdered<ManualSeed>(env, exports, "manualSeed");
   ExportOrdered<GetRngState>(env, exports, "getRngState");
   ExportOrdered<SetRngState>(env, exports, "setRngState");

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as childProcess from 'child_process';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
 import { assertMatches, Encoded, loadFixture, throwsTorch, values } from './helpers';
@@ -146,6 +147,19 @@ describe('tensor creation', () => {
     assert.strictEqual(torch.getNumThreads(), 1);
     torch.setNumThreads(n);
     assert.strictEqual(torch.getNumThreads(), n);
+  });
+
+  it('threads: 1 by default on every libtorch line, OMP_NUM_THREADS when it is set', () => {
+    const run = (env: NodeJS.ProcessEnv) => {
+      const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', "process.stdout.write(String(require('../lib').getNumThreads()))"], {
+        cwd: __dirname, env, encoding: 'utf8', timeout: 60000,
+      });
+      assert.strictEqual(res.status, 0, res.stderr);
+      return Number(res.stdout);
+    };
+    const { OMP_NUM_THREADS: _, ...env } = process.env;
+    assert.strictEqual(run(env), 1);
+    assert.strictEqual(run({ ...env, OMP_NUM_THREADS: '2' }), 2);
   });
 
   it('threads: setNumThreads reaches async jobs, which run on the executor thread', async () => {
