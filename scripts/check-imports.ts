@@ -13,7 +13,7 @@
  * was type-only, so the printed cycles say which links exist only for types.
  *
  * Run: npx tsx scripts/check-imports.ts [--json]
- * Used by test/00.build.test.ts (describe 'architecture').
+ * Used by test/01.architecture.test.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the PyTorch interop fixtures (test/fixtures/torch-<line>/interop/) that test/51.serialization.pt.test.ts reads.
+"""Writes the PyTorch interop fixtures (test/fixtures/torch-<line>/interop/) that test/51.serialization.pt.test.ts and test/52.serialization.pt.hostile.test.ts read.
 
 Run with Debian's Python (python3-torch 1.13.1, the libtorch the addon links):
     /usr/bin/python3 scripts/gen-fixtures-interop.py

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference losses from PyTorch 1.13 for test/40.nn.loss.test.ts.
+"""Reference losses from PyTorch 1.13 for test/32.nn.loss.test.ts.
 
 Usage: /usr/bin/python3 scripts/gen-fixtures-loss.py   (writes test/fixtures/torch-<line>/loss.json)
 

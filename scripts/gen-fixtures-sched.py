@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference learning-rate schedules from PyTorch 1.13 for test/42.optim.lr-scheduler.test.ts.
+"""Reference learning-rate schedules from PyTorch 1.13 for test/41.optim.lr-scheduler.test.ts.
 
 Usage: /usr/bin/python3 scripts/gen-fixtures-sched.py   (writes test/fixtures/torch-<line>/lr-scheduler.json)
 

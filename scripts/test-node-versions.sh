@@ -11,9 +11,10 @@
 # bin/node), installed with npm into ${TORCHRNN_NODE_CACHE:-/var/tmp/torchrnn-node}/<version>
 # and reused by later runs (delete that folder to get a newer release of a major). That node
 # runs mocha, with its directory first on PATH, so child processes (process.execPath, `node`,
-# npm's scripts) use it too. The subset: tensors (test/10-12), modules (30, 31), trainStep and
-# fit (60), the tfjs backend (75) and the packed tarball (85); then the README's TensorFlow.js
-# example (tfjs-core + tfjs-layers + tfjs's chained ops stand in for @tensorflow/tfjs).
+# npm's scripts) use it too. The subset: tensors (test/10-12), modules (30, 31), jit.trace,
+# DataLoader, trainStep and fit (55, 60, 61), the tfjs backend (80) and the packed tarball
+# (90); test/README.md lists the bands. Then the README's TensorFlow.js example (tfjs-core +
+# tfjs-layers + tfjs's chained ops stand in for @tensorflow/tfjs).
 # Needs the addon built (bash scripts/setup.sh). Runs from any directory, as root or not.
 # Prints mocha's spec reporter output and a summary; exit status 1 when any run failed.
 set -uo pipefail
@@ -44,7 +45,7 @@ command -v npm >/dev/null || die "npm is not on PATH"
 npm_cli="$(readlink -f "$(command -v npm)")"
 
 subset=(test/10.*.test.ts test/11.*.test.ts test/12.*.test.ts test/30.*.test.ts test/31.*.test.ts
-        test/60.*.test.ts test/75.*.test.ts test/85.*.test.ts)
+        test/55.*.test.ts test/60.*.test.ts test/61.*.test.ts test/80.*.test.ts test/90.*.test.ts)
 if (( full )); then
   specs=()   # .mocharc.json's own spec
 else
@@ -123,6 +124,6 @@ for v in "${versions[@]}"; do
   summary+=("$line")
 done
 
-say "summary (${#versions[@]} version(s), $( ((full)) && echo 'whole suite' || echo 'subset: test/10 11 12 30 31 60 75 85'))"
+say "summary (${#versions[@]} version(s), $( ((full)) && echo 'whole suite' || echo 'subset: test/10 11 12 30 31 55 60 61 80 90'))"
 for s in "${summary[@]}"; do say "  $s"; done
 exit "$failed"

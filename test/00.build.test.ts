@@ -1,15 +1,13 @@
 // The built package: it loads from require and import, finds libtorch without
-// LD_LIBRARY_PATH, and says what to do when the addon cannot load.
+// LD_LIBRARY_PATH, and says what to do when the addon cannot load. lib/'s import graph: test/01.
 import * as assert from 'assert';
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { libtorchLine } from '../lib/compat';
-import { checkImports, formatReport } from '../scripts/check-imports';
+import { ROOT, tmpDir } from './helpers';
 
-const ROOT = path.join(__dirname, '..');
 const ADDON = path.join(ROOT, 'build', 'Release', 'torchrnn.node');
 
 function node(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
@@ -20,7 +18,7 @@ describe('build and packaging', () => {
   let project: string;
   before(() => {
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npm run compile` first (dist/ is missing)');
-    project = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-consumer-'));
+    project = tmpDir('torchrnn-consumer-');
     fs.mkdirSync(path.join(project, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'torchrnn'), 'dir');
   });
@@ -87,7 +85,7 @@ describe('build and packaging', () => {
   });
 
   it('a missing addon gives ERR_LIBTORCH_NOT_FOUND saying what was tried and what to do', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-noaddon-'));
+    const dir = tmpDir('torchrnn-noaddon-');
     try {
       fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
       fs.mkdirSync(path.join(dir, 'scripts'));
@@ -144,33 +142,5 @@ describe('build and packaging', () => {
     const r = node(['-e', src], project);
     assert.strictEqual(r.status, 0, r.stderr);
     assert.strictEqual(r.stdout.trim(), 'done 64x64');
-  });
-});
-
-// scripts/check-imports.ts: lib/'s module graph (every relative import, type-only ones too).
-describe('architecture', () => {
-  let r: ReturnType<typeof checkImports>;
-  before(() => { r = checkImports(); });
-
-  it('lib/ has no import cycles', () => {
-    assert.deepStrictEqual(r.cycles, [], formatReport(r));
-  });
-
-  it('lib/ imports only downward (no room imports a higher one), and every file has a room', () => {
-    assert.deepStrictEqual(r.upward.map((e) => `${e.from}:${e.line} (${e.fromRoom}) -> ${e.to} (${e.toRoom})`), [], formatReport(r));
-    assert.deepStrictEqual(r.unplaced, []);
-  });
-
-  it('the checker finds a cycle, type-only links included', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-imports-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'a.ts'), "import { b } from './b';\nexport const a = b + 1;\n");
-      fs.writeFileSync(path.join(dir, 'b.ts'), "import type { C } from './c/index';\nexport const b = 1; export type B = C;\n");
-      fs.mkdirSync(path.join(dir, 'c'));
-      fs.writeFileSync(path.join(dir, 'c', 'index.ts'), "export type C = typeof import('../a').a;\n");
-      assert.deepStrictEqual(checkImports(dir).cycles, [['a.ts', 'b.ts', 'c/index.ts', 'a.ts']]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

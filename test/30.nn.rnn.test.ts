@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import * as childProcess from 'child_process';
 import * as torch from '../lib';
-import { assertMatches, Encoded, fromFixture, loadFixture } from './helpers';
+import { assertMatches, Encoded, fromFixture, loadFixture, values } from './helpers';
 import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
 
 const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; options: Record<string, unknown>; seed: number; stateDict: Record<string, Encoded> }[] }>('nn.json');
@@ -330,7 +330,6 @@ describe('initialization matches PyTorch after manualSeed', () => {
 describe('nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence', () => {
   const { nn } = torch;
   const P = nn.utils.rnn;
-  const values = (t: torch.Tensor) => Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
   const maxDiff = (a: torch.Tensor, b: torch.Tensor) => Math.max(...values(a.sub(b).abs()));
 
   it('packs as PyTorch: steps of the longest-first batch, batch sizes, sorted and inverse orders', () => {

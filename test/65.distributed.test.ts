@@ -10,12 +10,10 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { ddpData, ddpSamples, GLOBAL_BATCH, LR, model, paramValues } from './fixtures/distributed/common';
 import { base, scatterInput } from './fixtures/distributed/worker';
-import { byLine, throwsTorch, values } from './helpers';
+import { byLine, CLI_BIN as BIN, ROOT, throwsTorch, tmpDir, values } from './helpers';
 
 const { distributed: dist, nn, optim, data } = torch;
-const ROOT = path.join(__dirname, '..');
 const WORKER = path.join(__dirname, 'fixtures', 'distributed', 'worker.ts');
-const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -436,7 +434,7 @@ describe('distributed (c10d Gloo)', () => {
     let tmp: string;
     before(function () {
       if (!fs.existsSync(BIN)) this.skip();
-      tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-run-'));
+      tmp = tmpDir('torchrnn-run-');
     });
     after(() => { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); });
 

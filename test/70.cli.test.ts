@@ -2,14 +2,11 @@
 import * as assert from 'assert';
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { requireDataset } from '../lib/cli/tasks/common';
 import { UsageError } from '../lib/cli/args';
 import { libtorchLine } from '../lib/compat';
-
-const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+import { CLI_BIN as BIN, ROOT, tmpDir } from './helpers';
 
 function cli(args: string[], cwd = ROOT) {
   return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 300000 });
@@ -39,7 +36,7 @@ describe('torchrnn CLI', () => {
   let tmp: string;
   before(() => {
     assert.ok(fs.existsSync(BIN), 'run npm run compile first');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-cli-'));
+    tmp = tmpDir('torchrnn-cli-');
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,15 +1,7 @@
 import * as assert from 'assert';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
-import { gc, throwsTorch } from './helpers';
-
-async function settleGc(): Promise<void> {
-  // Finalizers of collected objects run on a later tick.
-  for (let i = 0; i < 5; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-}
+import { settle, throwsTorch } from './helpers';
 
 describe('memory', () => {
   it('memory() counts live tensors and the bytes of distinct storages', () => {
@@ -97,13 +89,13 @@ describe('memory', () => {
   });
 
   it('tensors left to the garbage collector are freed', async () => {
-    await settleGc();
+    await settle(5); // finalizers of collected objects run on a later tick
     const base = torch.memory();
     (() => {
       for (let i = 0; i < 2000; i++) torch.ones([256]).mul(2);
     })();
     assert.ok(torch.memory().tensors > base.tensors);
-    await settleGc();
+    await settle(5);
     const after = torch.memory();
     assert.ok(after.tensors <= base.tensors + 10, `tensors: ${base.tensors} → ${after.tensors}`);
     assert.ok(after.bytes <= base.bytes + 10 * 1024, `bytes: ${base.bytes} → ${after.bytes}`);
@@ -112,7 +104,7 @@ describe('memory', () => {
   it('native bytes put pressure on the GC: undisposed tensors do not pile up while the loop turns', async () => {
     // Node runs N-API finalizers on a later tick, so a program that never yields keeps its
     // garbage until it does (dispose() or tidy() free at once); one that awaits does not grow.
-    await settleGc();
+    await settle(5);
     const base = torch.memory().bytes;
     let peak = 0;
     for (let i = 0; i < 400; i++) {

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { assertMatches, Encoded, fixturePath, fromFixture, loadFixture, throwsTorch } from './helpers';
+import { assertMatches, Encoded, fixturePath, fromFixture, loadFixture, throwsTorch, tmpDir } from './helpers';
 
 const FILE = fixturePath('scripted-lstm.pt');
 const fx = loadFixture<{ input: Encoded; y: Encoded; h: Encoded; c: Encoded; y_scaled: Encoded; params: string[] }>('script.json');
@@ -30,7 +30,7 @@ describe('jit.load (TorchScript)', () => {
   it('missing, corrupt and wrong files throw ERR_CHECKPOINT; bad arguments throw', () => {
     throwsTorch(() => torch.jit.load('/nonexistent/model.pt'), 'ERR_CHECKPOINT', 'Cannot load a TorchScript module from /nonexistent/model.pt: no such file');
     throwsTorch(() => torch.jit.load(os.tmpdir()), 'ERR_CHECKPOINT', `Cannot load a TorchScript module from ${os.tmpdir()}: not a file`);
-    const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trnn-jit-')), 'bad.pt');
+    const bad = path.join(tmpDir('trnn-jit-'), 'bad.pt');
     fs.writeFileSync(bad, 'this is not a zip archive');
     throwsTorch(() => torch.jit.load(bad), 'ERR_CHECKPOINT', /^Cannot load a TorchScript module from .*bad\.pt: .*zip archive/);
     const truncated = path.join(path.dirname(bad), 'truncated.pt');

@@ -9,6 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
 import { fusedStats, kernelNames, TorchBackend } from '../lib/tfjs';
+import { assertAllClose, lcg } from './helpers';
 
 type Kind = 'lstm' | 'gru' | 'simpleRNN';
 const BATCH = 8, STEPS = 7, FEATURES = 3, UNITS = 6, SAMPLES = 32;
@@ -60,14 +61,6 @@ async function train(backend: string, kind: Kind, opts: Record<string, unknown>,
   return { loss: history.history.loss as number[], weights: start, prediction };
 }
 
-/** |actual - expected| <= rtol * |expected| + atol, elementwise. */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string, atol = 0): void {
-  assert.strictEqual(actual.length, expected.length, `${what}: lengths differ`);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= rtol * Math.abs(expected[i]) + atol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (cpu)`);
-  }
-}
-
 describe('tfjs backend: torch', function () {
   this.timeout(300000);
 
@@ -111,8 +104,8 @@ describe('tfjs backend: torch', function () {
         const layers = opts.stacked ? 2 : 1;
         assert.strictEqual(fusedStats[kind] - before[kind], layers * (batches + 1));
         assert.strictEqual(fusedStats[grad] - before[grad], layers * batches);
-        assertClose(torchRun.loss, cpu.loss, 1e-4, 'loss');
-        assertClose(torchRun.prediction, cpu.prediction, 1e-4, 'prediction', 1e-6);
+        assertAllClose(torchRun.loss, cpu.loss, { rtol: 1e-4, atol: 0 }, 'loss (torch vs cpu)');
+        assertAllClose(torchRun.prediction, cpu.prediction, { rtol: 1e-4, atol: 1e-6 }, 'prediction (torch vs cpu)');
       });
     }
   });
@@ -148,7 +141,7 @@ describe('tfjs backend: torch', function () {
       const actual = await run('torch', kind, opts, withState);
       assert.strictEqual(fusedStats[kind] - before, 2, `${kind} ${JSON.stringify(opts)} took the fused path`);
       assert.strictEqual(actual.length, expected.length);
-      actual.forEach((a, i) => assertClose(a, expected[i], 1e-4, `${kind} ${JSON.stringify(opts)} output ${i}`, 1e-6));
+      actual.forEach((a, i) => assertAllClose(a, expected[i], { rtol: 1e-4, atol: 1e-6 }, `${kind} ${JSON.stringify(opts)} output ${i} (torch vs cpu)`));
     }
   });
 
@@ -262,8 +255,8 @@ describe('tfjs backend: torch', function () {
     it('every kernel survives random inputs and attributes', () => {
       // A small fuzz: each kernel with inputs of random ranks, shapes and dtypes and junk
       // attributes. Each call either returns or throws an Error; the process must survive.
-      let seed = 12345;
-      const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+      const next = lcg(12345);
+      const rand = () => next() / 2147483648;
       const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
       const dtypes: tf.DataType[] = ['float32', 'int32', 'bool'];
       const junk = [0, -1, 1, 2, 3, 1e9, -1e9, NaN, 0.5, [1, 2], [-1], [0, 0], [[0, 1], [1, 0]], 'same', 'valid', 'NHWC', 'x', true, null];

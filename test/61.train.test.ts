@@ -1,42 +1,12 @@
-// trainStep (traced and untraced), fit(), evaluate(), predict(), DataLoader.
+// trainStep (traced and untraced), fit(), evaluate(), predict() (lib/train/). The models and data
+// they train: test/models.ts; jit.trace: test/55; DataLoader: test/60; checkpoints: test/62;
+// trainStep({ amp }): test/63.
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { throwsTorch, values } from './helpers';
+import { sameParams, throwsTorch, values } from './helpers';
+import { Classifier, nll, sequences, twin } from './models';
 
 const { nn, optim, data } = torch;
-
-class Classifier extends nn.Module {
-  lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 8, numLayers: 2, batchFirst: true });
-  head = new nn.Linear(8, 3);
-  forward(x: torch.Tensor, lengths?: torch.Tensor): torch.Tensor {
-    const [, [h]] = this.lstm.forward(x, lengths ? { lengths } : undefined);
-    return this.head.forward(h.select(0, -1));
-  }
-}
-const nll = (out: torch.Tensor, t: torch.Tensor) => out.logSoftmax(-1).gather(1, t.unsqueeze(1)).neg().mean();
-
-function twin(): [Classifier, Classifier] {
-  torch.manualSeed(11);
-  const a = new Classifier();
-  const b = new Classifier();
-  b.loadStateDict(a.stateDict());
-  return [a, b];
-}
-
-function sequences(n: number, seed: number, minLen = 3, maxLen = 9): [torch.Tensor, number][] {
-  torch.manualSeed(seed);
-  return Array.from({ length: n }, (_, i) => [torch.randn([minLen + (i * 5) % (maxLen - minLen + 1), 4]), i % 3] as [torch.Tensor, number]);
-}
-
-function sameParams(a: torch.nn.Module, b: torch.nn.Module, tol = 0): void {
-  const sa = a.stateDict();
-  const sb = b.stateDict();
-  for (const k of Object.keys(sa)) {
-    const x = values(sa[k]);
-    const y = values(sb[k]);
-    x.forEach((v, i) => assert.ok(Math.abs(v - y[i]) <= tol, `${k}[${i}]: ${v} vs ${y[i]}`));
-  }
-}
 
 describe('trainStep', () => {
   it('traced and untraced training give the same parameters after 20 steps', async () => {
@@ -150,47 +120,6 @@ describe('trainStep', () => {
   });
 });
 
-describe('jit.trace', () => {
-  it('a traced module gives the eager outputs and gradients, sync and async', async () => {
-    const [m] = twin();
-    const x = torch.randn([3, 5, 4]);
-    const traced = torch.jit.trace(m, [x]);
-    // a training-mode float32 LSTM records the fused layer: one node, whose backward is its own
-    const graph = traced.graph(x);
-    assert.match(graph, /torchrnn::lstm_layer/);
-    assert.doesNotMatch(graph, /aten::addmm_out|aten::sigmoid_/);
-    const eager = m.forward(x);
-    const y = traced.forward(x) as torch.Tensor;
-    assert.deepStrictEqual(values(y), values(eager));
-    const ga = torch.autograd.grad(eager.sum(), m.parameters());
-    const gb = torch.autograd.grad(y.sum(), m.parameters());
-    ga.forEach((g, i) => assert.deepStrictEqual(values(g!), values(gb[i]!)));
-    const z = await traced.forwardAsync(torch.randn([2, 3, 4])) as torch.Tensor; // a new signature is traced again
-    assert.deepStrictEqual(z.shape, [2, 3]);
-  });
-
-  it('tensors made from JS data inside the forward are constants of the graph (not uninitialized memory)', () => {
-    class Offset extends nn.Module {
-      forward(x: torch.Tensor) { return x.add(torch.tensor([10, 20, 30], { dtype: 'float64' }).to('float32')); }
-    }
-    const traced = torch.jit.trace(new Offset(), [torch.zeros([3])]);
-    assert.match(traced.graph(torch.zeros([3])), /prim::Constant\[value= 10  20  30/);
-    for (let i = 0; i < 5; i++) {
-      torch.randn([1000]); // reuse freed memory between runs
-      assert.deepStrictEqual(values(traced.forward(torch.ones([3])) as torch.Tensor), [11, 21, 31]);
-    }
-  });
-
-  it('a forward that reads values cannot be traced: a clear error', () => {
-    class Branchy extends nn.Module {
-      lin = new nn.Linear(2, 2);
-      forward(x: torch.Tensor) { return (x.sum().item() as number) > 0 ? this.lin.forward(x) : x; }
-    }
-    throwsTorch(() => torch.jit.trace(new Branchy(), [torch.ones([1, 2])]), 'ERR_INVALID_ARG',
-      'Cannot read tensor values while tracing (they would become constants of the graph): pass { trace: false } for a model whose forward reads values');
-  });
-});
-
 describe('fit', () => {
   it('trains, reports a History, calls callbacks in order, steps the scheduler', async () => {
     const [m] = twin();
@@ -286,48 +215,5 @@ describe('fit', () => {
       { code: 'ERR_INVALID_ARG', message: 'Expected an iterable or async iterable of [input, target] batches (or a data.DataLoader) for data but received 5' });
     await assert.rejects(torch.fit({ model: m, optimizer: new optim.Adam(m.parameters()), loss: nll, data: [], onNonFinite: 'ignore' as never }),
       { code: 'ERR_INVALID_ARG', message: 'Expected one of "throw", "skip", "stop" for onNonFinite but received "ignore"' });
-  });
-});
-
-describe('data.DataLoader', () => {
-  it('pads variable-length sequences, gives lengths, batches targets', () => {
-    const loader = new data.DataLoader([[[[1], [2], [3]], 0], [[[4]], 1], [[[5], [6]], 2]], { batchSize: 3, padValue: -1 });
-    const [[[input, lengths], target]] = [...loader] as [[torch.Tensor, torch.Tensor], torch.Tensor][];
-    assert.deepStrictEqual(input.toArray(), [[[1], [2], [3]], [[4], [-1], [-1]], [[5], [6], [-1]]]);
-    assert.deepStrictEqual(lengths.toArray(), [3, 1, 2]);
-    assert.deepStrictEqual(target.toArray(), [0, 1, 2]);
-    assert.strictEqual(loader.length, 1);
-  });
-
-  it('stacks equal-length samples; shuffles reproducibly by seed and epoch; dropLast', () => {
-    const samples = Array.from({ length: 10 }, (_, i) => [[i, i], i] as [number[], number]);
-    const order = (l: torch.data.DataLoader) => [...l].map(([x]) => values((x as torch.Tensor).select(1, 0)));
-    const a = new data.DataLoader(samples, { batchSize: 4, shuffle: true, seed: 7 });
-    const b = new data.DataLoader(samples, { batchSize: 4, shuffle: true, seed: 7 });
-    const e1 = order(a);
-    assert.deepStrictEqual(order(b), e1);
-    assert.notDeepStrictEqual(order(a), e1); // the next epoch reshuffles
-    assert.deepStrictEqual(e1.flat().sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    const d = new data.DataLoader(samples, { batchSize: 4, dropLast: true });
-    assert.strictEqual(d.length, 2);
-    assert.deepStrictEqual([...d].map(([x]) => (x as torch.Tensor).shape[0]), [4, 4]);
-  });
-
-  it('bucketByLength groups similar lengths', () => {
-    // padding computed per batch: a stacked batch (all lengths equal) has none
-    const padding = (l: torch.data.DataLoader) => [...l].map(([x]) => {
-      if (!Array.isArray(x)) return 0;
-      const [p, lens] = x;
-      return p.shape[0] * p.shape[1] - values(lens).reduce((s, v) => s + v, 0);
-    }).reduce((a, b) => a + b, 0);
-    const bucketed = padding(new data.DataLoader(sequences(40, 8, 1, 20), { batchSize: 8, bucketByLength: true, shuffle: true, seed: 2 }));
-    const plain = padding(new data.DataLoader(sequences(40, 8, 1, 20), { batchSize: 8, shuffle: true, seed: 2 }));
-    assert.ok(bucketed < plain / 2, `padding ${bucketed} (bucketed) vs ${plain}`);
-  });
-
-  it('bad input', () => {
-    throwsTorch(() => new data.DataLoader([]), 'ERR_INVALID_ARG', 'Expected a non-empty array of [input, target] samples for dataset but received []');
-    throwsTorch(() => new data.DataLoader([[[1], 0]], { batchSize: 0 }), 'ERR_INVALID_ARG', 'Expected an integer >= 1 for batchSize but received 0');
-    throwsTorch(() => new data.DataLoader([[[[1, 2]], 0], [[[1]], 0]]), 'ERR_INVALID_ARG', "Expected an input of shape [*, 2] (like dataset[0]'s) for dataset[1][0] but received a float32 Tensor of shape [1, 1]");
   });
 });

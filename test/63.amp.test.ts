@@ -2,12 +2,11 @@
 // which throw ERR_CUDA_UNAVAILABLE on this CPU-only libtorch.
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { throwsTorch, values } from './helpers';
+import { cudaMessage, HAS_CUDA, itNoCuda, sameParams, throwsTorch, values } from './helpers';
+import { twins } from './models';
 
 const { nn, optim } = torch;
-const HAS_CUDA = torch.cuda.isAvailable();
-const itNoCuda = HAS_CUDA ? it.skip : it;
-const NO_CUDA = 'CUDA is not available, so device "cuda" cannot be used: the libtorch torchrnn runs on has no CUDA support or no GPU is visible (torch.cuda.isAvailable() is false)';
+const NO_CUDA = cudaMessage('cuda');
 
 class Net extends nn.Module {
   lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 8, batchFirst: true });
@@ -17,13 +16,7 @@ class Net extends nn.Module {
   }
 }
 
-function pair(seed = 4): [Net, Net] {
-  torch.manualSeed(seed);
-  const a = new Net();
-  const b = new Net();
-  b.loadStateDict(a.stateDict());
-  return [a, b];
-}
+const pair = (seed: number): [Net, Net] => twins(() => new Net(), seed);
 
 const ce = (out: torch.Tensor, t: torch.Tensor) => out.to('float32').logSoftmax(-1).gather(1, t.unsqueeze(1)).neg().mean();
 
@@ -113,9 +106,7 @@ describe('GradScaler (device: cpu)', () => {
       oa.zeroGrad(); ce(a.forward(x), y).backward(); oa.step();
       ob.zeroGrad(); scaler.scale(ce(b.forward(x), y)).backward(); scaler.step(ob); scaler.update();
     }
-    const sa = a.stateDict();
-    const sb = b.stateDict();
-    for (const k of Object.keys(sa)) values(sa[k]).forEach((v, i) => assert.ok(Math.abs(v - values(sb[k])[i]) < 1e-6, k));
+    sameParams(a, b, 1e-6);
   });
 
   it('misuse is refused with PyTorch\'s messages; disabled is a pass-through', () => {
@@ -161,9 +152,7 @@ describe('trainStep({ amp })', () => {
         ob.step();
         assert.ok(Math.abs(l - (ref.item() as number)) <= tol * Math.max(1, Math.abs(l)), `step ${i}: ${l} vs ${ref.item()}`);
       }
-      const sa = a.stateDict();
-      const sb = b.stateDict();
-      for (const k of Object.keys(sa)) values(sa[k]).forEach((v, i) => assert.ok(Math.abs(v - values(sb[k])[i]) <= tol, `${k}[${i}]`));
+      sameParams(a, b, tol);
     });
   }
 
@@ -201,9 +190,7 @@ describe('trainStep({ amp })', () => {
     }
     scales.forEach(([p, q], i) => assert.strictEqual(p, q, `scale after step ${i}`));
     assert.ok(scales[0][0] < 2 ** 127, 'the first step overflowed and backed off');
-    const pa = a.stateDict();
-    const pb = b.stateDict();
-    for (const k of Object.keys(pa)) values(pa[k]).forEach((v, i) => assert.ok(Math.abs(v - values(pb[k])[i]) <= tol, `${k}[${i}]: ${v} vs ${values(pb[k])[i]}`));
+    sameParams(a, b, tol);
   });
 
   it('bad amp options', () => {

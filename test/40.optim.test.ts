@@ -1,8 +1,8 @@
-// Optimizers against PyTorch 1.13 (50 steps on an LSTM model), their state dicts, the
-// executor's ordering rule, and bad input.
+// Optimizers against PyTorch (50 steps on an LSTM model), their state dicts, and bad input. The
+// executor's ordering rule (stepAsync among other jobs): test/02.
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { assertMatches, Encoded, fromFixture, loadFixture, throwsTorch, values } from './helpers';
+import { Encoded, fromFixture, loadFixture, sameParams, throwsTorch, values } from './helpers';
 
 const { nn, optim } = torch;
 
@@ -95,9 +95,7 @@ describe('optimizers match torch.optim after 50 steps on an LSTM model', () => {
       a.opt.zeroGrad(); lossOf(a.model, x, t).backward(); a.opt.step();
       b.opt.zeroGrad(); await lossOf(b.model, x, t).backwardAsync(); await b.opt.stepAsync();
     }
-    const sa = a.model.stateDict();
-    const sb = b.model.stateDict();
-    for (const k of Object.keys(sa)) assert.deepStrictEqual(values(sb[k]), values(sa[k]), k);
+    sameParams(a.model, b.model);
   });
 });
 
@@ -116,98 +114,10 @@ describe('optimizer state dicts', () => {
     b.model.loadStateDict(a.model.stateDict());
     b.opt.loadStateDict(sd);
     for (let i = 5; i < 10; i++) { step(a, i); step(b, i); }
-    const sa = a.model.stateDict();
-    const sb = b.model.stateDict();
-    for (const k of Object.keys(sa)) assert.deepStrictEqual(values(sb[k]), values(sa[k]), k);
+    sameParams(a.model, b.model);
   });
 });
 
-describe('the executor: FIFO order and the rule for synchronous calls', () => {
-  it('1,000 un-awaited forwardAsync/backwardAsync/stepAsync calls interleaved with synchronous reads give the synchronous program\'s results', async () => {
-    torch.manualSeed(3);
-    const makeModel = () => new nn.Sequential(new nn.Linear(4, 8), new nn.Linear(8, 1));
-    const m1 = makeModel();
-    const m2 = makeModel();
-    m2.loadStateDict(m1.stateDict());
-    const o1 = new optim.SGD(m1.parameters(), { lr: 0.01, momentum: 0.9 });
-    const o2 = new optim.SGD(m2.parameters(), { lr: 0.01, momentum: 0.9 });
-    const xs = Array.from({ length: 250 }, () => torch.randn([16, 4]));
-    const w1 = m1.parameters()[0];
-    const w2 = m2.parameters()[0];
-
-    // synchronous program
-    const syncReads: number[] = [];
-    for (const x of xs) {
-      const y = m1.forward(x);
-      y.pow(2).mean().backward();
-      o1.step();
-      o1.zeroGrad();
-      syncReads.push(values(w1)[0]); // a synchronous read after each step
-    }
-
-    // the same program with async calls, never awaited inside the loop
-    const asyncReads: number[] = [];
-    const pending: Promise<unknown>[] = [];
-    let calls = 0;
-    for (const x of xs) {
-      const fwd = m2.forwardAsync(x);          // queued
-      pending.push(fwd);
-      const y = await fwd;                     // needs its output to build the loss
-      const loss = y.pow(2).mean();            // synchronous op
-      pending.push(loss.backwardAsync());      // queued, not awaited
-      pending.push(o2.stepAsync());            // queued, not awaited
-      o2.zeroGrad();                           // synchronous: waits for the queued step
-      asyncReads.push(values(w2)[0]);          // synchronous read: sees the stepped weight
-      pending.push(w2.data());                 // async read, ordered after the step
-      calls += 4;
-    }
-    await Promise.all(pending);
-    assert.ok(calls >= 1000, `${calls} async calls`);
-    assert.deepStrictEqual(asyncReads, syncReads);
-    const s1 = m1.stateDict();
-    const s2 = m2.stateDict();
-    for (const k of Object.keys(s1)) assert.deepStrictEqual(values(s2[k]), values(s1[k]), k);
-  });
-
-  it('a synchronous call made while jobs are queued waits for them (no ERR_BUSY, no race)', async () => {
-    const p = torch.randn([64, 64], { requiresGrad: true });
-    const o = new optim.SGD([p], { lr: 0.1 });
-    p.matmul(p).sum().backward();
-    const before = values(p);
-    const queued = [o.stepAsync(), o.stepAsync(), o.stepAsync()];
-    const after = values(p); // waits for three steps
-    const g = values(p.grad!);
-    after.forEach((v, i) => assert.ok(Math.abs(v - (before[i] - 0.3 * g[i])) < 1e-4));
-    await Promise.all(queued);
-  });
-
-  it('grad mode and the training flag are those of the moment a job is queued', async () => {
-    const lin = new nn.Linear(3, 2);
-    const x = torch.randn([4, 3]);
-    const queuedNoGrad = torch.noGrad(() => lin.forwardAsync(x));
-    const queuedGrad = lin.forwardAsync(x);
-    assert.strictEqual((await queuedNoGrad).requiresGrad, false);
-    assert.strictEqual((await queuedGrad).requiresGrad, true);
-    const drop = new nn.Dropout(0.5);
-    drop.train();
-    const inTraining = drop.forwardAsync(torch.ones([1000]));
-    drop.eval(); // a synchronous call: ordered after the queued job, which ran in training mode
-    const y = values(await inTraining);
-    assert.ok(y.some((v) => v === 0) && y.some((v) => v === 2));
-    assert.deepStrictEqual(values(await drop.forwardAsync(torch.ones([10]))), new Array(10).fill(1));
-  });
-
-  it('a rejected job rejects only its own promise; the executor goes on', async () => {
-    const p = torch.ones([2], { requiresGrad: true });
-    const y = p.mul(2).sum();
-    await y.backwardAsync();
-    const bad = y.backwardAsync(); // graph already freed
-    const good = p.mul(3).sum().backwardAsync();
-    await assert.rejects(bad, { code: 'ERR_TORCH' });
-    await good;
-    assert.deepStrictEqual(values(p.grad!), [5, 5]);
-  });
-});
 
 describe('optimizer bad input', () => {
   const model = new nn.Linear(3, 2);

@@ -4,7 +4,8 @@
 // seeded run of random bad calls that must throw only TorchErrors and leak nothing.
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { assertMatches, Encoded, fromFixture, loadFixture, throwsTorch, values } from './helpers';
+import { assertMatches, Encoded, fromFixture, invalid, loadFixture, Rng, sameParams, throwsTorch, values } from './helpers';
+import { twins } from './models';
 import { libtorchLine } from '../lib/compat';
 
 const { nn, optim } = torch;
@@ -193,10 +194,7 @@ describe('trainStep with loss modules', () => {
 
   for (const trace of [true, false]) {
     it(`new nn.CrossEntropyLoss() trains (${trace ? 'traced' : 'untraced'}) exactly like the PyTorch-style loop`, async () => {
-      torch.manualSeed(21);
-      const a = new Net();
-      const b = new Net();
-      b.loadStateDict(a.stateDict());
+      const [a, b] = twins(() => new Net(), 21);
       const weight = torch.tensor([1, 2, 0.5, 1], { dtype: 'float32' });
       const step = torch.trainStep({ model: a, loss: new nn.CrossEntropyLoss({ weight, labelSmoothing: 0.1 }), optimizer: new optim.SGD(a.parameters(), { lr: 0.1 }), trace });
       const optB = new optim.SGD(b.parameters(), { lr: 0.1 });
@@ -215,9 +213,7 @@ describe('trainStep with loss modules', () => {
         losses.push(la);
       }
       assert.ok(losses[7] < losses[0], `loss went down: ${losses}`);
-      const sa = a.stateDict();
-      const sb = b.stateDict();
-      for (const k of Object.keys(sa)) values(sa[k]).forEach((v, i) => assert.ok(Math.abs(v - values(sb[k])[i]) < 1e-6, k));
+      sameParams(a, b, 1e-6);
     });
   }
 
@@ -238,7 +234,6 @@ describe('loss errors', () => {
   const t = torch.tensor([1, 0, 4, 2], { dtype: 'int64' });
   const lp = torch.randn([12, 3, 6]).logSoftmax(2);
   const tg = torch.tensor([[1, 2, 3], [4, 5, 1], [2, 2, 2]], { dtype: 'int64' });
-  const invalid = (fn: () => unknown, message: string) => throwsTorch(fn, 'ERR_INVALID_ARG', message);
 
   it('tensors and shapes', () => {
     invalid(() => F.crossEntropy('x' as never, t), 'Expected a Tensor for input but received "x"');
@@ -333,20 +328,6 @@ describe('loss errors', () => {
 });
 
 // ---- random bad calls -------------------------------------------------------------------------------
-
-class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
-  next(): number { // mulberry32
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let r = this.s;
-    r = Math.imul(r ^ (r >>> 15), r | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]; }
-}
 
 describe('loss robustness', () => {
   it('2,000 seeded random calls with bad arguments throw only TorchErrors, leak nothing, and the process lives on', function () {

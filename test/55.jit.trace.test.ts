@@ -1,0 +1,50 @@
+// jit.trace (lib/jit.ts): a traced module gives the eager outputs and gradients, sync and async;
+// JS data made inside the forward becomes graph constants; a forward that reads values cannot be
+// traced. TorchScript from Python (jit.load): test/56; the traced training step: test/61.
+import * as assert from 'assert';
+import * as torch from '../lib';
+import { throwsTorch, values } from './helpers';
+import { twin } from './models';
+
+const { nn } = torch;
+
+describe('jit.trace', () => {
+  it('a traced module gives the eager outputs and gradients, sync and async', async () => {
+    const [m] = twin();
+    const x = torch.randn([3, 5, 4]);
+    const traced = torch.jit.trace(m, [x]);
+    // a training-mode float32 LSTM records the fused layer: one node, whose backward is its own
+    const graph = traced.graph(x);
+    assert.match(graph, /torchrnn::lstm_layer/);
+    assert.doesNotMatch(graph, /aten::addmm_out|aten::sigmoid_/);
+    const eager = m.forward(x);
+    const y = traced.forward(x) as torch.Tensor;
+    assert.deepStrictEqual(values(y), values(eager));
+    const ga = torch.autograd.grad(eager.sum(), m.parameters());
+    const gb = torch.autograd.grad(y.sum(), m.parameters());
+    ga.forEach((g, i) => assert.deepStrictEqual(values(g!), values(gb[i]!)));
+    const z = await traced.forwardAsync(torch.randn([2, 3, 4])) as torch.Tensor; // a new signature is traced again
+    assert.deepStrictEqual(z.shape, [2, 3]);
+  });
+
+  it('tensors made from JS data inside the forward are constants of the graph (not uninitialized memory)', () => {
+    class Offset extends nn.Module {
+      forward(x: torch.Tensor) { return x.add(torch.tensor([10, 20, 30], { dtype: 'float64' }).to('float32')); }
+    }
+    const traced = torch.jit.trace(new Offset(), [torch.zeros([3])]);
+    assert.match(traced.graph(torch.zeros([3])), /prim::Constant\[value= 10  20  30/);
+    for (let i = 0; i < 5; i++) {
+      torch.randn([1000]); // reuse freed memory between runs
+      assert.deepStrictEqual(values(traced.forward(torch.ones([3])) as torch.Tensor), [11, 21, 31]);
+    }
+  });
+
+  it('a forward that reads values cannot be traced: a clear error', () => {
+    class Branchy extends nn.Module {
+      lin = new nn.Linear(2, 2);
+      forward(x: torch.Tensor) { return (x.sum().item() as number) > 0 ? this.lin.forward(x) : x; }
+    }
+    throwsTorch(() => torch.jit.trace(new Branchy(), [torch.ones([1, 2])]), 'ERR_INVALID_ARG',
+      'Cannot read tensor values while tracing (they would become constants of the graph): pass { trace: false } for a model whose forward reads values');
+  });
+});
