@@ -47,17 +47,31 @@ export function kindOf(v: unknown): string {
   return `a ${typeof v === 'string' ? 'str' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? 'number' : typeof v}`;
 }
 
-/** One run of the unpickler over one pickle. */
+const NO_DATA = Buffer.alloc(0);
+const NO_SOURCE: UnpickleSource = {
+  file: '',
+  readStorage(): Tensor { throw new Error('no pickle is being read'); },
+};
+
+/**
+ * The unpickler's state. unpickle() reuses machines from one pickle to the next (start() sets one
+ * up, release() drops every reference to what it read); see unpickle.ts for why.
+ */
 export class Unpickler {
-  readonly file: string;
-  readonly dicts = new WeakSet<object>();
-  readonly ordered = new WeakSet<object>();
-  readonly lists = new WeakSet<object>();
-  readonly tuples = new WeakSet<object>();
-  readonly memo = new Map<number, unknown>();
+  data: Buffer = NO_DATA;
+  source: UnpickleSource = NO_SOURCE;
+  file = '';
+  /** Every tensor made, to free those the result does not hold (and all of them on error). */
+  made: Tensor[] = [];
+  storages = new Map<string, StorageRef>();
+  dicts = new WeakSet<object>();
+  ordered = new WeakSet<object>();
+  lists = new WeakSet<object>();
+  tuples = new WeakSet<object>();
+  memo = new Map<number, unknown>();
   /** The items pushed since the last MARK; the stacks under the MARKs wait on `metastack`. */
   stack: unknown[] = [];
-  readonly metastack: unknown[][] = [];
+  metastack: unknown[][] = [];
   /** The next byte to read. */
   pos = 0;
   /** Where the current opcode starts (for messages). */
@@ -66,14 +80,29 @@ export class Unpickler {
   stopped = false;
   result: unknown = undefined;
 
-  constructor(
-    readonly data: Buffer,
-    readonly source: UnpickleSource,
-    /** Every tensor made, to free those the result does not hold (and all of them on error). */
-    readonly made: Tensor[],
-    readonly storages: Map<string, StorageRef>,
-  ) {
+  /** Sets the machine up to read one pickle. */
+  start(data: Buffer, source: UnpickleSource, made: Tensor[], storages: Map<string, StorageRef>): void {
+    this.data = data;
+    this.source = source;
     this.file = source.file;
+    this.made = made;
+    this.storages = storages;
+    this.dicts = new WeakSet();
+    this.ordered = new WeakSet();
+    this.lists = new WeakSet();
+    this.tuples = new WeakSet();
+    this.memo = new Map();
+    this.stack = [];
+    this.metastack = [];
+    this.pos = 0;
+    this.opAt = 0;
+    this.stopped = false;
+    this.result = undefined;
+  }
+
+  /** Drops every reference to the pickle read: its data, its source, its values. */
+  release(): void {
+    this.start(NO_DATA, NO_SOURCE, [], new Map());
   }
 
   kind(v: unknown): string {

@@ -28,6 +28,15 @@ function reachableTensors(root: unknown): Set<Tensor> {
 }
 
 /**
+ * Machines not in use. A machine is reused from one pickle to the next rather than made per
+ * call: V8's optimized code for the handlers and the machine's methods depends on the machine
+ * object, and a machine per call made all of it be thrown away at the first GC after every load
+ * (measured: ~15% slower loads of a 50 MB state dict, with a re-optimization of every handler
+ * per load). There is more than one only if unpickle() is re-entered from a readStorage callback.
+ */
+const idle: Unpickler[] = [];
+
+/**
  * Reads one pickle. Refuses every global outside the running line's weights-only list
  * (ERR_CHECKPOINT `Refusing to load global <module>.<name> from <file>: …`) and every corrupt or
  * unsupported construct (ERR_CHECKPOINT `Cannot load <file>: …`). On error, every tensor it made
@@ -37,8 +46,10 @@ export function unpickle(data: Buffer, source: UnpickleSource): unknown {
   const file = source.file;
   const made: Tensor[] = [];
   const storages = new Map<string, StorageRef>();
+  const m = idle.pop() ?? new Unpickler();
+  m.start(data, source, made, storages);
   try {
-    const result = run(new Unpickler(data, source, made, storages));
+    const result = run(m);
     // Storages are kept alive by the views made of them; the 1-D bases are freed here.
     for (const s of storages.values()) s.base?.dispose();
     // Tensors the result does not hold (a dict key set twice, a value popped from the stack
@@ -51,6 +62,9 @@ export function unpickle(data: Buffer, source: UnpickleSource): unknown {
     if (err instanceof TorchError) throw err;
     if (err instanceof RangeError) badFile(file, `the pickle is corrupt (${err.message})`);
     throw err;
+  } finally {
+    m.release();
+    idle.push(m);
   }
 }
 
