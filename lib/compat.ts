@@ -6,11 +6,11 @@
  *
  * What differs:
  * - `torch.load(weights_only=True)`'s allow-list, which the restricted unpickler follows
- *   (lib/serialization/pickle.ts): by 2.6 it had added sets, bytes, complex, Counter,
+ *   (lib/serialization/pickle/globals.ts): by 2.6 it had added sets, bytes, complex, Counter,
  *   torch.device, the new dtypes and the newer tensor-rebuilding functions, and dropped
  *   _rebuild_sparse_csr_tensor. The releases between 1.13 and 2.6 differ in detail and are not
  *   tested: they get 1.13's list, which is the stricter one.
- * - ReduceLROnPlateau's state (lib/optim/lr-scheduler.ts): 2.x keeps `default_min_lr`, the
+ * - ReduceLROnPlateau's state (lib/optim/lr-scheduler/plateau.ts): 2.x keeps `default_min_lr`, the
  *   scalar minLr it was made with, and gives groups added later that floor.
  */
 import { native } from './binding';

@@ -7,7 +7,7 @@
  *   unpickler that accepts only containers, primitives and tensors (what
  *   `torch.load(weights_only=True)` accepts) and never runs code; written so that Python's
  *   `torch.load` reads it. `.pt` files may hold nested objects, arrays and Maps of tensors and
- *   primitives (optimizer state dicts), see pt.ts and pickle.ts.
+ *   primitives (optimizer state dicts), see pt.ts and pickle/.
  * Every write is atomic (temporary file, fsync, rename).
  */
 import * as path from 'path';

@@ -6,7 +6,7 @@
  * after the file, without extension): `data.pkl` (a pickle of the object, tensors as
  * `torch._utils._rebuild_tensor_v2` calls on persistent storage ids), `data/<key>` (each
  * storage's raw little-endian bytes, 64-byte aligned) and `version` ("3\n").
- * See zip.ts for the archive checks and pickle.ts for what the restricted unpickler accepts
+ * See zip.ts for the archive checks and pickle/globals.ts for what the restricted unpickler accepts
  * and how Python values map to JavaScript.
  */
 import * as fs from 'fs';
@@ -107,7 +107,7 @@ function readChecked(file: string): Buffer {
 
 /**
  * Reads a file written by Python's torch.save (or savePt). State dicts come back as
- * `Record<string, Tensor>`; nested containers are kept (see pickle.ts for the mapping).
+ * `Record<string, Tensor>`; nested containers are kept (see pickle/calls.ts for the mapping).
  * @example const sd = loadPt<Record<string, Tensor>>('model.pt'); model.loadStateDict(sd);
  */
 export function loadPt<T = PtValue>(file: string): T {
