@@ -58,6 +58,13 @@ export interface NativeRnnOptions {
 type H = TensorHandle;
 type IndexSpec = [0, number] | [1, number | null, number | null, number | null] | [2] | [3] | [4, H] | [5, boolean];
 
+/** [name, type, hasDefault, default, kwargOnly, writes, N] of one schema argument (native/ops.cc). */
+export type NativeArgument = [string, string, boolean, unknown, boolean, boolean, number];
+/** [name, type, writes] of one schema return. */
+export type NativeReturn = [string, string, boolean];
+/** [qualified name ('aten::topk'), overload ('' for the default), arguments, returns, isVararg]. */
+export type NativeSchema = [string, string, NativeArgument[], NativeReturn[], boolean];
+
 export interface NativeBinding {
   init(opts: { TorchError: typeof TorchError }): void;
   /** Stops the executor thread (process exit): the running job finishes, queued jobs are dropped. */
@@ -79,6 +86,8 @@ export interface NativeBinding {
   setData(h: H, src: H): void;
   // ops.cc
   op(name: string, overload: string): number;
+  /** Every operator in libtorch's dispatcher with its schema (lib/aten/schema.ts reads it). */
+  schemas(): NativeSchema[];
   call(op: number, ...args: unknown[]): unknown;
   callInPlace(op: number, ...args: unknown[]): void;
   // autograd.cc
@@ -107,7 +116,8 @@ export interface NativeBinding {
   cudaSynchronize(device: number): void;
   cudnnFlags(): { enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean; version: number | null };
   setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
-  fusedRnnFlags(): { enabled: boolean; kernels: 'avx2+fma' | 'baseline' };
+  fusedRnnFlags(): { enabled: boolean; auto: boolean; kernels: 'avx2+fma' | 'baseline' };
+  setFusedRnnAuto(on: boolean): void;
   setFusedRnnEnabled(on: boolean): void;
   autocastState(): AutocastState;
   setAutocastState(state: AutocastState): void;

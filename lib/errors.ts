@@ -6,6 +6,8 @@
  * - `ERR_CUDA_UNAVAILABLE`: a CUDA device was asked for and none is there
  * - `ERR_CHECKPOINT`: a corrupt or mismatched file
  * - `ERR_DISTRIBUTED`: a process group could not form, or a collective failed (a rank died or timed out)
+ * - `ERR_UNSUPPORTED`: the running libtorch has no such operator or argument (the message names the
+ *   libtorch version that has it, where one does)
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG'
@@ -13,7 +15,8 @@ export type ErrorCode =
   | 'ERR_LIBTORCH_NOT_FOUND'
   | 'ERR_CUDA_UNAVAILABLE'
   | 'ERR_CHECKPOINT'
-  | 'ERR_DISTRIBUTED';
+  | 'ERR_DISTRIBUTED'
+  | 'ERR_UNSUPPORTED';
 
 export class TorchError extends Error {
   readonly code: ErrorCode;

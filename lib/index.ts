@@ -8,6 +8,7 @@
  * console.log(x.grad?.toString()); // tensor([[2., 4.], [6., 8.]])
  */
 import './ops';
+import './api/generated/tensor';
 
 export { TorchError } from './errors';
 export type { ErrorCode } from './errors';
@@ -16,6 +17,14 @@ export type { Device } from './validate';
 export { Tensor, tidy, keep, memory } from './tensor';
 export { where, cat, stack } from './ops';
 export type { IndexArg } from './ops';
+export { ops } from './aten/ops-namespace';
+// PyTorch's torch.*, torch.linalg/special/fft functions, generated from libtorch's schemas
+// (scripts/gen-api/); hand-written ones above and below win (the generator skips their names).
+export * from './api/generated/torch';
+export * as linalg from './api/generated/linalg';
+export * as special from './api/generated/special';
+export * as fft from './api/generated/fft';
+export type { Ops, OpNamespace, OpPacket, OpOverload } from './aten/ops-namespace';
 export {
   tensor, fromBuffer, zeros, ones, full, arange, linspace, eye, rand, randn, randint, zerosLike, onesLike, randnLike,
 } from './creation';

@@ -66,8 +66,11 @@ const cudnnFlag = (name: CudnnFlag) => ({
  *
  * `fusedRnn` is torchrnn's own: `enabled` (default true) lets nn.LSTM run torchrnn's fused CPU
  * layer (training and inference), which agrees with PyTorch to float32 rounding; set it false
- * for libtorch's own LSTM, bit for bit what PyTorch computes. `kernels` (read-only) is the
- * instruction set of its gate kernels: 'avx2+fma' or 'baseline'.
+ * for libtorch's own LSTM, bit for bit what PyTorch computes. `auto` (default true) lets a module
+ * take libtorch's own layer where that is faster: on libtorch 2.x, whose LSTM runs on oneDNN,
+ * a non-packed nn.LSTM with a batch under 8 (16 without gradients); set it false for the fused
+ * layer wherever it applies. `kernels` (read-only) is the instruction set of its gate kernels:
+ * 'avx2+fma' or 'baseline'.
  */
 export const backends = {
   cudnn: Object.defineProperties<{ isAvailable(): boolean; version(): number | null }>({
@@ -87,8 +90,13 @@ export const backends = {
       set: (v: unknown) => native.setFusedRnnEnabled(checkBool(v, 'backends.fusedRnn.enabled')),
       enumerable: true,
     },
+    auto: {
+      get: () => native.fusedRnnFlags().auto,
+      set: (v: unknown) => native.setFusedRnnAuto(checkBool(v, 'backends.fusedRnn.auto')),
+      enumerable: true,
+    },
     kernels: { get: () => native.fusedRnnFlags().kernels, enumerable: true },
-  }) as { enabled: boolean; readonly kernels: 'avx2+fma' | 'baseline' },
+  }) as { enabled: boolean; auto: boolean; readonly kernels: 'avx2+fma' | 'baseline' },
 };
 
 /** What the addon was built against: libtorch version and its build configuration. */

@@ -5,7 +5,8 @@
 //
 // What differs, and where it is used:
 // - Recurrent layers under CPU autocast: oneDNN's bfloat16 RNN in 2.x (RecurrentAutocastGuard,
-//   nn/rnn.cc).
+//   nn/rnn.cc); at::lstm on oneDNN in 2.x, which small batches take (LstmRunsOnOneDnn,
+//   nn/fused/lstm.cc).
 // - at::autocast: 2.4 took the device type as an argument (is_autocast_enabled(kCPU), ...)
 //   and deprecated is_cpu_enabled() / get_autocast_cpu_dtype() & co. (amp.cc, nn/fused/common.cc)
 // - torch::optim's state map: keyed by the parameter's TensorImpl address printed as a string
@@ -81,6 +82,18 @@ class RecurrentAutocastGuard {
  private:
   bool active_ = false;
 };
+
+// Whether libtorch's own (non-packed) LSTM runs on oneDNN here: from 2.x, at::lstm on float32
+// CPU input takes oneDNN's fused RNN primitive when libtorch has MKLDNN and it is enabled
+// (torch.backends.mkldnn). 1.13's at::lstm does not. (nn/fused/lstm.cc: at small batches
+// oneDNN's LSTM beats torchrnn's fused layer, whose per-step GEMMs are then GEMVs.)
+inline bool LstmRunsOnOneDnn() {
+#if TORCHRNN_TORCH_AT_LEAST(2, 0)
+  return at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+#else
+  return false;
+#endif
+}
 
 // --- torch::optim ------------------------------------------------------------------------------
 // The key of a parameter in Optimizer::state(). Chosen by the map's own key type, which is

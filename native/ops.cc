@@ -58,6 +58,15 @@ static c10::IValue ToList(const Napi::Value& v, const c10::TypePtr& elem) {
       for (uint32_t i = 0; i < n; i++) out.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
       return out;
     }
+    case c10::TypeKind::NumberType: {  // Scalar[]
+      c10::impl::GenericList out(c10::NumberType::get());
+      out.reserve(n);
+      for (uint32_t i = 0; i < n; i++) {
+        Napi::Value e = a.Get(i);
+        out.push_back(c10::IValue(ToScalar(e, e.Type())));
+      }
+      return c10::IValue(std::move(out));
+    }
     case c10::TypeKind::BoolType: {
       c10::List<bool> out;
       for (uint32_t i = 0; i < n; i++) out.push_back(a.Get(i).As<Napi::Boolean>().Value());
@@ -120,6 +129,9 @@ c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr
       return ParseDevice(v.As<Napi::String>().Utf8Value());
     case c10::TypeKind::ListType:
       return ToList(v, type->castRaw<c10::ListType>()->getElementType());
+    case c10::TypeKind::GeneratorType:
+      // lib/ passes only null here (the default generator); a Generator object has no JS form.
+      throw std::runtime_error("a Generator argument must be null (the default generator)");
     default:
       throw std::runtime_error("unsupported argument type " + type->str());
   }
@@ -149,6 +161,15 @@ Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
     for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(list.get(i))));
     return out;
   }
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  if (v.isDevice()) return Napi::String::New(env, DeviceString(v.toDevice()));
+  if (v.isList()) {  // double[], bool[], Tensor?[], Scalar[] ...: element by element
+    auto list = v.toListRef();
+    Napi::Array out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, list[i]));
+    return out;
+  }
+  if (v.isComplexDouble()) throw std::runtime_error("complex results are not supported");
   throw std::runtime_error(std::string("unsupported return type ") + v.tagKind());
 }
 
@@ -188,6 +209,60 @@ static Napi::Value Op(const Napi::CallbackInfo& info) {
       info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
   data.ops.push_back(RegisteredOp{handle, UnboxedFor(handle)});
   return Napi::Number::New(info.Env(), static_cast<double>(data.ops.size() - 1));
+}
+
+// schemas(): every operator in libtorch's dispatcher that has a schema, as
+// [name, overload, arguments, returns], where an argument is
+// [name, type, hasDefault, default, kwargOnly, writes, N] and a return is [name, type, writes].
+// `type` is the schema's spelling ("Tensor?", "int[]", "SymInt"); N is the fixed length of a
+// list argument (int[2] stride) or 0. lib/aten/ reads this once, on first use of torch.ops.
+static Napi::Value ArgumentInfo(Napi::Env env, const c10::Argument& a, bool isReturn) {
+  Napi::Array out = Napi::Array::New(env);
+  bool writes = a.alias_info() && a.alias_info()->isWrite();
+  out.Set(0u, Napi::String::New(env, a.name()));
+  out.Set(1u, Napi::String::New(env, a.type()->str()));
+  if (isReturn) {
+    out.Set(2u, Napi::Boolean::New(env, writes));
+    return out;
+  }
+  out.Set(2u, Napi::Boolean::New(env, a.default_value().has_value()));
+  Napi::Value def = env.Undefined();
+  if (a.default_value()) {
+    try {
+      def = FromIValue(env, *a.default_value());
+    } catch (const std::exception&) {
+      def = env.Undefined();  // a default with no JS form (none in aten's schemas today)
+    }
+  }
+  out.Set(3u, def);
+  out.Set(4u, Napi::Boolean::New(env, a.kwarg_only()));
+  out.Set(5u, Napi::Boolean::New(env, writes));
+  out.Set(6u, Napi::Number::New(env, a.N() ? static_cast<double>(*a.N()) : 0.0));
+  return out;
+}
+
+static Napi::Value Schemas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& dispatcher = c10::Dispatcher::singleton();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (const c10::OperatorName& name : dispatcher.getAllOpNames()) {
+    auto handle = dispatcher.findOp(name);
+    if (!handle || !handle->hasSchema()) continue;
+    const c10::FunctionSchema& schema = handle->schema();
+    Napi::Array args = Napi::Array::New(env, schema.arguments().size());
+    for (size_t i = 0; i < schema.arguments().size(); i++) args.Set(static_cast<uint32_t>(i), ArgumentInfo(env, schema.arguments()[i], false));
+    Napi::Array rets = Napi::Array::New(env, schema.returns().size());
+    for (size_t i = 0; i < schema.returns().size(); i++) rets.Set(static_cast<uint32_t>(i), ArgumentInfo(env, schema.returns()[i], true));
+    Napi::Array entry = Napi::Array::New(env, 5);
+    entry.Set(0u, Napi::String::New(env, name.name));
+    entry.Set(1u, Napi::String::New(env, name.overload_name));
+    entry.Set(2u, args);
+    entry.Set(3u, rets);
+    entry.Set(4u, Napi::Boolean::New(env, schema.is_vararg()));
+    out.Set(k++, entry);
+  }
+  return out;
 }
 
 static torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op) {
@@ -313,6 +388,7 @@ static Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
 
 void InitOps(Napi::Env env, Napi::Object exports) {
   Export<Op>(env, exports, "op");
+  Export<Schemas>(env, exports, "schemas");
   ExportOrdered<Call>(env, exports, "call");
   ExportOrdered<CallInPlace>(env, exports, "callInPlace");
 }

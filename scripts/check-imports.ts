@@ -35,7 +35,10 @@ export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   { rank: 1, room: 'tensor', prefixes: ['tensor', 'autograd', 'runtime', 'creation'] },
   // the Tensor methods and free functions (ops.ts patches Tensor.prototype)
   { rank: 2, room: 'ops', prefixes: ['ops'] },
+  { rank: 2, room: 'aten', prefixes: ['aten/'] },
   // file formats of tensors and state dicts; process groups and collectives
+  // the generated public API (torch.*, Tensor methods, linalg, special, fft, nn.functional)
+  { rank: 3, room: 'api', prefixes: ['api/'] },
   { rank: 3, room: 'serialization', prefixes: ['serialization/'] },
   { rank: 3, room: 'distributed', prefixes: ['distributed/'] },
   // datasets and loaders; modules and layers

@@ -162,7 +162,24 @@ say "copying $repo into $root/src/torchrnn"
 # tree, which keeps its node_modules/, build/ and dist/.
 if (( setup )); then rm -rf --one-file-system "$root/src/torchrnn"; fi
 mkdir -p "$root/src/torchrnn"
-(cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/src/torchrnn"
+if (( setup )); then
+  (cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/src/torchrnn"
+else
+  # Over the last run's tree: only files whose content changed are written, with a new mtime,
+  # so that the build there sees them as newer than its objects (tar would keep this
+  # checkout's mtimes, which can be older than an object built from the previous content).
+  incoming="$root/src/.incoming"
+  rm -rf --one-file-system "$incoming"
+  mkdir -p "$incoming"
+  (cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$incoming"
+  (cd "$incoming" && find . -type f -print0) | while IFS= read -r -d '' f; do
+    if ! cmp -s "$incoming/$f" "$root/src/torchrnn/$f"; then
+      mkdir -p "$(dirname "$root/src/torchrnn/$f")"
+      cp "$incoming/$f" "$root/src/torchrnn/$f"
+    fi
+  done
+  rm -rf --one-file-system "$incoming"
+fi
 
 script='cd /src/torchrnn && echo "[chroot] Debian $(cat /etc/debian_version), node $(node -v)"'
 if (( setup )); then script+=' && bash scripts/setup.sh --dev'; fi
@@ -171,14 +188,20 @@ set +e
 in_chroot bash -c "$script" bash "${cmd[@]}"
 rc=$?
 set -e
-# What a command there makes for the checkout: prebuilds (npm run prebuild) and fixtures of the
-# release's PyTorch line (npm run fixtures writes test/fixtures/torch-<line>/).
+# What a command there makes for the checkout: prebuilds (npm run prebuild), fixtures of the
+# release's PyTorch line (npm run fixtures writes test/fixtures/torch-<line>/) and that line's
+# API dump (scripts/gen-api/dump.ts writes scripts/gen-api/data/api-<line>.json). Only the
+# release's own line is copied back: the other line's files are this checkout's.
+case "$release" in bookworm) line=1.13 ;; trixie) line=2.6 ;; esac
 if [[ -d "$root/src/torchrnn/prebuilds" ]]; then
   mkdir -p "$repo/prebuilds"
   cp -a "$root/src/torchrnn/prebuilds/." "$repo/prebuilds/"
 fi
-for dir in "$root"/src/torchrnn/test/fixtures/torch-*; do
-  [[ -d "$dir" ]] && cp -a "$dir" "$repo/test/fixtures/"
-done
+if [[ -d "$root/src/torchrnn/test/fixtures/torch-$line" ]]; then
+  cp -a "$root/src/torchrnn/test/fixtures/torch-$line" "$repo/test/fixtures/"
+fi
+if [[ -f "$root/src/torchrnn/scripts/gen-api/data/api-$line.json" ]]; then
+  cp -a "$root/src/torchrnn/scripts/gen-api/data/api-$line.json" "$repo/scripts/gen-api/data/"
+fi
 say "exit $rc"
 exit "$rc"

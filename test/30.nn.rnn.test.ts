@@ -3,6 +3,7 @@
 import * as assert from 'assert';
 import * as childProcess from 'child_process';
 import * as torch from '../lib';
+import { libtorchAtLeast } from '../lib/compat';
 import { assertMatches, Encoded, fromFixture, loadFixture, values } from './helpers';
 import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
 
@@ -83,6 +84,9 @@ const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && 
 const NODE: Record<string, string> = { lstm: 'LstmLayerBackward', gru: 'GruLayerBackward', rnn: 'RnnLayerBackward' };
 describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match PyTorch', () => {
   const { nn } = torch;
+  // the fused layer wherever it applies (auto would send small LSTM batches to oneDNN on 2.x)
+  before(() => { torch.backends.fusedRnn.auto = false; });
+  after(() => { torch.backends.fusedRnn.auto = true; });
   // dropout between layers keeps training mode on libtorch's modules (its random mask); eval mode fuses
   const cases = fixture.cases.filter(fusedCase);
   it('covers every kind with layers, directions, batchFirst, bias, h0, dropout (eval) and unbatched input', () => {
@@ -243,6 +247,32 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.enabled but received 1' });
     assert.ok(['avx2+fma', 'baseline'].includes(torch.backends.fusedRnn.kernels));
   });
+  it('torch.backends.fusedRnn.auto: small LSTM batches take oneDNN\'s LSTM on libtorch 2.x, the fused layer on 1.13', () => {
+    torch.backends.fusedRnn.auto = true;
+    try {
+      const m = construct2('lstm');
+      const fn = (batch: number, grad: boolean) => {
+        const run = () => m.forward(torch.randn([batch, 5, 3]))[0];
+        return grad ? run().gradFn : torch.noGrad(() => run()).gradFn;
+      };
+      // without autograd there is no node to see: the fused forward and oneDNN's agree with PyTorch alike
+      const oneDnn = libtorchAtLeast(2, 0);
+      const fused = (b: number) => fn(b, true) === 'LstmLayerBackward';
+      assert.strictEqual(fused(7), !oneDnn);
+      assert.strictEqual(fused(1), !oneDnn);
+      assert.strictEqual(fused(8), true);
+      assert.strictEqual(fused(64), true);
+      // GRU and RNN always fuse (libtorch has no oneDNN GRU/RNN on the CPU)
+      assert.strictEqual(construct2('gru').forward(torch.randn([1, 5, 3]))[0].gradFn, NODE.gru);
+      torch.backends.fusedRnn.auto = false;
+      assert.strictEqual(torch.backends.fusedRnn.auto, false);
+      assert.strictEqual(fused(1), true);
+    } finally {
+      torch.backends.fusedRnn.auto = true;
+    }
+    assert.throws(() => { (torch.backends.fusedRnn as { auto: unknown }).auto = 'yes'; },
+      { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.auto but received "yes"' });
+  });
   it('the baseline gate kernels (TORCHRNN_GATE_KERNELS=baseline, for CPUs without AVX2) give the same numbers (LSTM, GRU, RNN)', function () {
     this.timeout(120000);
     // a child process: the variant is chosen once per process. It prints the fused no-grad and
@@ -250,6 +280,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     const names = ['lstm_l2_bi_bf', 'lstm_h0', 'gru_l2_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0'].map((p) => fixture.cases.find((c) => c.name.startsWith(p))!.name);
     const script = `
       const torch = require('../lib');
+      torch.backends.fusedRnn.auto = false;
       const { moduleFor, runCase } = require('./nn-fixtures');
       const fixture = require('./helpers').loadFixture('nn.json');
       const out = { kernels: torch.backends.fusedRnn.kernels, cases: {} };
@@ -281,6 +312,8 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
 // (fusedRnn.enabled = false); both must match PyTorch, and across each kind's cases some output
 // must differ from libtorch's in the last bits, which shows that the fused forward ran.
 describe('LSTM, GRU and RNN inference without autograd (the fused forward) matches PyTorch', () => {
+  before(() => { torch.backends.fusedRnn.auto = false; });
+  after(() => { torch.backends.fusedRnn.auto = true; });
   const cases = fixture.cases.filter(fusedCase);
   const differs: Record<string, number> = {};
   const infer = (c: ModuleCase, fused: boolean) => {

@@ -460,3 +460,7 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
     made.forEach((m) => m.dispose());
   }
 }
+
+// The rest of PyTorch's nn.functional that maps onto one aten operator, generated
+// (scripts/gen-api/); the functions above are hand-written and the generator skips their names.
+export * from '../api/generated/functional';

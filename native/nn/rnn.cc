@@ -277,11 +277,12 @@ static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
   return ModuleHandle::New(info.Env(), m, forward);
 }
 
-// fusedRnnFlags() -> { enabled, kernels }: torch.backends.fusedRnn (kernels: the gate kernels'
+// fusedRnnFlags() -> { enabled, auto, kernels }: torch.backends.fusedRnn (kernels: the gate kernels'
 // instruction set, "avx2+fma" or "baseline")
 static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("enabled", fused::Enabled());
+  o.Set("auto", fused::Auto());
   o.Set("kernels", fused::KernelVariant());
   return o;
 }
@@ -292,10 +293,17 @@ static Napi::Value SetFusedRnnEnabled(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setFusedRnnAuto(on): torch.backends.fusedRnn.auto
+static Napi::Value SetFusedRnnAuto(const Napi::CallbackInfo& info) {
+  fused::SetAuto(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 void InitRnn(Napi::Env env, Napi::Object exports) {
   fused::Register();
   Export<FusedRnnFlags>(env, exports, "fusedRnnFlags");
   ExportOrdered<SetFusedRnnEnabled>(env, exports, "setFusedRnnEnabled");
+  ExportOrdered<SetFusedRnnAuto>(env, exports, "setFusedRnnAuto");
   Export<CreateRecurrent>(env, exports, "createRecurrent");
   ExportOrdered<RecurrentForward>(env, exports, "recurrentForward");
   Export<RecurrentForwardAsync>(env, exports, "recurrentForwardAsync");

@@ -12,6 +12,9 @@ using torch::autograd::variable_list;
 static std::atomic<bool> enabled{true};
 bool Enabled() { return enabled.load(std::memory_order_relaxed); }
 void SetEnabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
+static std::atomic<bool> automatic{true};
+bool Auto() { return automatic.load(std::memory_order_relaxed); }
+void SetAuto(bool on) { automatic.store(on, std::memory_order_relaxed); }
 
 variable_list ReferenceGrads(const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& outs, const variable_list& grads) {
   std::vector<torch::Tensor> ys, gys;

@@ -339,6 +339,11 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
   const std::vector<torch::Tensor> weights = m->all_weights();
   if (o.proj_size() != 0 || !Fusable(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
+  if (Auto() && compat::LstmRunsOnOneDnn()) {
+    const int64_t batch = input.size(o.batch_first() ? 0 : 1);
+    const bool grad = NeedsGrad({&input, &weights[0]});
+    if (batch < (grad ? kLstmFusedMinBatchTraining : kLstmFusedMinBatchInference)) return c10::nullopt;
+  }
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer", "").typed<
       std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                                               const torch::Tensor&, const OptTensor&, const OptTensor&)>();
