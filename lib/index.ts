@@ -8,6 +8,7 @@
  * console.log(x.grad?.toString()); // tensor([[2., 4.], [6., 8.]])
  */
 import './ops';
+import './api/tensor-extras';
 import './api/generated/tensor';
 
 export { TorchError } from './errors';

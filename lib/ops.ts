@@ -441,17 +441,25 @@ function tensorList(tensors: unknown, name: string): TensorHandle[] {
 }
 
 /** Concatenates along an existing dimension. */
-export function cat(tensors: Tensor[], dim = 0): Tensor {
+export function cat(tensors: Tensor[], dim: number | { dim?: number } = 0): Tensor {
   const hs = tensorList(tensors, 'tensors');
-  return wrap(call(OP.cat, hs, checkDim(dim, 'dim', tensors[0].dim())));
+  return wrap(call(OP.cat, hs, checkDim(dimArg(dim), 'dim', tensors[0].dim())));
+}
+
+/** `dim` given positionally or as PyTorch's keyword (`torch.cat(ts, { dim: 1 })`). */
+function dimArg(dim: unknown): unknown {
+  if (dim !== null && typeof dim === 'object' && !Array.isArray(dim) && !(dim instanceof Tensor)) {
+    return checkOptions<{ dim: number }>(dim, 'options', ['dim']).dim ?? 0;
+  }
+  return dim;
 }
 
 /** Stacks along a new dimension. */
-export function stack(tensors: Tensor[], dim = 0): Tensor {
+export function stack(tensors: Tensor[], dim: number | { dim?: number } = 0): Tensor {
   const hs = tensorList(tensors, 'tensors');
   const first = tensors[0].shape;
   tensors.forEach((t, i) => {
     if (t.shape.length !== first.length || t.shape.some((s, k) => s !== first[k])) invalidArg(`a Tensor of shape [${first.join(', ')}] (all must match)`, `tensors[${i}]`, t);
   });
-  return wrap(call(OP.stack, hs, checkDim(dim, 'dim', tensors[0].dim() + 1)));
+  return wrap(call(OP.stack, hs, checkDim(dimArg(dim), 'dim', tensors[0].dim() + 1)));
 }

@@ -8,6 +8,9 @@ namespace trnn {
 
 Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
   if (!t.defined()) return env.Null();
+  // autograd's "efficient zero" tensors (the gradient of sgn, of a masked scatter...) have no
+  // storage: reading one would dereference null. JS gets real zeros of the same shape.
+  if (t._is_zerotensor()) t = at::zeros(t.sizes(), t.options());
   AddonData& data = Data(env);
   while (!data.spareHandles.empty()) {
     auto [ref, spare] = data.spareHandles.back();

@@ -177,6 +177,37 @@ describe('the generated public API (torch.*, Tensor methods, linalg, special, ff
     }
   });
 
+  it('Python-level Tensor shorthands: float(), long(), cpu(), T, mT', () => {
+    const i = torch.tensor([[1, 2, 3], [4, 5, 6]]);
+    assert.strictEqual(i.float().dtype, 'float32');
+    assert.strictEqual(i.float().long().dtype, 'int64');
+    assert.strictEqual(i.double().dtype, 'float64');
+    assert.strictEqual(i.bool().dtype, 'bool');
+    assert.strictEqual(i.cpu().device, 'cpu');
+    assert.deepStrictEqual(i.T.shape, [3, 2]);
+    assert.deepStrictEqual(values(i.T), [1, 4, 2, 5, 3, 6]);
+    assert.deepStrictEqual(torch.ones([2, 3, 4]).mT.shape, [2, 4, 3]);
+    throwsTorch(() => torch.ones([3]).mT, 'ERR_TORCH', 'tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.');
+  });
+
+  it("factories take Python's requiresGrad; a lone int fills int[N]; torch.cat takes { dim }", () => {
+    const e = torch.empty([2], { requiresGrad: true });
+    assert.strictEqual(e.requiresGrad, true);
+    invalid(() => torch.empty([2], { requiresGrad: 1 } as never), 'Expected a boolean for options.requiresGrad but received 1');
+    // im2col's kernel_size is int[2]: 2 means [2, 2], as Python's argument parser expands it
+    assert.deepStrictEqual(torch.ops.aten.im2col(torch.randn([1, 1, 5, 5]), 2, 1, 0, 1).shape, [1, 4, 16]);
+    assert.deepStrictEqual(torch.cat([torch.ones([1, 2]), torch.ones([1, 2])], { dim: 1 }).shape, [1, 4]);
+  });
+
+  it("autograd's storage-less zero gradients read as zeros (they used to crash the process)", () => {
+    // sgn's backward returns an "efficient zero" tensor with no storage
+    const y = torch.tensor([1, -2, 3], { dtype: 'float32', requiresGrad: true });
+    torch.sgn(y).backward(torch.ones([3]));
+    assert.deepStrictEqual(values(y.grad!), [0, 0, 0]);
+    const [g] = torch.autograd.grad(torch.sgn(y).sum(), [y]);
+    assert.deepStrictEqual(Array.from(g!.dataSync() as Float32Array), [0, 0, 0]);
+  });
+
   it('keeps memory flat', () => {
     const t = x();
     for (let i = 0; i < 50; i++) torch.tidy(() => { t.topk(2); torch.ops.aten.std(t, { dim: [1] }); t.cumsum(0); });

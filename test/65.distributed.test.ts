@@ -327,12 +327,16 @@ describe('distributed (c10d Gloo)', () => {
       if (probe.status !== 0) this.skip();  // python3-torch (setup.sh --dev) is not installed
     });
 
-    it('a Python torch.distributed rank and a torchrnn rank form one group: collectives agree, DDP ends with equal parameters', async () => {
+    // TORCH_DIST_INIT_BARRIER=1 (both ranks): Python 2.x then runs its store-based barrier after
+    // init again, which torchrnn's rank joins under 2.x's key (compat.h PythonBarrierKey); 1.13
+    // always runs it. The variable is Python's, so the same group forms either way.
+    const interop = (barrier: boolean) => async () => {
+      const extra: Record<string, string> = barrier ? { TORCH_DIST_INIT_BARRIER: '1' } : {};
       const port = await freePort();
       const py = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(python, [path.join(__dirname, 'fixtures', 'distributed', 'python_rank.py')], {
           // USE_LIBUV=0: Python 2.x's TCPStore asks for libuv by default, which Debian's torch lacks
-          env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: '1', WORLD_SIZE: '2', USE_LIBUV: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: '1', WORLD_SIZE: '2', USE_LIBUV: '0', ...extra }, stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
@@ -341,7 +345,7 @@ describe('distributed (c10d Gloo)', () => {
         const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
         child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
       });
-      const [node] = await runRanks('interop', 2, { ranks: [0], port });
+      const [node] = await runRanks('interop', 2, { ranks: [0], port, env: () => extra });
       const p = await py;
       if (!node.result) assert.fail(`rank 0 (exit ${node.code}): ${node.stdout}\n${node.stderr}\npython rank 1 (exit ${p.code}):\n${p.stdout}\n${p.stderr}`);
       const n = ok(node) as { allReduce: number[]; allGather: number[][]; broadcast: number[]; params: Record<string, number[]> };
@@ -362,7 +366,9 @@ describe('distributed (c10d Gloo)', () => {
       // 1.13: Python's Adam and libtorch's take bit-identical steps. 2.x's Python Adam updates its
       // first moment with lerp_ where libtorch's C++ Adam keeps mul_().add_(): float32 rounding.
       assertClose(n.params, q.params, byLine({ '1.13': 0, '2.6': 1e-6 }), 'node rank vs python rank (the same Adam steps)');
-    });
+    };
+    it('a Python torch.distributed rank and a torchrnn rank form one group: collectives agree, DDP ends with equal parameters', interop(false));
+    it('the same with TORCH_DIST_INIT_BARRIER=1 (Python\'s store barrier after init)', interop(true));
   });
 
   describe('faults', () => {

@@ -41,6 +41,10 @@ export interface PythonSignature {
   packFrom?: number;
   /** Python's defaults where the operator has none (F.dropout: p 0.5, training true). */
   defaults?: Record<string, unknown>;
+  /** `return_indices: true` calls this operator instead (F.max_pool2d → max_pool2d_with_indices). */
+  indicesOp?: string;
+  /** The operator returns (output, indices); Python returns the output alone unless return_indices. */
+  indicesResult?: boolean;
 }
 
 const cache = new Map<string, Schema[]>();
@@ -74,7 +78,7 @@ function checkKeys(label: string, avail: Availability, args: unknown[]): void {
 const REDUCTION: Record<string, number> = { none: 0, mean: 1, sum: 2 };
 
 /** Python-signature functions (nn.functional and the like): every argument goes by name. */
-function adapt(args: unknown[], py: PythonSignature, label: string): { args: unknown[]; inplace: boolean } {
+function adapt(args: unknown[], py: PythonSignature, label: string): { args: unknown[]; inplace: boolean; indices: boolean } {
   let positional = args;
   let options: Record<string, unknown> = {};
   const last = args[args.length - 1];
@@ -98,6 +102,11 @@ function adapt(args: unknown[], py: PythonSignature, label: string): { args: unk
     named[snake] = v;
   }
   let inplace = false;
+  let indices = false;
+  if ((py.indicesOp !== undefined || py.indicesResult) && 'return_indices' in named) {
+    indices = named.return_indices === true;
+    delete named.return_indices;
+  }
   for (const [k, v] of Object.entries(py.defaults ?? {})) if (!(k in named) || named[k] === undefined) named[k] = v;
   for (const d of py.dropped ?? []) delete named[d];
   if ('inplace' in named && py.inplaceOp !== undefined) {
@@ -111,25 +120,50 @@ function adapt(args: unknown[], py: PythonSignature, label: string): { args: unk
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(named)) out[py.renames?.[k] ?? k] = v;
-  return { args: [out], inplace };
+  return { args: [out], inplace, indices };
 }
 
 type Fn = ((...args: unknown[]) => unknown) & { [GENERATED]?: true };
+
+/**
+ * Python's factory functions take `requires_grad`, which their schemas lack (torch.empty,
+ * torch.full, torch.randn...): taken out of the options here and set on the result.
+ */
+function takeRequiresGrad(list: readonly Schema[], args: unknown[]): boolean | undefined {
+  const last = args[args.length - 1];
+  if (last === null || typeof last !== 'object' || Array.isArray(last) || last instanceof Tensor) return undefined;
+  const opts = last as Record<string, unknown>;
+  const key = 'requiresGrad' in opts ? 'requiresGrad' : 'requires_grad' in opts ? 'requires_grad' : null;
+  if (key === null || list.some((s) => s.args.some((a) => a.name === 'requires_grad'))) return undefined;
+  const value = opts[key];
+  if (value !== undefined && typeof value !== 'boolean') throw new TorchError(`Expected a boolean for options.${key} but received ${JSON.stringify(value)}`, 'ERR_INVALID_ARG');
+  const rest = { ...opts };
+  delete rest[key];
+  args[args.length - 1] = rest;
+  return value as boolean | undefined;
+}
 
 /** `torch.<name>` and the like: a free function over the aten operator `aten`. */
 export function fn(aten: string, label: string, avail: Availability = {}, py?: PythonSignature): Fn {
   const f: Fn = (...args: unknown[]) => {
     let list = overloads(aten);
     let call = args;
+    let firstOnly = false;
     if (py) {
       const a = adapt(args, py, label);
       call = a.args;
       if (a.inplace) list = overloads(py.inplaceOp!);
+      if (a.indices && py.indicesOp) list = overloads(py.indicesOp);
+      firstOnly = !!py.indicesResult && !a.indices;
     } else {
       checkKeys(label, avail, args);
     }
     if (list.length === 0) missing(label, avail);
-    return run(bind(list, call, label));
+    const requiresGrad = takeRequiresGrad(list, call);
+    let out = run(bind(list, call, label));
+    if (firstOnly) out = (out as unknown[])[0];
+    if (requiresGrad !== undefined && out instanceof Tensor) out.requiresGrad_(requiresGrad);
+    return out;
   };
   f[GENERATED] = true;
   Object.defineProperty(f, 'name', { value: label.slice(label.lastIndexOf('.') + 1) });

@@ -94,8 +94,9 @@ function fit(v: unknown, t: ArgType, n: number): Fit {
     case 'MemoryFormat':
       return typeof v === 'string' && v in MEMORY_FORMAT ? { cost: 0, value: MEMORY_FORMAT[v] } : no;
     case 'list': {
-      // A lone integer where int[N] is expected (dim=1 for int[1] dim), as in Python.
-      if (!Array.isArray(v)) return n > 0 && t.elem.kind === 'int' && isInt(v) ? { cost: 1, value: [v] } : no;
+      // A lone integer where int[N] is expected is N copies of it (kernel_size=2 for int[2]
+      // is [2, 2]; dim=1 for int[1] dim is [1]), as Python's argument parser expands it.
+      if (!Array.isArray(v)) return n > 0 && t.elem.kind === 'int' && isInt(v) ? { cost: 1, value: new Array(n).fill(v) } : no;
       const out: unknown[] = [];
       let cost = 0;
       for (const e of v) {

@@ -128,7 +128,7 @@ function pySignatures(it: Item, e: SurfaceEntry): string[] {
     const key = camelCase(p.name);
     const required = !!p.default && typeof p.default === 'object' && '$none' in (p.default as object);
     let type: string;
-    if (p.name === 'inplace') type = 'boolean';
+    if (p.name === 'inplace' || p.name === 'return_indices') type = 'boolean';
     else if (p.name === 'reduction') type = "'none' | 'mean' | 'sum'";
     else {
       const target = sig.renames[p.name] ?? p.name;
@@ -229,6 +229,8 @@ function mapPython(e: SurfaceEntry, overloadsByLine: Map<string, Schema[]>): Ite
     const target = renames[p.name] ?? p.name;
     if (p.name === 'reduction' || all.some((s) => s.args.some((a) => a.name === target && !a.hasDefault))) defaults[p.name] = d;
   }
+  // aten arguments Python fills in itself: batch_norm's cudnn_enabled (torch.backends.cudnn.enabled)
+  if (argNames.has('cudnn_enabled') && !names.includes('cudnn_enabled')) defaults.cudnn_enabled = true;
   return { params: names, renames, dropped, reduction, inplaceOp, packFrom, defaults };
 }
 
@@ -252,8 +254,8 @@ for (const ns of Object.keys(PREFIX)) {
       continue;
     }
     const item: Item = { ns, py, js, aten, overloads, entry: e };
-    if (!e.builtin && ns === 'functional') {
-      const sig = mapped?.py ?? mapPython(e, overloads);
+    if (!e.builtin && ns === 'functional' && !mapped?.py) {
+      const sig = mapPython(e, overloads);
       if (typeof sig === 'string') { skipped.push({ ns, py, reason: sig }); continue; }
       item.pySig = sig;
     } else if (mapped?.py) {
@@ -261,7 +263,10 @@ for (const ns of Object.keys(PREFIX)) {
       item.pySig = sig;
       // its parameters as the signature says (Python's own may be *args)
       const own = new Map((e.params ?? []).map((p) => [p.name, p]));
-      item.entry = { ...e, params: sig.params.map((n, i) => ({ name: n, kind: i === sig.packFrom ? 'varargs' : 'positional', default: own.get(n)?.default ?? { $none: true } })) };
+      const schemaArgs = [...overloads.values()].flat().flatMap((s) => s.args);
+      const optional = (n: string) => n === 'return_indices' || n === 'inplace' || sig.defaults?.[n] !== undefined ||
+        schemaArgs.some((a) => a.name === ((sig.renames as Record<string, string>)[n] ?? n) && (a.hasDefault || a.type.kind === 'optional'));
+      item.entry = { ...e, params: sig.params.map((n, i) => ({ name: n, kind: i === sig.packFrom ? 'varargs' : 'positional', default: own.get(n)?.default ?? (optional(n) ? null : { $none: true }) })) };
     }
     if ([...overloads.values()].every((list) => list.every((s) => signatures(s, ns === 'tensor').length === 0))) {
       skipped.push({ ns, py, reason: 'no overload has a TypeScript form (optional arguments before required ones)' });

@@ -59,10 +59,26 @@ export const HAND_PY: Record<string, Record<string, { aten: string; py?: PythonS
     atleast_3d: { aten: 'atleast_3d' },
     chain_matmul: { aten: 'chain_matmul', py: { params: ['matrices'], packFrom: 0 } },
     meshgrid: { aten: 'meshgrid', py: { params: ['tensors', 'indexing'], packFrom: 0 } },
-    tensordot: { aten: 'tensordot', py: { params: ['a', 'b', 'dims'], renames: { a: 'self', b: 'other', dims: 'dims_self' } } },
     cdist: { aten: 'cdist', py: { params: ['x1', 'x2', 'p', 'compute_mode'], dropped: ['compute_mode'] } },
     unique_consecutive: { aten: 'unique_consecutive', py: { params: ['input', 'return_inverse', 'return_counts', 'dim'], renames: input } },
     split: { aten: 'split', py: { params: ['tensor', 'split_size_or_sections', 'dim'], renames: { tensor: 'self', split_size_or_sections: 'split_size' } } },
+  },
+  functional: {
+    logsigmoid: { aten: 'log_sigmoid' },
+    ...Object.fromEntries(['dropout1d', 'dropout2d', 'dropout3d'].map((n) => [n, {
+      aten: 'feature_dropout',
+      py: { params: ['input', 'p', 'training', 'inplace'], renames: { training: 'train' }, inplaceOp: 'feature_dropout_', defaults: { p: 0.5, training: true } },
+    }])),
+    unfold: { aten: 'im2col', py: { params: ['input', 'kernel_size', 'dilation', 'padding', 'stride'], renames: input, defaults: { dilation: 1, padding: 0, stride: 1 } } },
+    fold: { aten: 'col2im', py: { params: ['input', 'output_size', 'kernel_size', 'dilation', 'padding', 'stride'], renames: input, defaults: { dilation: 1, padding: 0, stride: 1 } } },
+    ...Object.fromEntries([1, 2, 3].map((d) => [`max_pool${d}d`, {
+      aten: `max_pool${d}d`,
+      py: { params: ['input', 'kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices'], renames: input, indicesOp: `max_pool${d}d_with_indices` },
+    }])),
+    ...Object.fromEntries([1, 2, 3].map((d) => [`adaptive_max_pool${d}d`, {
+      aten: `adaptive_max_pool${d}d`,
+      py: { params: ['input', 'output_size', 'return_indices'], renames: input, indicesResult: true },
+    }])),
   },
 };
 

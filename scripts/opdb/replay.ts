@@ -333,7 +333,8 @@ function tensorGetter(py: string): Callable | null {
 
 function tensorMethod(py: string): Callable | null {
   const name = jsName(py);
-  if (typeof (Tensor.prototype as unknown as Record<string, unknown>)[name] !== 'function') return null;
+  // the descriptor, not the property: a getter (x.T) run on the prototype itself throws
+  if (typeof Object.getOwnPropertyDescriptor(Tensor.prototype, name)?.value !== 'function') return null;
   return {
     label: `Tensor.${name}`,
     kind: 'public',
@@ -575,6 +576,14 @@ export function replaySample(fx: Opdb, s: Sample): SampleResult {
   const callables = resolve(s);
   if (callables.length === 0) return { pass: false, reason: 'not callable', via: null, checkedGrads: false };
   const lambda = isLambda(s);
+  // op_db's lambdas often only put the sample's input in another place (lambda x, n:
+  // torch.polygamma(n, x); lambda tensors, eq: torch.einsum(eq, tensors)): after the direct
+  // call, the public function is tried with the input and the first argument swapped
+  if (lambda) {
+    for (const c of callables.filter((x) => x.kind === 'public')) {
+      callables.push({ ...c, label: `${c.label} (input and first argument swapped)`, call: (a) => c.call({ ...a, input: a.args[0], args: [a.input, ...a.args.slice(1)] }) });
+    }
+  }
   const assignments = gradAssignments(fx, s);
   let first: { reason: string; via: string } | null = null;
   for (const c of callables) {
@@ -609,6 +618,8 @@ export interface Report {
   libtorch: string;
   mode: string;
   ops: OpResult[];
+  /** Ops not counted: Python-only surfaces (Tensor dunders such as __radd__), which the issue excludes. */
+  excluded: string[];
   opsPassing: number;
   samples: number;
   samplesPassing: number;
@@ -629,6 +640,7 @@ export function replay(fx: Opdb, opts: ReplayOptions = {}): Report {
   const t0 = Date.now();
   const only = opts.only?.length ? new Set(opts.only) : null;
   const byOp = new Map<string, OpResult>();
+  const excluded = new Set<string>();
   let samples = 0;
   let samplesPassing = 0;
   const rng = torch.getRngState(); // the samples reseed the default generator: the caller's stream goes on after
@@ -636,6 +648,10 @@ export function replay(fx: Opdb, opts: ReplayOptions = {}): Report {
     for (const s of fx.samples) {
       const key = opKey(s);
       if (only && !only.has(key) && !only.has(s.op)) continue;
+      if (s.op.startsWith('__')) {
+        excluded.add(key);
+        continue;
+      }
       let o = byOp.get(key);
       if (!o) byOp.set(key, (o = { op: key, pass: true, samples: 0, failed: 0, reason: null, group: null, sample: null, call: null, via: null, fn: s.fn }));
       opts.onSample?.(s);
@@ -662,7 +678,7 @@ export function replay(fx: Opdb, opts: ReplayOptions = {}): Report {
   }
   const ops = [...byOp.values()];
   return {
-    torch: fx.torch, libtorch: libtorchVersion, mode: fx.mode, ops,
+    torch: fx.torch, libtorch: libtorchVersion, mode: fx.mode, ops, excluded: [...excluded],
     opsPassing: ops.filter((o) => o.pass).length, samples, samplesPassing, seconds: (Date.now() - t0) / 1000,
   };
 }
@@ -744,7 +760,8 @@ function pct(a: number, b: number): string {
 /** The one-line summary. */
 export function summaryLine(r: Report): string {
   return `opdb replay (PyTorch ${r.torch} ${r.mode}, libtorch ${r.libtorch}): ${r.opsPassing}/${r.ops.length} ops pass (${pct(r.opsPassing, r.ops.length)}), ` +
-    `${r.samplesPassing}/${r.samples} samples pass (${pct(r.samplesPassing, r.samples)}) in ${r.seconds.toFixed(1)} s`;
+    `${r.samplesPassing}/${r.samples} samples pass (${pct(r.samplesPassing, r.samples)}) in ${r.seconds.toFixed(1)} s` +
+    (r.excluded.length ? `; ${r.excluded.length} Python-only ops (Tensor dunders) not counted` : '');
 }
 
 function cell(s: string | null): string {

@@ -25,6 +25,24 @@ export const adaptiveAvgPool3d: {
   (input: Tensor, outputSize: number | number[]): Tensor;
 } = fn("adaptive_avg_pool3d", "torch.nn.functional.adaptive_avg_pool3d", {}, {"params":["input","output_size"],"renames":{"input":"self"},"dropped":[],"reduction":false,"defaults":{}}) as any;
 
+/** PyTorch's `torch.nn.functional.adaptive_max_pool1d`. Operators: aten::adaptive_max_pool1d. */
+export const adaptiveMaxPool1d: {
+  (input: Tensor, outputSize: number | number[], opts?: { returnIndices?: boolean }): [Tensor, Tensor];
+  (input: Tensor, outputSize: number | number[], returnIndices?: boolean): [Tensor, Tensor];
+} = fn("adaptive_max_pool1d", "torch.nn.functional.adaptive_max_pool1d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","output_size","return_indices"],"indicesResult":true}) as any;
+
+/** PyTorch's `torch.nn.functional.adaptive_max_pool2d`. Operators: aten::adaptive_max_pool2d. */
+export const adaptiveMaxPool2d: {
+  (input: Tensor, outputSize: number | number[], opts?: { returnIndices?: boolean }): [Tensor, Tensor];
+  (input: Tensor, outputSize: number | number[], returnIndices?: boolean): [Tensor, Tensor];
+} = fn("adaptive_max_pool2d", "torch.nn.functional.adaptive_max_pool2d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","output_size","return_indices"],"indicesResult":true}) as any;
+
+/** PyTorch's `torch.nn.functional.adaptive_max_pool3d`. Operators: aten::adaptive_max_pool3d. */
+export const adaptiveMaxPool3d: {
+  (input: Tensor, outputSize: number | number[], opts?: { returnIndices?: boolean }): [Tensor, Tensor];
+  (input: Tensor, outputSize: number | number[], returnIndices?: boolean): [Tensor, Tensor];
+} = fn("adaptive_max_pool3d", "torch.nn.functional.adaptive_max_pool3d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","output_size","return_indices"],"indicesResult":true}) as any;
+
 /** PyTorch's `torch.nn.functional.alpha_dropout`. Operators: aten::alpha_dropout. */
 export const alphaDropout: {
   (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
@@ -53,7 +71,7 @@ export const avgPool3d: {
 export const batchNorm: {
   (input: Tensor, runningMean: Tensor | number | null, runningVar: Tensor | number | null, opts?: { weight?: Tensor | number | null; bias?: Tensor | number | null; training?: boolean; momentum?: number; eps?: number }): Tensor;
   (input: Tensor, runningMean: Tensor | number | null, runningVar: Tensor | number | null, weight?: Tensor | number | null, bias?: Tensor | number | null, training?: boolean, momentum?: number, eps?: number): Tensor;
-} = fn("batch_norm", "torch.nn.functional.batch_norm", {}, {"params":["input","running_mean","running_var","weight","bias","training","momentum","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{"training":false,"momentum":0.1,"eps":0.00001}}) as any;
+} = fn("batch_norm", "torch.nn.functional.batch_norm", {}, {"params":["input","running_mean","running_var","weight","bias","training","momentum","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{"training":false,"momentum":0.1,"eps":0.00001,"cudnn_enabled":true}}) as any;
 
 /** PyTorch's `torch.nn.functional.bilinear`. Operators: aten::bilinear. */
 export const bilinear: {
@@ -144,6 +162,24 @@ export const dropout: {
   (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
 } = fn("dropout", "torch.nn.functional.dropout", {}, {"params":["input","p","training","inplace"],"renames":{"training":"train"},"dropped":[],"reduction":false,"inplaceOp":"dropout_","defaults":{"p":0.5,"training":true}}) as any;
 
+/** PyTorch's `torch.nn.functional.dropout1d`. Operators: aten::feature_dropout. */
+export const dropout1d: {
+  (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
+  (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
+} = fn("feature_dropout", "torch.nn.functional.dropout1d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
+
+/** PyTorch's `torch.nn.functional.dropout2d`. Operators: aten::feature_dropout. */
+export const dropout2d: {
+  (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
+  (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
+} = fn("feature_dropout", "torch.nn.functional.dropout2d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
+
+/** PyTorch's `torch.nn.functional.dropout3d`. Operators: aten::feature_dropout. */
+export const dropout3d: {
+  (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
+  (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
+} = fn("feature_dropout", "torch.nn.functional.dropout3d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
+
 /** PyTorch's `torch.nn.functional.elu`. Operators: aten::elu. */
 export const elu: {
   (input: Tensor, opts?: { alpha?: number | boolean; inplace?: boolean }): Tensor;
@@ -162,6 +198,12 @@ export const featureAlphaDropout: {
   (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
 } = fn("feature_alpha_dropout", "torch.nn.functional.feature_alpha_dropout", {}, {"params":["input","p","training","inplace"],"renames":{"training":"train"},"dropped":[],"reduction":false,"inplaceOp":"feature_alpha_dropout_","defaults":{"p":0.5,"training":false}}) as any;
 
+/** PyTorch's `torch.nn.functional.fold`. Operators: aten::col2im. */
+export const fold: {
+  (input: Tensor, outputSize: number | number[], kernelSize: number | number[], opts?: { dilation?: number | number[]; padding?: number | number[]; stride?: number | number[] }): Tensor;
+  (input: Tensor, outputSize: number | number[], kernelSize: number | number[], dilation?: number | number[], padding?: number | number[], stride?: number | number[]): Tensor;
+} = fn("col2im", "torch.nn.functional.fold", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","output_size","kernel_size","dilation","padding","stride"],"defaults":{"dilation":1,"padding":0,"stride":1}}) as any;
+
 /** PyTorch's `torch.nn.functional.gelu`. Operators: aten::gelu. */
 export const gelu: {
   (self_: Tensor, opts?: { approximate?: string }): Tensor;
@@ -177,7 +219,7 @@ export const glu: {
 export const groupNorm: {
   (input: Tensor, numGroups: number, opts?: { weight?: Tensor | number | null; bias?: Tensor | number | null; eps?: number }): Tensor;
   (input: Tensor, numGroups: number, weight?: Tensor | number | null, bias?: Tensor | number | null, eps?: number): Tensor;
-} = fn("group_norm", "torch.nn.functional.group_norm", {}, {"params":["input","num_groups","weight","bias","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{}}) as any;
+} = fn("group_norm", "torch.nn.functional.group_norm", {}, {"params":["input","num_groups","weight","bias","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{"cudnn_enabled":true}}) as any;
 
 /** PyTorch's `torch.nn.functional.hardshrink`. Operators: aten::hardshrink. */
 export const hardshrink: {
@@ -219,7 +261,7 @@ export const hingeEmbeddingLoss: {
 export const instanceNorm: {
   (input: Tensor, opts?: { runningMean?: Tensor | number | null; runningVar?: Tensor | number | null; weight?: Tensor | number | null; bias?: Tensor | number | null; useInputStats?: boolean; momentum?: number; eps?: number }): Tensor;
   (input: Tensor, runningMean?: Tensor | number | null, runningVar?: Tensor | number | null, weight?: Tensor | number | null, bias?: Tensor | number | null, useInputStats?: boolean, momentum?: number, eps?: number): Tensor;
-} = fn("instance_norm", "torch.nn.functional.instance_norm", {}, {"params":["input","running_mean","running_var","weight","bias","use_input_stats","momentum","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{"use_input_stats":true,"momentum":0.1,"eps":0.00001}}) as any;
+} = fn("instance_norm", "torch.nn.functional.instance_norm", {}, {"params":["input","running_mean","running_var","weight","bias","use_input_stats","momentum","eps"],"renames":{},"dropped":[],"reduction":false,"defaults":{"use_input_stats":true,"momentum":0.1,"eps":0.00001,"cudnn_enabled":true}}) as any;
 
 /** PyTorch's `torch.nn.functional.kl_div`. Operators: aten::kl_div. */
 export const klDiv: {
@@ -257,11 +299,34 @@ export const logSoftmax: {
   (input: Tensor, dim?: number, dtype?: DType | null): Tensor;
 } = fn("log_softmax", "torch.nn.functional.log_softmax", {}, {"params":["input","dim","_stacklevel","dtype"],"renames":{"input":"self"},"dropped":["_stacklevel"],"reduction":false,"defaults":{}}) as any;
 
+/** PyTorch's `torch.nn.functional.logsigmoid`. Operators: aten::log_sigmoid. */
+export const logsigmoid: {
+  (self_: Tensor): Tensor;
+} = fn("log_sigmoid", "torch.nn.functional.logsigmoid", {}) as any;
+
 /** PyTorch's `torch.nn.functional.margin_ranking_loss`. Operators: aten::margin_ranking_loss. */
 export const marginRankingLoss: {
   (input1: Tensor, input2: Tensor | number, target: Tensor | number, opts?: { margin?: number; reduction?: 'none' | 'mean' | 'sum' }): Tensor;
   (input1: Tensor, input2: Tensor | number, target: Tensor | number, margin?: number, reduction?: 'none' | 'mean' | 'sum'): Tensor;
 } = fn("margin_ranking_loss", "torch.nn.functional.margin_ranking_loss", {}, {"params":["input1","input2","target","margin","size_average","reduce","reduction"],"renames":{},"dropped":["size_average","reduce"],"reduction":true,"defaults":{"reduction":"mean"}}) as any;
+
+/** PyTorch's `torch.nn.functional.max_pool1d`. Operators: aten::max_pool1d. */
+export const maxPool1d: {
+  (input: Tensor, kernelSize: number | number[], opts?: { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean; returnIndices?: boolean }): Tensor;
+  (input: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean, returnIndices?: boolean): Tensor;
+} = fn("max_pool1d", "torch.nn.functional.max_pool1d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","kernel_size","stride","padding","dilation","ceil_mode","return_indices"],"indicesOp":"max_pool1d_with_indices"}) as any;
+
+/** PyTorch's `torch.nn.functional.max_pool2d`. Operators: aten::max_pool2d. */
+export const maxPool2d: {
+  (input: Tensor, kernelSize: number | number[], opts?: { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean; returnIndices?: boolean }): Tensor;
+  (input: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean, returnIndices?: boolean): Tensor;
+} = fn("max_pool2d", "torch.nn.functional.max_pool2d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","kernel_size","stride","padding","dilation","ceil_mode","return_indices"],"indicesOp":"max_pool2d_with_indices"}) as any;
+
+/** PyTorch's `torch.nn.functional.max_pool3d`. Operators: aten::max_pool3d. */
+export const maxPool3d: {
+  (input: Tensor, kernelSize: number | number[], opts?: { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; ceilMode?: boolean; returnIndices?: boolean }): Tensor;
+  (input: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean, returnIndices?: boolean): Tensor;
+} = fn("max_pool3d", "torch.nn.functional.max_pool3d", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","kernel_size","stride","padding","dilation","ceil_mode","return_indices"],"indicesOp":"max_pool3d_with_indices"}) as any;
 
 /** PyTorch's `torch.nn.functional.mish`. Operators: aten::mish. */
 export const mish: {
@@ -439,3 +504,9 @@ export const tripletMarginLoss: {
   (anchor: Tensor, positive: Tensor | number, negative: Tensor | number, opts?: { margin?: number; p?: number; eps?: number; swap?: boolean; reduction?: 'none' | 'mean' | 'sum' }): Tensor;
   (anchor: Tensor, positive: Tensor | number, negative: Tensor | number, margin?: number, p?: number, eps?: number, swap?: boolean, reduction?: 'none' | 'mean' | 'sum'): Tensor;
 } = fn("triplet_margin_loss", "torch.nn.functional.triplet_margin_loss", {}, {"params":["anchor","positive","negative","margin","p","eps","swap","size_average","reduce","reduction"],"renames":{},"dropped":["size_average","reduce"],"reduction":true,"defaults":{"reduction":"mean"}}) as any;
+
+/** PyTorch's `torch.nn.functional.unfold`. Operators: aten::im2col. */
+export const unfold: {
+  (input: Tensor, kernelSize: number | number[], opts?: { dilation?: number | number[]; padding?: number | number[]; stride?: number | number[] }): Tensor;
+  (input: Tensor, kernelSize: number | number[], dilation?: number | number[], padding?: number | number[], stride?: number | number[]): Tensor;
+} = fn("im2col", "torch.nn.functional.unfold", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","kernel_size","dilation","padding","stride"],"defaults":{"dilation":1,"padding":0,"stride":1}}) as any;

@@ -3134,9 +3134,8 @@ export const tensorSplit: {
 
 /** PyTorch's `torch.tensordot`. Operators: aten::tensordot. */
 export const tensordot: {
-  (a: Tensor, b: Tensor | number, opts?: { dims?: number[] }): Tensor;
-  (a: Tensor, b: Tensor | number, dims?: number[]): Tensor;
-} = fn("tensordot", "torch.tensordot", {}, {"renames":{"a":"self","b":"other","dims":"dims_self"},"dropped":[],"reduction":false,"params":["a","b","dims"]}) as any;
+  (self_: Tensor, other_: Tensor | number, dimsSelf: number[], dimsOther: number[]): Tensor;
+} = fn("tensordot", "torch.tensordot", {}) as any;
 
 /** PyTorch's `torch.threshold`. Operators: aten::threshold. */
 export const threshold: {
@@ -3262,7 +3261,8 @@ export const unfoldCopy: {
 
 /** PyTorch's `torch.unique_consecutive`. Operators: aten::unique_consecutive. */
 export const uniqueConsecutive: {
-  (input: Tensor, returnInverse: boolean, returnCounts: boolean, dim: number | null): [Tensor, Tensor, Tensor];
+  (input: Tensor, opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }): [Tensor, Tensor, Tensor];
+  (input: Tensor, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): [Tensor, Tensor, Tensor];
 } = fn("unique_consecutive", "torch.unique_consecutive", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","return_inverse","return_counts","dim"]}) as any;
 
 /** PyTorch's `torch.unsafe_chunk`. Operators: aten::unsafe_chunk. */
