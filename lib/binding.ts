@@ -90,6 +90,8 @@ export interface NativeBinding {
   schemas(): NativeSchema[];
   call(op: number, ...args: unknown[]): unknown;
   callInPlace(op: number, ...args: unknown[]): void;
+  /** call() as a job on the executor thread. */
+  callAsync(op: number, ...args: unknown[]): Promise<unknown>;
   // autograd.cc
   backward(h: H, grad: H | null, retainGraph: boolean, createGraph: boolean): void;
   backwardAsync(h: H, grad: H | null, retainGraph: boolean, createGraph: boolean): Promise<void>;

@@ -1,5 +1,6 @@
 #include "ops.h"
 
+#include "executor.h"
 #include "tensor.h"
 
 #include <ATen/ScalarOps.h>
@@ -360,6 +361,15 @@ static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, 
   return true;
 }
 
+// An operator's results: undefined, the single value, or an array of them.
+static Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack) {
+  if (stack.empty()) return env.Undefined();
+  if (stack.size() == 1) return FromIValue(env, stack[0]);
+  Napi::Array out = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i]));
+  return out;
+}
+
 // call(index, ...args): the operator's result, a single value or an array of them.
 static Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -370,11 +380,7 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
   }
   torch::jit::Stack stack = BuildStack(info, op.handle);
   op.handle.callBoxed(&stack);
-  if (stack.empty()) return env.Undefined();
-  if (stack.size() == 1) return FromIValue(env, stack[0]);
-  Napi::Array out = Napi::Array::New(env, stack.size());
-  for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i]));
-  return out;
+  return Results(env, stack);
 }
 
 // callInPlace(index, self, ...args): for `add_` and friends, whose result is `self` again:
@@ -386,11 +392,24 @@ static Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// callAsync(index, ...args): call() on the executor thread (for heavy operators: a
+// decomposition, a large matmul). The arguments are converted here, on the JS thread, so the
+// job holds its own references to the tensors; the results are converted when it completes.
+static Napi::Value CallAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const c10::OperatorHandle op = Data(env).ops.at(info[0].As<Napi::Number>().Uint32Value()).handle;
+  auto stack = std::make_shared<torch::jit::Stack>(BuildStack(info, op));
+  return Data(env).GetExecutor(env).Submit(
+      env, [op, stack] { op.callBoxed(stack.get()); },
+      [stack](Napi::Env env) { return Results(env, *stack); });
+}
+
 void InitOps(Napi::Env env, Napi::Object exports) {
   Export<Op>(env, exports, "op");
   Export<Schemas>(env, exports, "schemas");
   ExportOrdered<Call>(env, exports, "call");
   ExportOrdered<CallInPlace>(env, exports, "callInPlace");
+  Export<CallAsync>(env, exports, "callAsync");
 }
 
 }  // namespace trnn

@@ -72,6 +72,18 @@ describe('torch.ops: any registered operator by name', () => {
     assert.deepStrictEqual(parts.map(values), [[0, 1], [2, 3], [4]]);
   });
 
+  it('callAsync: the same call as a job on the executor thread', async () => {
+    const r = await torch.ops.aten.topk.callAsync(x(), 2, { dim: 1, largest: false });
+    assert.deepStrictEqual(values(r.values), [1, 2, 0, 1]);
+    assert.deepStrictEqual(values(r.indices), [0, 2, 1, 3]);
+    const y = torch.zeros([2]);
+    assert.strictEqual(await torch.ops.aten.add_.Tensor.callAsync(y, 1), y);
+    assert.deepStrictEqual(values(y), [1, 1]);
+    // bad arguments reject before anything is queued; libtorch's refusals reject with ERR_TORCH
+    await assert.rejects(torch.ops.aten.topk.callAsync(x(), 'a'), { code: 'ERR_INVALID_ARG' });
+    await assert.rejects(torch.ops.aten.mm.callAsync(torch.ones([2, 3]), torch.ones([2, 3])), { code: 'ERR_TORCH', message: /mat1 and mat2 shapes cannot be multiplied/ });
+  });
+
   it('reaches other namespaces, torchrnn\'s own operators included', () => {
     assert.ok('lstm_layer' in torch.ops.torchrnn);
     assert.ok(Object.keys(torch.ops.torchrnn).includes('gru_layer'));
@@ -133,6 +145,28 @@ describe('the generated public API (torch.*, Tensor methods, linalg, special, ff
     assert.deepStrictEqual(values(torch.einsum('ij,kj->ik', x(), x())), [46, 25, 25, 91]);
     assert.deepStrictEqual(values(torch.einsum('ij,kj->ik', [x(), x()])), [46, 25, 25, 91]);
     assert.deepStrictEqual(torch.meshgrid([torch.ones([2]), torch.ones([3])], { indexing: 'xy' }).map((t) => t.shape), [[3, 2], [3, 2]]);
+  });
+
+  it('heavy functions have Async forms (linalg, fft, decompositions, sorts): the same results', async () => {
+    const a = torch.tensor([[4, 1], [1, 3]], { dtype: 'float64' });
+    const [sync, async] = [torch.linalg.svd(a), await torch.linalg.svdAsync(a)];
+    assert.deepStrictEqual(values(async.S), values(sync.S));
+    assert.deepStrictEqual(values((await torch.topkAsync(x(), 1)).indices), [1, 2]);
+    assert.deepStrictEqual(values(await torch.linalg.invAsync(torch.eye(2))), [1, 0, 0, 1]);
+    await assert.rejects(torch.linalg.invAsync(torch.ones([2, 3])), { code: 'ERR_TORCH' });
+    await assert.rejects(torch.cdistAsync(x(), 'a' as never), { code: 'ERR_INVALID_ARG' });
+  });
+
+  it('jit.trace records the generated operators like any other, and the traced module computes the same', () => {
+    class M extends torch.nn.Module {
+      forward(t: torch.Tensor) { return torch.ops.aten.sort(t.cumsum(1).sin(), { dim: 1 }).values.logsumexp([1]); }
+    }
+    const t = torch.randn([3, 4]);
+    const traced = torch.jit.trace(new M(), [t]);
+    const graph = traced.graph(t);
+    for (const op of ['aten::cumsum', 'aten::sin', 'aten::sort', 'aten::logsumexp']) assert.ok(graph.includes(op), `${op} in\n${graph}`);
+    const u = torch.randn([3, 4]);
+    assert.deepStrictEqual(values(traced.forward(u) as torch.Tensor), values(new M().forward(u)));
   });
 
   it('in-place methods return this', () => {

@@ -11,7 +11,7 @@
  */
 import { TorchError } from '../errors';
 import { libtorchVersion, libtorchLine } from '../compat';
-import { bind, run } from '../aten/bind';
+import { bind, run, runAsync } from '../aten/bind';
 import { overloadsOf, publicOverloads, Schema } from '../aten/schema';
 import { Tensor } from '../tensor';
 
@@ -143,30 +143,65 @@ function takeRequiresGrad(list: readonly Schema[], args: unknown[]): boolean | u
   return value as boolean | undefined;
 }
 
+interface Prepared {
+  bound: ReturnType<typeof bind>;
+  finish(out: unknown): unknown;
+}
+
+/** Everything a call does before the operator runs: Python's signature, overload, requiresGrad. */
+function prepare(aten: string, label: string, avail: Availability, py: PythonSignature | undefined, args: unknown[]): Prepared {
+  let list = overloads(aten);
+  let call = args;
+  let firstOnly = false;
+  if (py) {
+    const a = adapt(args, py, label);
+    call = a.args;
+    if (a.inplace) list = overloads(py.inplaceOp!);
+    if (a.indices && py.indicesOp) list = overloads(py.indicesOp);
+    firstOnly = !!py.indicesResult && !a.indices;
+  } else {
+    checkKeys(label, avail, args);
+  }
+  if (list.length === 0) missing(label, avail);
+  const requiresGrad = takeRequiresGrad(list, call);
+  return {
+    bound: bind(list, call, label),
+    finish(out) {
+      if (firstOnly) out = (out as unknown[])[0];
+      if (requiresGrad !== undefined && out instanceof Tensor) out.requiresGrad_(requiresGrad);
+      return out;
+    },
+  };
+}
+
 /** `torch.<name>` and the like: a free function over the aten operator `aten`. */
 export function fn(aten: string, label: string, avail: Availability = {}, py?: PythonSignature): Fn {
   const f: Fn = (...args: unknown[]) => {
-    let list = overloads(aten);
-    let call = args;
-    let firstOnly = false;
-    if (py) {
-      const a = adapt(args, py, label);
-      call = a.args;
-      if (a.inplace) list = overloads(py.inplaceOp!);
-      if (a.indices && py.indicesOp) list = overloads(py.indicesOp);
-      firstOnly = !!py.indicesResult && !a.indices;
-    } else {
-      checkKeys(label, avail, args);
-    }
-    if (list.length === 0) missing(label, avail);
-    const requiresGrad = takeRequiresGrad(list, call);
-    let out = run(bind(list, call, label));
-    if (firstOnly) out = (out as unknown[])[0];
-    if (requiresGrad !== undefined && out instanceof Tensor) out.requiresGrad_(requiresGrad);
-    return out;
+    const p = prepare(aten, label, avail, py, args);
+    return p.finish(run(p.bound));
   };
   f[GENERATED] = true;
   Object.defineProperty(f, 'name', { value: label.slice(label.lastIndexOf('.') + 1) });
+  return f;
+}
+
+/**
+ * `torch.<name>Async`: the same call as a job on the executor thread (heavy operators:
+ * decompositions, convolutions, sorts): a Promise of the same results. Bad arguments reject
+ * before anything is queued.
+ */
+export function fnAsync(aten: string, label: string, avail: Availability = {}, py?: PythonSignature): Fn {
+  const f: Fn = (...args: unknown[]) => {
+    let p: Prepared;
+    try {
+      p = prepare(aten, label, avail, py, args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return runAsync(p.bound).then((out) => p.finish(out));
+  };
+  f[GENERATED] = true;
+  Object.defineProperty(f, 'name', { value: `${label.slice(label.lastIndexOf('.') + 1)}Async` });
   return f;
 }
 

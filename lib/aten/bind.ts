@@ -12,7 +12,7 @@
  */
 import { native, TensorHandle } from '../binding';
 import { SCALAR_TYPE } from '../dtype';
-import { describe, TorchError } from '../errors';
+import { describe, TorchError, withCallerStack } from '../errors';
 import { Tensor, wrap } from '../tensor';
 import { ArgType, formatSchema, opIndex, Schema, SchemaArg } from './schema';
 
@@ -260,19 +260,35 @@ function convertResult(v: unknown, t: ArgType): unknown {
   }
 }
 
-/** Runs a bound call and converts its results (see the top of this file). */
-export function run(b: Bound): unknown {
+/** Whether every result is an argument the operator wrote (add_, out=): those are returned. */
+function returnsWritten(b: Bound): boolean {
+  const rets = b.schema.returns;
+  return rets.length > 0 && rets.every((r) => r.writes) && b.written.length >= rets.length;
+}
+
+function results(b: Bound, out: unknown): unknown {
   const { schema } = b;
   const rets = schema.returns;
-  const index = opIndex(schema);
-  if (rets.length > 0 && rets.every((r) => r.writes) && b.written.length >= rets.length) {
-    native.callInPlace(index, ...b.args);
-    return rets.length === 1 ? b.written[0] : named(b.written.slice(0, rets.length), schema);
-  }
-  const out = native.call(index, ...b.args);
+  if (returnsWritten(b)) return rets.length === 1 ? b.written[0] : named(b.written.slice(0, rets.length), schema);
   if (rets.length === 0) return undefined;
   if (rets.length === 1) return convertResult(out, rets[0].type);
   return named((out as unknown[]).map((v, i) => convertResult(v, rets[i].type)), schema);
+}
+
+/** Runs a bound call and converts its results (see the top of this file). */
+export function run(b: Bound): unknown {
+  const index = opIndex(b.schema);
+  if (returnsWritten(b)) {
+    native.callInPlace(index, ...b.args); // no new handles for tensors JS already has
+    return results(b, undefined);
+  }
+  return results(b, native.call(index, ...b.args));
+}
+
+/** run() as a job on the executor thread; a rejection carries the caller's stack. */
+export function runAsync(b: Bound): Promise<unknown> {
+  const caller = new Error();
+  return withCallerStack(native.callAsync(opIndex(b.schema), ...b.args), caller).then((out) => results(b, out));
 }
 
 function named(values: unknown[], schema: Schema): unknown[] {
@@ -285,4 +301,13 @@ function named(values: unknown[], schema: Schema): unknown[] {
 /** bind + run: calls the operator with JavaScript arguments. */
 export function callOverloads(overloads: readonly Schema[], args: unknown[], label: string): unknown {
   return run(bind(overloads, args, label));
+}
+
+/** bind + runAsync. Bad arguments reject (they are checked before anything is queued). */
+export function callOverloadsAsync(overloads: readonly Schema[], args: unknown[], label: string): Promise<unknown> {
+  try {
+    return runAsync(bind(overloads, args, label));
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -7,19 +7,23 @@
  */
 import { TorchError } from '../errors';
 import { libtorchVersion } from '../compat';
-import { callOverloads } from './bind';
+import { callOverloads, callOverloadsAsync } from './bind';
 import { formatSchema, namespaces, operatorNames, overloadsOf, Schema } from './schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /** One overload: `torch.ops.aten.add.Tensor`. */
 export interface OpOverload {
   (...args: any[]): any;
+  /** The same call as a job on the executor thread (for heavy operators): a Promise of the results. */
+  callAsync(...args: any[]): Promise<any>;
   /** The schema text, as PyTorch prints it. */
   readonly schema: string;
 }
 /** All overloads of one name: callable (resolves the overload), and each overload by name. */
 export interface OpPacket {
   (...args: any[]): any;
+  /** The same call as a job on the executor thread (for heavy operators): a Promise of the results. */
+  callAsync(...args: any[]): Promise<any>;
   /** The overload names ('default' for the unnamed one), as Python's `.overloads()`. */
   overloads(): string[];
   readonly schemas: string[];
@@ -37,6 +41,7 @@ function overloadFn(s: Schema, label: string): OpOverload {
   const list = [s];
   const fn = (...args: unknown[]) => callOverloads(list, args, label);
   Object.defineProperty(fn, 'schema', { value: formatSchema(s) });
+  Object.defineProperty(fn, 'callAsync', { value: (...args: unknown[]) => callOverloadsAsync(list, args, label) });
   Object.defineProperty(fn, 'name', { value: label });
   return fn as OpOverload;
 }
@@ -52,6 +57,7 @@ function makePacket(ns: string, name: string): OpPacket {
     get(target, prop) {
       if (typeof prop === 'symbol' || prop === 'then' || prop === 'apply' || prop === 'call' || prop === 'bind') return Reflect.get(target, prop);
       if (prop === 'overloads') return () => overloads.map((s) => s.overload || 'default');
+      if (prop === 'callAsync') return (...args: unknown[]) => callOverloadsAsync(overloads, args, label);
       if (prop === 'schemas') return overloads.map(formatSchema);
       if (prop === 'name' || prop === 'length') return prop === 'name' ? label : Reflect.get(target, prop);
       const overload = prop === 'default' ? '' : prop;

@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeSchema } from '../../lib/binding';
 import { ArgType, camelCase, parseType, publicOverloads, Schema } from '../../lib/aten/schema';
-import { handWritten, HAND_PY, EXCLUDED } from './hand';
+import { handWritten, HAND_PY, EXCLUDED, ASYNC } from './hand';
 
 interface SurfaceEntry { name: string; builtin: boolean; params?: { name: string; kind: string; default: unknown }[] | null }
 interface Line { line: string; surface: Record<string, SurfaceEntry[]>; schemas: Map<string, Schema[]> }
@@ -327,10 +327,15 @@ function doc(it: Item, pyName: string): string {
 function writeFunctions(ns: string, file: string, pyPrefix: string, what: string): number {
   const list = items.filter((i) => i.ns === ns);
   const out: string[] = [HEADER(what)];
-  out.push(`import type { Tensor } from '../../tensor';\nimport type { DType } from '../../dtype';\nimport type { Device } from '../../validate';\nimport { fn } from '../public-op';\n`);
+  out.push(`import type { Tensor } from '../../tensor';\nimport type { DType } from '../../dtype';\nimport type { Device } from '../../validate';\nimport { fn, fnAsync } from '../public-op';\n`);
   for (const it of list) {
     const py = it.pySig ? `, ${JSON.stringify(it.pySig)}` : '';
     out.push(`${doc(it, `${pyPrefix}${it.py}`)}\nexport const ${safeIdent(it.js)}: ${typeOf(it, false)} = fn(${JSON.stringify(it.aten)}, ${JSON.stringify(`${pyPrefix}${it.py}`)}, ${availability(it)}${py}) as any;\n`);
+    const async = ASYNC[ns];
+    if (async === 'all' || async?.has(it.py)) {
+      const promised = typeOf(it, false).replace(/\): (.*);$/gm, '): Promise<$1>;');
+      out.push(`/** ${pyPrefix}${it.py} as a job on the executor thread: a Promise of the same results. */\nexport const ${it.js}Async: ${promised} = fnAsync(${JSON.stringify(it.aten)}, ${JSON.stringify(`${pyPrefix}${it.py}`)}, ${availability(it)}${py}) as any;\n`);
+    }
   }
   const reserved = list.filter((it) => safeIdent(it.js) !== it.js);
   if (reserved.length) out.push(`export { ${reserved.map((it) => `${safeIdent(it.js)} as ${it.js}`).join(', ')} };\n`);

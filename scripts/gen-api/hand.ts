@@ -94,3 +94,19 @@ export const EXCLUDED: Record<string, Record<string, string>> = {
       .map((n) => [n, 'Python-only or named-tensor API (storages, numpy, hooks, named tensors, raw memory)']),
   ]),
 };
+
+/**
+ * Heavy functions that also get an `<name>Async` form (a job on the executor thread): every
+ * torch.linalg and torch.fft function, and these of torch.*.
+ */
+export const ASYNC: Record<string, Set<string> | 'all'> = {
+  linalg: 'all',
+  fft: 'all',
+  torch_fns: new Set([
+    'cdist', 'einsum', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d', 'kron',
+    'tensordot', 'cholesky', 'cholesky_solve', 'cholesky_inverse', 'qr', 'svd', 'pinverse', 'inverse', 'det', 'logdet', 'slogdet',
+    'triangular_solve', 'matrix_exp', 'matrix_power', 'baddbmm', 'addbmm', 'addmm', 'chain_matmul', 'sort', 'argsort', 'topk',
+    'kthvalue', 'median', 'nanmedian', 'quantile', 'nanquantile', 'cumsum', 'cumprod', 'logcumsumexp', 'histc', 'bincount',
+    'multinomial', 'stft', 'istft', 'lu_solve', 'geqrf', 'ormqr', 'orgqr', 'cummax', 'cummin', 'trapezoid', 'cumulative_trapezoid',
+  ]),
+};

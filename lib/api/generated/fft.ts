@@ -8,7 +8,7 @@
 import type { Tensor } from '../../tensor';
 import type { DType } from '../../dtype';
 import type { Device } from '../../validate';
-import { fn } from '../public-op';
+import { fn, fnAsync } from '../public-op';
 
 /** PyTorch's `torch.fft.fft`. Operators: aten::fft_fft. */
 export const fft: {
@@ -16,11 +16,23 @@ export const fft: {
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_fft", "torch.fft.fft", {}) as any;
 
+/** torch.fft.fft as a job on the executor thread: a Promise of the same results. */
+export const fftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_fft", "torch.fft.fft", {}) as any;
+
 /** PyTorch's `torch.fft.fft2`. Operators: aten::fft_fft2. */
 export const fft2: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_fft2", "torch.fft.fft2", {}) as any;
+
+/** torch.fft.fft2 as a job on the executor thread: a Promise of the same results. */
+export const fft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_fft2", "torch.fft.fft2", {}) as any;
 
 /** PyTorch's `torch.fft.fftfreq`. Operators: aten::fft_fftfreq. */
 export const fftfreq: {
@@ -28,11 +40,23 @@ export const fftfreq: {
   (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
 } = fn("fft_fftfreq", "torch.fft.fftfreq", {}) as any;
 
+/** torch.fft.fftfreq as a job on the executor thread: a Promise of the same results. */
+export const fftfreqAsync: {
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+} = fnAsync("fft_fftfreq", "torch.fft.fftfreq", {}) as any;
+
 /** PyTorch's `torch.fft.fftn`. Operators: aten::fft_fftn. */
 export const fftn: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_fftn", "torch.fft.fftn", {}) as any;
+
+/** torch.fft.fftn as a job on the executor thread: a Promise of the same results. */
+export const fftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_fftn", "torch.fft.fftn", {}) as any;
 
 /** PyTorch's `torch.fft.fftshift`. Operators: aten::fft_fftshift. */
 export const fftshift: {
@@ -40,11 +64,23 @@ export const fftshift: {
   (self_: Tensor, dim?: number | number[] | null): Tensor;
 } = fn("fft_fftshift", "torch.fft.fftshift", {}) as any;
 
+/** torch.fft.fftshift as a job on the executor thread: a Promise of the same results. */
+export const fftshiftAsync: {
+  (self_: Tensor, opts?: { dim?: number | number[] | null }): Promise<Tensor>;
+  (self_: Tensor, dim?: number | number[] | null): Promise<Tensor>;
+} = fnAsync("fft_fftshift", "torch.fft.fftshift", {}) as any;
+
 /** PyTorch's `torch.fft.hfft`. Operators: aten::fft_hfft. */
 export const hfft: {
   (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Tensor;
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_hfft", "torch.fft.hfft", {}) as any;
+
+/** torch.fft.hfft as a job on the executor thread: a Promise of the same results. */
+export const hfftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_hfft", "torch.fft.hfft", {}) as any;
 
 /** PyTorch's `torch.fft.hfft2`. Operators: aten::fft_hfft2. */
 export const hfft2: {
@@ -52,11 +88,23 @@ export const hfft2: {
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_hfft2", "torch.fft.hfft2", {}) as any;
 
+/** torch.fft.hfft2 as a job on the executor thread: a Promise of the same results. */
+export const hfft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_hfft2", "torch.fft.hfft2", {}) as any;
+
 /** PyTorch's `torch.fft.hfftn`. Operators: aten::fft_hfftn. */
 export const hfftn: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_hfftn", "torch.fft.hfftn", {}) as any;
+
+/** torch.fft.hfftn as a job on the executor thread: a Promise of the same results. */
+export const hfftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_hfftn", "torch.fft.hfftn", {}) as any;
 
 /** PyTorch's `torch.fft.ifft`. Operators: aten::fft_ifft. */
 export const ifft: {
@@ -64,11 +112,23 @@ export const ifft: {
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_ifft", "torch.fft.ifft", {}) as any;
 
+/** torch.fft.ifft as a job on the executor thread: a Promise of the same results. */
+export const ifftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ifft", "torch.fft.ifft", {}) as any;
+
 /** PyTorch's `torch.fft.ifft2`. Operators: aten::fft_ifft2. */
 export const ifft2: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_ifft2", "torch.fft.ifft2", {}) as any;
+
+/** torch.fft.ifft2 as a job on the executor thread: a Promise of the same results. */
+export const ifft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ifft2", "torch.fft.ifft2", {}) as any;
 
 /** PyTorch's `torch.fft.ifftn`. Operators: aten::fft_ifftn. */
 export const ifftn: {
@@ -76,11 +136,23 @@ export const ifftn: {
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_ifftn", "torch.fft.ifftn", {}) as any;
 
+/** torch.fft.ifftn as a job on the executor thread: a Promise of the same results. */
+export const ifftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ifftn", "torch.fft.ifftn", {}) as any;
+
 /** PyTorch's `torch.fft.ifftshift`. Operators: aten::fft_ifftshift. */
 export const ifftshift: {
   (self_: Tensor, opts?: { dim?: number | number[] | null }): Tensor;
   (self_: Tensor, dim?: number | number[] | null): Tensor;
 } = fn("fft_ifftshift", "torch.fft.ifftshift", {}) as any;
+
+/** torch.fft.ifftshift as a job on the executor thread: a Promise of the same results. */
+export const ifftshiftAsync: {
+  (self_: Tensor, opts?: { dim?: number | number[] | null }): Promise<Tensor>;
+  (self_: Tensor, dim?: number | number[] | null): Promise<Tensor>;
+} = fnAsync("fft_ifftshift", "torch.fft.ifftshift", {}) as any;
 
 /** PyTorch's `torch.fft.ihfft`. Operators: aten::fft_ihfft. */
 export const ihfft: {
@@ -88,11 +160,23 @@ export const ihfft: {
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_ihfft", "torch.fft.ihfft", {}) as any;
 
+/** torch.fft.ihfft as a job on the executor thread: a Promise of the same results. */
+export const ihfftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ihfft", "torch.fft.ihfft", {}) as any;
+
 /** PyTorch's `torch.fft.ihfft2`. Operators: aten::fft_ihfft2. */
 export const ihfft2: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_ihfft2", "torch.fft.ihfft2", {}) as any;
+
+/** torch.fft.ihfft2 as a job on the executor thread: a Promise of the same results. */
+export const ihfft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ihfft2", "torch.fft.ihfft2", {}) as any;
 
 /** PyTorch's `torch.fft.ihfftn`. Operators: aten::fft_ihfftn. */
 export const ihfftn: {
@@ -100,11 +184,23 @@ export const ihfftn: {
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_ihfftn", "torch.fft.ihfftn", {}) as any;
 
+/** torch.fft.ihfftn as a job on the executor thread: a Promise of the same results. */
+export const ihfftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_ihfftn", "torch.fft.ihfftn", {}) as any;
+
 /** PyTorch's `torch.fft.irfft`. Operators: aten::fft_irfft. */
 export const irfft: {
   (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Tensor;
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_irfft", "torch.fft.irfft", {}) as any;
+
+/** torch.fft.irfft as a job on the executor thread: a Promise of the same results. */
+export const irfftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_irfft", "torch.fft.irfft", {}) as any;
 
 /** PyTorch's `torch.fft.irfft2`. Operators: aten::fft_irfft2. */
 export const irfft2: {
@@ -112,11 +208,23 @@ export const irfft2: {
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_irfft2", "torch.fft.irfft2", {}) as any;
 
+/** torch.fft.irfft2 as a job on the executor thread: a Promise of the same results. */
+export const irfft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_irfft2", "torch.fft.irfft2", {}) as any;
+
 /** PyTorch's `torch.fft.irfftn`. Operators: aten::fft_irfftn. */
 export const irfftn: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_irfftn", "torch.fft.irfftn", {}) as any;
+
+/** torch.fft.irfftn as a job on the executor thread: a Promise of the same results. */
+export const irfftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_irfftn", "torch.fft.irfftn", {}) as any;
 
 /** PyTorch's `torch.fft.rfft`. Operators: aten::fft_rfft. */
 export const rfft: {
@@ -124,11 +232,23 @@ export const rfft: {
   (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 } = fn("fft_rfft", "torch.fft.rfft", {}) as any;
 
+/** torch.fft.rfft as a job on the executor thread: a Promise of the same results. */
+export const rfftAsync: {
+  (self_: Tensor, opts?: { n?: number | null; dim?: number; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, n?: number | null, dim?: number, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_rfft", "torch.fft.rfft", {}) as any;
+
 /** PyTorch's `torch.fft.rfft2`. Operators: aten::fft_rfft2. */
 export const rfft2: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 } = fn("fft_rfft2", "torch.fft.rfft2", {}) as any;
+
+/** torch.fft.rfft2 as a job on the executor thread: a Promise of the same results. */
+export const rfft2Async: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[]; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_rfft2", "torch.fft.rfft2", {}) as any;
 
 /** PyTorch's `torch.fft.rfftfreq`. Operators: aten::fft_rfftfreq. */
 export const rfftfreq: {
@@ -136,8 +256,20 @@ export const rfftfreq: {
   (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
 } = fn("fft_rfftfreq", "torch.fft.rfftfreq", {}) as any;
 
+/** torch.fft.rfftfreq as a job on the executor thread: a Promise of the same results. */
+export const rfftfreqAsync: {
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+} = fnAsync("fft_rfftfreq", "torch.fft.rfftfreq", {}) as any;
+
 /** PyTorch's `torch.fft.rfftn`. Operators: aten::fft_rfftn. */
 export const rfftn: {
   (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Tensor;
   (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 } = fn("fft_rfftn", "torch.fft.rfftn", {}) as any;
+
+/** torch.fft.rfftn as a job on the executor thread: a Promise of the same results. */
+export const rfftnAsync: {
+  (self_: Tensor, opts?: { s?: number | number[] | null; dim?: number | number[] | null; norm?: string | null }): Promise<Tensor>;
+  (self_: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Promise<Tensor>;
+} = fnAsync("fft_rfftn", "torch.fft.rfftn", {}) as any;

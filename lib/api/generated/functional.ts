@@ -8,7 +8,7 @@
 import type { Tensor } from '../../tensor';
 import type { DType } from '../../dtype';
 import type { Device } from '../../validate';
-import { fn } from '../public-op';
+import { fn, fnAsync } from '../public-op';
 
 /** PyTorch's `torch.nn.functional.adaptive_avg_pool1d`. Operators: aten::adaptive_avg_pool1d. */
 export const adaptiveAvgPool1d: {

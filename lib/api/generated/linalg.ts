@@ -8,17 +8,27 @@
 import type { Tensor } from '../../tensor';
 import type { DType } from '../../dtype';
 import type { Device } from '../../validate';
-import { fn } from '../public-op';
+import { fn, fnAsync } from '../public-op';
 
 /** PyTorch's `torch.linalg.cholesky`. Operators: aten::linalg_cholesky. */
 export const cholesky: {
   (self_: Tensor, opts?: { upper?: boolean }): Tensor;
 } = fn("linalg_cholesky", "torch.linalg.cholesky", {}) as any;
 
+/** torch.linalg.cholesky as a job on the executor thread: a Promise of the same results. */
+export const choleskyAsync: {
+  (self_: Tensor, opts?: { upper?: boolean }): Promise<Tensor>;
+} = fnAsync("linalg_cholesky", "torch.linalg.cholesky", {}) as any;
+
 /** PyTorch's `torch.linalg.cholesky_ex`. Operators: aten::linalg_cholesky_ex. */
 export const choleskyEx: {
   (self_: Tensor, opts?: { upper?: boolean; checkErrors?: boolean }): [Tensor, Tensor] & { L: Tensor; info: Tensor };
 } = fn("linalg_cholesky_ex", "torch.linalg.cholesky_ex", {}) as any;
+
+/** torch.linalg.cholesky_ex as a job on the executor thread: a Promise of the same results. */
+export const choleskyExAsync: {
+  (self_: Tensor, opts?: { upper?: boolean; checkErrors?: boolean }): Promise<[Tensor, Tensor] & { L: Tensor; info: Tensor }>;
+} = fnAsync("linalg_cholesky_ex", "torch.linalg.cholesky_ex", {}) as any;
 
 /** PyTorch's `torch.linalg.cond`. Operators: aten::linalg_cond, aten::linalg_cond.p_str. */
 export const cond: {
@@ -27,25 +37,52 @@ export const cond: {
   (self_: Tensor, p: string): Tensor;
 } = fn("linalg_cond", "torch.linalg.cond", {}) as any;
 
+/** torch.linalg.cond as a job on the executor thread: a Promise of the same results. */
+export const condAsync: {
+  (self_: Tensor, opts?: { p?: number | boolean | null }): Promise<Tensor>;
+  (self_: Tensor, p?: number | boolean | null): Promise<Tensor>;
+  (self_: Tensor, p: string): Promise<Tensor>;
+} = fnAsync("linalg_cond", "torch.linalg.cond", {}) as any;
+
 /** PyTorch's `torch.linalg.cross`. Operators: aten::linalg_cross. */
 export const cross: {
   (self_: Tensor, other_: Tensor | number, opts?: { dim?: number }): Tensor;
 } = fn("linalg_cross", "torch.linalg.cross", {}) as any;
+
+/** torch.linalg.cross as a job on the executor thread: a Promise of the same results. */
+export const crossAsync: {
+  (self_: Tensor, other_: Tensor | number, opts?: { dim?: number }): Promise<Tensor>;
+} = fnAsync("linalg_cross", "torch.linalg.cross", {}) as any;
 
 /** PyTorch's `torch.linalg.det`. Operators: aten::linalg_det. */
 export const det: {
   (A: Tensor): Tensor;
 } = fn("linalg_det", "torch.linalg.det", {}) as any;
 
+/** torch.linalg.det as a job on the executor thread: a Promise of the same results. */
+export const detAsync: {
+  (A: Tensor): Promise<Tensor>;
+} = fnAsync("linalg_det", "torch.linalg.det", {}) as any;
+
 /** PyTorch's `torch.linalg.diagonal`. Operators: aten::linalg_diagonal. */
 export const diagonal: {
   (A: Tensor, opts?: { offset?: number; dim1?: number; dim2?: number }): Tensor;
 } = fn("linalg_diagonal", "torch.linalg.diagonal", {}) as any;
 
+/** torch.linalg.diagonal as a job on the executor thread: a Promise of the same results. */
+export const diagonalAsync: {
+  (A: Tensor, opts?: { offset?: number; dim1?: number; dim2?: number }): Promise<Tensor>;
+} = fnAsync("linalg_diagonal", "torch.linalg.diagonal", {}) as any;
+
 /** PyTorch's `torch.linalg.eig`. Operators: aten::linalg_eig. */
 export const eig: {
   (self_: Tensor): [Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor };
 } = fn("linalg_eig", "torch.linalg.eig", {}) as any;
+
+/** torch.linalg.eig as a job on the executor thread: a Promise of the same results. */
+export const eigAsync: {
+  (self_: Tensor): Promise<[Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor }>;
+} = fnAsync("linalg_eig", "torch.linalg.eig", {}) as any;
 
 /** PyTorch's `torch.linalg.eigh`. Operators: aten::linalg_eigh. */
 export const eigh: {
@@ -53,10 +90,21 @@ export const eigh: {
   (self_: Tensor, UPLO?: string): [Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor };
 } = fn("linalg_eigh", "torch.linalg.eigh", {}) as any;
 
+/** torch.linalg.eigh as a job on the executor thread: a Promise of the same results. */
+export const eighAsync: {
+  (self_: Tensor, opts?: { UPLO?: string }): Promise<[Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor }>;
+  (self_: Tensor, UPLO?: string): Promise<[Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor }>;
+} = fnAsync("linalg_eigh", "torch.linalg.eigh", {}) as any;
+
 /** PyTorch's `torch.linalg.eigvals`. Operators: aten::linalg_eigvals. */
 export const eigvals: {
   (self_: Tensor): Tensor;
 } = fn("linalg_eigvals", "torch.linalg.eigvals", {}) as any;
+
+/** torch.linalg.eigvals as a job on the executor thread: a Promise of the same results. */
+export const eigvalsAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("linalg_eigvals", "torch.linalg.eigvals", {}) as any;
 
 /** PyTorch's `torch.linalg.eigvalsh`. Operators: aten::linalg_eigvalsh. */
 export const eigvalsh: {
@@ -64,35 +112,71 @@ export const eigvalsh: {
   (self_: Tensor, UPLO?: string): Tensor;
 } = fn("linalg_eigvalsh", "torch.linalg.eigvalsh", {}) as any;
 
+/** torch.linalg.eigvalsh as a job on the executor thread: a Promise of the same results. */
+export const eigvalshAsync: {
+  (self_: Tensor, opts?: { UPLO?: string }): Promise<Tensor>;
+  (self_: Tensor, UPLO?: string): Promise<Tensor>;
+} = fnAsync("linalg_eigvalsh", "torch.linalg.eigvalsh", {}) as any;
+
 /** PyTorch's `torch.linalg.householder_product`. Operators: aten::linalg_householder_product. */
 export const householderProduct: {
   (input: Tensor, tau: Tensor | number): Tensor;
 } = fn("linalg_householder_product", "torch.linalg.householder_product", {}) as any;
+
+/** torch.linalg.householder_product as a job on the executor thread: a Promise of the same results. */
+export const householderProductAsync: {
+  (input: Tensor, tau: Tensor | number): Promise<Tensor>;
+} = fnAsync("linalg_householder_product", "torch.linalg.householder_product", {}) as any;
 
 /** PyTorch's `torch.linalg.inv`. Operators: aten::linalg_inv. */
 export const inv: {
   (A: Tensor): Tensor;
 } = fn("linalg_inv", "torch.linalg.inv", {}) as any;
 
+/** torch.linalg.inv as a job on the executor thread: a Promise of the same results. */
+export const invAsync: {
+  (A: Tensor): Promise<Tensor>;
+} = fnAsync("linalg_inv", "torch.linalg.inv", {}) as any;
+
 /** PyTorch's `torch.linalg.inv_ex`. Operators: aten::linalg_inv_ex. */
 export const invEx: {
   (A: Tensor, opts?: { checkErrors?: boolean }): [Tensor, Tensor] & { inverse: Tensor; info: Tensor };
 } = fn("linalg_inv_ex", "torch.linalg.inv_ex", {}) as any;
+
+/** torch.linalg.inv_ex as a job on the executor thread: a Promise of the same results. */
+export const invExAsync: {
+  (A: Tensor, opts?: { checkErrors?: boolean }): Promise<[Tensor, Tensor] & { inverse: Tensor; info: Tensor }>;
+} = fnAsync("linalg_inv_ex", "torch.linalg.inv_ex", {}) as any;
 
 /** PyTorch's `torch.linalg.ldl_factor`. Operators: aten::linalg_ldl_factor. */
 export const ldlFactor: {
   (self_: Tensor, opts?: { hermitian?: boolean }): [Tensor, Tensor] & { LD: Tensor; pivots: Tensor };
 } = fn("linalg_ldl_factor", "torch.linalg.ldl_factor", {}) as any;
 
+/** torch.linalg.ldl_factor as a job on the executor thread: a Promise of the same results. */
+export const ldlFactorAsync: {
+  (self_: Tensor, opts?: { hermitian?: boolean }): Promise<[Tensor, Tensor] & { LD: Tensor; pivots: Tensor }>;
+} = fnAsync("linalg_ldl_factor", "torch.linalg.ldl_factor", {}) as any;
+
 /** PyTorch's `torch.linalg.ldl_factor_ex`. Operators: aten::linalg_ldl_factor_ex. */
 export const ldlFactorEx: {
   (self_: Tensor, opts?: { hermitian?: boolean; checkErrors?: boolean }): [Tensor, Tensor, Tensor] & { LD: Tensor; pivots: Tensor; info: Tensor };
 } = fn("linalg_ldl_factor_ex", "torch.linalg.ldl_factor_ex", {}) as any;
 
+/** torch.linalg.ldl_factor_ex as a job on the executor thread: a Promise of the same results. */
+export const ldlFactorExAsync: {
+  (self_: Tensor, opts?: { hermitian?: boolean; checkErrors?: boolean }): Promise<[Tensor, Tensor, Tensor] & { LD: Tensor; pivots: Tensor; info: Tensor }>;
+} = fnAsync("linalg_ldl_factor_ex", "torch.linalg.ldl_factor_ex", {}) as any;
+
 /** PyTorch's `torch.linalg.ldl_solve`. Operators: aten::linalg_ldl_solve. */
 export const ldlSolve: {
   (LD: Tensor, pivots: Tensor | number, B: Tensor | number, opts?: { hermitian?: boolean }): Tensor;
 } = fn("linalg_ldl_solve", "torch.linalg.ldl_solve", {}) as any;
+
+/** torch.linalg.ldl_solve as a job on the executor thread: a Promise of the same results. */
+export const ldlSolveAsync: {
+  (LD: Tensor, pivots: Tensor | number, B: Tensor | number, opts?: { hermitian?: boolean }): Promise<Tensor>;
+} = fnAsync("linalg_ldl_solve", "torch.linalg.ldl_solve", {}) as any;
 
 /** PyTorch's `torch.linalg.lstsq`. Operators: aten::linalg_lstsq. */
 export const lstsq: {
@@ -100,35 +184,71 @@ export const lstsq: {
   (self_: Tensor, b: Tensor | number, rcond?: number | null, opts?: { driver?: string | null }): [Tensor, Tensor, Tensor, Tensor] & { solution: Tensor; residuals: Tensor; rank: Tensor; singular_values: Tensor };
 } = fn("linalg_lstsq", "torch.linalg.lstsq", {}) as any;
 
+/** torch.linalg.lstsq as a job on the executor thread: a Promise of the same results. */
+export const lstsqAsync: {
+  (self_: Tensor, b: Tensor | number, opts?: { rcond?: number | null; driver?: string | null }): Promise<[Tensor, Tensor, Tensor, Tensor] & { solution: Tensor; residuals: Tensor; rank: Tensor; singular_values: Tensor }>;
+  (self_: Tensor, b: Tensor | number, rcond?: number | null, opts?: { driver?: string | null }): Promise<[Tensor, Tensor, Tensor, Tensor] & { solution: Tensor; residuals: Tensor; rank: Tensor; singular_values: Tensor }>;
+} = fnAsync("linalg_lstsq", "torch.linalg.lstsq", {}) as any;
+
 /** PyTorch's `torch.linalg.lu`. Operators: aten::linalg_lu. */
 export const lu: {
   (A: Tensor, opts?: { pivot?: boolean }): [Tensor, Tensor, Tensor] & { P: Tensor; L: Tensor; U: Tensor };
 } = fn("linalg_lu", "torch.linalg.lu", {}) as any;
+
+/** torch.linalg.lu as a job on the executor thread: a Promise of the same results. */
+export const luAsync: {
+  (A: Tensor, opts?: { pivot?: boolean }): Promise<[Tensor, Tensor, Tensor] & { P: Tensor; L: Tensor; U: Tensor }>;
+} = fnAsync("linalg_lu", "torch.linalg.lu", {}) as any;
 
 /** PyTorch's `torch.linalg.lu_factor`. Operators: aten::linalg_lu_factor. */
 export const luFactor: {
   (A: Tensor, opts?: { pivot?: boolean }): [Tensor, Tensor] & { LU: Tensor; pivots: Tensor };
 } = fn("linalg_lu_factor", "torch.linalg.lu_factor", {}) as any;
 
+/** torch.linalg.lu_factor as a job on the executor thread: a Promise of the same results. */
+export const luFactorAsync: {
+  (A: Tensor, opts?: { pivot?: boolean }): Promise<[Tensor, Tensor] & { LU: Tensor; pivots: Tensor }>;
+} = fnAsync("linalg_lu_factor", "torch.linalg.lu_factor", {}) as any;
+
 /** PyTorch's `torch.linalg.lu_factor_ex`. Operators: aten::linalg_lu_factor_ex. */
 export const luFactorEx: {
   (A: Tensor, opts?: { pivot?: boolean; checkErrors?: boolean }): [Tensor, Tensor, Tensor] & { LU: Tensor; pivots: Tensor; info: Tensor };
 } = fn("linalg_lu_factor_ex", "torch.linalg.lu_factor_ex", {}) as any;
+
+/** torch.linalg.lu_factor_ex as a job on the executor thread: a Promise of the same results. */
+export const luFactorExAsync: {
+  (A: Tensor, opts?: { pivot?: boolean; checkErrors?: boolean }): Promise<[Tensor, Tensor, Tensor] & { LU: Tensor; pivots: Tensor; info: Tensor }>;
+} = fnAsync("linalg_lu_factor_ex", "torch.linalg.lu_factor_ex", {}) as any;
 
 /** PyTorch's `torch.linalg.lu_solve`. Operators: aten::linalg_lu_solve. */
 export const luSolve: {
   (LU: Tensor, pivots: Tensor | number, B: Tensor | number, opts?: { left?: boolean; adjoint?: boolean }): Tensor;
 } = fn("linalg_lu_solve", "torch.linalg.lu_solve", {}) as any;
 
+/** torch.linalg.lu_solve as a job on the executor thread: a Promise of the same results. */
+export const luSolveAsync: {
+  (LU: Tensor, pivots: Tensor | number, B: Tensor | number, opts?: { left?: boolean; adjoint?: boolean }): Promise<Tensor>;
+} = fnAsync("linalg_lu_solve", "torch.linalg.lu_solve", {}) as any;
+
 /** PyTorch's `torch.linalg.matmul`. Operators: aten::linalg_matmul. */
 export const matmul: {
   (self_: Tensor, other_: Tensor | number): Tensor;
 } = fn("linalg_matmul", "torch.linalg.matmul", {}) as any;
 
+/** torch.linalg.matmul as a job on the executor thread: a Promise of the same results. */
+export const matmulAsync: {
+  (self_: Tensor, other_: Tensor | number): Promise<Tensor>;
+} = fnAsync("linalg_matmul", "torch.linalg.matmul", {}) as any;
+
 /** PyTorch's `torch.linalg.matrix_exp`. Operators: aten::linalg_matrix_exp. */
 export const matrixExp: {
   (self_: Tensor): Tensor;
 } = fn("linalg_matrix_exp", "torch.linalg.matrix_exp", {}) as any;
+
+/** torch.linalg.matrix_exp as a job on the executor thread: a Promise of the same results. */
+export const matrixExpAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("linalg_matrix_exp", "torch.linalg.matrix_exp", {}) as any;
 
 /** PyTorch's `torch.linalg.matrix_norm`. Operators: aten::linalg_matrix_norm, aten::linalg_matrix_norm.str_ord. */
 export const matrixNorm: {
@@ -138,10 +258,23 @@ export const matrixNorm: {
   (self_: Tensor, ord?: string, dim?: number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 } = fn("linalg_matrix_norm", "torch.linalg.matrix_norm", {}) as any;
 
+/** torch.linalg.matrix_norm as a job on the executor thread: a Promise of the same results. */
+export const matrixNormAsync: {
+  (self_: Tensor, ord: number | boolean, opts?: { dim?: number[]; keepdim?: boolean; dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord: number | boolean, dim?: number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, opts?: { ord?: string; dim?: number[]; keepdim?: boolean; dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord?: string, dim?: number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Promise<Tensor>;
+} = fnAsync("linalg_matrix_norm", "torch.linalg.matrix_norm", {}) as any;
+
 /** PyTorch's `torch.linalg.matrix_power`. Operators: aten::linalg_matrix_power. */
 export const matrixPower: {
   (self_: Tensor, n: number): Tensor;
 } = fn("linalg_matrix_power", "torch.linalg.matrix_power", {}) as any;
+
+/** torch.linalg.matrix_power as a job on the executor thread: a Promise of the same results. */
+export const matrixPowerAsync: {
+  (self_: Tensor, n: number): Promise<Tensor>;
+} = fnAsync("linalg_matrix_power", "torch.linalg.matrix_power", {}) as any;
 
 /** PyTorch's `torch.linalg.matrix_rank`. Operators: aten::linalg_matrix_rank, aten::linalg_matrix_rank.atol_rtol_float, aten::linalg_matrix_rank.atol_rtol_tensor, aten::linalg_matrix_rank.tol_tensor. */
 export const matrixRank: {
@@ -153,10 +286,25 @@ export const matrixRank: {
   (input: Tensor, tol: Tensor | number, hermitian?: boolean): Tensor;
 } = fn("linalg_matrix_rank", "torch.linalg.matrix_rank", {}) as any;
 
+/** torch.linalg.matrix_rank as a job on the executor thread: a Promise of the same results. */
+export const matrixRankAsync: {
+  (self_: Tensor, tol: number, opts?: { hermitian?: boolean }): Promise<Tensor>;
+  (self_: Tensor, tol: number, hermitian?: boolean): Promise<Tensor>;
+  (self_: Tensor, opts?: { atol?: number | null; rtol?: number | null; hermitian?: boolean }): Promise<Tensor>;
+  (input: Tensor, opts?: { atol?: Tensor | number | null; rtol?: Tensor | number | null; hermitian?: boolean }): Promise<Tensor>;
+  (input: Tensor, tol: Tensor | number, opts?: { hermitian?: boolean }): Promise<Tensor>;
+  (input: Tensor, tol: Tensor | number, hermitian?: boolean): Promise<Tensor>;
+} = fnAsync("linalg_matrix_rank", "torch.linalg.matrix_rank", {}) as any;
+
 /** PyTorch's `torch.linalg.multi_dot`. Operators: aten::linalg_multi_dot. */
 export const multiDot: {
   (tensors: Tensor[]): Tensor;
 } = fn("linalg_multi_dot", "torch.linalg.multi_dot", {}) as any;
+
+/** torch.linalg.multi_dot as a job on the executor thread: a Promise of the same results. */
+export const multiDotAsync: {
+  (tensors: Tensor[]): Promise<Tensor>;
+} = fnAsync("linalg_multi_dot", "torch.linalg.multi_dot", {}) as any;
 
 /** PyTorch's `torch.linalg.norm`. Operators: aten::linalg_norm, aten::linalg_norm.ord_str. */
 export const norm: {
@@ -165,6 +313,14 @@ export const norm: {
   (self_: Tensor, ord: string, opts?: { dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }): Tensor;
   (self_: Tensor, ord: string, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 } = fn("linalg_norm", "torch.linalg.norm", {}) as any;
+
+/** torch.linalg.norm as a job on the executor thread: a Promise of the same results. */
+export const normAsync: {
+  (self_: Tensor, opts?: { ord?: number | boolean | null; dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord?: number | boolean | null, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord: string, opts?: { dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord: string, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Promise<Tensor>;
+} = fnAsync("linalg_norm", "torch.linalg.norm", {}) as any;
 
 /** PyTorch's `torch.linalg.pinv`. Operators: aten::linalg_pinv, aten::linalg_pinv.atol_rtol_float, aten::linalg_pinv.atol_rtol_tensor, aten::linalg_pinv.rcond_tensor. */
 export const pinv: {
@@ -176,31 +332,67 @@ export const pinv: {
   (self_: Tensor, rcond: Tensor | number, hermitian?: boolean): Tensor;
 } = fn("linalg_pinv", "torch.linalg.pinv", {}) as any;
 
+/** torch.linalg.pinv as a job on the executor thread: a Promise of the same results. */
+export const pinvAsync: {
+  (self_: Tensor, rcond: number, opts?: { hermitian?: boolean }): Promise<Tensor>;
+  (self_: Tensor, rcond: number, hermitian?: boolean): Promise<Tensor>;
+  (self_: Tensor, opts?: { atol?: number | null; rtol?: number | null; hermitian?: boolean }): Promise<Tensor>;
+  (self_: Tensor, opts?: { atol?: Tensor | number | null; rtol?: Tensor | number | null; hermitian?: boolean }): Promise<Tensor>;
+  (self_: Tensor, rcond: Tensor | number, opts?: { hermitian?: boolean }): Promise<Tensor>;
+  (self_: Tensor, rcond: Tensor | number, hermitian?: boolean): Promise<Tensor>;
+} = fnAsync("linalg_pinv", "torch.linalg.pinv", {}) as any;
+
 /** PyTorch's `torch.linalg.qr`. Operators: aten::linalg_qr. */
 export const qr: {
   (A: Tensor, opts?: { mode?: string }): [Tensor, Tensor] & { Q: Tensor; R: Tensor };
   (A: Tensor, mode?: string): [Tensor, Tensor] & { Q: Tensor; R: Tensor };
 } = fn("linalg_qr", "torch.linalg.qr", {}) as any;
 
+/** torch.linalg.qr as a job on the executor thread: a Promise of the same results. */
+export const qrAsync: {
+  (A: Tensor, opts?: { mode?: string }): Promise<[Tensor, Tensor] & { Q: Tensor; R: Tensor }>;
+  (A: Tensor, mode?: string): Promise<[Tensor, Tensor] & { Q: Tensor; R: Tensor }>;
+} = fnAsync("linalg_qr", "torch.linalg.qr", {}) as any;
+
 /** PyTorch's `torch.linalg.slogdet`. Operators: aten::linalg_slogdet. */
 export const slogdet: {
   (A: Tensor): [Tensor, Tensor] & { sign: Tensor; logabsdet: Tensor };
 } = fn("linalg_slogdet", "torch.linalg.slogdet", {}) as any;
+
+/** torch.linalg.slogdet as a job on the executor thread: a Promise of the same results. */
+export const slogdetAsync: {
+  (A: Tensor): Promise<[Tensor, Tensor] & { sign: Tensor; logabsdet: Tensor }>;
+} = fnAsync("linalg_slogdet", "torch.linalg.slogdet", {}) as any;
 
 /** PyTorch's `torch.linalg.solve`. Operators: aten::linalg_solve. */
 export const solve: {
   (A: Tensor, B: Tensor | number, opts?: { left?: boolean }): Tensor;
 } = fn("linalg_solve", "torch.linalg.solve", {}) as any;
 
+/** torch.linalg.solve as a job on the executor thread: a Promise of the same results. */
+export const solveAsync: {
+  (A: Tensor, B: Tensor | number, opts?: { left?: boolean }): Promise<Tensor>;
+} = fnAsync("linalg_solve", "torch.linalg.solve", {}) as any;
+
 /** PyTorch's `torch.linalg.solve_ex`. Operators: aten::linalg_solve_ex. */
 export const solveEx: {
   (A: Tensor, B: Tensor | number, opts?: { left?: boolean; checkErrors?: boolean }): [Tensor, Tensor] & { result: Tensor; info: Tensor };
 } = fn("linalg_solve_ex", "torch.linalg.solve_ex", {}) as any;
 
+/** torch.linalg.solve_ex as a job on the executor thread: a Promise of the same results. */
+export const solveExAsync: {
+  (A: Tensor, B: Tensor | number, opts?: { left?: boolean; checkErrors?: boolean }): Promise<[Tensor, Tensor] & { result: Tensor; info: Tensor }>;
+} = fnAsync("linalg_solve_ex", "torch.linalg.solve_ex", {}) as any;
+
 /** PyTorch's `torch.linalg.solve_triangular`. Operators: aten::linalg_solve_triangular. */
 export const solveTriangular: {
   (self_: Tensor, B: Tensor | number, opts?: { upper?: boolean; left?: boolean; unitriangular?: boolean }): Tensor;
 } = fn("linalg_solve_triangular", "torch.linalg.solve_triangular", {}) as any;
+
+/** torch.linalg.solve_triangular as a job on the executor thread: a Promise of the same results. */
+export const solveTriangularAsync: {
+  (self_: Tensor, B: Tensor | number, opts?: { upper?: boolean; left?: boolean; unitriangular?: boolean }): Promise<Tensor>;
+} = fnAsync("linalg_solve_triangular", "torch.linalg.solve_triangular", {}) as any;
 
 /** PyTorch's `torch.linalg.svd`. Operators: aten::linalg_svd. */
 export const svd: {
@@ -208,10 +400,21 @@ export const svd: {
   (A: Tensor, fullMatrices?: boolean, opts?: { driver?: string | null }): [Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; Vh: Tensor };
 } = fn("linalg_svd", "torch.linalg.svd", {}) as any;
 
+/** torch.linalg.svd as a job on the executor thread: a Promise of the same results. */
+export const svdAsync: {
+  (A: Tensor, opts?: { fullMatrices?: boolean; driver?: string | null }): Promise<[Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; Vh: Tensor }>;
+  (A: Tensor, fullMatrices?: boolean, opts?: { driver?: string | null }): Promise<[Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; Vh: Tensor }>;
+} = fnAsync("linalg_svd", "torch.linalg.svd", {}) as any;
+
 /** PyTorch's `torch.linalg.svdvals`. Operators: aten::linalg_svdvals. */
 export const svdvals: {
   (A: Tensor, opts?: { driver?: string | null }): Tensor;
 } = fn("linalg_svdvals", "torch.linalg.svdvals", {}) as any;
+
+/** torch.linalg.svdvals as a job on the executor thread: a Promise of the same results. */
+export const svdvalsAsync: {
+  (A: Tensor, opts?: { driver?: string | null }): Promise<Tensor>;
+} = fnAsync("linalg_svdvals", "torch.linalg.svdvals", {}) as any;
 
 /** PyTorch's `torch.linalg.tensorinv`. Operators: aten::linalg_tensorinv. */
 export const tensorinv: {
@@ -219,24 +422,52 @@ export const tensorinv: {
   (self_: Tensor, ind?: number): Tensor;
 } = fn("linalg_tensorinv", "torch.linalg.tensorinv", {}) as any;
 
+/** torch.linalg.tensorinv as a job on the executor thread: a Promise of the same results. */
+export const tensorinvAsync: {
+  (self_: Tensor, opts?: { ind?: number }): Promise<Tensor>;
+  (self_: Tensor, ind?: number): Promise<Tensor>;
+} = fnAsync("linalg_tensorinv", "torch.linalg.tensorinv", {}) as any;
+
 /** PyTorch's `torch.linalg.tensorsolve`. Operators: aten::linalg_tensorsolve. */
 export const tensorsolve: {
   (self_: Tensor, other_: Tensor | number, opts?: { dims?: number[] | null }): Tensor;
   (self_: Tensor, other_: Tensor | number, dims?: number[] | null): Tensor;
 } = fn("linalg_tensorsolve", "torch.linalg.tensorsolve", {}) as any;
 
+/** torch.linalg.tensorsolve as a job on the executor thread: a Promise of the same results. */
+export const tensorsolveAsync: {
+  (self_: Tensor, other_: Tensor | number, opts?: { dims?: number[] | null }): Promise<Tensor>;
+  (self_: Tensor, other_: Tensor | number, dims?: number[] | null): Promise<Tensor>;
+} = fnAsync("linalg_tensorsolve", "torch.linalg.tensorsolve", {}) as any;
+
 /** PyTorch's `torch.linalg.vander`. Operators: aten::linalg_vander. */
 export const vander: {
   (x: Tensor, opts?: { N?: number | null }): Tensor;
 } = fn("linalg_vander", "torch.linalg.vander", {}) as any;
+
+/** torch.linalg.vander as a job on the executor thread: a Promise of the same results. */
+export const vanderAsync: {
+  (x: Tensor, opts?: { N?: number | null }): Promise<Tensor>;
+} = fnAsync("linalg_vander", "torch.linalg.vander", {}) as any;
 
 /** PyTorch's `torch.linalg.vecdot`. Operators: aten::linalg_vecdot. */
 export const vecdot: {
   (x: Tensor, y: Tensor | number, opts?: { dim?: number }): Tensor;
 } = fn("linalg_vecdot", "torch.linalg.vecdot", {}) as any;
 
+/** torch.linalg.vecdot as a job on the executor thread: a Promise of the same results. */
+export const vecdotAsync: {
+  (x: Tensor, y: Tensor | number, opts?: { dim?: number }): Promise<Tensor>;
+} = fnAsync("linalg_vecdot", "torch.linalg.vecdot", {}) as any;
+
 /** PyTorch's `torch.linalg.vector_norm`. Operators: aten::linalg_vector_norm. */
 export const vectorNorm: {
   (self_: Tensor, opts?: { ord?: number | boolean; dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }): Tensor;
   (self_: Tensor, ord?: number | boolean, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 } = fn("linalg_vector_norm", "torch.linalg.vector_norm", {}) as any;
+
+/** torch.linalg.vector_norm as a job on the executor thread: a Promise of the same results. */
+export const vectorNormAsync: {
+  (self_: Tensor, opts?: { ord?: number | boolean; dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }): Promise<Tensor>;
+  (self_: Tensor, ord?: number | boolean, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Promise<Tensor>;
+} = fnAsync("linalg_vector_norm", "torch.linalg.vector_norm", {}) as any;

@@ -8,7 +8,7 @@
 import type { Tensor } from '../../tensor';
 import type { DType } from '../../dtype';
 import type { Device } from '../../validate';
-import { fn } from '../public-op';
+import { fn, fnAsync } from '../public-op';
 
 /** PyTorch's `torch.special.airy_ai`. Operators: aten::special_airy_ai. */
 export const airyAi: {

@@ -8,7 +8,7 @@
 import type { Tensor } from '../../tensor';
 import type { DType } from '../../dtype';
 import type { Device } from '../../validate';
-import { fn } from '../public-op';
+import { fn, fnAsync } from '../public-op';
 
 /** PyTorch's `torch.abs`. Operators: aten::abs. */
 export const abs: {
@@ -67,6 +67,11 @@ export const addbmm: {
   (self_: Tensor, batch1: Tensor | number, batch2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Tensor;
 } = fn("addbmm", "torch.addbmm", {}) as any;
 
+/** torch.addbmm as a job on the executor thread: a Promise of the same results. */
+export const addbmmAsync: {
+  (self_: Tensor, batch1: Tensor | number, batch2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Promise<Tensor>;
+} = fnAsync("addbmm", "torch.addbmm", {}) as any;
+
 /** PyTorch's `torch.addcdiv`. Operators: aten::addcdiv. */
 export const addcdiv: {
   (self_: Tensor, tensor1: Tensor | number, tensor2: Tensor | number, opts?: { value?: number | boolean }): Tensor;
@@ -81,6 +86,11 @@ export const addcmul: {
 export const addmm: {
   (self_: Tensor, mat1: Tensor | number, mat2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Tensor;
 } = fn("addmm", "torch.addmm", {}) as any;
+
+/** torch.addmm as a job on the executor thread: a Promise of the same results. */
+export const addmmAsync: {
+  (self_: Tensor, mat1: Tensor | number, mat2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Promise<Tensor>;
+} = fnAsync("addmm", "torch.addmm", {}) as any;
 
 /** PyTorch's `torch.addmv`. Operators: aten::addmv. */
 export const addmv: {
@@ -257,6 +267,13 @@ export const argsort: {
   (self_: Tensor, opts?: { stable?: boolean; dim?: number; descending?: boolean }): Tensor;
 } = fn("argsort", "torch.argsort", {}) as any;
 
+/** torch.argsort as a job on the executor thread: a Promise of the same results. */
+export const argsortAsync: {
+  (self_: Tensor, opts?: { dim?: number; descending?: boolean }): Promise<Tensor>;
+  (self_: Tensor, dim?: number, descending?: boolean): Promise<Tensor>;
+  (self_: Tensor, opts?: { stable?: boolean; dim?: number; descending?: boolean }): Promise<Tensor>;
+} = fnAsync("argsort", "torch.argsort", {}) as any;
+
 /** PyTorch's `torch.argwhere`. Operators: aten::argwhere. */
 export const argwhere: {
   (self_: Tensor): Tensor;
@@ -360,6 +377,11 @@ export const baddbmm: {
   (self_: Tensor, batch1: Tensor | number, batch2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Tensor;
 } = fn("baddbmm", "torch.baddbmm", {}) as any;
 
+/** torch.baddbmm as a job on the executor thread: a Promise of the same results. */
+export const baddbmmAsync: {
+  (self_: Tensor, batch1: Tensor | number, batch2: Tensor | number, opts?: { beta?: number | boolean; alpha?: number | boolean }): Promise<Tensor>;
+} = fnAsync("baddbmm", "torch.baddbmm", {}) as any;
+
 /** PyTorch's `torch.bartlett_window`. Operators: aten::bartlett_window, aten::bartlett_window.periodic. */
 export const bartlettWindow: {
   (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
@@ -431,6 +453,12 @@ export const bincount: {
   (self_: Tensor, opts?: { weights?: Tensor | number | null; minlength?: number }): Tensor;
   (self_: Tensor, weights?: Tensor | number | null, minlength?: number): Tensor;
 } = fn("bincount", "torch.bincount", {}) as any;
+
+/** torch.bincount as a job on the executor thread: a Promise of the same results. */
+export const bincountAsync: {
+  (self_: Tensor, opts?: { weights?: Tensor | number | null; minlength?: number }): Promise<Tensor>;
+  (self_: Tensor, weights?: Tensor | number | null, minlength?: number): Promise<Tensor>;
+} = fnAsync("bincount", "torch.bincount", {}) as any;
 
 /** PyTorch's `torch.binomial`. Operators: aten::binomial. */
 export const binomial: {
@@ -535,6 +563,12 @@ export const cdist: {
   (x1: Tensor, x2: Tensor | number, p?: number): Tensor;
 } = fn("cdist", "torch.cdist", {}, {"renames":{},"dropped":["compute_mode"],"reduction":false,"params":["x1","x2","p","compute_mode"]}) as any;
 
+/** torch.cdist as a job on the executor thread: a Promise of the same results. */
+export const cdistAsync: {
+  (x1: Tensor, x2: Tensor | number, opts?: { p?: number }): Promise<Tensor>;
+  (x1: Tensor, x2: Tensor | number, p?: number): Promise<Tensor>;
+} = fnAsync("cdist", "torch.cdist", {}, {"renames":{},"dropped":["compute_mode"],"reduction":false,"params":["x1","x2","p","compute_mode"]}) as any;
+
 /** PyTorch's `torch.ceil`. Operators: aten::ceil. */
 export const ceil: {
   (self_: Tensor): Tensor;
@@ -563,6 +597,12 @@ export const chainMatmul: {
   (matrices: Tensor[]): Tensor;
 } = fn("chain_matmul", "torch.chain_matmul", {}, {"renames":{},"dropped":[],"reduction":false,"params":["matrices"],"packFrom":0}) as any;
 
+/** torch.chain_matmul as a job on the executor thread: a Promise of the same results. */
+export const chainMatmulAsync: {
+  (...matrices: Tensor[]): Promise<Tensor>;
+  (matrices: Tensor[]): Promise<Tensor>;
+} = fnAsync("chain_matmul", "torch.chain_matmul", {}, {"renames":{},"dropped":[],"reduction":false,"params":["matrices"],"packFrom":0}) as any;
+
 /** PyTorch's `torch.channel_shuffle`. Operators: aten::channel_shuffle. */
 export const channelShuffle: {
   (self_: Tensor, groups: number): Tensor;
@@ -574,17 +614,35 @@ export const cholesky: {
   (self_: Tensor, upper?: boolean): Tensor;
 } = fn("cholesky", "torch.cholesky", {}) as any;
 
+/** torch.cholesky as a job on the executor thread: a Promise of the same results. */
+export const choleskyAsync: {
+  (self_: Tensor, opts?: { upper?: boolean }): Promise<Tensor>;
+  (self_: Tensor, upper?: boolean): Promise<Tensor>;
+} = fnAsync("cholesky", "torch.cholesky", {}) as any;
+
 /** PyTorch's `torch.cholesky_inverse`. Operators: aten::cholesky_inverse. */
 export const choleskyInverse: {
   (self_: Tensor, opts?: { upper?: boolean }): Tensor;
   (self_: Tensor, upper?: boolean): Tensor;
 } = fn("cholesky_inverse", "torch.cholesky_inverse", {}) as any;
 
+/** torch.cholesky_inverse as a job on the executor thread: a Promise of the same results. */
+export const choleskyInverseAsync: {
+  (self_: Tensor, opts?: { upper?: boolean }): Promise<Tensor>;
+  (self_: Tensor, upper?: boolean): Promise<Tensor>;
+} = fnAsync("cholesky_inverse", "torch.cholesky_inverse", {}) as any;
+
 /** PyTorch's `torch.cholesky_solve`. Operators: aten::cholesky_solve. */
 export const choleskySolve: {
   (self_: Tensor, input2: Tensor | number, opts?: { upper?: boolean }): Tensor;
   (self_: Tensor, input2: Tensor | number, upper?: boolean): Tensor;
 } = fn("cholesky_solve", "torch.cholesky_solve", {}) as any;
+
+/** torch.cholesky_solve as a job on the executor thread: a Promise of the same results. */
+export const choleskySolveAsync: {
+  (self_: Tensor, input2: Tensor | number, opts?: { upper?: boolean }): Promise<Tensor>;
+  (self_: Tensor, input2: Tensor | number, upper?: boolean): Promise<Tensor>;
+} = fnAsync("cholesky_solve", "torch.cholesky_solve", {}) as any;
 
 /** PyTorch's `torch.choose_qparams_optimized`. Operators: aten::choose_qparams_optimized. */
 export const chooseQparamsOptimized: {
@@ -724,17 +782,35 @@ export const convTranspose1d: {
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 } = fn("conv_transpose1d", "torch.conv_transpose1d", {}) as any;
 
+/** torch.conv_transpose1d as a job on the executor thread: a Promise of the same results. */
+export const convTranspose1dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; dilation?: number | number[] }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Promise<Tensor>;
+} = fnAsync("conv_transpose1d", "torch.conv_transpose1d", {}) as any;
+
 /** PyTorch's `torch.conv_transpose2d`. Operators: aten::conv_transpose2d.input. */
 export const convTranspose2d: {
   (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; dilation?: number | number[] }): Tensor;
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 } = fn("conv_transpose2d", "torch.conv_transpose2d", {}) as any;
 
+/** torch.conv_transpose2d as a job on the executor thread: a Promise of the same results. */
+export const convTranspose2dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; dilation?: number | number[] }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Promise<Tensor>;
+} = fnAsync("conv_transpose2d", "torch.conv_transpose2d", {}) as any;
+
 /** PyTorch's `torch.conv_transpose3d`. Operators: aten::conv_transpose3d.input. */
 export const convTranspose3d: {
   (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; dilation?: number | number[] }): Tensor;
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 } = fn("conv_transpose3d", "torch.conv_transpose3d", {}) as any;
+
+/** torch.conv_transpose3d as a job on the executor thread: a Promise of the same results. */
+export const convTranspose3dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; outputPadding?: number | number[]; groups?: number; dilation?: number | number[] }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Promise<Tensor>;
+} = fnAsync("conv_transpose3d", "torch.conv_transpose3d", {}) as any;
 
 /** PyTorch's `torch.conv1d`. Operators: aten::conv1d, aten::conv1d.padding. */
 export const conv1d: {
@@ -744,6 +820,14 @@ export const conv1d: {
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 } = fn("conv1d", "torch.conv1d", {}) as any;
 
+/** torch.conv1d as a job on the executor thread: a Promise of the same results. */
+export const conv1dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: string; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Promise<Tensor>;
+} = fnAsync("conv1d", "torch.conv1d", {}) as any;
+
 /** PyTorch's `torch.conv2d`. Operators: aten::conv2d, aten::conv2d.padding. */
 export const conv2d: {
   (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }): Tensor;
@@ -752,6 +836,14 @@ export const conv2d: {
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 } = fn("conv2d", "torch.conv2d", {}) as any;
 
+/** torch.conv2d as a job on the executor thread: a Promise of the same results. */
+export const conv2dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: string; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Promise<Tensor>;
+} = fnAsync("conv2d", "torch.conv2d", {}) as any;
+
 /** PyTorch's `torch.conv3d`. Operators: aten::conv3d, aten::conv3d.padding. */
 export const conv3d: {
   (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }): Tensor;
@@ -759,6 +851,14 @@ export const conv3d: {
   (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: string; dilation?: number | number[]; groups?: number }): Tensor;
   (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 } = fn("conv3d", "torch.conv3d", {}) as any;
+
+/** torch.conv3d as a job on the executor thread: a Promise of the same results. */
+export const conv3dAsync: {
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[], groups?: number): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, opts?: { bias?: Tensor | number | null; stride?: number | number[]; padding?: string; dilation?: number | number[]; groups?: number }): Promise<Tensor>;
+  (input: Tensor, weight: Tensor | number, bias?: Tensor | number | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Promise<Tensor>;
+} = fnAsync("conv3d", "torch.conv3d", {}) as any;
 
 /** PyTorch's `torch.convolution`. Operators: aten::convolution. */
 export const convolution: {
@@ -884,26 +984,52 @@ export const cummax: {
   (self_: Tensor, dim: number): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("cummax", "torch.cummax", {}) as any;
 
+/** torch.cummax as a job on the executor thread: a Promise of the same results. */
+export const cummaxAsync: {
+  (self_: Tensor, dim: number): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("cummax", "torch.cummax", {}) as any;
+
 /** PyTorch's `torch.cummin`. Operators: aten::cummin. */
 export const cummin: {
   (self_: Tensor, dim: number): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("cummin", "torch.cummin", {}) as any;
+
+/** torch.cummin as a job on the executor thread: a Promise of the same results. */
+export const cumminAsync: {
+  (self_: Tensor, dim: number): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("cummin", "torch.cummin", {}) as any;
 
 /** PyTorch's `torch.cumprod`. Operators: aten::cumprod. */
 export const cumprod: {
   (self_: Tensor, dim: number, opts?: { dtype?: DType | null }): Tensor;
 } = fn("cumprod", "torch.cumprod", {}) as any;
 
+/** torch.cumprod as a job on the executor thread: a Promise of the same results. */
+export const cumprodAsync: {
+  (self_: Tensor, dim: number, opts?: { dtype?: DType | null }): Promise<Tensor>;
+} = fnAsync("cumprod", "torch.cumprod", {}) as any;
+
 /** PyTorch's `torch.cumsum`. Operators: aten::cumsum. */
 export const cumsum: {
   (self_: Tensor, dim: number, opts?: { dtype?: DType | null }): Tensor;
 } = fn("cumsum", "torch.cumsum", {}) as any;
+
+/** torch.cumsum as a job on the executor thread: a Promise of the same results. */
+export const cumsumAsync: {
+  (self_: Tensor, dim: number, opts?: { dtype?: DType | null }): Promise<Tensor>;
+} = fnAsync("cumsum", "torch.cumsum", {}) as any;
 
 /** PyTorch's `torch.cumulative_trapezoid`. Operators: aten::cumulative_trapezoid.dx, aten::cumulative_trapezoid.x. */
 export const cumulativeTrapezoid: {
   (y: Tensor, opts?: { dx?: number | boolean; dim?: number }): Tensor;
   (y: Tensor, x: Tensor | number, opts?: { dim?: number }): Tensor;
 } = fn("cumulative_trapezoid", "torch.cumulative_trapezoid", {}) as any;
+
+/** torch.cumulative_trapezoid as a job on the executor thread: a Promise of the same results. */
+export const cumulativeTrapezoidAsync: {
+  (y: Tensor, opts?: { dx?: number | boolean; dim?: number }): Promise<Tensor>;
+  (y: Tensor, x: Tensor | number, opts?: { dim?: number }): Promise<Tensor>;
+} = fnAsync("cumulative_trapezoid", "torch.cumulative_trapezoid", {}) as any;
 
 /** PyTorch's `torch.deg2rad`. Operators: aten::deg2rad. */
 export const deg2rad: {
@@ -925,6 +1051,11 @@ export const dequantize: {
 export const det: {
   (self_: Tensor): Tensor;
 } = fn("det", "torch.det", {}) as any;
+
+/** torch.det as a job on the executor thread: a Promise of the same results. */
+export const detAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("det", "torch.det", {}) as any;
 
 /** PyTorch's `torch.detach`. Operators: aten::detach. */
 export const detach: {
@@ -1041,6 +1172,12 @@ export const einsum: {
   (equation: string, ...operands: Tensor[]): Tensor;
   (equation: string, operands: Tensor[]): Tensor;
 } = fn("einsum", "torch.einsum", {}, {"renames":{"operands":"tensors"},"dropped":[],"reduction":false,"params":["equation","operands"],"packFrom":1}) as any;
+
+/** torch.einsum as a job on the executor thread: a Promise of the same results. */
+export const einsumAsync: {
+  (equation: string, ...operands: Tensor[]): Promise<Tensor>;
+  (equation: string, operands: Tensor[]): Promise<Tensor>;
+} = fnAsync("einsum", "torch.einsum", {}, {"renames":{"operands":"tensors"},"dropped":[],"reduction":false,"params":["equation","operands"],"packFrom":1}) as any;
 
 /** PyTorch's `torch.embedding`. Operators: aten::embedding. */
 export const embedding: {
@@ -1364,6 +1501,11 @@ export const geqrf: {
   (self_: Tensor): [Tensor, Tensor] & { a: Tensor; tau: Tensor };
 } = fn("geqrf", "torch.geqrf", {}) as any;
 
+/** torch.geqrf as a job on the executor thread: a Promise of the same results. */
+export const geqrfAsync: {
+  (self_: Tensor): Promise<[Tensor, Tensor] & { a: Tensor; tau: Tensor }>;
+} = fnAsync("geqrf", "torch.geqrf", {}) as any;
+
 /** PyTorch's `torch.ger`. Operators: aten::ger. */
 export const ger: {
   (self_: Tensor, vec2: Tensor | number): Tensor;
@@ -1467,6 +1609,12 @@ export const histc: {
   (self_: Tensor, opts?: { bins?: number; min?: number | boolean; max?: number | boolean }): Tensor;
   (self_: Tensor, bins?: number, min?: number | boolean, max?: number | boolean): Tensor;
 } = fn("histc", "torch.histc", {}) as any;
+
+/** torch.histc as a job on the executor thread: a Promise of the same results. */
+export const histcAsync: {
+  (self_: Tensor, opts?: { bins?: number; min?: number | boolean; max?: number | boolean }): Promise<Tensor>;
+  (self_: Tensor, bins?: number, min?: number | boolean, max?: number | boolean): Promise<Tensor>;
+} = fnAsync("histc", "torch.histc", {}) as any;
 
 /** PyTorch's `torch.histogram`. Operators: aten::histogram.bin_ct, aten::histogram.bins_tensor. */
 export const histogram: {
@@ -1594,6 +1742,11 @@ export const inverse: {
   (self_: Tensor): Tensor;
 } = fn("inverse", "torch.inverse", {}) as any;
 
+/** torch.inverse as a job on the executor thread: a Promise of the same results. */
+export const inverseAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("inverse", "torch.inverse", {}) as any;
+
 /** PyTorch's `torch.is_complex`. Operators: aten::is_complex. */
 export const isComplex: {
   (self_: Tensor): boolean;
@@ -1693,6 +1846,12 @@ export const istft: {
   (self_: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | number | null, center?: boolean, normalized?: boolean, onesided?: boolean | null, length?: number | null, returnComplex?: boolean): Tensor;
 } = fn("istft", "torch.istft", {}) as any;
 
+/** torch.istft as a job on the executor thread: a Promise of the same results. */
+export const istftAsync: {
+  (self_: Tensor, nFft: number, opts?: { hopLength?: number | null; winLength?: number | null; window?: Tensor | number | null; center?: boolean; normalized?: boolean; onesided?: boolean | null; length?: number | null; returnComplex?: boolean }): Promise<Tensor>;
+  (self_: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | number | null, center?: boolean, normalized?: boolean, onesided?: boolean | null, length?: number | null, returnComplex?: boolean): Promise<Tensor>;
+} = fnAsync("istft", "torch.istft", {}) as any;
+
 /** PyTorch's `torch.kaiser_window`. Operators: aten::kaiser_window, aten::kaiser_window.beta, aten::kaiser_window.periodic. */
 export const kaiserWindow: {
   (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
@@ -1711,11 +1870,22 @@ export const kron: {
   (self_: Tensor, other_: Tensor | number): Tensor;
 } = fn("kron", "torch.kron", {}) as any;
 
+/** torch.kron as a job on the executor thread: a Promise of the same results. */
+export const kronAsync: {
+  (self_: Tensor, other_: Tensor | number): Promise<Tensor>;
+} = fnAsync("kron", "torch.kron", {}) as any;
+
 /** PyTorch's `torch.kthvalue`. Operators: aten::kthvalue. */
 export const kthvalue: {
   (self_: Tensor, k: number, opts?: { dim?: number; keepdim?: boolean }): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
   (self_: Tensor, k: number, dim?: number, keepdim?: boolean): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("kthvalue", "torch.kthvalue", {}) as any;
+
+/** torch.kthvalue as a job on the executor thread: a Promise of the same results. */
+export const kthvalueAsync: {
+  (self_: Tensor, k: number, opts?: { dim?: number; keepdim?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, k: number, dim?: number, keepdim?: boolean): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("kthvalue", "torch.kthvalue", {}) as any;
 
 /** PyTorch's `torch.layer_norm`. Operators: aten::layer_norm. */
 export const layerNorm: {
@@ -1833,10 +2003,20 @@ export const logcumsumexp: {
   (self_: Tensor, dim: number): Tensor;
 } = fn("logcumsumexp", "torch.logcumsumexp", {}) as any;
 
+/** torch.logcumsumexp as a job on the executor thread: a Promise of the same results. */
+export const logcumsumexpAsync: {
+  (self_: Tensor, dim: number): Promise<Tensor>;
+} = fnAsync("logcumsumexp", "torch.logcumsumexp", {}) as any;
+
 /** PyTorch's `torch.logdet`. Operators: aten::logdet. */
 export const logdet: {
   (self_: Tensor): Tensor;
 } = fn("logdet", "torch.logdet", {}) as any;
+
+/** torch.logdet as a job on the executor thread: a Promise of the same results. */
+export const logdetAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("logdet", "torch.logdet", {}) as any;
 
 /** PyTorch's `torch.logical_and`. Operators: aten::logical_and. */
 export const logicalAnd: {
@@ -1911,6 +2091,11 @@ export const luSolve: {
   (self_: Tensor, LUData: Tensor | number, LUPivots: Tensor | number): Tensor;
 } = fn("lu_solve", "torch.lu_solve", {}) as any;
 
+/** torch.lu_solve as a job on the executor thread: a Promise of the same results. */
+export const luSolveAsync: {
+  (self_: Tensor, LUData: Tensor | number, LUPivots: Tensor | number): Promise<Tensor>;
+} = fnAsync("lu_solve", "torch.lu_solve", {}) as any;
+
 /** PyTorch's `torch.lu_unpack`. Operators: aten::lu_unpack. */
 export const luUnpack: {
   (LUData: Tensor, LUPivots: Tensor | number, opts?: { unpackData?: boolean; unpackPivots?: boolean }): [Tensor, Tensor, Tensor] & { P: Tensor; L: Tensor; U: Tensor };
@@ -1949,10 +2134,20 @@ export const matrixExp: {
   (self_: Tensor): Tensor;
 } = fn("matrix_exp", "torch.matrix_exp", {}) as any;
 
+/** torch.matrix_exp as a job on the executor thread: a Promise of the same results. */
+export const matrixExpAsync: {
+  (self_: Tensor): Promise<Tensor>;
+} = fnAsync("matrix_exp", "torch.matrix_exp", {}) as any;
+
 /** PyTorch's `torch.matrix_power`. Operators: aten::matrix_power. */
 export const matrixPower: {
   (self_: Tensor, n: number): Tensor;
 } = fn("matrix_power", "torch.matrix_power", {}) as any;
+
+/** torch.matrix_power as a job on the executor thread: a Promise of the same results. */
+export const matrixPowerAsync: {
+  (self_: Tensor, n: number): Promise<Tensor>;
+} = fnAsync("matrix_power", "torch.matrix_power", {}) as any;
 
 /** PyTorch's `torch.max`. Operators: aten::max, aten::max.dim, aten::max.other. */
 export const max: {
@@ -2004,6 +2199,13 @@ export const median: {
   (self_: Tensor, dim: number, opts?: { keepdim?: boolean }): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
   (self_: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("median", "torch.median", {}) as any;
+
+/** torch.median as a job on the executor thread: a Promise of the same results. */
+export const medianAsync: {
+  (self_: Tensor): Promise<Tensor>;
+  (self_: Tensor, dim: number, opts?: { keepdim?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, dim: number, keepdim?: boolean): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("median", "torch.median", {}) as any;
 
 /** PyTorch's `torch.meshgrid`. Operators: aten::meshgrid, aten::meshgrid.indexing. */
 export const meshgrid: {
@@ -2131,6 +2333,12 @@ export const multinomial: {
   (self_: Tensor, numSamples: number, replacement?: boolean, opts?: { generator?: null | null }): Tensor;
 } = fn("multinomial", "torch.multinomial", {}) as any;
 
+/** torch.multinomial as a job on the executor thread: a Promise of the same results. */
+export const multinomialAsync: {
+  (self_: Tensor, numSamples: number, opts?: { replacement?: boolean; generator?: null | null }): Promise<Tensor>;
+  (self_: Tensor, numSamples: number, replacement?: boolean, opts?: { generator?: null | null }): Promise<Tensor>;
+} = fnAsync("multinomial", "torch.multinomial", {}) as any;
+
 /** PyTorch's `torch.multiply`. Operators: aten::multiply.Scalar, aten::multiply.Tensor. */
 export const multiply: {
   (self_: Tensor, other_: number | boolean): Tensor;
@@ -2172,6 +2380,13 @@ export const nanmedian: {
   (self_: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("nanmedian", "torch.nanmedian", {}) as any;
 
+/** torch.nanmedian as a job on the executor thread: a Promise of the same results. */
+export const nanmedianAsync: {
+  (self_: Tensor): Promise<Tensor>;
+  (self_: Tensor, dim: number, opts?: { keepdim?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, dim: number, keepdim?: boolean): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("nanmedian", "torch.nanmedian", {}) as any;
+
 /** PyTorch's `torch.nanquantile`. Operators: aten::nanquantile, aten::nanquantile.scalar. */
 export const nanquantile: {
   (self_: Tensor, q: Tensor | number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Tensor;
@@ -2179,6 +2394,14 @@ export const nanquantile: {
   (self_: Tensor, q: number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Tensor;
   (self_: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Tensor;
 } = fn("nanquantile", "torch.nanquantile", {}) as any;
+
+/** torch.nanquantile as a job on the executor thread: a Promise of the same results. */
+export const nanquantileAsync: {
+  (self_: Tensor, q: Tensor | number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: Tensor | number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Promise<Tensor>;
+} = fnAsync("nanquantile", "torch.nanquantile", {}) as any;
 
 /** PyTorch's `torch.nansum`. Operators: aten::nansum. */
 export const nansum: {
@@ -2314,11 +2537,22 @@ export const orgqr: {
   (self_: Tensor, input2: Tensor | number): Tensor;
 } = fn("orgqr", "torch.orgqr", {}) as any;
 
+/** torch.orgqr as a job on the executor thread: a Promise of the same results. */
+export const orgqrAsync: {
+  (self_: Tensor, input2: Tensor | number): Promise<Tensor>;
+} = fnAsync("orgqr", "torch.orgqr", {}) as any;
+
 /** PyTorch's `torch.ormqr`. Operators: aten::ormqr. */
 export const ormqr: {
   (self_: Tensor, input2: Tensor | number, input3: Tensor | number, opts?: { left?: boolean; transpose?: boolean }): Tensor;
   (self_: Tensor, input2: Tensor | number, input3: Tensor | number, left?: boolean, transpose?: boolean): Tensor;
 } = fn("ormqr", "torch.ormqr", {}) as any;
+
+/** torch.ormqr as a job on the executor thread: a Promise of the same results. */
+export const ormqrAsync: {
+  (self_: Tensor, input2: Tensor | number, input3: Tensor | number, opts?: { left?: boolean; transpose?: boolean }): Promise<Tensor>;
+  (self_: Tensor, input2: Tensor | number, input3: Tensor | number, left?: boolean, transpose?: boolean): Promise<Tensor>;
+} = fnAsync("ormqr", "torch.ormqr", {}) as any;
 
 /** PyTorch's `torch.outer`. Operators: aten::outer. */
 export const outer: {
@@ -2352,6 +2586,12 @@ export const pinverse: {
   (self_: Tensor, opts?: { rcond?: number }): Tensor;
   (self_: Tensor, rcond?: number): Tensor;
 } = fn("pinverse", "torch.pinverse", {}) as any;
+
+/** torch.pinverse as a job on the executor thread: a Promise of the same results. */
+export const pinverseAsync: {
+  (self_: Tensor, opts?: { rcond?: number }): Promise<Tensor>;
+  (self_: Tensor, rcond?: number): Promise<Tensor>;
+} = fnAsync("pinverse", "torch.pinverse", {}) as any;
 
 /** PyTorch's `torch.pixel_shuffle`. Operators: aten::pixel_shuffle. */
 export const pixelShuffle: {
@@ -2450,6 +2690,12 @@ export const qr: {
   (self_: Tensor, some?: boolean): [Tensor, Tensor] & { Q: Tensor; R: Tensor };
 } = fn("qr", "torch.qr", {}) as any;
 
+/** torch.qr as a job on the executor thread: a Promise of the same results. */
+export const qrAsync: {
+  (self_: Tensor, opts?: { some?: boolean }): Promise<[Tensor, Tensor] & { Q: Tensor; R: Tensor }>;
+  (self_: Tensor, some?: boolean): Promise<[Tensor, Tensor] & { Q: Tensor; R: Tensor }>;
+} = fnAsync("qr", "torch.qr", {}) as any;
+
 /** PyTorch's `torch.quantile`. Operators: aten::quantile, aten::quantile.scalar. */
 export const quantile: {
   (self_: Tensor, q: Tensor | number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Tensor;
@@ -2457,6 +2703,14 @@ export const quantile: {
   (self_: Tensor, q: number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Tensor;
   (self_: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Tensor;
 } = fn("quantile", "torch.quantile", {}) as any;
+
+/** torch.quantile as a job on the executor thread: a Promise of the same results. */
+export const quantileAsync: {
+  (self_: Tensor, q: Tensor | number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: Tensor | number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: number, opts?: { dim?: number | null; keepdim?: boolean; interpolation?: string }): Promise<Tensor>;
+  (self_: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Promise<Tensor>;
+} = fnAsync("quantile", "torch.quantile", {}) as any;
 
 /** PyTorch's `torch.quantize_per_channel`. Operators: aten::quantize_per_channel. */
 export const quantizePerChannel: {
@@ -2878,6 +3132,11 @@ export const slogdet: {
   (self_: Tensor): [Tensor, Tensor] & { sign: Tensor; logabsdet: Tensor };
 } = fn("slogdet", "torch.slogdet", {}) as any;
 
+/** torch.slogdet as a job on the executor thread: a Promise of the same results. */
+export const slogdetAsync: {
+  (self_: Tensor): Promise<[Tensor, Tensor] & { sign: Tensor; logabsdet: Tensor }>;
+} = fnAsync("slogdet", "torch.slogdet", {}) as any;
+
 /** PyTorch's `torch.smm`. Operators: aten::smm. */
 export const smm: {
   (self_: Tensor, mat2: Tensor | number): Tensor;
@@ -2895,6 +3154,13 @@ export const sort: {
   (self_: Tensor, dim?: number, descending?: boolean): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
   (self_: Tensor, opts?: { stable?: boolean | null; dim?: number; descending?: boolean }): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("sort", "torch.sort", {}) as any;
+
+/** torch.sort as a job on the executor thread: a Promise of the same results. */
+export const sortAsync: {
+  (self_: Tensor, opts?: { dim?: number; descending?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, dim?: number, descending?: boolean): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, opts?: { stable?: boolean | null; dim?: number; descending?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("sort", "torch.sort", {}) as any;
 
 /** PyTorch's `torch.sparse_bsc_tensor`. Operators: aten::sparse_bsc_tensor.ccol_row_value, aten::sparse_bsc_tensor.ccol_row_value_size. */
 export const sparseBscTensor: {
@@ -3028,6 +3294,14 @@ export const stft: {
   (self_: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | number | null, center?: boolean, padMode?: string, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Tensor;
 } = fn("stft", "torch.stft", {}) as any;
 
+/** torch.stft as a job on the executor thread: a Promise of the same results. */
+export const stftAsync: {
+  (self_: Tensor, nFft: number, opts?: { hopLength?: number | null; winLength?: number | null; window?: Tensor | number | null; normalized?: boolean; onesided?: boolean | null; returnComplex?: boolean | null }): Promise<Tensor>;
+  (self_: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | number | null, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Promise<Tensor>;
+  (self_: Tensor, nFft: number, opts?: { hopLength?: number | null; winLength?: number | null; window?: Tensor | number | null; center?: boolean; padMode?: string; normalized?: boolean; onesided?: boolean | null; returnComplex?: boolean | null }): Promise<Tensor>;
+  (self_: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | number | null, center?: boolean, padMode?: string, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Promise<Tensor>;
+} = fnAsync("stft", "torch.stft", {}) as any;
+
 /** PyTorch's `torch.sub`. Operators: aten::sub.Scalar, aten::sub.Tensor. */
 export const sub: {
   (self_: Tensor, other_: number | boolean, opts?: { alpha?: number | boolean }): Tensor;
@@ -3054,6 +3328,12 @@ export const svd: {
   (self_: Tensor, opts?: { some?: boolean; computeUv?: boolean }): [Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; V: Tensor };
   (self_: Tensor, some?: boolean, computeUv?: boolean): [Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; V: Tensor };
 } = fn("svd", "torch.svd", {}) as any;
+
+/** torch.svd as a job on the executor thread: a Promise of the same results. */
+export const svdAsync: {
+  (self_: Tensor, opts?: { some?: boolean; computeUv?: boolean }): Promise<[Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; V: Tensor }>;
+  (self_: Tensor, some?: boolean, computeUv?: boolean): Promise<[Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; V: Tensor }>;
+} = fnAsync("svd", "torch.svd", {}) as any;
 
 /** PyTorch's `torch.swapaxes`. Operators: aten::swapaxes. */
 export const swapaxes: {
@@ -3137,6 +3417,11 @@ export const tensordot: {
   (self_: Tensor, other_: Tensor | number, dimsSelf: number[], dimsOther: number[]): Tensor;
 } = fn("tensordot", "torch.tensordot", {}) as any;
 
+/** torch.tensordot as a job on the executor thread: a Promise of the same results. */
+export const tensordotAsync: {
+  (self_: Tensor, other_: Tensor | number, dimsSelf: number[], dimsOther: number[]): Promise<Tensor>;
+} = fnAsync("tensordot", "torch.tensordot", {}) as any;
+
 /** PyTorch's `torch.threshold`. Operators: aten::threshold. */
 export const threshold: {
   (self_: Tensor, threshold: number | boolean, value: number | boolean): Tensor;
@@ -3157,6 +3442,12 @@ export const topk: {
   (self_: Tensor, k: number, opts?: { dim?: number; largest?: boolean; sorted?: boolean }): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
   (self_: Tensor, k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 } = fn("topk", "torch.topk", {}) as any;
+
+/** torch.topk as a job on the executor thread: a Promise of the same results. */
+export const topkAsync: {
+  (self_: Tensor, k: number, opts?: { dim?: number; largest?: boolean; sorted?: boolean }): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+  (self_: Tensor, k: number, dim?: number, largest?: boolean, sorted?: boolean): Promise<[Tensor, Tensor] & { values: Tensor; indices: Tensor }>;
+} = fnAsync("topk", "torch.topk", {}) as any;
 
 /** PyTorch's `torch.trace`. Operators: aten::trace. */
 export const trace: {
@@ -3179,6 +3470,12 @@ export const trapezoid: {
   (y: Tensor, x: Tensor | number, opts?: { dim?: number }): Tensor;
 } = fn("trapezoid", "torch.trapezoid", {}) as any;
 
+/** torch.trapezoid as a job on the executor thread: a Promise of the same results. */
+export const trapezoidAsync: {
+  (y: Tensor, opts?: { dx?: number | boolean; dim?: number }): Promise<Tensor>;
+  (y: Tensor, x: Tensor | number, opts?: { dim?: number }): Promise<Tensor>;
+} = fnAsync("trapezoid", "torch.trapezoid", {}) as any;
+
 /** PyTorch's `torch.trapz`. Operators: aten::trapz.dx, aten::trapz.x. */
 export const trapz: {
   (y: Tensor, opts?: { dx?: number; dim?: number }): Tensor;
@@ -3190,6 +3487,12 @@ export const triangularSolve: {
   (self_: Tensor, A: Tensor | number, opts?: { upper?: boolean; transpose?: boolean; unitriangular?: boolean }): [Tensor, Tensor] & { solution: Tensor; cloned_coefficient: Tensor };
   (self_: Tensor, A: Tensor | number, upper?: boolean, transpose?: boolean, unitriangular?: boolean): [Tensor, Tensor] & { solution: Tensor; cloned_coefficient: Tensor };
 } = fn("triangular_solve", "torch.triangular_solve", {}) as any;
+
+/** torch.triangular_solve as a job on the executor thread: a Promise of the same results. */
+export const triangularSolveAsync: {
+  (self_: Tensor, A: Tensor | number, opts?: { upper?: boolean; transpose?: boolean; unitriangular?: boolean }): Promise<[Tensor, Tensor] & { solution: Tensor; cloned_coefficient: Tensor }>;
+  (self_: Tensor, A: Tensor | number, upper?: boolean, transpose?: boolean, unitriangular?: boolean): Promise<[Tensor, Tensor] & { solution: Tensor; cloned_coefficient: Tensor }>;
+} = fnAsync("triangular_solve", "torch.triangular_solve", {}) as any;
 
 /** PyTorch's `torch.tril`. Operators: aten::tril. */
 export const tril: {
