@@ -56,6 +56,16 @@ function bareBin(dir: string): string {
   return bin;
 }
 
+/** The modification time of the newest file under native/. */
+function newestNativeSource(dir = path.join(ROOT, 'native')): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestNativeSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
 describe('the npm package (prebuild, pack, install without a compiler)', function () {
   this.timeout(600000);
   let work: string;
@@ -76,7 +86,8 @@ describe('the npm package (prebuild, pack, install without a compiler)', functio
     assert.ok(runtime, 'the run-time lookup finds the libtorch the build lookup found');
     assert.strictEqual(prebuildName(runtime), name, 'build time and run time name the prebuild alike');
     const prebuilt = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`, name);
-    if (!fs.existsSync(prebuilt)) execFileSync('npm', ['run', 'prebuild'], { cwd: ROOT, stdio: 'inherit' });
+    // a prebuild older than the native sources (left from an earlier checkout) is made again
+    if (!fs.existsSync(prebuilt) || fs.statSync(prebuilt).mtimeMs < newestNativeSource()) execFileSync('npm', ['run', 'prebuild'], { cwd: ROOT, stdio: 'inherit' });
     assert.ok(fs.existsSync(prebuilt), `npm run prebuild wrote ${prebuilt}`);
     lines = new Set(fs.readdirSync(path.dirname(prebuilt)).map((f) => PREBUILD.exec(f)).filter((m) => m).map((m) => lineOf(m![2])));
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
