@@ -20,7 +20,10 @@ export { where, cat, stack } from './ops';
 export type { IndexArg } from './ops';
 export { ops } from './aten/ops-namespace';
 // PyTorch's torch.*, torch.linalg/special/fft functions, generated from libtorch's schemas
-// (scripts/gen-api/); hand-written ones above and below win (the generator skips their names).
+// (scripts/gen-api/). The generator skips every name written by hand (named exports above and
+// below, and torch-python's, which must come before the generated module: with `export *`,
+// the first module that exports a name wins).
+export * from './api/torch-python';
 export * from './api/generated/torch';
 export * as linalg from './api/generated/linalg';
 export * as special from './api/generated/special';

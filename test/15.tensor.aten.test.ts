@@ -169,10 +169,15 @@ describe('the generated public API (torch.*, Tensor methods, linalg, special, ff
     assert.deepStrictEqual(values(traced.forward(u) as torch.Tensor), values(new M().forward(u)));
   });
 
-  it('in-place methods return this', () => {
+  it('in-place methods return this, with the shape they gave it', () => {
     const t = torch.tensor([1.5, -2.5]);
     assert.strictEqual(t.floor_(), t);
     assert.deepStrictEqual(values(t), [1, -3]);
+    assert.deepStrictEqual(t.shape, [2]);
+    assert.strictEqual(t.unsqueeze_(0), t);
+    assert.deepStrictEqual(t.shape, [1, 2]);
+    torch.ops.aten.t_(t);
+    assert.deepStrictEqual(t.shape, [2, 1]);
   });
 
   it('linalg, special and nn.functional', () => {

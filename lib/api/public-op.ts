@@ -9,9 +9,10 @@
  * keyword arguments go in one trailing options object with camelCase keys:
  * `torch.topk(x, 3, { dim: 1, largest: false })`, `x.std({ dim: [0, 1], keepdim: true })`.
  */
-import { TorchError } from '../errors';
+import { invalidArg, TorchError } from '../errors';
 import { libtorchVersion, libtorchLine } from '../compat';
 import { bind, run, runAsync } from '../aten/bind';
+import { isOptions } from '../aten/python-args';
 import { overloadsOf, publicOverloads, Schema } from '../aten/schema';
 import { Tensor } from '../tensor';
 
@@ -63,7 +64,7 @@ function missing(label: string, avail: Availability): never {
 function checkKeys(label: string, avail: Availability, args: unknown[]): void {
   if (!avail.keys) return;
   const last = args[args.length - 1];
-  if (last === null || typeof last !== 'object' || Array.isArray(last) || last instanceof Tensor) return;
+  if (!isOptions(last)) return;
   for (const [line, keys] of Object.entries(avail.keys)) {
     if (line === libtorchLine) continue;
     for (const k of Object.keys(last)) {
@@ -82,7 +83,7 @@ function adapt(args: unknown[], py: PythonSignature, label: string): { args: unk
   let positional = args;
   let options: Record<string, unknown> = {};
   const last = args[args.length - 1];
-  if (args.length && last !== null && typeof last === 'object' && !Array.isArray(last) && !(last instanceof Tensor) && !ArrayBuffer.isView(last)) {
+  if (args.length && isOptions(last)) {
     options = { ...(last as Record<string, unknown>) };
     positional = args.slice(0, -1);
   }
@@ -131,12 +132,12 @@ type Fn = ((...args: unknown[]) => unknown) & { [GENERATED]?: true };
  */
 function takeRequiresGrad(list: readonly Schema[], args: unknown[]): boolean | undefined {
   const last = args[args.length - 1];
-  if (last === null || typeof last !== 'object' || Array.isArray(last) || last instanceof Tensor) return undefined;
-  const opts = last as Record<string, unknown>;
+  if (!isOptions(last)) return undefined;
+  const opts = last;
   const key = 'requiresGrad' in opts ? 'requiresGrad' : 'requires_grad' in opts ? 'requires_grad' : null;
   if (key === null || list.some((s) => s.args.some((a) => a.name === 'requires_grad'))) return undefined;
   const value = opts[key];
-  if (value !== undefined && typeof value !== 'boolean') throw new TorchError(`Expected a boolean for options.${key} but received ${JSON.stringify(value)}`, 'ERR_INVALID_ARG');
+  if (value !== undefined && typeof value !== 'boolean') invalidArg('a boolean', `options.${key}`, value);
   const rest = { ...opts };
   delete rest[key];
   args[args.length - 1] = rest;
@@ -167,7 +168,11 @@ function prepare(aten: string, label: string, avail: Availability, py: PythonSig
   return {
     bound: bind(list, call, label),
     finish(out) {
-      if (firstOnly) out = (out as unknown[])[0];
+      if (firstOnly) {
+        const [first, ...unused] = out as Tensor[];
+        unused.forEach((t) => t.dispose()); // the indices Python's function drops
+        out = first;
+      }
       if (requiresGrad !== undefined && out instanceof Tensor) out.requiresGrad_(requiresGrad);
       return out;
     },

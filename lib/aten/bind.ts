@@ -14,6 +14,7 @@ import { native, TensorHandle } from '../binding';
 import { SCALAR_TYPE } from '../dtype';
 import { describe, TorchError, withCallerStack } from '../errors';
 import { Tensor, wrap } from '../tensor';
+import { isOptions } from './python-args';
 import { ArgType, formatSchema, opIndex, Schema, SchemaArg } from './schema';
 
 const MEMORY_FORMAT: Record<string, number> = { contiguousFormat: 0, preserveFormat: 1, channelsLast: 2, channelsLast3d: 3 };
@@ -21,12 +22,6 @@ const LAYOUT: Record<string, number> = { strided: 0 };
 
 /** Why a value does not fit an argument: the `Expected <what>` part of the message. */
 type Fit = { cost: number; value: unknown } | { what: string };
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Tensor || ArrayBuffer.isView(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
 
 function isInt(v: unknown): boolean {
   return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
@@ -220,7 +215,7 @@ const resolved = new WeakMap<readonly Schema[], Map<string, Schema>>();
 export function bind(overloads: readonly Schema[], args: unknown[], label: string): Bound {
   let positional = args;
   let options: Record<string, unknown> | null = null;
-  if (args.length > 0 && isPlainObject(args[args.length - 1])) {
+  if (args.length > 0 && isOptions(args[args.length - 1])) {
     options = args[args.length - 1] as Record<string, unknown>;
     positional = args.slice(0, -1);
   }
@@ -280,6 +275,7 @@ export function run(b: Bound): unknown {
   const index = opIndex(b.schema);
   if (returnsWritten(b)) {
     native.callInPlace(index, ...b.args); // no new handles for tensors JS already has
+    for (const t of b.written) t.clearMeta(); // unsqueeze_, t_, resize_ change the shape
     return results(b, undefined);
   }
   return results(b, native.call(index, ...b.args));
@@ -288,7 +284,10 @@ export function run(b: Bound): unknown {
 /** run() as a job on the executor thread; a rejection carries the caller's stack. */
 export function runAsync(b: Bound): Promise<unknown> {
   const caller = new Error();
-  return withCallerStack(native.callAsync(opIndex(b.schema), ...b.args), caller).then((out) => results(b, out));
+  return withCallerStack(native.callAsync(opIndex(b.schema), ...b.args), caller).then((out) => {
+    for (const t of b.written) t.clearMeta();
+    return results(b, out);
+  });
 }
 
 function named(values: unknown[], schema: Schema): unknown[] {

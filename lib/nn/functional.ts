@@ -463,4 +463,6 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
 
 // The rest of PyTorch's nn.functional that maps onto one aten operator, generated
 // (scripts/gen-api/); the functions above are hand-written and the generator skips their names.
+export * from './functional-python';
+export * from './functional-resample';
 export * from '../api/generated/functional';

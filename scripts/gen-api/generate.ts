@@ -99,7 +99,13 @@ function signatures(s: Schema, method: boolean): string[] {
   // a required argument after one with a default has no TypeScript form (rare in aten)
   if (positional.slice(requiredPrefix.length).some((a) => !a.hasDefault && a.type.kind !== 'optional')) return [];
   const p = (a: Schema['args'][number], opt: boolean) => `${safeIdent(a.key)}${opt ? '?' : ''}: ${paramType(a, s.args.indexOf(a))}`;
-  const opts = (list: Schema['args']) => (list.length ? `opts?: { ${list.map((a) => `${safeKey(a.key)}?: ${paramType(a, s.args.indexOf(a))}`).join('; ')} }` : '');
+  // factories (their schema has pin_memory) also take Python's requires_grad (lib/api/public-op.ts)
+  const factory = s.args.some((a) => a.name === 'pin_memory') && !s.args.some((a) => a.name === 'requires_grad');
+  const opts = (list: Schema['args']) => {
+    const keys = list.map((a) => `${safeKey(a.key)}?: ${paramType(a, s.args.indexOf(a))}`);
+    if (factory) keys.push('requiresGrad?: boolean');
+    return keys.length ? `opts?: { ${keys.join('; ')} }` : '';
+  };
   const ret = returnType(s);
   const optional = args.filter((a) => !requiredPrefix.includes(a));
   const formA = [...requiredPrefix.map((a) => p(a, false)), opts(optional)].filter(Boolean).join(', ');

@@ -24,7 +24,7 @@ index.json = {"torch", "seed", "mode": "subset"|"full",
   "ops": [{"name", "variant", "aten", "fn", "method", "inplace", "autograd", "dtypes", "samples", "skipped"}]}
 Values: tensor {"$t": i} (index into "tensors"); finite number as a JSON number; nan/inf/-inf as {"$f": "nan"};
 bool; null; string; list as an array; tuple and torch.Size as {"$tuple": [...]}, a namedtuple / torch.return_types
-also with "fields": [names]; torch.dtype as {"$dtype": "float32"}; kwargs as an object with sorted keys. Samples
+also with "fields": [names]; torch.dtype as {"$dtype": "float32"}; torch.memory_format as {"$memoryFormat": "channelsLast"}; kwargs as an object with sorted keys. Samples
 holding anything else (devices, memory formats, slices, callables, complex, sparse tensors, ...) are skipped.
 "seed": torch.manual_seed(seed) was called right before the forward. "random": a second call under another seed
 gave a different result (RNG-dependent: compare shapes/dtypes, or reseed with "seed"); empty* ops (uninitialized
@@ -147,6 +147,9 @@ def encode(v, store):
         return {'$f': 'nan' if math.isnan(v) else ('inf' if v > 0 else '-inf')}
     if isinstance(v, torch.dtype):
         return {'$dtype': str(v).replace('torch.', '')}
+    if isinstance(v, torch.memory_format):  # torchrnn's names: 'channelsLast', 'contiguousFormat', ...
+        name = str(v).replace('torch.', '')
+        return {'$memoryFormat': name.split('_')[0] + ''.join(w.capitalize() for w in name.split('_')[1:])}
     if isinstance(v, list):
         return [encode(x, store) for x in v]
     if isinstance(v, tuple):  # plain tuple, torch.Size, namedtuple, torch.return_types structseq

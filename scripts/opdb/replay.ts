@@ -152,7 +152,7 @@ function refsIn(v: Value, out: number[] = []): number[] {
   if (isTensorRef(v)) out.push(v.$t);
   else if (Array.isArray(v)) v.forEach((x) => refsIn(x, out));
   else if (isTuple(v)) v.$tuple.forEach((x) => refsIn(x, out));
-  else if (v !== null && typeof v === 'object' && !('$f' in v) && !('$dtype' in v) && !('$float' in v)) {
+  else if (v !== null && typeof v === 'object' && !('$f' in v) && !('$dtype' in v) && !('$float' in v) && !('$memoryFormat' in v)) {
     const o = v as Record<string, Value>;
     Object.keys(o).sort().forEach((k) => refsIn(o[k], out));
   }
@@ -238,6 +238,7 @@ function decodeArgs(fx: Opdb, s: Sample, requiresGrad: Set<number>): Args {
     if ('$f' in o) return decodeF(o.$f as string);
     if ('$float' in o) { integralFloat = true; return Number(o.$float); }
     if ('$dtype' in o) return o.$dtype;
+    if ('$memoryFormat' in o) return o.$memoryFormat;
     throw new Error(`opdb: cannot decode ${JSON.stringify(v).slice(0, 80)}`);
   };
   const input = dec(s.input);
@@ -736,6 +737,7 @@ function describeArg(fx: Opdb, v: Value): string {
     if ('$f' in o) return o.$f === 'nan' ? 'NaN' : o.$f === 'inf' ? 'Infinity' : '-Infinity';
     if ('$float' in o) return o.$float;
     if ('$dtype' in o) return `'${o.$dtype}'`;
+    if ('$memoryFormat' in o) return `'${o.$memoryFormat}'`;
   }
   if (typeof v === 'string') return `'${v}'`;
   return String(v);

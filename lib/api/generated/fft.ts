@@ -36,14 +36,14 @@ export const fft2Async: {
 
 /** PyTorch's `torch.fft.fftfreq`. Operators: aten::fft_fftfreq. */
 export const fftfreq: {
-  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("fft_fftfreq", "torch.fft.fftfreq", {}) as any;
 
 /** torch.fft.fftfreq as a job on the executor thread: a Promise of the same results. */
 export const fftfreqAsync: {
-  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
-  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Promise<Tensor>;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Promise<Tensor>;
 } = fnAsync("fft_fftfreq", "torch.fft.fftfreq", {}) as any;
 
 /** PyTorch's `torch.fft.fftn`. Operators: aten::fft_fftn. */
@@ -252,14 +252,14 @@ export const rfft2Async: {
 
 /** PyTorch's `torch.fft.rfftfreq`. Operators: aten::fft_rfftfreq. */
 export const rfftfreq: {
-  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("fft_rfftfreq", "torch.fft.rfftfreq", {}) as any;
 
 /** torch.fft.rfftfreq as a job on the executor thread: a Promise of the same results. */
 export const rfftfreqAsync: {
-  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
-  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Promise<Tensor>;
+  (n: number, opts?: { d?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Promise<Tensor>;
+  (n: number, d?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Promise<Tensor>;
 } = fnAsync("fft_rfftfreq", "torch.fft.rfftfreq", {}) as any;
 
 /** PyTorch's `torch.fft.rfftn`. Operators: aten::fft_rfftn. */

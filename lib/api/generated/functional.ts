@@ -162,23 +162,11 @@ export const dropout: {
   (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
 } = fn("dropout", "torch.nn.functional.dropout", {}, {"params":["input","p","training","inplace"],"renames":{"training":"train"},"dropped":[],"reduction":false,"inplaceOp":"dropout_","defaults":{"p":0.5,"training":true}}) as any;
 
-/** PyTorch's `torch.nn.functional.dropout1d`. Operators: aten::feature_dropout. */
-export const dropout1d: {
-  (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
-  (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
-} = fn("feature_dropout", "torch.nn.functional.dropout1d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
-
 /** PyTorch's `torch.nn.functional.dropout2d`. Operators: aten::feature_dropout. */
 export const dropout2d: {
   (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
   (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
 } = fn("feature_dropout", "torch.nn.functional.dropout2d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
-
-/** PyTorch's `torch.nn.functional.dropout3d`. Operators: aten::feature_dropout. */
-export const dropout3d: {
-  (input: Tensor, opts?: { p?: number; training?: boolean; inplace?: boolean }): Tensor;
-  (input: Tensor, p?: number, training?: boolean, inplace?: boolean): Tensor;
-} = fn("feature_dropout", "torch.nn.functional.dropout3d", {}, {"renames":{"training":"train"},"dropped":[],"reduction":false,"params":["input","p","training","inplace"],"inplaceOp":"feature_dropout_","defaults":{"p":0.5,"training":true}}) as any;
 
 /** PyTorch's `torch.nn.functional.elu`. Operators: aten::elu. */
 export const elu: {

@@ -706,33 +706,24 @@ declare module '../../tensor' {
     /** PyTorch's `Tensor.negative_`. Operators: aten::negative_. */
     negative_(): Tensor;
     /** PyTorch's `Tensor.new_empty`. Operators: aten::new_empty. */
-    newEmpty(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+    newEmpty(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
     newEmpty(...size: number[]): Tensor;
     /** PyTorch's `Tensor.new_empty_strided`. Operators: aten::new_empty_strided. */
-    newEmptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+    newEmptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
     /** PyTorch's `Tensor.new_full`. Operators: aten::new_full. */
-    newFull(size: number[], fillValue: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+    newFull(size: number[], fillValue: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
     /** PyTorch's `Tensor.new_ones`. Operators: aten::new_ones. */
-    newOnes(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+    newOnes(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
     newOnes(...size: number[]): Tensor;
     /** PyTorch's `Tensor.new_zeros`. Operators: aten::new_zeros. */
-    newZeros(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+    newZeros(size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
     newZeros(...size: number[]): Tensor;
     /** PyTorch's `Tensor.nextafter`. Operators: aten::nextafter. */
     nextafter(other_: Tensor | number): Tensor;
     /** PyTorch's `Tensor.nextafter_`. Operators: aten::nextafter_. */
     nextafter_(other_: Tensor | number): Tensor;
-    /** PyTorch's `Tensor.nonzero`. Operators: aten::nonzero. */
-    nonzero(): Tensor;
     /** PyTorch's `Tensor.nonzero_static`. Operators: aten::nonzero_static (libtorch 2.6). */
     nonzeroStatic(opts?: { size?: number; fillValue?: number }): Tensor;
-    /** PyTorch's `Tensor.norm`. Operators: aten::norm.Scalar, aten::norm.ScalarOpt_dim, aten::norm.ScalarOpt_dim_dtype, aten::norm.ScalarOpt_dtype. */
-    norm(opts?: { p?: number | boolean }): Tensor;
-    norm(p?: number | boolean): Tensor;
-    norm(p: number | boolean | null, dim: number | number[], opts?: { keepdim?: boolean }): Tensor;
-    norm(p: number | boolean | null, dim: number | number[], keepdim?: boolean): Tensor;
-    norm(p: number | boolean | null, dim: number | number[], keepdim: boolean, opts?: { dtype?: DType }): Tensor;
-    norm(p: number | boolean | null, opts?: { dtype?: DType }): Tensor;
     /** PyTorch's `Tensor.normal_`. Operators: aten::normal_. */
     normal_(opts?: { mean?: number; std?: number; generator?: null | null }): Tensor;
     normal_(mean?: number, std?: number, opts?: { generator?: null | null }): Tensor;
@@ -1417,9 +1408,7 @@ installMethods({
   newZeros: method("new_zeros", "Tensor.new_zeros", {}),
   nextafter: method("nextafter", "Tensor.nextafter", {}),
   nextafter_: method("nextafter_", "Tensor.nextafter_", {}),
-  nonzero: method("nonzero", "Tensor.nonzero", {}),
   nonzeroStatic: method("nonzero_static", "Tensor.nonzero_static", { lines: ["2.6"] }),
-  norm: method("norm", "Tensor.norm", {}),
   normal_: method("normal_", "Tensor.normal_", {}),
   notEqual: method("not_equal", "Tensor.not_equal", {}),
   notEqual_: method("not_equal_", "Tensor.not_equal_", {}),

@@ -384,8 +384,8 @@ export const baddbmmAsync: {
 
 /** PyTorch's `torch.bartlett_window`. Operators: aten::bartlett_window, aten::bartlett_window.periodic. */
 export const bartlettWindow: {
-  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("bartlett_window", "torch.bartlett_window", {}) as any;
 
 /** PyTorch's `torch.batch_norm`. Operators: aten::batch_norm. */
@@ -508,8 +508,8 @@ export const bitwiseXor: {
 
 /** PyTorch's `torch.blackman_window`. Operators: aten::blackman_window, aten::blackman_window.periodic. */
 export const blackmanWindow: {
-  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("blackman_window", "torch.blackman_window", {}) as any;
 
 /** PyTorch's `torch.block_diag`. Operators: aten::block_diag. */
@@ -1199,27 +1199,27 @@ export const embeddingRenorm_: {
 
 /** PyTorch's `torch.empty`. Operators: aten::empty.memory_format. */
 export const empty: {
-  (size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("empty", "torch.empty", {}) as any;
 
 /** PyTorch's `torch.empty_like`. Operators: aten::empty_like. */
 export const emptyLike: {
-  (self_: Tensor, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (self_: Tensor, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("empty_like", "torch.empty_like", {}) as any;
 
 /** PyTorch's `torch.empty_permuted`. Operators: aten::empty_permuted (libtorch 2.6). */
 export const emptyPermuted: {
-  (size: number[], physicalLayout: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (size: number[], physicalLayout: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("empty_permuted", "torch.empty_permuted", { lines: ["2.6"] }) as any;
 
 /** PyTorch's `torch.empty_quantized`. Operators: aten::empty_quantized. */
 export const emptyQuantized: {
-  (size: number[], qtensor: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (size: number[], qtensor: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("empty_quantized", "torch.empty_quantized", {}) as any;
 
 /** PyTorch's `torch.empty_strided`. Operators: aten::empty_strided. */
 export const emptyStrided: {
-  (size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("empty_strided", "torch.empty_strided", {}) as any;
 
 /** PyTorch's `torch.eq`. Operators: aten::eq.Scalar, aten::eq.Tensor. */
@@ -1466,13 +1466,13 @@ export const frobeniusNorm: {
 
 /** PyTorch's `torch.from_file`. Operators: aten::from_file. */
 export const fromFile: {
-  (filename: string, opts?: { shared?: boolean | null; size?: number | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (filename: string, shared?: boolean | null, size?: number | null, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (filename: string, opts?: { shared?: boolean | null; size?: number | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (filename: string, shared?: boolean | null, size?: number | null, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("from_file", "torch.from_file", {}) as any;
 
 /** PyTorch's `torch.full_like`. Operators: aten::full_like. */
 export const fullLike: {
-  (self_: Tensor, fillValue: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (self_: Tensor, fillValue: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("full_like", "torch.full_like", {}) as any;
 
 /** PyTorch's `torch.gather`. Operators: aten::gather. */
@@ -1575,16 +1575,16 @@ export const gt: {
 
 /** PyTorch's `torch.hamming_window`. Operators: aten::hamming_window, aten::hamming_window.periodic, aten::hamming_window.periodic_alpha, aten::hamming_window.periodic_alpha_beta. */
 export const hammingWindow: {
-  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, alpha: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, alpha: number, beta: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, alpha: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, alpha: number, beta: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("hamming_window", "torch.hamming_window", {}) as any;
 
 /** PyTorch's `torch.hann_window`. Operators: aten::hann_window, aten::hann_window.periodic. */
 export const hannWindow: {
-  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("hann_window", "torch.hann_window", {}) as any;
 
 /** PyTorch's `torch.hardshrink`. Operators: aten::hardshrink. */
@@ -1854,9 +1854,9 @@ export const istftAsync: {
 
 /** PyTorch's `torch.kaiser_window`. Operators: aten::kaiser_window, aten::kaiser_window.beta, aten::kaiser_window.periodic. */
 export const kaiserWindow: {
-  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, beta: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (windowLength: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, beta: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("kaiser_window", "torch.kaiser_window", {}) as any;
 
 /** PyTorch's `torch.kl_div`. Operators: aten::kl_div. */
@@ -2052,14 +2052,14 @@ export const logit_: {
 
 /** PyTorch's `torch.logspace`. Operators: aten::logspace, aten::logspace.Scalar_Tensor, aten::logspace.Tensor_Scalar, aten::logspace.Tensor_Tensor. */
 export const logspace: {
-  (start: number | boolean, end: number | boolean, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: number | boolean, end: number | boolean, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: number | boolean, end: Tensor | number, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: number | boolean, end: Tensor | number, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: Tensor, end: number | boolean, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: Tensor, end: number | boolean, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: Tensor, end: Tensor | number, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: Tensor, end: Tensor | number, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (start: number | boolean, end: number | boolean, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: number | boolean, end: number | boolean, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: number | boolean, end: Tensor | number, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: number | boolean, end: Tensor | number, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: Tensor, end: number | boolean, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: Tensor, end: number | boolean, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: Tensor, end: Tensor | number, steps: number, opts?: { base?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: Tensor, end: Tensor | number, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("logspace", "torch.logspace", {}) as any;
 
 /** PyTorch's `torch.logsumexp`. Operators: aten::logsumexp. */
@@ -2483,25 +2483,10 @@ export const nextafter: {
   (self_: Tensor, other_: Tensor | number): Tensor;
 } = fn("nextafter", "torch.nextafter", {}) as any;
 
-/** PyTorch's `torch.nonzero`. Operators: aten::nonzero. */
-export const nonzero: {
-  (self_: Tensor): Tensor;
-} = fn("nonzero", "torch.nonzero", {}) as any;
-
 /** PyTorch's `torch.nonzero_static`. Operators: aten::nonzero_static (libtorch 2.6). */
 export const nonzeroStatic: {
   (self_: Tensor, opts?: { size?: number; fillValue?: number }): Tensor;
 } = fn("nonzero_static", "torch.nonzero_static", { lines: ["2.6"] }) as any;
-
-/** PyTorch's `torch.norm`. Operators: aten::norm.Scalar, aten::norm.ScalarOpt_dim, aten::norm.ScalarOpt_dim_dtype, aten::norm.ScalarOpt_dtype. */
-export const norm: {
-  (self_: Tensor, opts?: { p?: number | boolean }): Tensor;
-  (self_: Tensor, p?: number | boolean): Tensor;
-  (self_: Tensor, p: number | boolean | null, dim: number | number[], opts?: { keepdim?: boolean }): Tensor;
-  (self_: Tensor, p: number | boolean | null, dim: number | number[], keepdim?: boolean): Tensor;
-  (self_: Tensor, p: number | boolean | null, dim: number | number[], keepdim: boolean, opts?: { dtype?: DType }): Tensor;
-  (self_: Tensor, p: number | boolean | null, opts?: { dtype?: DType }): Tensor;
-} = fn("norm", "torch.norm", {}) as any;
 
 /** PyTorch's `torch.norm_except_dim`. Operators: aten::norm_except_dim. */
 export const normExceptDim: {
@@ -2511,7 +2496,7 @@ export const normExceptDim: {
 
 /** PyTorch's `torch.normal`. Operators: aten::normal.float_float, aten::normal.float_Tensor, aten::normal.Tensor_float, aten::normal.Tensor_Tensor. */
 export const normal: {
-  (mean: number, std: number, size: number[], opts?: { generator?: null | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (mean: number, std: number, size: number[], opts?: { generator?: null | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   (mean: number, std: Tensor | number, opts?: { generator?: null | null }): Tensor;
   (mean: Tensor, opts?: { std?: number; generator?: null | null }): Tensor;
   (mean: Tensor, std?: number, opts?: { generator?: null | null }): Tensor;
@@ -2796,26 +2781,26 @@ export const rad2deg_: {
 
 /** PyTorch's `torch.rand_like`. Operators: aten::rand_like. */
 export const randLike: {
-  (self_: Tensor, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (self_: Tensor, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("rand_like", "torch.rand_like", {}) as any;
 
 /** PyTorch's `torch.randint_like`. Operators: aten::randint_like, aten::randint_like.low_dtype. */
 export const randintLike: {
-  (self_: Tensor, high: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
-  (self_: Tensor, low: number, high: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null }): Tensor;
+  (self_: Tensor, high: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
+  (self_: Tensor, low: number, high: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: 'contiguousFormat' | 'preserveFormat' | 'channelsLast' | 'channelsLast3d' | null; requiresGrad?: boolean }): Tensor;
 } = fn("randint_like", "torch.randint_like", {}) as any;
 
 /** PyTorch's `torch.randperm`. Operators: aten::randperm, aten::randperm.generator. */
 export const randperm: {
-  (n: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (n: number, opts?: { generator?: null | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (n: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (n: number, opts?: { generator?: null | null; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("randperm", "torch.randperm", {}) as any;
 
 /** PyTorch's `torch.range`. Operators: aten::range, aten::range.step. */
 export const range: {
-  (start: number | boolean, end: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: number | boolean, end: number | boolean, opts?: { step?: number | boolean; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (start: number | boolean, end: number | boolean, step?: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (start: number | boolean, end: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: number | boolean, end: number | boolean, opts?: { step?: number | boolean; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (start: number | boolean, end: number | boolean, step?: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("range", "torch.range", {}) as any;
 
 /** PyTorch's `torch.ravel`. Operators: aten::ravel. */
@@ -2997,7 +2982,7 @@ export const rsub: {
 
 /** PyTorch's `torch.scalar_tensor`. Operators: aten::scalar_tensor. */
 export const scalarTensor: {
-  (s: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (s: number | boolean, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("scalar_tensor", "torch.scalar_tensor", {}) as any;
 
 /** PyTorch's `torch.scatter`. Operators: aten::scatter.reduce, aten::scatter.src, aten::scatter.value, aten::scatter.value_reduce. */
@@ -3164,41 +3149,41 @@ export const sortAsync: {
 
 /** PyTorch's `torch.sparse_bsc_tensor`. Operators: aten::sparse_bsc_tensor.ccol_row_value, aten::sparse_bsc_tensor.ccol_row_value_size. */
 export const sparseBscTensor: {
-  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_bsc_tensor", "torch.sparse_bsc_tensor", {}) as any;
 
 /** PyTorch's `torch.sparse_bsr_tensor`. Operators: aten::sparse_bsr_tensor.crow_col_value, aten::sparse_bsr_tensor.crow_col_value_size. */
 export const sparseBsrTensor: {
-  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_bsr_tensor", "torch.sparse_bsr_tensor", {}) as any;
 
 /** PyTorch's `torch.sparse_compressed_tensor`. Operators: aten::sparse_compressed_tensor.comp_plain_value, aten::sparse_compressed_tensor.comp_plain_value_size. */
 export const sparseCompressedTensor: {
-  (compressedIndices: Tensor, plainIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (compressedIndices: Tensor, plainIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (compressedIndices: Tensor, plainIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (compressedIndices: Tensor, plainIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_compressed_tensor", "torch.sparse_compressed_tensor", {}) as any;
 
 /** PyTorch's `torch.sparse_coo_tensor`. Operators: aten::sparse_coo_tensor.indices, aten::sparse_coo_tensor.indices_size, aten::sparse_coo_tensor.size. */
 export const sparseCooTensor: {
-  (indices: Tensor, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (indices: Tensor, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (indices: Tensor, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; isCoalesced?: boolean | null }): Tensor;
-  (indices: Tensor, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; isCoalesced?: boolean | null }): Tensor;
+  (indices: Tensor, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (indices: Tensor, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (indices: Tensor, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; isCoalesced?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (indices: Tensor, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; isCoalesced?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_coo_tensor", "torch.sparse_coo_tensor", { keys: {"1.13":[],"2.6":["isCoalesced"]} }) as any;
 
 /** PyTorch's `torch.sparse_csc_tensor`. Operators: aten::sparse_csc_tensor.ccol_row_value, aten::sparse_csc_tensor.ccol_row_value_size. */
 export const sparseCscTensor: {
-  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (ccolIndices: Tensor, rowIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_csc_tensor", "torch.sparse_csc_tensor", {}) as any;
 
 /** PyTorch's `torch.sparse_csr_tensor`. Operators: aten::sparse_csr_tensor.crow_col_value, aten::sparse_csr_tensor.crow_col_value_size. */
 export const sparseCsrTensor: {
-  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (crowIndices: Tensor, colIndices: Tensor | number, values: Tensor | number, size: number[], opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("sparse_csr_tensor", "torch.sparse_csr_tensor", {}) as any;
 
 /** PyTorch's `torch.split`. Operators: aten::split.sizes, aten::split.Tensor. */
@@ -3412,16 +3397,6 @@ export const tensorSplit: {
   (self_: Tensor, tensorIndicesOrSections: Tensor | number, dim?: number): Tensor[];
 } = fn("tensor_split", "torch.tensor_split", {}) as any;
 
-/** PyTorch's `torch.tensordot`. Operators: aten::tensordot. */
-export const tensordot: {
-  (self_: Tensor, other_: Tensor | number, dimsSelf: number[], dimsOther: number[]): Tensor;
-} = fn("tensordot", "torch.tensordot", {}) as any;
-
-/** torch.tensordot as a job on the executor thread: a Promise of the same results. */
-export const tensordotAsync: {
-  (self_: Tensor, other_: Tensor | number, dimsSelf: number[], dimsOther: number[]): Promise<Tensor>;
-} = fnAsync("tensordot", "torch.tensordot", {}) as any;
-
 /** PyTorch's `torch.threshold`. Operators: aten::threshold. */
 export const threshold: {
   (self_: Tensor, threshold: number | boolean, value: number | boolean): Tensor;
@@ -3502,8 +3477,8 @@ export const tril: {
 
 /** PyTorch's `torch.tril_indices`. Operators: aten::tril_indices. */
 export const trilIndices: {
-  (row: number, col: number, opts?: { offset?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (row: number, col: number, opts?: { offset?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("tril_indices", "torch.tril_indices", {}) as any;
 
 /** PyTorch's `torch.triplet_margin_loss`. Operators: aten::triplet_margin_loss. */
@@ -3520,8 +3495,8 @@ export const triu: {
 
 /** PyTorch's `torch.triu_indices`. Operators: aten::triu_indices. */
 export const triuIndices: {
-  (row: number, col: number, opts?: { offset?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
-  (row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  (row: number, col: number, opts?: { offset?: number; dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
+  (row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: 'strided' | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 } = fn("triu_indices", "torch.triu_indices", {}) as any;
 
 /** PyTorch's `torch.true_divide`. Operators: aten::true_divide.Scalar, aten::true_divide.Tensor. */
