@@ -4,7 +4,7 @@
  * PyTorch: every exported sample's outputs (values, shapes, dtypes) and, where the fixture has them, its
  * input gradients.
  *
- * Usage: npx tsx scripts/opdb/replay.ts [DIR] [--only a,b] [--report docs/opdb-report.md]
+ * Usage: npx tsx scripts/opdb/replay.ts [DIR] [--only a,b] [--report docs/opdb-report-<line>.md]
  *                                       [--write-expected [FILE]] [--verbose] [--trace]
  *   DIR               the fixture folder (default test/fixtures/torch-<libtorch line>/opdb)
  *   --only            OpInfo names (topk, linalg.norm, nn.functional.conv2d) or op keys (div.trunc_rounding)
@@ -783,7 +783,7 @@ export function markdownReport(r: Report): string {
     '# op_db replay',
     '',
     'PyTorch\'s operator test database (op_db samples, exported by `scripts/opdb/export.py`) replayed through',
-    'torchrnn by `npx tsx scripts/opdb/replay.ts --report docs/opdb-report.md` (how a sample is called and',
+    'torchrnn by `npx tsx scripts/opdb/replay.ts --report docs/opdb-report-<line>.md` (how a sample is called and',
     'compared: the top of scripts/opdb/replay.ts). An op passes when every exported sample reproduces PyTorch\'s',
     'outputs and gradients; ops with no exported sample are not counted. "dtype A vs B": torchrnn gave A, PyTorch B.',
     '',
