@@ -78,6 +78,19 @@ function checkKeys(label: string, avail: Availability, args: unknown[]): void {
 
 const REDUCTION: Record<string, number> = { none: 0, mean: 1, sum: 2 };
 
+/**
+ * Python's functions pass None on as "the default" where the operator's argument takes no None
+ * (F.max_pool2d's stride=None is the operator's stride=[], that is the kernel size): such a
+ * null is dropped, so the operator's default applies.
+ */
+function dropNoneForDefaults(list: readonly Schema[], named: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(named)) {
+    if (v !== null) continue;
+    const args = list.map((s) => s.args.find((a) => a.name === k)).filter((a) => a !== undefined);
+    if (args.length && args.every((a) => a!.hasDefault && a!.type.kind !== 'optional')) delete named[k];
+  }
+}
+
 /** Python-signature functions (nn.functional and the like): every argument goes by name. */
 function adapt(args: unknown[], py: PythonSignature, label: string): { args: unknown[]; inplace: boolean; indices: boolean } {
   let positional = args;
@@ -164,6 +177,7 @@ function prepare(aten: string, label: string, avail: Availability, py: PythonSig
     checkKeys(label, avail, args);
   }
   if (list.length === 0) missing(label, avail);
+  if (py) dropNoneForDefaults(list, call[0] as Record<string, unknown>);
   const requiresGrad = takeRequiresGrad(list, call);
   return {
     bound: bind(list, call, label),

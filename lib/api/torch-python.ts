@@ -56,10 +56,7 @@ function uniqueImpl(label: string, args: unknown[], method: boolean): Tensor | T
   const dim = none(a.dim) ? null : checkDim(a.dim, 'dim', x.dim());
   return tidy(() => {
     const [output, inv, cnt] = (dim === null ? aten._unique2(x, sorted, inverse, counts) : aten.unique_dim(x, dim, sorted, inverse, counts)) as Tensor[];
-    if (inverse && counts) return [output, inv, cnt];
-    if (inverse) return [output, inv];
-    if (counts) return [output, cnt];
-    return output;
+    return pick(output, inv, cnt, inverse, counts);
   });
 }
 
@@ -80,6 +77,39 @@ export function unique(input: Tensor, sorted?: boolean, returnInverse?: boolean,
 export function unique(input: Tensor, opts?: UniqueOptions): Tensor | Tensor[];
 export function unique(...args: unknown[]): Tensor | Tensor[] {
   return uniqueImpl('torch.unique', args, false);
+}
+
+/** Python's selection of results: the output, then inverse and counts where asked for. */
+function pick(output: Tensor, inv: Tensor, cnt: Tensor, inverse: boolean, counts: boolean): Tensor | Tensor[] {
+  if (inverse && counts) return [output, inv, cnt];
+  if (inverse) return [output, inv];
+  if (counts) return [output, cnt];
+  return output;
+}
+
+function uniqueConsecutiveImpl(label: string, args: unknown[], method: boolean): Tensor | Tensor[] {
+  const a = pyArgs(label, args, ['input', 'returnInverse', 'returnCounts', 'dim'], [], method);
+  const x = checkTensor(a.input, method ? 'self' : 'input');
+  const inverse = optBool(a.returnInverse, 'returnInverse', false);
+  const counts = optBool(a.returnCounts, 'returnCounts', false);
+  const dim = none(a.dim) ? null : checkDim(a.dim, 'dim', x.dim());
+  return tidy(() => {
+    const [output, inv, cnt] = aten.unique_consecutive(x, inverse, counts, dim) as Tensor[];
+    return pick(output, inv, cnt, inverse, counts);
+  });
+}
+
+/**
+ * The input with each run of equal consecutive elements (or slices along dim) reduced to one,
+ * PyTorch's torch.unique_consecutive. Returns a Tensor, or [output, inverse] / [output, counts]
+ * / [output, inverse, counts] when asked, as Python does. Defaults: returnInverse false,
+ * returnCounts false, dim null (the flattened input).
+ * @example torch.uniqueConsecutive(torch.tensor([1, 1, 2, 2, 3, 1])) // [1, 2, 3, 1]
+ */
+export function uniqueConsecutive(input: Tensor, opts?: Omit<UniqueOptions, 'sorted'>): Tensor | Tensor[];
+export function uniqueConsecutive(input: Tensor, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): Tensor | Tensor[];
+export function uniqueConsecutive(...args: unknown[]): Tensor | Tensor[] {
+  return uniqueConsecutiveImpl('torch.unique_consecutive', args, false);
 }
 
 // ---- broadcastShapes ---------------------------------------------------------------------------
@@ -310,6 +340,9 @@ declare module '../tensor' {
     unique(opts: UniqueOptions & { returnInverse: true; returnCounts: true }): [Tensor<D>, Tensor<'int64'>, Tensor<'int64'>];
     unique(opts: UniqueOptions & ({ returnInverse: true } | { returnCounts: true })): [Tensor<D>, Tensor<'int64'>];
     unique(sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): Tensor | Tensor[];
+    /** torch.unique_consecutive(x, ...): a Tensor, or [output, inverse?, counts?] when asked. */
+    uniqueConsecutive(opts?: Omit<UniqueOptions, 'sorted'>): Tensor | Tensor[];
+    uniqueConsecutive(returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): Tensor | Tensor[];
     /** torch.lu(x, ...): [LU, pivots], or [LU, pivots, infos] with getInfos. */
     lu(opts?: LuOptions & { getInfos?: false }): [Tensor<D>, Tensor<'int32'>];
     lu(opts: LuOptions & { getInfos: true }): [Tensor<D>, Tensor<'int32'>, Tensor<'int32'>];
@@ -327,6 +360,7 @@ declare module '../tensor' {
 
 const METHODS: Record<string, (this: Tensor, ...args: unknown[]) => unknown> = {
   unique(...args) { return uniqueImpl('Tensor.unique', [this, ...args], true); },
+  uniqueConsecutive(...args) { return uniqueConsecutiveImpl('Tensor.unique_consecutive', [this, ...args], true); },
   lu(...args) { return luImpl('Tensor.lu', [this, ...args], true); },
   nonzero(...args) { return nonzeroImpl('Tensor.nonzero', [this, ...args], true); },
   norm(...args) { return normImpl(pyArgs('Tensor.norm', [this, ...args], ['input', 'p', 'dim', 'keepdim', 'dtype'], [], true), true); },

@@ -60,7 +60,6 @@ export const HAND_PY: Record<string, Record<string, { aten: string; py?: PythonS
     chain_matmul: { aten: 'chain_matmul', py: { params: ['matrices'], packFrom: 0 } },
     meshgrid: { aten: 'meshgrid', py: { params: ['tensors', 'indexing'], packFrom: 0 } },
     cdist: { aten: 'cdist', py: { params: ['x1', 'x2', 'p', 'compute_mode'], dropped: ['compute_mode'] } },
-    unique_consecutive: { aten: 'unique_consecutive', py: { params: ['input', 'return_inverse', 'return_counts', 'dim'], renames: input } },
     split: { aten: 'split', py: { params: ['tensor', 'split_size_or_sections', 'dim'], renames: { tensor: 'self', split_size_or_sections: 'split_size' } } },
   },
   functional: {

@@ -1072,9 +1072,6 @@ declare module '../../tensor' {
     /** PyTorch's `Tensor.uniform_`. Operators: aten::uniform_. */
     uniform_(opts?: { from?: number; to?: number; generator?: null | null }): Tensor;
     uniform_(from?: number, to?: number, opts?: { generator?: null | null }): Tensor;
-    /** PyTorch's `Tensor.unique_consecutive`. Operators: aten::unique_consecutive. */
-    uniqueConsecutive(opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }): [Tensor, Tensor, Tensor];
-    uniqueConsecutive(returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): [Tensor, Tensor, Tensor];
     /** PyTorch's `Tensor.unsafe_chunk`. Operators: aten::unsafe_chunk. */
     unsafeChunk(chunks: number, opts?: { dim?: number }): Tensor[];
     unsafeChunk(chunks: number, dim?: number): Tensor[];
@@ -1536,7 +1533,6 @@ installMethods({
   unflatten: method("unflatten", "Tensor.unflatten", {}),
   unfold: method("unfold", "Tensor.unfold", {}),
   uniform_: method("uniform_", "Tensor.uniform_", {}),
-  uniqueConsecutive: method("unique_consecutive", "Tensor.unique_consecutive", {}),
   unsafeChunk: method("unsafe_chunk", "Tensor.unsafe_chunk", {}),
   unsafeSplit: method("unsafe_split", "Tensor.unsafe_split", {}),
   unsafeSplitWithSizes: method("unsafe_split_with_sizes", "Tensor.unsafe_split_with_sizes", {}),

@@ -3537,12 +3537,6 @@ export const unfoldCopy: {
   (self_: Tensor, dimension: number, size: number, step: number): Tensor;
 } = fn("unfold_copy", "torch.unfold_copy", {}) as any;
 
-/** PyTorch's `torch.unique_consecutive`. Operators: aten::unique_consecutive. */
-export const uniqueConsecutive: {
-  (input: Tensor, opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }): [Tensor, Tensor, Tensor];
-  (input: Tensor, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): [Tensor, Tensor, Tensor];
-} = fn("unique_consecutive", "torch.unique_consecutive", {}, {"renames":{"input":"self"},"dropped":[],"reduction":false,"params":["input","return_inverse","return_counts","dim"]}) as any;
-
 /** PyTorch's `torch.unsafe_chunk`. Operators: aten::unsafe_chunk. */
 export const unsafeChunk: {
   (self_: Tensor, chunks: number, opts?: { dim?: number }): Tensor[];
