@@ -113,7 +113,7 @@ export function fromBuffer<D extends DType = 'float32'>(buffer: ArrayBuffer | Ar
   if (buffer instanceof ArrayBuffer) bytes = Buffer.from(buffer);
   else if (ArrayBuffer.isView(buffer)) bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   else return invalidArg('an ArrayBuffer, a Buffer or a typed array', 'buffer', buffer);
-  const dtype = checkDType(o.dtype ?? 'float32') as D;
+  const dtype = checkDType(o.dtype === undefined ? 'float32' : o.dtype) as D; // null is refused, as by every creation function
   const size = ITEM_SIZE[dtype];
   if (bytes.length % size !== 0) invalidArg(`a byte length that is a multiple of ${size} (the size of ${dtype})`, 'buffer', buffer);
   return tensor<D>(bytes, { ...o, dtype });

@@ -46,6 +46,8 @@ const BAD_DIM: Thunk[] = [
   k(5), k(6), k(64), k(-6), k(-64), k(0.5), k(-1.5), k(NaN), k(Infinity), k(-Infinity), k(2 ** 60), k('0'), k('a'), k(true), k({}),
   k(1n), fresh.symbol, fresh.fn,
 ];
+/** BAD_DIM without {}: torch.cat/stack take `{ dim }` as Python's keyword, so {} means the default dim. */
+const BAD_DIM_POSITIONAL: Thunk[] = BAD_DIM.filter((t) => { const v = t(); return v === null || typeof v !== 'object' || Array.isArray(v); });
 /** Not a boolean (and not undefined, which means the default). */
 const NOT_BOOL: Thunk[] = [k(0), k(1), k('true'), k('false'), k(null), k({}), k([]), k(NaN), k(1n), fresh.symbol, fresh.fn];
 /** Not a function. */
@@ -265,7 +267,7 @@ function generators(B: Bases): Record<string, (r: Rng) => BadCall> {
         () => bad(INVALID, 'split', x, 1, d),
         () => ({ label: `indexSelect(${describeValue(d)}, [0])`, codes: INVALID, run: () => x.indexSelect(d as never, torch.tensor([0])) }),
         () => ({ label: `gather(${describeValue(d)}, index)`, codes: INVALID, run: () => x.gather(d as never, sameRankIndex()) }),
-        () => bad(INVALID, r.pick(['cat', 'stack']), null, [x, x], d),
+        () => bad(INVALID, r.pick(['cat', 'stack']), null, [x, x], r.from(BAD_DIM_POSITIONAL)),
       ];
       return r.pick(calls)();
     },

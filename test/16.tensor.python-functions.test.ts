@@ -9,6 +9,7 @@
  */
 import * as assert from 'assert';
 import * as torch from '../lib';
+import { resetWarnings } from '../lib/aten/python-args';
 import { byLine, invalid, throwsTorch, values } from './helpers';
 
 const F = torch.nn.functional;
@@ -25,6 +26,7 @@ function close(t: torch.Tensor, shape: number[], expected: number[], label: stri
 
 /** The UserWarning messages `fn` emits (process warnings arrive on the next tick). */
 async function warningsOf(fn: () => unknown): Promise<string[]> {
+  resetWarnings(); // each is shown once per process: another test may have shown it already
   const seen: string[] = [];
   const on = (w: Error) => seen.push(w.message);
   process.on('warning', on);

@@ -48,6 +48,10 @@ export function pyArgs(label: string, args: unknown[], params: readonly string[]
 export const none = (v: unknown): v is null | undefined => v === null || v === undefined;
 
 const warned = new Set<string>();
+/** Forgets which warnings were shown (tests that check a warning call it first). */
+export function resetWarnings(): void {
+  warned.clear();
+}
 /** Python's warnings.warn (UserWarning), once per message as Python's default filter does per call site. */
 export function warnOnce(message: string): void {
   if (warned.has(message) || warned.size >= 100) return;
