@@ -26,7 +26,13 @@ function fixed(v: number, digits: number): string {
   return Object.is(v, -0) || (v < 0 && Number(s) === 0) ? (s.startsWith('-') ? s : `-${s}`) : s;
 }
 
-class Formatter {
+/** What tensorStr needs of a formatter: a width and the padded text of one element. */
+interface ElementFormatter {
+  maxWidth: number;
+  format(v: Value): string;
+}
+
+class Formatter implements ElementFormatter {
   private floating: boolean;
   private intMode = true;
   private sciMode = false;
@@ -94,7 +100,7 @@ function summarized(values: Value[], v: View, summarize: boolean): Value[] {
   return idx.flatMap((i) => summarized(values, sub(v, i), summarize));
 }
 
-function vectorStr(values: Value[], v: View, indent: number, summarize: boolean, f: Formatter): string {
+function vectorStr(values: Value[], v: View, indent: number, summarize: boolean, f: ElementFormatter): string {
   const elementLength = f.maxWidth + 2;
   const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / elementLength));
   const n = v.shape[0];
@@ -110,7 +116,7 @@ function vectorStr(values: Value[], v: View, indent: number, summarize: boolean,
   return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
 }
 
-function tensorStr(values: Value[], v: View, indent: number, summarize: boolean, f: Formatter): string {
+function tensorStr(values: Value[], v: View, indent: number, summarize: boolean, f: ElementFormatter): string {
   const dim = v.shape.length;
   if (dim === 0) return f.format(values[v.offset]);
   if (dim === 1) return vectorStr(values, v, indent, summarize, f);
@@ -144,7 +150,39 @@ function addSuffixes(str: string, suffixes: string[], indent: number): string {
   return parts.join('');
 }
 
-export function formatTensor(values: Value[], shape: readonly number[], dtype: DType, device: string, requiresGrad: boolean, gradFn: string | null): string {
+/**
+ * Complex elements as PyTorch prints them (`1.+2.j`): the real parts through one float
+ * formatter, the imaginary parts through another, the sign between them. The values tensorStr
+ * walks are element indices into the interleaved [re, im] pairs.
+ */
+class ComplexFormatter implements ElementFormatter {
+  private re: Formatter;
+  private im: Formatter;
+  maxWidth: number;
+
+  constructor(private pairs: ArrayLike<number>, indices: number[]) {
+    this.re = new Formatter(indices.map((i) => pairs[2 * i]), 'float32');
+    this.im = new Formatter(indices.map((i) => Math.abs(pairs[2 * i + 1])), 'float32');
+    this.maxWidth = this.re.maxWidth + this.im.maxWidth + 2;
+  }
+
+  format(v: Value): string {
+    const i = v as number;
+    const im = this.pairs[2 * i + 1];
+    const sign = im < 0 || Object.is(im, -0) ? '-' : '+';
+    const text = `${this.re.format(this.pairs[2 * i])}${sign}${this.im.format(Math.abs(im)).trimStart()}j`;
+    return text.padStart(this.maxWidth, ' ');
+  }
+}
+
+/** formatTensor for complex64/complex128 data: interleaved real and imaginary parts. */
+export function formatComplexTensor(pairs: ArrayLike<number>, shape: readonly number[], dtype: DType, device: string, requiresGrad: boolean, gradFn: string | null): string {
+  const indices = Array.from({ length: pairs.length / 2 }, (_, i) => i);
+  return formatTensor(indices, shape, dtype, device, requiresGrad, gradFn, (summary) => new ComplexFormatter(pairs, summary as number[]));
+}
+
+export function formatTensor(values: Value[], shape: readonly number[], dtype: DType, device: string, requiresGrad: boolean, gradFn: string | null,
+  makeFormatter: (values: Value[]) => ElementFormatter = (vs) => new Formatter(vs, dtype)): string {
   const prefix = 'tensor(';
   const indent = prefix.length;
   const suffixes: string[] = [];
@@ -156,13 +194,14 @@ export function formatTensor(values: Value[], shape: readonly number[], dtype: D
     if (dtype !== 'float32') suffixes.push(`dtype=torch.${dtype}`);
     body = '[]';
   } else {
-    if (dtype !== 'float32' && dtype !== 'int64' && dtype !== 'bool') suffixes.push(`dtype=torch.${dtype}`);
+    // PyTorch names no dtype for its defaults: float32, int64, bool, and complex64 (the complex of float32)
+    if (dtype !== 'float32' && dtype !== 'int64' && dtype !== 'bool' && dtype !== 'complex64') suffixes.push(`dtype=torch.${dtype}`);
     const strides: number[] = [];
     let s = 1;
     for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
     const view: View = { offset: 0, shape, strides };
     const summarize = numel > THRESHOLD;
-    const f = new Formatter(summarize ? summarized(values, view, true) : values, dtype);
+    const f = makeFormatter(summarize ? summarized(values, view, true) : values);
     body = tensorStr(values, view, indent, summarize, f);
   }
   if (gradFn !== null) suffixes.push(`grad_fn=<${gradFn}>`);

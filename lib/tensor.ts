@@ -6,9 +6,9 @@
  * when the GC collects it (its native bytes are reported to V8, so GC pressure is real).
  */
 import { atenOp, native, TensorHandle } from './binding';
-import { DataFor, DType, dtypeFromCode, isFloating, ScalarFor } from './dtype';
+import { Complex, DataFor, DType, dtypeFromCode, isComplex, isFloating, ScalarFor } from './dtype';
 import { invalidArg, TorchError, withCallerStack } from './errors';
-import { formatTensor } from './format';
+import { formatComplexTensor, formatTensor } from './format';
 import { checkBool, checkOptions, Device } from './validate';
 
 // ---- tidy() scopes -----------------------------------------------------------------------
@@ -148,7 +148,7 @@ export class Tensor<D extends DType = DType> {
     assertNotTracing();
     return native.dataSync(this.handle()) as DataFor<D>;
   }
-  /** The value of a one-element tensor, as a number (boolean for bool tensors). */
+  /** The value of a one-element tensor, as a number (boolean for bool tensors, { re, im } for complex ones). */
   item(): ScalarFor<D> {
     if (this.numel() !== 1) invalidArg('a tensor with one element', 'self', this);
     return toScalars(this.dataSync(), this.dtype)[0] as ScalarFor<D>;
@@ -172,8 +172,12 @@ export class Tensor<D extends DType = DType> {
   toString(): string {
     if (this._h === null) return 'tensor(<disposed>)';
     const halfish = this.dtype === 'float16' || this.dtype === 'bfloat16';
+    if (isComplex(this.dtype)) {
+      const pairs = this.dataSync() as Float32Array | Float64Array;
+      return formatComplexTensor(pairs, this.shape, this.dtype, this.device, this.requiresGrad, this.gradFn);
+    }
     const values = halfish ? toScalars(native.dataSync(native.call(OP_TO_FLOAT, this._h, 6) as TensorHandle), 'float32') : toScalars(this.dataSync(), this.dtype);
-    return formatTensor(values, this.shape, this.dtype, this.device, this.requiresGrad, this.gradFn);
+    return formatTensor(values as (number | boolean)[], this.shape, this.dtype, this.device, this.requiresGrad, this.gradFn);
   }
   /** @internal Used by error messages. */
   describeForError(): string {
@@ -214,8 +218,12 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
-function toScalars(data: ArrayBufferView, dtype: DType): (number | boolean)[] {
+function toScalars(data: ArrayBufferView, dtype: DType): (number | boolean | Complex)[] {
   const arr = data as unknown as ArrayLike<number | bigint>;
+  if (isComplex(dtype)) {
+    const pairs = data as Float32Array | Float64Array;
+    return Array.from({ length: pairs.length / 2 }, (_, i) => ({ re: pairs[2 * i], im: pairs[2 * i + 1] }));
+  }
   const out = new Array<number | boolean>(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];

@@ -143,19 +143,25 @@ static napi_typedarray_type ArrayTypeFor(c10::ScalarType st) {
     case c10::ScalarType::Bool: return napi_uint8_array;
     case c10::ScalarType::Half:
     case c10::ScalarType::BFloat16: return napi_uint16_array;
+    // complex: the real and imaginary parts interleaved, two numbers per element
+    case c10::ScalarType::ComplexFloat: return napi_float32_array;
+    case c10::ScalarType::ComplexDouble: return napi_float64_array;
     default:
       throw std::runtime_error(std::string("tensors of dtype ") + c10::toString(st) + " cannot be read into a typed array");
   }
 }
 
 Napi::Value ToTypedArray(Napi::Env env, const torch::Tensor& t) {
-  torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+  // resolve_conj/resolve_neg: a conjugate or negative view (ifft's result, x.conj()) is a bit on
+  // the tensor, not in its memory
+  torch::Tensor c = t.detach().to(torch::kCPU).resolve_conj().resolve_neg().contiguous();
   napi_typedarray_type type = ArrayTypeFor(c.scalar_type());
   size_t bytes = c.numel() * c.element_size();
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
   if (bytes > 0) std::memcpy(buf.Data(), c.data_ptr(), bytes);
+  const size_t length = c.is_complex() ? 2 * static_cast<size_t>(c.numel()) : static_cast<size_t>(c.numel());
   napi_value out;
-  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, static_cast<size_t>(c.numel()), buf, 0, &out), Napi::Value());
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, length, buf, 0, &out), Napi::Value());
   return Napi::Value(env, out);
 }
 

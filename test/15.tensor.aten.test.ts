@@ -169,6 +169,23 @@ describe('the generated public API (torch.*, Tensor methods, linalg, special, ff
     assert.deepStrictEqual(values(traced.forward(u) as torch.Tensor), values(new M().forward(u)));
   });
 
+  it('complex results (torch.fft): complex64/complex128 tensors read as interleaved [re, im], print as PyTorch prints them', () => {
+    // PyTorch 1.13 and 2.6: torch.fft.fft(torch.tensor([1., 2, 3, 4])) -> tensor([10.+0.j, -2.+2.j, -2.+0.j, -2.-2.j])
+    const f = torch.fft.fft(torch.tensor([1, 2, 3, 4], { dtype: 'float32' }));
+    assert.strictEqual(f.dtype, 'complex64');
+    assert.deepStrictEqual(f.shape, [4]);
+    assert.deepStrictEqual(Array.from(f.dataSync() as Float32Array), [10, 0, -2, 2, -2, 0, -2, -2]);
+    assert.strictEqual(String(f), 'tensor([10.+0.j, -2.+2.j, -2.+0.j, -2.-2.j])');
+    assert.deepStrictEqual(f.index([1]).item(), { re: -2, im: 2 });
+    assert.deepStrictEqual(torch.fft.fft(torch.tensor([1, 2], { dtype: 'float32' })).toArray(), [{ re: 3, im: 0 }, { re: -1, im: 0 }]);
+    // a conjugate view (ifft's result, x.conj()) is a bit on the tensor: reading resolves it
+    assert.deepStrictEqual(Array.from(f.conj().dataSync() as Float32Array), [10, -0, -2, -2, -2, -0, -2, 2]);
+    assert.deepStrictEqual(values(torch.fft.irfft(torch.fft.rfft(torch.tensor([1, 2, 3, 4], { dtype: 'float32' })))), [1, 2, 3, 4]);
+    // torch.complex(re, im); complex128 names its dtype as PyTorch does
+    assert.strictEqual(String(torch.complex(torch.tensor([1.5, -2]), torch.tensor([0.25, 3]))), 'tensor([ 1.5000+0.2500j, -2.0000+3.0000j])');
+    assert.strictEqual(String(torch.tensor([1.5], { dtype: 'complex128' })), 'tensor([1.5000+0.j], dtype=torch.complex128)');
+  });
+
   it('in-place methods return this, with the shape they gave it', () => {
     const t = torch.tensor([1.5, -2.5]);
     assert.strictEqual(t.floor_(), t);

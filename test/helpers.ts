@@ -159,7 +159,7 @@ export function dead(shape: number[] = [2]): torch.Tensor {
 }
 
 /** Pieces of the standard messages: what a dtype, a device and a disposed tensor are called. */
-export const DTYPES = 'one of uint8, int8, int16, int32, int64, float16, float32, float64, bool, bfloat16';
+export const DTYPES = 'one of uint8, int8, int16, int32, int64, float16, float32, float64, bool, bfloat16, complex64, complex128';
 export const DEVICE = 'a device ("cpu", "cuda" or "cuda:N")';
 export const DEAD = 'a disposed Tensor';
 

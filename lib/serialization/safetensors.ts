@@ -13,7 +13,8 @@ import { TorchError } from '../errors';
 import { Tensor } from '../tensor';
 import { writeFileAtomic, writeFileAtomicAsync } from './atomic';
 
-const TO_ST: Record<DType, string> = {
+/** safetensors' dtype names; the format has no complex dtype. */
+const TO_ST: Partial<Record<DType, string>> = {
   bool: 'BOOL', uint8: 'U8', int8: 'I8', int16: 'I16', int32: 'I32', int64: 'I64',
   float16: 'F16', bfloat16: 'BF16', float32: 'F32', float64: 'F64',
 };
@@ -31,7 +32,9 @@ export function encodeSafetensors(entries: [string, Tensor, ArrayBufferView][], 
   const order = [...entries].sort((a, b) => ITEM_SIZE[b[1].dtype] - ITEM_SIZE[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let offset = 0;
   for (const [name, t, data] of order) {
-    header[name] = { dtype: TO_ST[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + data.byteLength] };
+    const dtype = TO_ST[t.dtype];
+    if (dtype === undefined) throw new TorchError(`Expected a tensor of a dtype safetensors stores (not complex) for ${name} but received ${t.describeForError()}`, 'ERR_INVALID_ARG');
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');

@@ -25,7 +25,7 @@ index.json = {"torch", "seed", "mode": "subset"|"full",
 Values: tensor {"$t": i} (index into "tensors"); finite number as a JSON number; nan/inf/-inf as {"$f": "nan"};
 bool; null; string; list as an array; tuple and torch.Size as {"$tuple": [...]}, a namedtuple / torch.return_types
 also with "fields": [names]; torch.dtype as {"$dtype": "float32"}; torch.memory_format as {"$memoryFormat": "channelsLast"}; kwargs as an object with sorted keys. Samples
-holding anything else (devices, memory formats, slices, callables, complex, sparse tensors, ...) are skipped.
+holding anything else (devices, slices, callables, complex Python numbers, sparse tensors, ...) are skipped.
 "seed": torch.manual_seed(seed) was called right before the forward. "random": a second call under another seed
 gave a different result (RNG-dependent: compare shapes/dtypes, or reseed with "seed"); empty* ops (uninitialized
 memory) store zeros and "random": true. "gradOutputs": seeded randn_like per floating output tensor (flattened
@@ -61,7 +61,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from fixture_encoding import LINE, NAMES, OUT  # noqa: E402
+from fixture_encoding import LINE, NAMES as REAL_NAMES, OUT  # noqa: E402
+
+# complex tensors too: their data is the real and imaginary parts interleaved (numpy's layout)
+NAMES = {**REAL_NAMES, torch.complex64: 'complex64', torch.complex128: 'complex128'}
 
 SUBSET_MAX_ELEMS = 4096
 DEFAULT_TOL = {torch.float32: (1.3e-6, 1e-5), torch.float64: (1e-7, 1e-7)}  # (rtol, atol)
@@ -115,7 +118,7 @@ class TensorStore:
         t = t.detach()
         if getattr(t, '_is_zerotensor', lambda: False)():  # efficient zero tensors (some grads) have no storage
             t = torch.zeros(t.shape, dtype=t.dtype)
-        flat = t.resolve_neg().contiguous().reshape(-1)
+        flat = t.resolve_conj().resolve_neg().contiguous().reshape(-1)
         if t.dtype == torch.bfloat16:
             flat = flat.view(torch.int16)
         pos = self.f.tell()

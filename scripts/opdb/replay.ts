@@ -137,7 +137,7 @@ export function opKey(s: { op?: string; name?: string; variant: string }): strin
   return s.variant ? `${name}.${s.variant}` : name;
 }
 
-const FLOAT_DTYPES = new Set(['float32', 'float64', 'float16', 'bfloat16']);
+const FLOAT_DTYPES = new Set(['float32', 'float64', 'float16', 'bfloat16', 'complex64', 'complex128']);
 const INT_DTYPES = new Set(['int64', 'int32', 'int16', 'int8', 'uint8']);
 
 function isTensorRef(v: Value): v is { $t: number } {
@@ -189,14 +189,20 @@ function numel(shape: readonly number[]): number {
 const ARRAY: Record<string, { new(b: ArrayBuffer, o: number, n: number): ArrayLike<number | bigint>; BYTES_PER_ELEMENT: number }> = {
   float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array, int64: BigInt64Array,
   int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  complex64: Float32Array, complex128: Float64Array,
 };
+
+/** How many numbers a fixture tensor's data holds: complex elements are two (real, imaginary). */
+function count(m: TensorMeta): number {
+  return numel(m.shape) * (m.dtype.startsWith('complex') ? 2 : 1);
+}
 
 /** The values of a fixture tensor, as numbers. */
 export function fixtureValues(fx: Opdb, i: number): number[] {
   const m = fx.tensors[i];
   const A = ARRAY[m.dtype];
   if (!A) throw new Error(`opdb: unknown tensor dtype ${m.dtype}`);
-  return numbers(new A(fx.data.buffer as ArrayBuffer, fx.data.byteOffset + m.offset, numel(m.shape)), m.dtype);
+  return numbers(new A(fx.data.buffer as ArrayBuffer, fx.data.byteOffset + m.offset, count(m)), m.dtype);
 }
 
 /** A new torchrnn tensor holding fixture tensor i. */
@@ -204,7 +210,7 @@ export function fixtureTensor(fx: Opdb, i: number): Tensor {
   const m = fx.tensors[i];
   const A = ARRAY[m.dtype];
   if (!A) throw new Error(`opdb: unknown tensor dtype ${m.dtype}`);
-  const bytes = Buffer.from(fx.data.subarray(m.offset, m.offset + numel(m.shape) * A.BYTES_PER_ELEMENT));
+  const bytes = Buffer.from(fx.data.subarray(m.offset, m.offset + count(m) * A.BYTES_PER_ELEMENT));
   return torch.tensor(bytes, { dtype: m.dtype as DType, shape: m.shape });
 }
 

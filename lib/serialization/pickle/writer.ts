@@ -12,6 +12,7 @@ import { OP } from './opcodes';
 const STORAGE_OF: Record<DType, string> = {
   float32: 'FloatStorage', float64: 'DoubleStorage', float16: 'HalfStorage', bfloat16: 'BFloat16Storage',
   int64: 'LongStorage', int32: 'IntStorage', int16: 'ShortStorage', int8: 'CharStorage', uint8: 'ByteStorage', bool: 'BoolStorage',
+  complex64: 'ComplexFloatStorage', complex128: 'ComplexDoubleStorage',
 };
 
 class Writer {
