@@ -8,6 +8,8 @@
  * test/17.
  */
 import * as assert from 'assert';
+import * as os from 'os';
+import * as path from 'path';
 import * as torch from '../lib';
 import { libtorchLine } from '../lib/compat';
 import { invalid, throwsTorch, values } from './helpers';
@@ -184,6 +186,9 @@ describe('the generated public API (torch.*, Tensor methods, linalg, special, ff
     // torch.complex(re, im); complex128 names its dtype as PyTorch does
     assert.strictEqual(String(torch.complex(torch.tensor([1.5, -2]), torch.tensor([0.25, 3]))), 'tensor([ 1.5000+0.2500j, -2.0000+3.0000j])');
     assert.strictEqual(String(torch.tensor([1.5], { dtype: 'complex128' })), 'tensor([1.5000+0.j], dtype=torch.complex128)');
+    // safetensors has no complex dtype
+    invalid(() => torch.save({ f }, path.join(os.tmpdir(), `torchrnn-complex-${process.pid}.safetensors`)),
+      'Expected a tensor of a dtype safetensors stores (not complex) for f but received a complex64 Tensor of shape [4]');
   });
 
   it('in-place methods return this, with the shape they gave it', () => {
