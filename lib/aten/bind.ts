@@ -123,12 +123,22 @@ interface Failure {
   message: string;
 }
 
+const positionalCounts = new WeakMap<Schema, number>();
+/** How many arguments the schema takes positionally (those before its `*`). */
+function positionalCount(schema: Schema): number {
+  let n = positionalCounts.get(schema);
+  if (n === undefined) {
+    const k = schema.args.findIndex((a) => a.kwargOnly);
+    positionalCounts.set(schema, (n = k < 0 ? schema.args.length : k));
+  }
+  return n;
+}
+
 /** Binds the call to one overload, or says why not. */
 function bindOne(schema: Schema, positional: unknown[], options: Record<string, unknown> | null): Bound | Failure {
   const text = () => formatSchema(schema);
   const params = schema.args;
-  const nPositional = params.findIndex((a) => a.kwargOnly);
-  const maxPositional = nPositional < 0 ? params.length : nPositional;
+  const maxPositional = positionalCount(schema);
   let given = positional;
   // Python's varargs int list: x.permute(2, 0, 1), x.view(2, 3), x.repeat(2, 2)
   if (given.length > maxPositional && params.length > 0) {
@@ -141,24 +151,20 @@ function bindOne(schema: Schema, positional: unknown[], options: Record<string, 
   if (given.length > maxPositional) {
     return { schema, progress: maxPositional, message: `Expected at most ${maxPositional} positional arguments for ${text()} but received ${given.length}` };
   }
-  const values: unknown[] = new Array(params.length).fill(undefined);
-  const supplied: boolean[] = new Array(params.length).fill(false);
-  for (let i = 0; i < given.length; i++) {
-    values[i] = given[i];
-    supplied[i] = given[i] !== undefined;
-  }
+  // values[i] === undefined: not given (the schema's default, or None for an optional)
+  let values: unknown[] = given;
   if (options) {
+    values = given.slice();
     for (const key of Object.keys(options)) {
       if (options[key] === undefined) continue;
       const i = params.findIndex((a) => a.key === key || a.name === key);
       if (i < 0) {
         return { schema, progress: -1, message: `Expected an option of ${text()} (${params.slice(1).map((a) => a.key).join(', ')}) for options.${key} but received ${describe(options[key])}` };
       }
-      if (i < given.length && supplied[i]) {
+      if (values[i] !== undefined) {
         return { schema, progress: i, message: `Expected argument '${params[i].name}' of ${text()} once but received it both positionally and as options.${key}` };
       }
       values[i] = options[key];
-      supplied[i] = true;
     }
   }
   const args: unknown[] = new Array(params.length);
@@ -166,7 +172,7 @@ function bindOne(schema: Schema, positional: unknown[], options: Record<string, 
   let cost = 0;
   for (let i = 0; i < params.length; i++) {
     const p: SchemaArg = params[i];
-    if (!supplied[i]) {
+    if (values[i] === undefined) {
       if (p.hasDefault) {
         args[i] = undefined;
         continue;
