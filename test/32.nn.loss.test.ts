@@ -61,15 +61,22 @@ function decodeArgs(args: Arg[]): (torch.Tensor | number[])[] {
   return args.map((a) => ('list' in a ? [...a.list] : fromFixture(a, a.grad)));
 }
 
-/** Captures process warnings (the broadcasting losses emit PyTorch's UserWarning) for the whole file. */
+/**
+ * Captures process warnings (the broadcasting losses emit PyTorch's UserWarning) in each of this
+ * file's describes: hooks at the top level of a file would be mocha root hooks, replacing
+ * process.emitWarning for every file of the suite.
+ */
 const warnings: string[] = [];
 const realEmitWarning = process.emitWarning;
-before(() => {
-  process.emitWarning = ((w: string | Error) => { warnings.push(String(w)); }) as typeof process.emitWarning;
-});
-after(() => { process.emitWarning = realEmitWarning; });
+function captureWarnings(): void {
+  before(() => {
+    process.emitWarning = ((w: string | Error) => { warnings.push(String(w)); }) as typeof process.emitWarning;
+  });
+  after(() => { process.emitWarning = realEmitWarning; });
+}
 
 describe('losses match PyTorch (outputs and gradients)', () => {
+  captureWarnings();
   it('covers the grid', () => {
     assert.strictEqual(fixture.torch.split('.').slice(0, 2).join('.'), libtorchLine);
     const names = fixture.cases.map((c) => c.name);
@@ -119,6 +126,7 @@ describe('losses match PyTorch (outputs and gradients)', () => {
 });
 
 describe('loss modules', () => {
+  captureWarnings();
   it('hold PyTorch attributes; weights are not parameters (no buffers in torchrnn Modules)', () => {
     const w = torch.tensor([1, 2, 3], { dtype: 'float32' });
     const ce = new nn.CrossEntropyLoss({ weight: w, labelSmoothing: 0.2, ignoreIndex: 1 });
@@ -183,6 +191,7 @@ describe('loss modules', () => {
 });
 
 describe('trainStep with loss modules', () => {
+  captureWarnings();
   class Net extends nn.Module {
     lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 6, batchFirst: true });
     head = new nn.Linear(6, 4);
@@ -230,6 +239,7 @@ describe('trainStep with loss modules', () => {
 });
 
 describe('loss errors', () => {
+  captureWarnings();
   const x = torch.randn([4, 5]);
   const t = torch.tensor([1, 0, 4, 2], { dtype: 'int64' });
   const lp = torch.randn([12, 3, 6]).logSoftmax(2);
@@ -330,6 +340,7 @@ describe('loss errors', () => {
 // ---- random bad calls -------------------------------------------------------------------------------
 
 describe('loss robustness', () => {
+  captureWarnings();
   it('2,000 seeded random calls with bad arguments throw only TorchErrors, leak nothing, and the process lives on', function () {
     this.timeout(60000);
     const dead = torch.randn([2]);
@@ -428,6 +439,7 @@ describe('loss robustness', () => {
 });
 
 describe('ctcLoss in a traced trainStep', () => {
+  captureWarnings();
   it('labels of later batches are checked in the graph: a bad label gives a NaN loss that is not applied, never a read outside logProbs', async () => {
     torch.manualSeed(3);
     const model = new nn.Linear(4, 5); // [T, N, 4] -> [T, N, 5] classes
