@@ -38,6 +38,21 @@ export interface Graph { handle: TracedHandle; structure: Structure }
  * Traces `fn` (which uses `params` and `inputs`) into a graph whose inputs are
  * `[...params, ...inputs]`. @internal
  */
+/**
+ * traceGraph for a module's forward: tracing runs forward once, so buffers it updates in place
+ * (running statistics, step counters) are put back afterwards; the traced graph's run makes the
+ * update, once per call. @internal
+ */
+export function traceModuleGraph(module: Module, inputs: Tensor[], fn: () => unknown): Graph {
+  const buffers = module.buffers();
+  const saved = noGrad(() => buffers.map((b) => b.clone()));
+  try {
+    return traceGraph([...module.parameters(), ...buffers], inputs, fn);
+  } finally {
+    noGrad(() => buffers.forEach((b, i) => { b.copy_(saved[i]); saved[i].dispose(); }));
+  }
+}
+
 export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown): Graph {
   let structure: Structure = [];
   const outs: Tensor[] = [];
@@ -73,11 +88,16 @@ export class TracedModule {
   /** @internal The graph for these inputs, tracing it if this signature is new. */
   graphFor(inputs: Tensor[]): Graph {
     return this.graphs.get(inputs, this.module.training,
-      () => traceGraph(this.module.parameters(), inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs)));
+      () => traceModuleGraph(this.module, inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs)));
+  }
+
+  /** The module's tensors the graph takes as inputs: parameters, then buffers (updated in place where forward does). */
+  private state(): Tensor[] {
+    return [...this.module.parameters(), ...this.module.buffers()];
   }
 
   private run(inputs: Tensor[]): [Graph, TensorHandle[]] {
-    return [this.graphFor(inputs), [...this.module.parameters(), ...inputs].map((t) => t.handle())];
+    return [this.graphFor(inputs), [...this.state(), ...inputs].map((t) => t.handle())];
   }
 
   /** The traced forward, on the JS thread. */

@@ -217,3 +217,98 @@ describe('nn bad input', () => {
     assert.deepStrictEqual(out.shape, [5, 2, 4]);
   });
 });
+
+describe('buffers (registerBuffer): module state that is not a parameter', () => {
+  // PyTorch 1.13 and 2.6 print, for the same Outer/Inner in Python:
+  //   state_dict keys ['scale', 'steps', 'inner.running_mean', 'inner.lin.weight', 'inner.lin.bias']
+  //   named_buffers   ['steps', 'inner.running_mean', 'inner.tmp']
+  //   after .to(torch.float64): running_mean float64, steps int64
+  class Inner extends nn.Module {
+    lin = new nn.Linear(2, 2);
+    declare running_mean: torch.Tensor;
+    constructor() {
+      super();
+      this.registerBuffer('running_mean', torch.zeros([2]));
+      this.registerBuffer('tmp', torch.ones([1]), { persistent: false });
+    }
+    forward(x: torch.Tensor): torch.Tensor { return this.lin.forward(x); }
+  }
+  class Outer extends nn.Module {
+    inner = new Inner();
+    scale = new nn.Parameter(torch.ones([1]));
+    declare steps: torch.Tensor;
+    constructor() {
+      super();
+      this.registerBuffer('steps', torch.tensor(0));
+    }
+    forward(x: torch.Tensor): torch.Tensor {
+      // state updated in place by forward: a step counter and a running mean of the input
+      this.steps.add_(1);
+      this.inner.running_mean.mul_(0.9).add_(x.detach().mean([0]), { alpha: 0.1 });
+      return this.inner.forward(x).mul(this.scale).sum([1]);
+    }
+  }
+
+  it('are in stateDict() with PyTorch\'s keys and order (persistent ones), and in namedBuffers()', () => {
+    const m = new Outer();
+    assert.deepStrictEqual(Object.keys(m.stateDict()), ['scale', 'steps', 'inner.running_mean', 'inner.lin.weight', 'inner.lin.bias']);
+    assert.deepStrictEqual(m.namedBuffers().map(([n]) => n), ['steps', 'inner.running_mean', 'inner.tmp']);
+    assert.strictEqual(m.buffers().length, 3);
+    assert.ok(!m.parameters().includes(m.steps as never), 'a buffer is not a parameter');
+    assert.deepStrictEqual(m.namedChildren().map(([n]) => n), ['inner']);
+  });
+
+  it('move with to(): floating buffers convert, integer ones keep their dtype', () => {
+    const m = new Outer().to('float64');
+    assert.strictEqual(m.inner.running_mean.dtype, 'float64');
+    assert.strictEqual(m.steps.dtype, 'int64');
+  });
+
+  it('load from a state dict (strict: a missing buffer is named), and survive tidy()', () => {
+    const a = new Outer();
+    const b = new Outer();
+    a.inner.running_mean.fill_(3);
+    b.loadStateDict(a.stateDict());
+    assert.deepStrictEqual(values(b.inner.running_mean), [3, 3]);
+    const partial = a.stateDict();
+    delete partial['inner.running_mean'];
+    throwsTorch(() => b.loadStateDict(partial), 'ERR_CHECKPOINT', 'Error(s) in loading stateDict for Outer: missing keys: "inner.running_mean"');
+    const c = torch.tidy(() => new Outer());
+    assert.deepStrictEqual(values(c.steps), [0]);
+  });
+
+  it('are graph inputs of trainStep and jit.trace: an in-place update in forward happens in every step', async () => {
+    torch.manualSeed(0);
+    const m = new Outer();
+    const step = torch.trainStep({ model: m, loss: (y: torch.Tensor, t: torch.Tensor) => y.sub(t).pow(2).mean(), optimizer: new torch.optim.SGD(m.parameters(), { lr: 0.01 }) });
+    const x = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    for (let i = 0; i < 3; i++) await step(x, torch.zeros([2]));
+    assert.strictEqual(step.traced, true);
+    assert.deepStrictEqual(values(m.steps), [3]);
+    // running mean of the column means [2, 3] after 3 updates from 0: (1 - 0.9^3) * [2, 3]
+    values(m.inner.running_mean).forEach((v, i) => assert.ok(Math.abs(v - (1 - 0.9 ** 3) * [2, 3][i]) < 1e-5, `${v}`));
+    const traced = torch.jit.trace(m, [x]);
+    traced.forward(x);
+    traced.forward(x);
+    // tracing runs forward once but puts the buffers back: one update per call
+    assert.deepStrictEqual(values(m.steps), [5]);
+  });
+
+  it('a buffer can be reassigned, or registered without a tensor yet', () => {
+    const m = new Outer();
+    m.steps = torch.tensor(41);
+    assert.deepStrictEqual(values(m.stateDict().steps), [41]);
+    m.registerBuffer('later', null);
+    assert.strictEqual((m as unknown as { later: unknown }).later, null);
+    assert.ok(!('later' in m.stateDict()));
+  });
+
+  it('bad input names the argument', () => {
+    const m = new Outer();
+    throwsTorch(() => m.registerBuffer('a.b', torch.ones([1])), 'ERR_INVALID_ARG', 'Expected a non-empty name without "." for name but received "a.b"');
+    throwsTorch(() => m.registerBuffer('_x', torch.ones([1])), 'ERR_INVALID_ARG', 'Expected a name that does not start with "_" (those are private) for name but received "_x"');
+    throwsTorch(() => m.registerBuffer('inner', torch.ones([1])), 'ERR_INVALID_ARG', 'Expected a name that is not already an attribute of the module for name but received "inner"');
+    throwsTorch(() => m.registerBuffer('x', [1] as never), 'ERR_INVALID_ARG', 'Expected a Tensor for tensor but received [1]');
+    throwsTorch(() => m.registerBuffer('x', torch.ones([1]), { persistent: 1 } as never), 'ERR_INVALID_ARG', 'Expected a boolean for persistent but received 1');
+  });
+});

@@ -127,7 +127,7 @@ describe('losses match PyTorch (outputs and gradients)', () => {
 
 describe('loss modules', () => {
   captureWarnings();
-  it('hold PyTorch attributes; weights are not parameters (no buffers in torchrnn Modules)', () => {
+  it('hold PyTorch attributes; weights are buffers (in stateDict under PyTorch\'s keys), not parameters', () => {
     const w = torch.tensor([1, 2, 3], { dtype: 'float32' });
     const ce = new nn.CrossEntropyLoss({ weight: w, labelSmoothing: 0.2, ignoreIndex: 1 });
     assert.strictEqual(ce.reduction, 'mean');
@@ -135,7 +135,11 @@ describe('loss modules', () => {
     assert.strictEqual(ce.labelSmoothing, 0.2);
     assert.deepStrictEqual(values(ce.weight!), [1, 2, 3]);
     assert.deepStrictEqual(ce.parameters(), []);
-    assert.deepStrictEqual(Object.keys(ce.stateDict()), []);
+    // PyTorch: nn.CrossEntropyLoss(weight=w).state_dict().keys() == ['weight'];
+    // nn.BCEWithLogitsLoss(pos_weight=p).state_dict().keys() == ['pos_weight']
+    assert.deepStrictEqual(Object.keys(ce.stateDict()), ['weight']);
+    assert.deepStrictEqual(Object.keys(new nn.BCEWithLogitsLoss({ posWeight: torch.ones([3]) }).stateDict()), ['pos_weight']);
+    assert.deepStrictEqual(Object.keys(new nn.CrossEntropyLoss().stateDict()), []);
     assert.strictEqual(String(ce), 'CrossEntropyLoss()');
     assert.strictEqual(new nn.CTCLoss().blank, 0);
     assert.strictEqual(new nn.CTCLoss().zeroInfinity, false);

@@ -2,16 +2,14 @@
  * Loss modules, as torch.nn's: each stores its options (validated once, here) and its forward
  * calls the function of the same name in ./functional.ts.
  *
- * PyTorch registers `weight` and `pos_weight` as buffers (state-dict entries). torchrnn's
- * Module has no buffers, so these modules hold them in private `_weight` / `_posWeight`
- * properties (a detached tensor sharing the given tensor's data, kept out of tidy() scopes)
- * exposed read-only as `weight` / `posWeight`: they are not in stateDict(). `to()` converts
- * them with the module, `dispose()` frees them.
+ * `weight` and `pos_weight` are buffers, as PyTorch registers them: state-dict entries under
+ * PyTorch's keys (`weight`, `pos_weight`; `posWeight` reads the latter), converted by `to()`
+ * with the module and freed by `dispose()`. Each is a detached tensor sharing the given
+ * tensor's data.
  */
 import { invalidArg } from '../errors';
 import { checkTensor, keep, Tensor } from '../tensor';
-import { DType } from '../dtype';
-import { checkBool, checkInt, checkOptions, Device } from '../validate';
+import { checkBool, checkInt, checkOptions } from '../validate';
 import { Module } from './module';
 import * as F from './functional';
 import type {
@@ -31,35 +29,16 @@ function buffer(value: unknown, name: string, oneDim: boolean): Tensor | null {
 abstract class Loss extends Module {
   /** 'none' | 'mean' | 'sum'. */
   readonly reduction: Reduction;
-  /** @internal */
-  _weight: Tensor | null = null;
-  /** @internal */
-  _posWeight: Tensor | null = null;
 
   constructor(reduction: unknown) {
     super();
     this.reduction = F.reductionOf(reduction);
   }
 
-  /** Converts the module and its weight tensors, like Module.to in PyTorch (buffers included). */
-  to(target: DType | Device | { dtype?: DType; device?: Device }): this {
-    super.to(target);
-    const convert = (t: Tensor | null) => {
-      if (t === null) return null;
-      const moved = keep(t.to(target));
-      if (moved !== t) t.dispose();
-      return moved;
-    };
-    this._weight = convert(this._weight);
-    this._posWeight = convert(this._posWeight);
-    return this;
-  }
-
-  dispose(): void {
-    this._weight?.dispose();
-    this._posWeight?.dispose();
-    super.dispose();
-  }
+  /** @internal The `weight` buffer (null when none was given). */
+  get _weight(): Tensor | null { return (this._buffers.get('weight')?.tensor) ?? null; }
+  /** @internal The `pos_weight` buffer. */
+  get _posWeight(): Tensor | null { return (this._buffers.get('pos_weight')?.tensor) ?? null; }
 }
 
 /**
@@ -80,10 +59,10 @@ export class CrossEntropyLoss extends Loss {
     const s = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
     if (typeof s !== 'number' || !(s >= 0 && s <= 1)) invalidArg('a number in [0, 1]', 'labelSmoothing', s);
     this.labelSmoothing = s;
-    this._weight = buffer(o.weight, 'weight', true);
+    this.registerBuffer('weight', buffer(o.weight, 'weight', true));
   }
-  /** The class weights, or null. */
-  get weight(): Tensor | null { return this._weight; }
+  /** The class weights, or null (a buffer). */
+  declare readonly weight: Tensor | null;
   forward(input: Tensor, target: Tensor): Tensor {
     this._checkLive('module');
     return F.crossEntropy(input, target, { weight: this._weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, labelSmoothing: this.labelSmoothing });
@@ -101,10 +80,10 @@ export class NLLLoss extends Loss {
     const o = checkOptions<NLLLossOptions>(opts, 'options', ['weight', 'ignoreIndex', 'reduction']);
     super(o.reduction);
     this.ignoreIndex = o.ignoreIndex === undefined ? -100 : checkInt(o.ignoreIndex, 'ignoreIndex');
-    this._weight = buffer(o.weight, 'weight', true);
+    this.registerBuffer('weight', buffer(o.weight, 'weight', true));
   }
-  /** The class weights, or null. */
-  get weight(): Tensor | null { return this._weight; }
+  /** The class weights, or null (a buffer). */
+  declare readonly weight: Tensor | null;
   forward(input: Tensor, target: Tensor): Tensor {
     this._checkLive('module');
     return F.nllLoss(input, target, { weight: this._weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction });
@@ -186,10 +165,10 @@ export class BCELoss extends Loss {
   constructor(opts?: BCEOptions) {
     const o = checkOptions<BCEOptions>(opts, 'options', ['weight', 'reduction']);
     super(o.reduction);
-    this._weight = buffer(o.weight, 'weight', false);
+    this.registerBuffer('weight', buffer(o.weight, 'weight', false));
   }
-  /** The element weights, or null. */
-  get weight(): Tensor | null { return this._weight; }
+  /** The element weights, or null (a buffer). */
+  declare readonly weight: Tensor | null;
   forward(input: Tensor, target: Tensor): Tensor {
     this._checkLive('module');
     return F.binaryCrossEntropy(input, target, { weight: this._weight, reduction: this.reduction });
@@ -205,11 +184,11 @@ export class BCEWithLogitsLoss extends Loss {
   constructor(opts?: BCEWithLogitsOptions) {
     const o = checkOptions<BCEWithLogitsOptions>(opts, 'options', ['weight', 'reduction', 'posWeight']);
     super(o.reduction);
-    this._weight = buffer(o.weight, 'weight', false);
-    this._posWeight = buffer(o.posWeight, 'posWeight', false);
+    this.registerBuffer('weight', buffer(o.weight, 'weight', false));
+    this.registerBuffer('pos_weight', buffer(o.posWeight, 'posWeight', false));
   }
-  /** The element weights, or null. */
-  get weight(): Tensor | null { return this._weight; }
+  /** The element weights, or null (a buffer). */
+  declare readonly weight: Tensor | null;
   /** The weights of positive examples, or null. */
   get posWeight(): Tensor | null { return this._posWeight; }
   forward(input: Tensor, target: Tensor): Tensor {

@@ -9,7 +9,7 @@
  * parameters in libtorch and report them under PyTorch's names.
  */
 import { atenOp, ModuleHandle, native, TensorHandle } from '../binding';
-import { DType, SCALAR_TYPE } from '../dtype';
+import { DType, isFloating, SCALAR_TYPE } from '../dtype';
 import { invalidArg, TorchError, withCallerStack } from '../errors';
 import { noGrad, zeroGradOf } from '../autograd';
 import { checkTensor, keep, sameShape, Tensor } from '../tensor';
@@ -34,6 +34,9 @@ export class Parameter<D extends DType = DType> extends Tensor<D> {
   }
 }
 
+/** A registered buffer: its tensor (null: registered, but none yet) and whether stateDict() has it. */
+interface BufferSlot { tensor: Tensor | null; persistent: boolean }
+
 function isModuleArray(v: unknown): v is Module[] {
   return Array.isArray(v) && v.length > 0 && v.every((m) => m instanceof Module);
 }
@@ -45,6 +48,8 @@ export abstract class Module {
   _native: ModuleHandle | null = null;
   /** @internal A built-in layer's parameters, wrapped once (stable objects for optimizers). */
   _nativeParams: [string, Parameter][] = [];
+  /** @internal The buffers registered with registerBuffer, in registration order. */
+  _buffers = new Map<string, BufferSlot>();
 
   /** The computation. Built-in layers implement it; a model written in TypeScript overrides it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -116,6 +121,63 @@ export abstract class Module {
   /** The number of trainable values. */
   numParameters(): number { return this.parameters().reduce((n, p) => n + p.numel(), 0); }
 
+  /**
+   * Registers a tensor that is module state but not a parameter (running statistics, a fixed
+   * mask, a loss's class weights), as PyTorch's register_buffer: it is in stateDict() under
+   * its dotted name (unless `persistent: false`), moves and converts with to() (dtype only
+   * when it is floating point), is a graph input of traced steps (so an in-place update in
+   * forward, `this.steps.add_(1)`, happens in every trainStep), and reads and assigns as
+   * `module[name]`. `null` registers the name without a tensor yet.
+   * @example this.registerBuffer('runningMean', torch.zeros([n]));
+   */
+  registerBuffer(name: string, tensor: Tensor | null, opts?: { persistent?: boolean }): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) invalidArg('a non-empty name without "."', 'name', name);
+    if (name.startsWith('_')) invalidArg('a name that does not start with "_" (those are private)', 'name', name);
+    const o = checkOptions<{ persistent: boolean }>(opts, 'options', ['persistent']);
+    const persistent = o.persistent === undefined ? true : checkBool(o.persistent, 'persistent');
+    if (tensor !== null) keep(checkTensor(tensor, 'tensor'));
+    if (!this._buffers.has(name) && name in this) invalidArg('a name that is not already an attribute of the module', 'name', name);
+    this._buffers.set(name, { tensor, persistent });
+    Object.defineProperty(this, name, {
+      get: () => this._buffers.get(name)!.tensor,
+      set: (v: unknown) => {
+        if (v !== null) keep(checkTensor(v, name));
+        this._buffers.get(name)!.tensor = v as Tensor | null;
+      },
+      enumerable: false, // not a child or parameter by the registration rule
+      configurable: true,
+    });
+  }
+
+  /** Every buffer with its dotted name (`bn.runningMean`), each once; unset (null) ones skipped. */
+  namedBuffers(): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m._buffers) {
+        if (b.tensor === null || seen.has(b.tensor)) continue;
+        seen.add(b.tensor);
+        out.push([prefix ? `${prefix}.${name}` : name, b.tensor]);
+      }
+    }
+    return out;
+  }
+  buffers(): Tensor[] { return this.namedBuffers().map(([, b]) => b); }
+
+  /** @internal The tensors stateDict() holds, by key: parameters and persistent buffers, module by module. */
+  private stateTensors(): [string, Tensor][] {
+    const params = new Map(this.namedParameters().map(([n, p]) => [p as Tensor, n]));
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [, p] of m.ownParameters()) {
+        const n = params.get(p);
+        if (n !== undefined) { out.push([n, p]); params.delete(p); }
+      }
+      for (const [name, b] of m._buffers) if (b.persistent && b.tensor !== null) out.push([prefix ? `${prefix}.${name}` : name, b.tensor]);
+    }
+    return out;
+  }
+
   /** Training mode (default) or evaluation mode, for this module and its descendants. */
   train(mode = true): this {
     checkBool(mode, 'mode');
@@ -145,6 +207,16 @@ export abstract class Module {
           moved.dispose();
         }
       }
+      for (const m of this.modules()) {
+        for (const [, b] of m._buffers) {
+          if (b.tensor === null) continue;
+          // dtype applies to floating-point buffers only (running statistics, not counters), as in PyTorch
+          const moved = b.tensor.to({ ...(dtype && isFloating(b.tensor.dtype) ? { dtype } : {}), ...(device ? { device } : {}) });
+          native.setData(b.tensor.handle(), moved.handle());
+          moved.dispose();
+          b.tensor.clearMeta();
+        }
+      }
       for (const p of this.parameters()) {
         const g = p.grad;
         if (g !== null) { p.grad = g.to(conv) as Tensor; g.dispose(); }
@@ -160,10 +232,10 @@ export abstract class Module {
     zeroGradOf(this.parameters(), o.setToNone === undefined ? false : checkBool(o.setToNone, 'setToNone'));
   }
 
-  /** The parameters by PyTorch's keys, as tensors sharing their data (detached). */
+  /** The parameters and persistent buffers by PyTorch's keys, as tensors sharing their data (detached). */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
+    for (const [name, t] of this.stateTensors()) out[name] = t.detach();
     return out;
   }
 
@@ -175,7 +247,7 @@ export abstract class Module {
     if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) invalidArg('an object of tensors', 'stateDict', stateDict);
     const o = checkOptions<{ strict: boolean }>(opts, 'options', ['strict']);
     const strict = o.strict === undefined ? true : checkBool(o.strict, 'strict');
-    const own = new Map(this.namedParameters());
+    const own = new Map<string, Tensor>(this.stateTensors());
     for (const [k, v] of Object.entries(stateDict)) checkTensor(v, `stateDict["${k}"]`);
     const missingKeys = [...own.keys()].filter((k) => !(k in stateDict));
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !own.has(k));
@@ -265,6 +337,7 @@ export abstract class Module {
   dispose(): void {
     for (const m of this.modules()) {
       for (const [, p] of m.ownParameters()) p.dispose();
+      for (const [, b] of m._buffers) b.tensor?.dispose();
       m._native = null;
       m._nativeParams = [];
       m._disposed = true;

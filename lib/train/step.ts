@@ -11,7 +11,7 @@
 import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { GraphCache } from '../graph-cache';
-import { Graph, traceGraph } from '../jit';
+import { Graph, traceModuleGraph } from '../jit';
 import { Module } from '../nn/module';
 import { DistributedDataParallel } from '../nn/parallel';
 import { autocast, autocastState, AutocastOptions, defaultAmpDtype, GradScaler } from '../amp';
@@ -106,13 +106,15 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
     const caller = new Error();
     if (traced) {
       const all = [...inputs, t];
-      const params = model.parameters();
+      // parameters and buffers are graph inputs: a buffer that forward updates in place
+      // (running statistics) is updated by every step
+      const params = [...model.parameters(), ...model.buffers()];
       const g = graphs.get(all, model.training, () => {
         // Tracing runs the forward once; it must not consume random numbers (dropout), or a
         // resumed run would diverge from an uninterrupted one at its first step.
         const rng = getRngState();
         try {
-          return traceGraph(params, all, () => forwardLoss(inputs, t, true));
+          return traceModuleGraph(model, all, () => forwardLoss(inputs, t, true));
         } finally {
           setRngState(rng);
           rng.dispose();
