@@ -312,3 +312,53 @@ describe('buffers (registerBuffer): module state that is not a parameter', () =>
     throwsTorch(() => m.registerBuffer('x', torch.ones([1]), { persistent: 1 } as never), 'ERR_INVALID_ARG', 'Expected a boolean for persistent but received 1');
   });
 });
+
+describe('nn.init: seeded fills equal PyTorch\'s', () => {
+  const I = nn.init;
+  // /usr/bin/python3 (PyTorch 1.13; the same calls on 2.6 give the same values), after
+  // torch.manual_seed(0), rounded to 6 decimals: uniform_(empty(2,3),-1,2), normal_(empty(2,3),0.5,2),
+  // xavier_uniform_(empty(3,4),1.5), xavier_normal_(empty(3,4,2)), kaiming_uniform_(empty(4,3),a=sqrt(5)),
+  // kaiming_normal_(empty(4,3),mode='fan_out',nonlinearity='relu'), orthogonal_(empty(3,5),2),
+  // orthogonal_(empty(4,2)), eye_(empty(2,3)); calculate_gain('tanh'), ('leaky_relu',0.2), ('selu'), ('relu')
+  const EXPECTED: Record<string, number[]> = {"uniform": [0.48877, 1.304665, -0.734568, -0.603909, -0.077732, 0.902236], "normal": [3.028917, -0.874853, 0.820763, -0.712902, -1.066128, 2.624342], "xu": [-0.941477, -0.60474, 0.504411, 1.153185, -0.285801, 1.039203, -0.22384, 0.146947, 1.257462, -1.288284, -0.874258, -0.351578], "xn": [-0.054228, -0.042184, -0.231913, 0.011941, -0.186214, 0.093892, 0.166189, 0.042487, 0.205346, -0.149356, 0.077681, -0.170209, -0.216603, -0.209906, 0.224633, 0.582799, 0.687791, -0.208458, -0.500926, 0.071267, -0.026107, -0.187064, -0.565403, -0.073264], "ku": [-0.44492, -0.211581, 0.226904, 0.478363, 0.502414, 0.509429, 0.114901, -0.502054, 0.053112, -0.361193, -0.538064, 0.512971], "kn": [1.135575, 0.30254, -0.479162, 0.73694, -1.379751, 0.296006, 2.348595, 0.619709, 0.872931, -0.82321, -0.016993, 0.458201], "orth": [1.60081, -0.123308, -0.770958, 0.909836, -0.004826, -0.741687, -1.62956, -0.681996, 0.507633, 0.267629, 0.376593, -0.540139, 1.635187, 0.653409, 0.682384], "orth2": [-0.188267, 0.938142, -0.841498, -0.002701, -0.500364, -0.334547, -0.077927, -0.089216], "eye": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0], "gain": [1.6666666666666667, 1.3867504905630728, 0.75, 1.4142135623730951]};
+  const v = (t: torch.Tensor) => Array.from(t.dataSync() as Float32Array).map((x) => +x.toFixed(6));
+
+  it('uniform_, normal_, xavier*, kaiming*, orthogonal_, eye_ in one seeded stream; calculateGain', () => {
+    torch.manualSeed(0);
+    const got: Record<string, number[]> = {
+      uniform: v(I.uniform_(torch.empty([2, 3]), -1, 2)),
+      normal: v(I.normal_(torch.empty([2, 3]), 0.5, 2)),
+      xu: v(I.xavierUniform_(torch.empty([3, 4]), 1.5)),
+      xn: v(I.xavierNormal_(torch.empty([3, 4, 2]))),
+      ku: v(I.kaimingUniform_(torch.empty([4, 3]), { a: Math.sqrt(5) })),
+      kn: v(I.kaimingNormal_(torch.empty([4, 3]), { mode: 'fan_out', nonlinearity: 'relu' })),
+      orth: v(I.orthogonal_(torch.empty([3, 5]), 2)),
+      orth2: v(I.orthogonal_(torch.empty([4, 2]))),
+      eye: v(I.eye_(torch.empty([2, 3]))),
+      gain: [I.calculateGain('tanh'), I.calculateGain('leaky_relu', 0.2), I.calculateGain('selu'), I.calculateGain('relu')],
+    };
+    for (const k of Object.keys(EXPECTED)) {
+      assert.strictEqual(got[k].length, EXPECTED[k].length, k);
+      got[k].forEach((x, i) => assert.ok(Math.abs(x - EXPECTED[k][i]) < 2e-6, `${k}[${i}]: ${x} vs ${EXPECTED[k][i]}`));
+    }
+  });
+
+  it('fills parameters in place without recording autograd; constant_, zeros_, ones_', () => {
+    const lin = new nn.Linear(3, 2);
+    const w = lin.weight as torch.Tensor;
+    assert.strictEqual(I.constant_(w, 0.5), w);
+    assert.deepStrictEqual(values(w), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    assert.strictEqual(w.requiresGrad, true);
+    assert.strictEqual(w.gradFn, null);
+    assert.deepStrictEqual(values(I.zeros_(torch.ones([2]))), [0, 0]);
+    assert.deepStrictEqual(values(I.ones_(torch.zeros([2]))), [1, 1]);
+  });
+
+  it('bad input names the argument; fans need 2 dimensions, as in PyTorch', () => {
+    throwsTorch(() => I.xavierUniform_(torch.empty([3])), 'ERR_INVALID_ARG', 'Fan in and fan out can not be computed for tensor with fewer than 2 dimensions');
+    throwsTorch(() => I.eye_(torch.empty([3])), 'ERR_INVALID_ARG', 'Expected a 2-D tensor for tensor but received a float32 Tensor of shape [3]');
+    throwsTorch(() => I.uniform_([1] as never), 'ERR_INVALID_ARG', 'Expected a Tensor for tensor but received [1]');
+    throwsTorch(() => I.kaimingUniform_(torch.empty([2, 2]), { mode: 'fanIn' as never }), 'ERR_INVALID_ARG', 'Expected one of "fan_in", "fan_out" for mode but received "fanIn"');
+    throwsTorch(() => I.calculateGain('gelu' as never), 'ERR_INVALID_ARG', /^Expected one of "linear", .* for nonlinearity but received "gelu"$/);
+  });
+});

@@ -7,3 +7,4 @@ export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
 export * as parallel from './parallel';
+export * as init from './init';
