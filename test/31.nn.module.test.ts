@@ -362,3 +362,53 @@ describe('nn.init: seeded fills equal PyTorch\'s', () => {
     throwsTorch(() => I.calculateGain('gelu' as never), 'ERR_INVALID_ARG', /^Expected one of "linear", .* for nonlinearity but received "gelu"$/);
   });
 });
+
+describe('activation and shape modules, ModuleList, ModuleDict', () => {
+  // /usr/bin/python3 (PyTorch 1.13) on x = [[-1.5, 0.5, 2, -0.25], [3, -2, 0, 1]]: outputs (6 decimals), shapes, repr
+  const EXPECTED: Record<string, [number[], number[], string]> = {"relu": [[0.0, 0.5, 2.0, 0.0, 3.0, 0.0, 0.0, 1.0], [2, 4], "ReLU()"], "leaky": [[-0.3, 0.5, 2.0, -0.05, 3.0, -0.4, 0.0, 1.0], [2, 4], "LeakyReLU(negative_slope=0.2)"], "gelu": [[-0.100211, 0.345731, 1.9545, -0.100323, 2.99595, -0.0455, 0.0, 0.841345], [2, 4], "GELU(approximate='none')"], "gelut": [[-0.100428, 0.345714, 1.954598, -0.100325, 2.996363, -0.045402, 0.0, 0.841192], [2, 4], "GELU(approximate='tanh')"], "tanh": [[-0.905148, 0.462117, 0.964028, -0.244919, 0.995055, -0.964028, 0.0, 0.761594], [2, 4], "Tanh()"], "sigmoid": [[0.182426, 0.622459, 0.880797, 0.437824, 0.952574, 0.119203, 0.5, 0.731059], [2, 4], "Sigmoid()"], "silu": [[-0.273638, 0.31123, 1.761594, -0.109456, 2.857723, -0.238406, 0.0, 0.731059], [2, 4], "SiLU()"], "glu": [[-1.321196, 0.218912, 1.5, -1.462117], [2, 2], "GLU(dim=-1)"], "softmax": [[0.022225, 0.16422, 0.735983, 0.077572, 0.839024, 0.005653, 0.041773, 0.11355], [2, 4], "Softmax(dim=1)"], "logsoftmax": [[-4.511048, -0.07889, -0.126928, -1.501929, -0.011048, -2.57889, -2.126928, -0.251929], [2, 4], "LogSoftmax(dim=0)"], "flatten": [[-1.5, 0.5, 2.0, -0.25, 3.0, -2.0, 0.0, 1.0], [8], "Flatten(start_dim=0, end_dim=-1)"], "unflatten": [[-1.5, 0.5, 2.0, -0.25, 3.0, -2.0, 0.0, 1.0], [2, 2, 2], "Unflatten(dim=1, unflattened_size=(2, 2))"]};
+  const x = () => torch.tensor([[-1.5, 0.5, 2, -0.25], [3, -2, 0, 1]], { dtype: 'float32' });
+  const make: Record<string, () => torch.nn.Module> = {
+    relu: () => new nn.ReLU(), leaky: () => new nn.LeakyReLU({ negativeSlope: 0.2 }), gelu: () => new nn.GELU(),
+    gelut: () => new nn.GELU({ approximate: 'tanh' }), tanh: () => new nn.Tanh(), sigmoid: () => new nn.Sigmoid(), silu: () => new nn.SiLU(),
+    glu: () => new nn.GLU(), softmax: () => new nn.Softmax({ dim: 1 }), logsoftmax: () => new nn.LogSoftmax({ dim: 0 }),
+    flatten: () => new nn.Flatten({ startDim: 0 }), unflatten: () => new nn.Unflatten(1, [2, 2]),
+  };
+
+  for (const [name, [want, shape]] of Object.entries(EXPECTED)) {
+    it(`${name} computes what PyTorch does`, () => {
+      const y = (make[name]().forward as (t: torch.Tensor) => torch.Tensor)(x());
+      assert.deepStrictEqual([...y.shape], shape);
+      values(y).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 2e-6, `${name}[${i}]: ${v} vs ${want[i]}`));
+    });
+  }
+
+  it('Identity passes its input through; options are validated', () => {
+    const t = x();
+    assert.strictEqual(new nn.Identity().forward(t), t);
+    throwsTorch(() => new nn.LeakyReLU({ negativeSlope: 'a' as never }), 'ERR_INVALID_ARG', 'Expected a number for negativeSlope but received "a"');
+    throwsTorch(() => new nn.GELU({ approximate: 'fast' as never }), 'ERR_INVALID_ARG', 'Expected one of "none", "tanh" for approximate but received "fast"');
+    throwsTorch(() => new nn.Unflatten(1, [] as never), 'ERR_INVALID_ARG', 'Expected a non-empty array of integers for unflattenedSize but received []');
+  });
+
+  it('ModuleList and ModuleDict register their modules under PyTorch\'s names', () => {
+    class M extends nn.Module {
+      blocks = new nn.ModuleList([new nn.Linear(2, 2), new nn.Linear(2, 1)]);
+      heads = new nn.ModuleDict({ cls: new nn.Linear(1, 3), reg: new nn.Linear(1, 1, { bias: false }) });
+      forward(t: torch.Tensor) {
+        let h = t;
+        for (const b of this.blocks) h = (b as torch.nn.Linear).forward(h);
+        return (this.heads.get('cls') as torch.nn.Linear).forward(h);
+      }
+    }
+    const m = new M();
+    // PyTorch: ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias", "heads.cls.weight", "heads.cls.bias", "heads.reg.weight"]
+    assert.deepStrictEqual(Object.keys(m.stateDict()), ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias", "heads.cls.weight", "heads.cls.bias", "heads.reg.weight"]);
+    assert.deepStrictEqual(m.forward(torch.ones([4, 2])).shape, [4, 3]);
+    assert.strictEqual(m.blocks.length, 2);
+    assert.strictEqual(m.blocks.at(-1), [...m.blocks][1]);
+    m.blocks.append(new nn.Linear(1, 1));
+    assert.ok(Object.keys(m.stateDict()).includes('blocks.2.weight'));
+    throwsTorch(() => m.blocks.append({} as never), 'ERR_INVALID_ARG', 'Expected a Module for module but received an object');
+    throwsTorch(() => m.heads.set('a.b', new nn.Identity()), 'ERR_INVALID_ARG', 'Expected a non-empty key without "." for key but received "a.b"');
+  });
+});

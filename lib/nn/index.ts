@@ -3,6 +3,8 @@ export { Module, Parameter } from './module';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
 export type { RNNOptions, LSTMOptions, VanillaRNNOptions, CellOptions, ForwardOptions } from './rnn';
 export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';
+export { Identity, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, GLU, Softmax, LogSoftmax, Flatten, Unflatten } from './activation';
+export { ModuleList, ModuleDict } from './containers';
 export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
