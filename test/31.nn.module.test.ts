@@ -412,3 +412,44 @@ describe('activation and shape modules, ModuleList, ModuleDict', () => {
     throwsTorch(() => m.heads.set('a.b', new nn.Identity()), 'ERR_INVALID_ARG', 'Expected a non-empty key without "." for key but received "a.b"');
   });
 });
+
+describe('Conv1d and Conv2d: PyTorch\'s initialization, outputs and names', () => {
+  // /usr/bin/python3 (PyTorch 1.13), after torch.manual_seed(0): Conv1d(2, 3, 2, stride=1, padding=1),
+  // Conv2d(2, 4, (2, 3), padding='same', groups=2, bias=False), x1 = randn(1, 2, 5), x2 = randn(1, 2, 4, 4)
+  // (5 decimals; y2: the first 8 outputs)
+  const EXPECTED = {"w1": [-0.00374, 0.26822, -0.41152, -0.36797, -0.19258, 0.13408, -0.00991, 0.39644, -0.04437, 0.13231, -0.15111, -0.09828], "b1": [-0.47767, -0.33114, -0.20611], "w2": [0.01512, 0.16139, 0.24496, -0.27677, -0.17778, 0.14828, 0.339, -0.08402, 0.3055, -0.0658, 0.0432, 0.36966, -0.37872, -0.25701, -0.10335, -0.15914, 0.35273, -0.26462, -0.18793, -0.28522, -0.38235, -0.23831, 0.35093, 0.18217], "y1": [-0.46881, -1.85495, -0.97476, 0.71149, 0.37854, 0.22172, 0.61662, -0.41709, -0.26947, -0.49228, -1.58848, -0.10087, -0.06647, -0.79473, -0.36354, 0.27118, -0.09234, 0.09838], "y2s": [1, 4, 4, 4], "y2": [0.07661, 0.86643, 0.54084, -0.3469, -0.36866, 0.49872, 0.92652, 0.16764], "keys": ["weight"], "r1": "Conv1d(2, 3, kernel_size=(2,), stride=(1,), padding=(1,))", "r2": "Conv2d(2, 4, kernel_size=(2, 3), stride=(1, 1), padding=same, groups=2, bias=False)"};
+  const v = (t: torch.Tensor) => Array.from(t.dataSync() as Float32Array).map((x) => +x.toFixed(5));
+  const close = (got: number[], want: number[], label: string) => {
+    assert.strictEqual(got.length, want.length, label);
+    got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 2e-5, `${label}[${i}]: ${x} vs ${want[i]}`));
+  };
+
+  it('seeded weights, bias and outputs equal PyTorch\'s; repr and stateDict keys too', () => {
+    torch.manualSeed(0);
+    const c1 = new nn.Conv1d(2, 3, 2, { stride: 1, padding: 1 });
+    const c2 = new nn.Conv2d(2, 4, [2, 3], { padding: 'same', groups: 2, bias: false });
+    const x1 = torch.randn([1, 2, 5]);
+    const x2 = torch.randn([1, 2, 4, 4]);
+    close(v(c1.weight), EXPECTED.w1, 'w1');
+    close(v(c1.bias!), EXPECTED.b1, 'b1');
+    close(v(c2.weight), EXPECTED.w2, 'w2');
+    close(v(c1.forward(x1)), EXPECTED.y1, 'y1');
+    const y2 = c2.forward(x2);
+    assert.deepStrictEqual([...y2.shape], EXPECTED.y2s);
+    close(v(y2).slice(0, 8), EXPECTED.y2, 'y2');
+    assert.deepStrictEqual(Object.keys(c2.stateDict()), EXPECTED.keys);
+    assert.strictEqual(String(c1), EXPECTED.r1);
+    assert.strictEqual(String(c2), EXPECTED.r2);
+    // gradients reach the weights
+    c1.forward(x1).sum().backward();
+    assert.deepStrictEqual(c1.weight.grad!.shape, [3, 2, 2]);
+  });
+
+  it('bad options name the argument', () => {
+    throwsTorch(() => new nn.Conv2d(3, 4, 2, { groups: 2 }), 'ERR_INVALID_ARG', 'Expected an inChannels divisible by groups (2) for inChannels but received 3');
+    throwsTorch(() => new nn.Conv1d(2, 2, 0), 'ERR_INVALID_ARG', 'Expected an integer >= 1 or an array of 1 such integers for kernelSize but received 0');
+    throwsTorch(() => new nn.Conv2d(2, 2, 3, { padding: 'full' as never }), 'ERR_INVALID_ARG', 'Expected one of "valid", "same" for padding but received "full"');
+    throwsTorch(() => new nn.Conv2d(2, 2, 3, { padding: 'same', stride: 2 }), 'ERR_INVALID_ARG', "Expected stride 1 with padding 'same' for stride but received 2");
+    throwsTorch(() => new nn.Conv2d(2, 2, 3, { paddingMode: 'reflect' as never }), 'ERR_INVALID_ARG', 'Expected one of "zeros" for paddingMode but received "reflect"');
+  });
+});

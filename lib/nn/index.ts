@@ -5,6 +5,8 @@ export type { RNNOptions, LSTMOptions, VanillaRNNOptions, CellOptions, ForwardOp
 export { Linear, Embedding, Dropout, LayerNorm, Sequential } from './layers';
 export { Identity, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, GLU, Softmax, LogSoftmax, Flatten, Unflatten } from './activation';
 export { ModuleList, ModuleDict } from './containers';
+export { Conv1d, Conv2d } from './conv';
+export type { ConvOptions } from './conv';
 export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
