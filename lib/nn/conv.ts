@@ -35,6 +35,8 @@ function tuple(value: unknown, name: string, n: number, min: number): number[] {
   return [...(value as number[])];
 }
 
+type ConvFn = (input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[] | string, dilation: number[], groups: number) => Tensor;
+
 abstract class ConvNd extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -74,6 +76,14 @@ abstract class ConvNd extends Module {
     }
   }
 
+  /** The functional form: libtorch's conv1d / conv2d. */
+  protected abstract conv: ConvFn;
+
+  forward(input: Tensor): Tensor {
+    this._checkLive('module');
+    return this.conv(checkTensor(input, 'input'), this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
+  }
+
   extraRepr(): string {
     const pad = typeof this.padding === 'string' ? this.padding : `(${this.padding.join(', ')}${this.padding.length === 1 ? ',' : ''})`;
     const t = (v: number[]) => `(${v.join(', ')}${v.length === 1 ? ',' : ''})`;
@@ -91,11 +101,7 @@ export class Conv1d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: number | number[], opts?: ConvOptions) {
     super(1, inChannels, outChannels, kernelSize, opts);
   }
-  forward(input: Tensor): Tensor {
-    this._checkLive('module');
-    const x = checkTensor(input, 'input');
-    return conv1d(x, this.weight, this.bias, this.stride, this.padding as never, this.dilation, this.groups);
-  }
+  protected conv = conv1d as ConvFn;
 }
 
 /** torch.nn.Conv2d: input [N, C, H, W] or [C, H, W]. */
@@ -103,9 +109,5 @@ export class Conv2d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: number | number[], opts?: ConvOptions) {
     super(2, inChannels, outChannels, kernelSize, opts);
   }
-  forward(input: Tensor): Tensor {
-    this._checkLive('module');
-    const x = checkTensor(input, 'input');
-    return conv2d(x, this.weight, this.bias, this.stride, this.padding as never, this.dilation, this.groups);
-  }
+  protected conv = conv2d as ConvFn;
 }
