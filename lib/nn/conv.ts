@@ -8,6 +8,7 @@
 import '../api/generated/tensor';
 import { conv1d, conv2d, empty } from '../api/generated/torch';
 import { invalidArg } from '../errors';
+import { intTuple } from '../aten/python-args';
 import { checkTensor, Tensor } from '../tensor';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
 import * as init from './init';
@@ -28,13 +29,6 @@ export interface ConvOptions {
   paddingMode?: 'zeros';
 }
 
-function tuple(value: unknown, name: string, n: number, min: number): number[] {
-  const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= min;
-  if (ok(value)) return new Array<number>(n).fill(value as number);
-  if (!Array.isArray(value) || value.length !== n || !value.every(ok)) invalidArg(`an integer >= ${min} or an array of ${n} such integers`, name, value);
-  return [...(value as number[])];
-}
-
 type ConvFn = (input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[] | string, dilation: number[], groups: number) => Tensor;
 
 abstract class ConvNd extends Module {
@@ -53,10 +47,10 @@ abstract class ConvNd extends Module {
     const o = checkOptions<ConvOptions>(opts, 'options', ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
     this.inChannels = checkInt(inChannels, 'inChannels', { min: 1 });
     this.outChannels = checkInt(outChannels, 'outChannels', { min: 1 });
-    this.kernelSize = tuple(kernelSize, 'kernelSize', n, 1);
-    this.stride = tuple(o.stride ?? 1, 'stride', n, 1);
-    this.padding = typeof o.padding === 'string' ? checkString(o.padding, 'padding', ['valid', 'same'] as const) : tuple(o.padding ?? 0, 'padding', n, 0);
-    this.dilation = tuple(o.dilation ?? 1, 'dilation', n, 1);
+    this.kernelSize = intTuple(kernelSize, 'kernelSize', n, 1);
+    this.stride = intTuple(o.stride ?? 1, 'stride', n, 1);
+    this.padding = typeof o.padding === 'string' ? checkString(o.padding, 'padding', ['valid', 'same'] as const) : intTuple(o.padding ?? 0, 'padding', n, 0);
+    this.dilation = intTuple(o.dilation ?? 1, 'dilation', n, 1);
     this.groups = checkInt(o.groups ?? 1, 'groups', { min: 1 });
     if (this.inChannels % this.groups !== 0) invalidArg(`an inChannels divisible by groups (${this.groups})`, 'inChannels', this.inChannels);
     if (this.outChannels % this.groups !== 0) invalidArg(`an outChannels divisible by groups (${this.groups})`, 'outChannels', this.outChannels);
