@@ -91,6 +91,7 @@ EOF
 
   log="$root.cuda-apt.log"
   start=$SECONDS
+  echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80torchrnn-retries"   # a dropped download is retried
   say "apt-get install ${packages[*]} (log: $log)"
   { ch apt-get update -q && ch apt-get install -y -q -d --no-install-recommends "${packages[@]}"; } >"$log" 2>&1 \
     || { tail -n 30 "$log" >&2; die "apt-get in the chroot failed (log: $log)"; }

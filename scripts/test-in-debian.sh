@@ -100,6 +100,10 @@ EOF
   touch "$root/.torchrnn-debootstrapped"
 fi
 
+# apt in the chroot retries a dropped download instead of failing the run.
+mkdir -p "$root/etc/apt/apt.conf.d"
+echo 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80torchrnn-retries"
+
 # Mounts: what Node, npm, Python's multiprocessing and apt need.
 mount_in() { # mount_in TYPE|--rbind SOURCE TARGET
   mkdir -p "$root$3"
