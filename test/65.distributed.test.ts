@@ -312,6 +312,23 @@ describe('distributed (c10d Gloo)', () => {
       assertClose(results[0].traced, paramValues(ref), 1e-6, 'DDP vs one process');
     });
 
+    it('DDP buffers: rank 0\'s at construction; with broadcastBuffers, taken from rank 0 before every forward (traced, untraced, hand-written loop); without, each rank keeps its own', async () => {
+      const [r0, r1] = (await runRanks('ddp-buffers', 2)).map(ok) as Record<string, number[]>[];
+      // the sum of each rank's shard rows at every step ([B, 5, 4] summed over rows and time)
+      const shardSums = ddpData().map(([x]) => [0, 1].map((rank) => values(x.narrow(0, rank * GLOBAL_BATCH / 2, GLOBAL_BATCH / 2).sum([0, 1]))));
+      const add = (a: number[], b: number[]) => a.map((v, i) => v + b[i]);
+      const start = [10, 10, 10, 10];  // rank 1 built its buffer at 20: construction takes rank 0's
+      const own = [0, 1].map((rank) => shardSums.reduce((acc, s) => add(acc, s[rank]), start));
+      const last = shardSums.length - 1;
+      const rank0BeforeLast = shardSums.slice(0, last).reduce((acc, s) => add(acc, s[0]), start);
+      for (const mode of ['traced', 'untraced', 'manual']) {
+        assertClose({ b: r0[`${mode}/true`] }, { b: own[0] }, 1e-4, `${mode}, broadcast: rank 0`);
+        assertClose({ b: r1[`${mode}/true`] }, { b: add(rank0BeforeLast, shardSums[last][1]) }, 1e-4, `${mode}, broadcast: rank 1`);
+        assertClose({ b: r0[`${mode}/false`] }, { b: own[0] }, 1e-4, `${mode}, no broadcast: rank 0`);
+        assertClose({ b: r1[`${mode}/false`] }, { b: own[1] }, 1e-4, `${mode}, no broadcast: rank 1`);
+      }
+    });
+
     it('a NaN loss on one rank: every rank skips that step (and resolves with NaN), then training goes on in step', async () => {
       const [r0, r1] = (await runRanks('nan-loss', 2)).map(ok) as { losses: (number | null)[]; params: Record<string, number[]> }[];
       assert.ok(r0.losses[2] === null && r1.losses[2] === null, `${r0.losses} / ${r1.losses}`);  // NaN, through JSON

@@ -3,7 +3,10 @@
  * default process group (distributed.initProcessGroup), on libtorch's own c10d Reducer
  * (native/distributed/ddp.{h,cc}), as PyTorch's DDP:
  * - at construction every rank checks that it has the same parameters as the others and takes
- *   rank 0's values, so all ranks start from the same model;
+ *   rank 0's parameters and buffers, so all ranks start from the same model;
+ * - with broadcastBuffers (the default), every forward that will synchronize gradients first
+ *   copies rank 0's buffers (BatchNorm's running statistics) to the other ranks, as PyTorch
+ *   does before each forward;
  * - during backward, gradients are copied into buckets (1 MiB first, then bucketCapMB) and each
  *   bucket is all-reduced as soon as it is full, overlapping communication with the rest of
  *   backward; when backward ends every rank holds the gradients averaged over the ranks, so
@@ -22,6 +25,7 @@
 import { DdpHandle, native, TensorHandle } from '../binding';
 import { isGradEnabled } from '../autograd';
 import { invalidArg, TorchError } from '../errors';
+import { broadcast, broadcastAsync } from '../distributed/collectives';
 import { isInitialized } from '../distributed/process-group';
 import { Tensor } from '../tensor';
 import { checkBool, checkOptions } from '../validate';
@@ -37,7 +41,10 @@ export interface DistributedDataParallelOptions {
   findUnusedParameters?: boolean;
   /** Gradients become views into the buckets (saves a copy and memory). Default false. */
   gradientAsBucketView?: boolean;
-  /** Accepted for PyTorch compatibility; torchrnn modules have no buffers to broadcast. Default true. */
+  /**
+   * Before each forward (in training, with gradients synchronized), rank 0's buffers (running
+   * statistics) are broadcast to the other ranks. Default true (PyTorch's).
+   */
   broadcastBuffers?: boolean;
 }
 
@@ -54,6 +61,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   readonly _ddp: DdpHandle;
   /** @internal False inside noSync(). */
   _requireGradSync = true;
+  /** PyTorch's require_forward_param_sync: whether the last forward synchronized (initially true). */
+  private _forwardSynced = true;
   private readonly _options: Required<DistributedDataParallelOptions>;
 
   /**
@@ -79,6 +88,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.module = module;
     this._options = { bucketCapMB, findUnusedParameters: findUnused, gradientAsBucketView: asView, broadcastBuffers };
     this._ddp = native.ddpCreate(params.map((p) => p.handle()), Math.round(bucketCapMB * 1024 * 1024), findUnused, asView);
+    // PyTorch's _sync_module_states: the buffers too start as rank 0's
+    for (const b of module.buffers()) broadcast(b, 0);
     this.training = module.training;
   }
 
@@ -91,9 +102,30 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     const grad = isGradEnabled();
     const sync = grad && this._requireGradSync;
     if (grad) native.ddpPrepareForward(this._ddp, sync);
+    for (const b of this._buffersToSync(sync)) broadcast(b, 0);
     const out = (this.module.forward as (...a: unknown[]) => unknown)(...args);
     if (sync) native.ddpPrepareBackward(this._ddp, this._options.findUnusedParameters ? tensorsIn(out) : []);
     return out;
+  }
+
+  /**
+   * @internal The buffers that the coming forward first takes from rank 0 (PyTorch's
+   * _check_sync_bufs_pre_fwd: when broadcastBuffers is on and the previous forward
+   * synchronized), and records whether this one does (`sync`).
+   */
+  _buffersToSync(sync: boolean): Tensor[] {
+    const due = this._options.broadcastBuffers && this._forwardSynced;
+    this._forwardSynced = sync;
+    return due ? this.module.buffers() : [];
+  }
+
+  /**
+   * @internal The fused step's form (a step always synchronizes its gradients): queues the
+   * broadcasts of rank 0's buffers on the executor, ahead of the step that the caller queues
+   * next (jobs run in order).
+   */
+  _queueBufferSync(): Promise<void>[] {
+    return this._buffersToSync(true).map((b) => broadcastAsync(b, 0));
   }
 
   /**

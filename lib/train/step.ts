@@ -103,7 +103,20 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
   const step = (input: StepInput, target: Tensor): Promise<number> => {
     model._checkLive('model');
     const [inputs, t] = batchArgs(input, target);
-    const caller = new Error();
+    // DDP with buffers: rank 0's buffers are broadcast first, queued ahead of the step (an
+    // untraced forward, run here, waits for them as every synchronous op waits for queued jobs)
+    const bufferSync = ddp ? ddp._queueBufferSync() : [];
+    let done: Promise<number>;
+    try {
+      done = queueStep(inputs, t, new Error());
+    } catch (err) {
+      for (const p of bufferSync) p.catch(() => undefined); // the step's error is the one to report
+      throw err;
+    }
+    return bufferSync.length ? Promise.all([...bufferSync, done]).then(() => done) : done;
+  };
+
+  const queueStep = (inputs: Tensor[], t: Tensor, caller: Error): Promise<number> => {
     if (traced) {
       const all = [...inputs, t];
       // parameters and buffers are graph inputs: a buffer that forward updates in place
