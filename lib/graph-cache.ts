@@ -15,9 +15,14 @@ export class GraphCache<G> {
   private readonly graphs = new Map<string, G>();
   constructor(private readonly max = 32) {}
 
-  /** The graph for these tensors and training flag, traced by `make` if the signature is new. */
-  get(tensors: Tensor[], training: boolean, make: () => G): G {
-    const key = signature(tensors, training);
+  /**
+   * The graph for these tensors and training flag, traced by `make` if the signature is new.
+   * `state` is the module's parameters and buffers, which the graph takes as inputs ahead of
+   * `tensors`: a module that gained, lost or reshaped one (a buffer registered after the first
+   * call) gets a graph of its own.
+   */
+  get(tensors: Tensor[], training: boolean, make: () => G, state: Tensor[] = []): G {
+    const key = `${signature(tensors, training)}|state|${signature(state, training)}`;
     let g = this.graphs.get(key);
     if (g === undefined) {
       g = make();

@@ -35,10 +35,6 @@ export { signature };
 export interface Graph { handle: TracedHandle; structure: Structure }
 
 /**
- * Traces `fn` (which uses `params` and `inputs`) into a graph whose inputs are
- * `[...params, ...inputs]`. @internal
- */
-/**
  * traceGraph for a module's forward: tracing runs forward once, so buffers it updates in place
  * (running statistics, step counters) are put back afterwards; the traced graph's run makes the
  * update, once per call. @internal
@@ -53,6 +49,10 @@ export function traceModuleGraph(module: Module, inputs: Tensor[], fn: () => unk
   }
 }
 
+/**
+ * Traces `fn` (which uses `params` and `inputs`) into a graph whose inputs are
+ * `[...params, ...inputs]`. @internal
+ */
 export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown): Graph {
   let structure: Structure = [];
   const outs: Tensor[] = [];
@@ -85,10 +85,10 @@ export class TracedModule {
     return args.map((a, i) => checkTensor(a, `inputs[${i}]`));
   }
 
-  /** @internal The graph for these inputs, tracing it if this signature is new. */
-  graphFor(inputs: Tensor[]): Graph {
+  /** @internal The graph for these inputs (and the module's state), tracing it if this signature is new. */
+  graphFor(inputs: Tensor[], state = this.state()): Graph {
     return this.graphs.get(inputs, this.module.training,
-      () => traceModuleGraph(this.module, inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs)));
+      () => traceModuleGraph(this.module, inputs, () => (this.module.forward as (...a: Tensor[]) => unknown)(...inputs)), state);
   }
 
   /** The module's tensors the graph takes as inputs: parameters, then buffers (updated in place where forward does). */
@@ -97,7 +97,8 @@ export class TracedModule {
   }
 
   private run(inputs: Tensor[]): [Graph, TensorHandle[]] {
-    return [this.graphFor(inputs), [...this.state(), ...inputs].map((t) => t.handle())];
+    const state = this.state();
+    return [this.graphFor(inputs, state), [...state, ...inputs].map((t) => t.handle())];
   }
 
   /** The traced forward, on the JS thread. */

@@ -294,6 +294,31 @@ describe('buffers (registerBuffer): module state that is not a parameter', () =>
     assert.deepStrictEqual(values(m.steps), [5]);
   });
 
+  it('a buffer registered after the first traced call: the module\'s state is part of the graph\'s signature, so it is traced again', async () => {
+    class Late extends nn.Module {
+      lin = new nn.Linear(2, 1);
+      declare count?: torch.Tensor;
+      forward(x: torch.Tensor): torch.Tensor {
+        if (this.count) this.count.add_(1);
+        return this.lin.forward(x).squeeze(-1);
+      }
+    }
+    const m = new Late();
+    const step = torch.trainStep({ model: m, loss: (y: torch.Tensor, t: torch.Tensor) => y.sub(t).pow(2).mean(), optimizer: new torch.optim.SGD(m.parameters(), { lr: 0.01 }) });
+    const x = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    await step(x, torch.zeros([2]));
+    m.registerBuffer('count', torch.zeros([1]));
+    await step(x, torch.zeros([2]));
+    await step(x, torch.zeros([2]));
+    assert.deepStrictEqual(values(m.count!), [2]);
+    const traced = torch.jit.trace(m, [x]);
+    m.registerBuffer('count', torch.tensor([10], { dtype: 'float32' }));  // the same shape: the same graph, the new tensor
+    traced.forward(x);
+    assert.deepStrictEqual(values(m.count!), [11]);
+    m.registerBuffer('count', null);
+    assert.deepStrictEqual(values(traced.forward(x)), values(m.forward(x)));
+  });
+
   it('a buffer can be reassigned, or registered without a tensor yet', () => {
     const m = new Outer();
     m.steps = torch.tensor(41);

@@ -132,7 +132,7 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
           setRngState(rng);
           rng.dispose();
         }
-      });
+      }, params);
       const handles = [...params, ...all].map((x) => x.handle());
       return withCallerStack(native.trainStepAsync({ traced: g.handle, inputs: handles, loss: null, optimizer: optimizer._h, groups: optimizer._groupOptions(), maxNorm, normType, scaler: scalerArg, ddp: ddpArg }), caller);
     }
