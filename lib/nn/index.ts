@@ -7,6 +7,8 @@ export { Identity, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, GLU, Softmax, Log
 export { ModuleList, ModuleDict } from './containers';
 export { Conv1d, Conv2d } from './conv';
 export type { ConvOptions } from './conv';
+export { BatchNorm1d, BatchNorm2d } from './batchnorm';
+export type { BatchNormOptions } from './batchnorm';
 export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
