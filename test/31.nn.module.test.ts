@@ -316,7 +316,7 @@ describe('buffers (registerBuffer): module state that is not a parameter', () =>
     traced.forward(x);
     assert.deepStrictEqual(values(m.count!), [11]);
     m.registerBuffer('count', null);
-    assert.deepStrictEqual(values(traced.forward(x)), values(m.forward(x)));
+    assert.deepStrictEqual(values(traced.forward(x) as torch.Tensor), values(m.forward(x)));
   });
 
   it('a buffer can be reassigned, or registered without a tensor yet', () => {
