@@ -12,6 +12,7 @@ export type { MaxPoolOptions, AvgPoolOptions, AvgPool2dOptions } from './pooling
 export { Dropout2d } from './dropout';
 export { BatchNorm1d, BatchNorm2d } from './batchnorm';
 export type { BatchNormOptions } from './batchnorm';
+export { MultiheadAttention, NonDynamicallyQuantizableLinear, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './attention';
 export * as utils from './utils';
 export * as functional from './functional';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, CTCLoss } from './loss';
