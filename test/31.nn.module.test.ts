@@ -102,6 +102,9 @@ describe('nn.Module', () => {
     assert.strictEqual(y.dtype, 'float64');
     y.sum().backward();
     assert.ok(m.parameters().every((p) => p.grad !== null && p.grad.dtype === 'float64'));
+    // gradients that exist convert with their parameters (built-in layers and TypeScript ones)
+    m.to('float32');
+    assert.ok(m.parameters().every((p) => p.dtype === 'float32' && p.grad !== null && p.grad.dtype === 'float32'));
     assert.throws(() => m.to('cuda'), { code: 'ERR_CUDA_UNAVAILABLE' });
   });
 
