@@ -5,7 +5,8 @@ import { mnist } from './mnist';
 import { names } from './names';
 import { spam } from './spam';
 import { text } from './text';
+import { video } from './video';
 import type { Task } from './task';
 
 /** Every task the CLI can train. */
-export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam, digits };
+export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam, digits, video };
