@@ -61,7 +61,9 @@ say "node $(node -v), npm $(npm -v 2>/dev/null)"
 # headers that c10d's ProcessGroupGloo.hpp includes (torch.distributed; without them the addon
 # builds without distributed support). dataset-fashion-mnist: the 70,000 Fashion-MNIST images
 # (30 MB, IDX files under /usr/share/datasets) for `torchrnn train mnist --fashion`.
-packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make ninja-build dataset-fashion-mnist)
+# espeak-ng: the speech synthesizer that the speech and wavenet tasks make their audio with
+# (Debian 12: 1.51, Debian 13: 1.52).
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make ninja-build dataset-fashion-mnist espeak-ng)
 if (( dev )); then packages+=(python3-torch); fi
 
 have_dpkg=0
@@ -165,6 +167,7 @@ if (( ${#missing[@]} )); then
     case "$p" in
       libopenblas0-pthread) warn "libopenblas0-pthread is missing: with the reference BLAS, training is about 7 times slower" ;;
       python3-torch) warn "python3-torch is missing: scripts/gen-fixtures.py and the benchmarks need it" ;;
+      espeak-ng) warn "espeak-ng is missing: the speech and wavenet CLI tasks (and test/73) synthesize their audio with it" ;;
     esac
   done
   warn "continuing without: ${missing[*]} (install with: sudo apt-get install -y --no-install-recommends ${missing[*]})"

@@ -271,7 +271,7 @@ async function train(argv: string[]): Promise<void> {
   if (task.sample) {
     say(quiet, 'samples:');
     const d = task.sampleDefaults ?? {};
-    const opts = { count: d.count ?? 20, temperature: 0.8, prompt: d.prompt ?? '', seed: cfg.seed, options: taskOptions(task, 'useOptions', {}, {}) };
+    const opts = { count: d.count ?? 20, temperature: 0.8, prompt: d.prompt ?? '', seed: cfg.seed, options: taskOptions(task, 'useOptions', {}, {}), runDir: dir };
     for (const s of task.sample(model, prepared.meta, opts)) process.stdout.write(`  ${s.replace(/\n/g, '\n  ')}\n`);
   } else if (task.predict && task.examples) {
     say(quiet, 'predictions:');
@@ -325,6 +325,7 @@ function sample(argv: string[]): void {
   const out = task.sample(model, run.meta, {
     count: (options.count as number | undefined) ?? d.count ?? 20, temperature: (options.temperature as number | undefined) ?? d.temperature ?? 1,
     prompt: (options.prompt as string | undefined) ?? d.prompt ?? '', seed: (options.seed as number | undefined) ?? 0, options: own,
+    runDir: positional[0],
   });
   for (const s of out) process.stdout.write(`${s}\n`);
 }

@@ -4,9 +4,10 @@ import { g2p } from './g2p';
 import { mnist } from './mnist';
 import { names } from './names';
 import { spam } from './spam';
+import { speech, wavenet } from './speech';
 import { text } from './text';
 import { video } from './video';
 import type { Task } from './task';
 
 /** Every task the CLI can train. */
-export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam, digits, video };
+export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam, digits, video, speech, wavenet };

@@ -53,7 +53,11 @@ export interface TaskOption extends OptionSpec {
   on?: string;
 }
 
-export interface SampleOptions { count: number; temperature: number; prompt: string; seed: number; options: TaskOptionValues }
+export interface SampleOptions {
+  count: number; temperature: number; prompt: string; seed: number; options: TaskOptionValues;
+  /** The run's directory: where a task that writes files (wavenet's WAV) puts them by default. */
+  runDir: string;
+}
 
 /** A trained run as the sample/predict commands see it. */
 export interface RunInfo { config: TrainConfig; meta: Record<string, unknown> }
