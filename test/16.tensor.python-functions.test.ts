@@ -278,6 +278,19 @@ describe('torch.nn.functional: dropout1d and dropout3d (channel dropout, unbatch
     assert.deepStrictEqual([...y.clone().shape], [4, 3], 'the shape libtorch holds');
   });
 
+  it('inplace in the generated functions (F.dropout, F.dropout2d: the in-place operator\'s `self`): the input changes as the functional result', () => {
+    for (const [name, f] of [['dropout', (x: torch.Tensor, inplace: boolean) => F.dropout(x, 0.5, true, inplace)],
+      ['dropout2d', (x: torch.Tensor, inplace: boolean) => F.dropout2d(x, { p: 0.5, inplace })]] as const) {
+      torch.manualSeed(1);
+      const want = values(f(torch.ones([2, 4, 3]), false));
+      torch.manualSeed(1);
+      const y = torch.ones([2, 4, 3]);
+      f(y, true);
+      assert.deepStrictEqual(values(y), want, name);
+      assert.ok(want.includes(0) && want.includes(2), name);
+    }
+  });
+
   it('errors', async () => {
     invalid(() => F.dropout1d(d2(), 1.5), 'Expected a probability in [0, 1] for p but received 1.5');
     invalid(() => F.dropout1d(torch.zeros([1, 2, 3, 4])), 'Expected a 2-D or 3-D tensor ([C, L] or [N, C, L]: dropout1d drops channels of 1-D signals) for input but received a float32 Tensor of shape [1, 2, 3, 4]');

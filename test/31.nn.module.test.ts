@@ -102,6 +102,9 @@ describe('nn.Module', () => {
     assert.strictEqual(y.dtype, 'float64');
     y.sum().backward();
     assert.ok(m.parameters().every((p) => p.grad !== null && p.grad.dtype === 'float64'));
+    // gradients that exist convert with their parameters (built-in layers and TypeScript ones)
+    m.to('float32');
+    assert.ok(m.parameters().every((p) => p.dtype === 'float32' && p.grad !== null && p.grad.dtype === 'float32'));
     assert.throws(() => m.to('cuda'), { code: 'ERR_CUDA_UNAVAILABLE' });
   });
 
@@ -316,7 +319,7 @@ describe('buffers (registerBuffer): module state that is not a parameter', () =>
     traced.forward(x);
     assert.deepStrictEqual(values(m.count!), [11]);
     m.registerBuffer('count', null);
-    assert.deepStrictEqual(values(traced.forward(x)), values(m.forward(x)));
+    assert.deepStrictEqual(values(traced.forward(x) as torch.Tensor), values(m.forward(x)));
   });
 
   it('a buffer can be reassigned, or registered without a tensor yet', () => {

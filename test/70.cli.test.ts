@@ -98,8 +98,8 @@ describe('torchrnn CLI', () => {
 
   it('bad arguments: one clear line, exit code 2', () => {
     const cases: [string[], string][] = [
-      [['train', 'nope'], 'torchrnn: unknown task "nope" (tasks: names, text, mnist, g2p, forecast, spam)'],
-      [['train'], 'torchrnn: train needs a task: names, text, mnist, g2p, forecast, spam'],
+      [['train', 'nope'], 'torchrnn: unknown task "nope" (tasks: names, text, mnist, g2p, forecast, spam, digits)'],
+      [['train'], 'torchrnn: train needs a task: names, text, mnist, g2p, forecast, spam, digits'],
       [['train', 'names', '--hidden', 'big'], 'torchrnn: --hidden must be an integer, not "big"'],
       [['train', 'names', '--frobnicate'], 'torchrnn: unknown option --frobnicate (see torchrnn --help)'],
       [['train', 'names', '--cell', 'lstmx'], 'torchrnn: --cell must be one of lstm, gru, rnn, not "lstmx"'],

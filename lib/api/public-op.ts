@@ -170,7 +170,16 @@ function prepare(aten: string, label: string, avail: Availability, py: PythonSig
   if (py) {
     const a = adapt(args, py, label);
     call = a.args;
-    if (a.inplace) list = overloads(py.inplaceOp!);
+    if (a.inplace) {
+      list = overloads(py.inplaceOp!);
+      // the in-place operator names its tensor `self` where the functional one says `input`
+      // (aten::dropout_ vs aten::dropout)
+      const o = call[0] as Record<string, unknown>;
+      if ('input' in o && list.length && list.every((s) => !s.args.some((x) => x.name === 'input') && s.args.some((x) => x.name === 'self'))) {
+        o.self = o.input;
+        delete o.input;
+      }
+    }
     if (a.indices && py.indicesOp) list = overloads(py.indicesOp);
     firstOnly = !!py.indicesResult && !a.indices;
   } else {

@@ -61,8 +61,8 @@ function help(): string {
 
 Usage:
   torchrnn train <task> [options]      train a task's model; writes a run directory
-  torchrnn sample <run-dir> [options]  generate from a trained run (language-model tasks: names, text)
-  torchrnn predict <run-dir> <input…>  use a trained run on new inputs (mnist, g2p, forecast, spam)
+  torchrnn sample <run-dir> [options]  generate from a trained run (${Object.values(TASKS).filter((t) => t.sample).map((t) => t.name).join(', ')})
+  torchrnn predict <run-dir> <input…>  use a trained run on new inputs (${Object.values(TASKS).filter((t) => t.predict).map((t) => t.name).join(', ')})
   torchrnn evaluate <run-dir>          the task's metric on its validation split
   torchrnn run --nproc N script.js …   start N distributed workers (torchrun's variables; see run --help)
   torchrnn doctor                      what torchrnn runs on: addon, libtorch, BLAS, threads, CUDA

@@ -465,4 +465,5 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
 // (scripts/gen-api/); the functions above are hand-written and the generator skips their names.
 export * from './functional-python';
 export * from './functional-resample';
+export { multiHeadAttentionForward } from './attention';
 export * from '../api/generated/functional';

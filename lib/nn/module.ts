@@ -220,9 +220,9 @@ export abstract class Module {
         }
       }
       for (const p of this.parameters()) {
+        p.clearMeta(); // its dtype/device changed under the wrapper: the grad setter checks against them
         const g = p.grad;
         if (g !== null) { p.grad = g.to(conv) as Tensor; g.dispose(); }
-        p.clearMeta();
       }
     });
     return this;

@@ -24,6 +24,23 @@ export function requireDataset<T>(pkg: string, task: string): T {
   }
 }
 
+/** The `mnist` package's 10,000 digits (28 × 28 pixels in [0, 1]), in the package's order (by digit). */
+export function loadMnistDigits(task: string): { pixels: Float32Array; labels: Uint8Array } {
+  const PIXELS = 28 * 28;
+  const mnist = requireDataset<{ [digit: number]: { raw: number[]; length: number } }>('mnist', task);
+  const total = Array.from({ length: 10 }, (_, d) => mnist[d].length).reduce((a, b) => a + b, 0);
+  const pixels = new Float32Array(total * PIXELS);
+  const labels = new Uint8Array(total);
+  let n = 0;
+  for (let d = 0; d < 10; d++) {
+    const { raw, length } = mnist[d];
+    pixels.set(raw.slice(0, length * PIXELS), n * PIXELS);
+    labels.fill(d, n, n + length);
+    n += length;
+  }
+  return { pixels, labels };
+}
+
 export function shuffled<T>(items: T[], seed: number): T[] {
   const a = [...items];
   const rand = mulberry32(seed);

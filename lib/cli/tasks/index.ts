@@ -1,3 +1,4 @@
+import { digits } from './digits';
 import { forecast } from './forecast';
 import { g2p } from './g2p';
 import { mnist } from './mnist';
@@ -7,4 +8,4 @@ import { text } from './text';
 import type { Task } from './task';
 
 /** Every task the CLI can train. */
-export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam };
+export const TASKS: Record<string, Task> = { names, text, mnist, g2p, forecast, spam, digits };

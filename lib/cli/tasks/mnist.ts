@@ -18,7 +18,7 @@ import * as nn from '../../nn';
 import { Module } from '../../nn/module';
 import { Tensor, tidy } from '../../tensor';
 import { UsageError } from '../args';
-import { argmaxOf, Batcher, classCrossEntropy, recurrent, requireDataset, runRecurrent, shuffled } from './common';
+import { argmaxOf, Batcher, classCrossEntropy, loadMnistDigits, recurrent, runRecurrent, shuffled } from './common';
 import type { Metric, Prepared, Task, TrainConfig } from './task';
 
 const SIZE = 28;
@@ -36,22 +36,6 @@ function subset(set: ImageSet, idx: number[]): ImageSet {
   const pixels = new Float32Array(idx.length * PIXELS);
   idx.forEach((j, i) => pixels.set(set.pixels.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS));
   return { pixels, labels: Uint8Array.from(idx, (j) => set.labels[j]) };
-}
-
-/** The `mnist` package's 10,000 digits, in the package's order (by digit). */
-function loadMnist(): ImageSet {
-  const mnist = requireDataset<{ [digit: number]: { raw: number[]; length: number } }>('mnist', 'mnist');
-  const total = Array.from({ length: 10 }, (_, d) => mnist[d].length).reduce((a, b) => a + b, 0);
-  const pixels = new Float32Array(total * PIXELS);
-  const labels = new Uint8Array(total);
-  let n = 0;
-  for (let d = 0; d < 10; d++) {
-    const { raw, length } = mnist[d];
-    pixels.set(raw.slice(0, length * PIXELS), n * PIXELS);
-    labels.fill(d, n, n + length);
-    n += length;
-  }
-  return { pixels, labels };
 }
 
 /** Reads one gzipped IDX file (magic 0x0801 labels, 0x0803 images). */
@@ -100,7 +84,7 @@ function split(cfg: TrainConfig): { train: ImageSet; test: ImageSet; name: strin
     const nTest = Math.max(1, Math.round(cfg.limit / 5));
     return { train: subset(train, [...Array(Math.min(cfg.limit, train.labels.length)).keys()]), test: subset(test, [...Array(Math.min(nTest, test.labels.length)).keys()]), name: 'Fashion-MNIST' };
   }
-  const all = loadMnist();
+  const all = loadMnistDigits('mnist');
   let order = shuffled([...all.labels.keys()], 1234); // a fixed split, whatever --seed is
   if (cfg.limit !== null) order = order.slice(0, cfg.limit);
   const nTest = Math.max(1, Math.round(order.length * 0.2)); // 2,000 of 10,000
