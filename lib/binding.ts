@@ -155,7 +155,15 @@ export interface NativeBinding {
   scriptForward(s: ScriptHandle, args: unknown[]): unknown;
   scriptForwardAsync(s: ScriptHandle, args: unknown[]): Promise<unknown>;
   scriptTrain(s: ScriptHandle, mode: boolean): void;
-  scriptParameters(s: ScriptHandle): [string[], H[]];
+  scriptParameters(s: ScriptHandle, recurse: boolean): [string[], H[]];
+  scriptBuffers(s: ScriptHandle, recurse: boolean): [string[], H[]];
+  scriptChildren(s: ScriptHandle): [string, ScriptHandle][];
+  scriptIsTraining(s: ScriptHandle): boolean;
+  scriptGraph(s: ScriptHandle): string;
+  scriptSave(s: ScriptHandle, path: string): void;
+  scriptSaveAsync(s: ScriptHandle, path: string): Promise<void>;
+  // jit/export.cc
+  tracedExport(t: TracedHandle, names: string[], tensors: H[], isBuffer: boolean[], modules: [string, string, boolean][], structure: unknown): ScriptHandle;
   trainStepAsync(args: NativeTrainStepArgs): Promise<number>;
   // distributed/process_group.cc, distributed/collectives.cc, distributed/ddp.cc
   distInit(opts: NativeDistInitOptions): void;

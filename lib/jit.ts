@@ -8,14 +8,15 @@
  * keeps one graph per input signature (shapes and dtypes, and the training flag) and traces
  * again when a new one comes; a forward that reads tensor values throws while tracing.
  */
-import * as fs from 'fs';
-import { isTensorHandle, native, ScriptHandle, TensorHandle, TracedHandle } from './binding';
-import { invalidArg, TorchError, withCallerStack } from './errors';
-import { checkDevice, checkOptions, Device } from './validate';
+import { native, TensorHandle, TracedHandle } from './binding';
+import { invalidArg, withCallerStack } from './errors';
 import { checkTensor, Tensor, tracing, wrap } from './tensor';
 import { noGrad } from './autograd';
 import type { Module } from './nn/module';
 import { GraphCache, signature } from './graph-cache';
+import { ScriptModule } from './jit-script';
+
+export { ScriptModule, load } from './jit-script';
 
 /** Where each output tensor goes in the forward's result (tensors, arrays of them, nested). */
 type Structure = number | Structure[];
@@ -77,8 +78,13 @@ export function traceGraph(params: Tensor[], inputs: Tensor[], fn: () => unknown
 export class TracedModule {
   readonly module: Module;
   private readonly graphs = new GraphCache<Graph>();
+  /** The example inputs given to trace(): what save() traces the exported graph with. */
+  private readonly example: Tensor[];
 
-  constructor(module: Module) { this.module = module; }
+  constructor(module: Module, example: Tensor[]) {
+    this.module = module;
+    this.example = example;
+  }
 
   private inputs(args: unknown[]): Tensor[] {
     if (args.length === 0) invalidArg('at least one input tensor', 'inputs', args);
@@ -115,6 +121,40 @@ export class TracedModule {
 
   /** The TorchScript IR of the graph traced for these inputs (as torch.jit.trace's .graph). */
   graph(...args: Tensor[]): string { return native.tracedGraph(this.graphFor(this.inputs(args)).handle); }
+
+  /**
+   * The module as a TorchScript module that needs nothing of torchrnn: traced again with the
+   * example inputs, on libtorch's own RNN operators (torchrnn's fused kernels are not in other
+   * programs), in the module's current mode (call `eval()` first for inference), with its
+   * parameters and buffers as attributes under their stateDict() names.
+   */
+  toScript(): ScriptModule {
+    this.module._checkLive('module');
+    const fused = native.fusedRnnFlags().enabled;
+    native.setFusedRnnEnabled(false);
+    let g: Graph;
+    try {
+      g = traceModuleGraph(this.module, this.example, () => (this.module.forward as (...a: Tensor[]) => unknown)(...this.example));
+    } finally {
+      native.setFusedRnnEnabled(fused);
+    }
+    const named: [string, Tensor, boolean][] = [
+      ...this.module.namedParameters().map(([k, p]): [string, Tensor, boolean] => [k, p, false]),
+      ...this.module.namedBuffers().map(([k, b]): [string, Tensor, boolean] => [k, b, true]),
+    ];
+    const modules = this.module.namedModules().map(([k, m]): [string, string, boolean] => [k, m.constructor.name, m.training]);
+    const h = native.tracedExport(g.handle, named.map(([k]) => k), named.map(([, t]) => t.handle()), named.map(([, , b]) => b), modules, g.structure);
+    return new ScriptModule(h);
+  }
+
+  /**
+   * Saves the module as a TorchScript archive (toScript(), then ScriptModule.save): Python's
+   * `torch.jit.load(path)` and C++'s `torch::jit::load(path)` run it without torchrnn.
+   */
+  save(path: string): void { this.toScript().save(path); }
+
+  /** save() with the file written on the executor. */
+  saveAsync(path: string): Promise<void> { return this.toScript().saveAsync(path); }
 }
 
 /**
@@ -126,66 +166,27 @@ export function trace(module: Module, exampleInputs: Tensor | Tensor[]): TracedM
   if (module === null || typeof module !== 'object' || typeof (module as Module).forward !== 'function' || typeof (module as Module).parameters !== 'function') {
     invalidArg('an nn.Module', 'module', module);
   }
-  const traced = new TracedModule(module);
-  const inputs = Array.isArray(exampleInputs) ? exampleInputs : [exampleInputs];
-  traced.graphFor(inputs.map((t, i) => checkTensor(t, `exampleInputs[${i}]`)));
+  const inputs = (Array.isArray(exampleInputs) ? exampleInputs : [exampleInputs]).map((t, i) => checkTensor(t, `exampleInputs[${i}]`));
+  const traced = new TracedModule(module, inputs);
+  traced.graphFor(inputs);
   return traced;
 }
 
-// ---- TorchScript modules ---------------------------------------------------------------------
-
-/** Converts the interpreter's results: tensor handles become Tensors, inside arrays and objects too. */
-function tensorsIn(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (isTensorHandle(v)) return wrap(v);
-  if (Array.isArray(v)) return v.map(tensorsIn);
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tensorsIn(x)]));
-}
-
-function scriptArgs(args: unknown[]): unknown[] {
-  return args.map((a, i) => (a instanceof Tensor ? checkTensor(a, `inputs[${i}]`).handle(`inputs[${i}]`) : Array.isArray(a) ? a.map((x) => (x instanceof Tensor ? x.handle() : x)) : a));
-}
-
-/** A TorchScript module saved by Python, run by libtorch's interpreter (control flow included). */
-export class ScriptModule {
-  /** @internal */
-  readonly _h: ScriptHandle;
-  constructor(handle: ScriptHandle) { this._h = handle; }
-  /** Runs forward. Outputs: tensors, tuples and lists as arrays, dicts as objects. Arguments are converted by forward's signature. */
-  forward(...inputs: unknown[]): unknown { return tensorsIn(native.scriptForward(this._h, scriptArgs(inputs))); }
-  /** forward() on the executor. */
-  forwardAsync(...inputs: unknown[]): Promise<unknown> {
-    return withCallerStack(native.scriptForwardAsync(this._h, scriptArgs(inputs)), new Error()).then(tensorsIn);
-  }
-  train(mode = true): this { native.scriptTrain(this._h, mode); return this; }
-  eval(): this { return this.train(false); }
-  /** The parameters with their dotted names. */
-  namedParameters(): [string, Tensor][] {
-    const [names, handles] = native.scriptParameters(this._h);
-    return names.map((n, i) => [n, wrap(handles[i])]);
-  }
-}
-
 /**
- * Loads a TorchScript module (torch.jit.script or torch.jit.trace, then .save() in Python).
- * A missing or corrupt file throws ERR_CHECKPOINT. The module starts in eval mode.
- * @example const m = torch.jit.load('model.pt'); const [y, state] = m.forward(x) as [Tensor, Record<string, Tensor>];
+ * torch.jit.save: writes a traced module (jit.trace) or a TorchScript module (jit.load) as a
+ * TorchScript archive that Python and C++ load without torchrnn.
+ * @example torch.jit.save(torch.jit.trace(model.eval(), [x]), 'model.pt');   // Python: torch.jit.load('model.pt')
  */
-export function load(path: string, opts?: { device?: Device }): ScriptModule {
-  if (typeof path !== 'string' || path.length === 0) invalidArg('a file path', 'path', path);
-  const o = checkOptions<{ device: Device }>(opts, 'options', ['device']);
-  const device = o.device === undefined ? null : checkDevice(o.device);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(path);
-  } catch {
-    throw new TorchError(`Cannot load a TorchScript module from ${path}: no such file`, 'ERR_CHECKPOINT');
-  }
-  if (!stat.isFile()) throw new TorchError(`Cannot load a TorchScript module from ${path}: not a file`, 'ERR_CHECKPOINT');
-  try {
-    return new ScriptModule(native.scriptLoad(path, device));
-  } catch (err) {
-    if (err instanceof TorchError && err.code === 'ERR_TORCH') throw new TorchError(`Cannot load a TorchScript module from ${path}: ${err.message}`, 'ERR_CHECKPOINT');
-    throw err;
-  }
+export function save(module: TracedModule | ScriptModule, path: string): void {
+  checkScriptable(module).save(path);
+}
+
+/** jit.save() with the archive written on the executor. */
+export function saveAsync(module: TracedModule | ScriptModule, path: string): Promise<void> {
+  return checkScriptable(module).saveAsync(path);
+}
+
+function checkScriptable(m: unknown): TracedModule | ScriptModule {
+  if (m instanceof TracedModule || m instanceof ScriptModule) return m;
+  return invalidArg('a traced module (jit.trace) or a TorchScript module (jit.load)', 'module', m);
 }

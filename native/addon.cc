@@ -56,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOptim(env, exports);
   InitJit(env, exports);
   InitScript(env, exports);
+  InitJitExport(env, exports);
   InitTrain(env, exports);
   InitAmp(env, exports);
   InitTfjs(env, exports);

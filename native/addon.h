@@ -86,6 +86,7 @@ void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
 void InitScript(Napi::Env env, Napi::Object exports);
+void InitJitExport(Napi::Env env, Napi::Object exports);  // jit/export.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
 void InitAmp(Napi::Env env, Napi::Object exports);
 void InitTfjs(Napi::Env env, Napi::Object exports);  // tfjs/rnn.cc

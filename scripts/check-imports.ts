@@ -47,7 +47,7 @@ export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   { rank: 5, room: 'optim', prefixes: ['optim/'] },
   // autocast and GradScaler (which steps optimizers); tracing and TorchScript (of modules)
   { rank: 6, room: 'amp', prefixes: ['amp'] },
-  { rank: 6, room: 'jit', prefixes: ['jit', 'graph-cache'] },
+  { rank: 6, room: 'jit', prefixes: ['jit', 'jit-script', 'graph-cache'] },
   // trainStep, fit, training checkpoints
   { rank: 7, room: 'train', prefixes: ['train/'] },
   // the public API of 'torchrnn'

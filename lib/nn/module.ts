@@ -50,6 +50,8 @@ export abstract class Module {
   _nativeParams: [string, Parameter][] = [];
   /** @internal The buffers registered with registerBuffer, in registration order. */
   _buffers = new Map<string, BufferSlot>();
+  /** @internal Whether trainStep traces forward by default (a TorchScript module runs its own graph). */
+  readonly _traceable: boolean = true;
 
   /** The computation. Built-in layers implement it; a model written in TypeScript overrides it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -201,7 +203,7 @@ export abstract class Module {
       for (const m of this.modules()) {
         if (m._native) native.moduleTo(m._native, dtype ? SCALAR_TYPE[dtype] : null, device ?? null);
         for (const [, p] of m.ownParameters()) {
-          if (m._nativeParams.some(([, q]) => q === p)) continue;
+          if (m._native && m._nativeParams.some(([, q]) => q === p)) continue; // moduleTo moved them
           const moved = p.to(conv);
           native.setData(p.handle(), moved.handle());
           moved.dispose();

@@ -73,3 +73,42 @@ export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<
   syncDir(path.dirname(file));
   removeStale(file);
 }
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+}
+
+/**
+ * writeFileAtomic for a writer that makes the file itself (libtorch's Module::save): `write`
+ * writes the temporary file it is given, which is then fsynced and renamed over `file`.
+ */
+export function writeWithAtomic(file: string, write: (tmp: string) => void): void {
+  const tmp = tempName(file);
+  try {
+    write(tmp);
+    fsyncFile(tmp);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.renameSync(tmp, file);
+  syncDir(path.dirname(file));
+  removeStale(file);
+}
+
+/** writeWithAtomic for an asynchronous writer. */
+export async function writeWithAtomicAsync(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = tempName(file);
+  try {
+    await write(tmp);
+    const fh = await fs.promises.open(tmp, 'r+');
+    try { await fh.sync(); } finally { await fh.close(); }
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  await fs.promises.rename(tmp, file);
+  syncDir(path.dirname(file));
+  removeStale(file);
+}

@@ -82,12 +82,15 @@ export function trainStep(opts: TrainStepOptions): TrainStep {
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) invalidArg('a number > 0', 'clipGradNorm', o.clipGradNorm);
   const normType = o.normType === undefined ? 2 : o.normType;
   if (typeof normType !== 'number' || Number.isNaN(normType)) invalidArg('a number or Infinity', 'normType', normType);
-  const traced = o.trace === undefined ? true : checkBool(o.trace, 'trace');
   // DistributedDataParallel: the step traces and runs the wrapped module, and drives the
   // Reducer itself on the executor (its forward would ready the Reducer on the JS thread).
   const ddp = o.model instanceof DistributedDataParallel ? o.model : null;
   const ddpArg = ddp ? ddp._ddp : null;
   const model = ddp ? ddp.module : o.model;
+  const traced = o.trace === undefined ? model._traceable : checkBool(o.trace, 'trace');
+  if (traced && !model._traceable) {
+    invalidArg('false for a TorchScript module (its forward runs in the interpreter; tracing would unroll its control flow)', 'trace', o.trace);
+  }
   const optimizer = o.optimizer;
   const loss = lossOf(o.loss);
   const graphs = new GraphCache<Graph>();

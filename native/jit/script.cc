@@ -1,5 +1,6 @@
 #include "script.h"
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/script.h>
 
 #include "../executor.h"
@@ -56,17 +57,43 @@ static Napi::Value ToJs(Napi::Env env, const c10::IValue& v) {
   return FromIValue(env, v);
 }
 
-// scriptLoad(path, device | null)
-static Napi::Value Load(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Object NewScriptHandle(Napi::Env env, torch::jit::Module module) {
   auto s = std::make_shared<ScriptModule>();
-  c10::optional<c10::Device> device;
-  if (info[1].IsString()) device = ParseDevice(info[1].As<Napi::String>().Utf8Value());
-  s->module = torch::jit::load(info[0].As<Napi::String>().Utf8Value(), device);
-  s->module.eval();
+  s->module = std::move(module);
   Napi::Object obj = Data(env).scriptCtor.New({});
   ScriptHandle::Unwrap(obj)->script = s;
   return obj;
+}
+
+// scriptLoad(path, device | null)
+static Napi::Value Load(const Napi::CallbackInfo& info) {
+  c10::optional<c10::Device> device;
+  if (info[1].IsString()) device = ParseDevice(info[1].As<Napi::String>().Utf8Value());
+  auto module = torch::jit::load(info[0].As<Napi::String>().Utf8Value(), device);
+  module.eval();
+  return NewScriptHandle(info.Env(), std::move(module));
+}
+
+// scriptSave(h, path): the archive is written to path (lib writes to a temporary name and
+// renames it, so a failed save leaves no partial file at the destination).
+static Napi::Value Save(const Napi::CallbackInfo& info) {
+  auto s = GetScript(info[0]);
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->module.save(info[1].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
+static Napi::Value SaveAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto s = GetScript(info[0]);
+  std::string path = info[1].As<Napi::String>().Utf8Value();
+  return Data(env).GetExecutor(env).Submit(
+      env,
+      [s, path] {
+        std::lock_guard<std::mutex> lock(s->mu);
+        s->module.save(path);
+      },
+      [](Napi::Env env) { return env.Undefined(); });
 }
 
 // The forward method's arguments after self, converted by its schema.
@@ -111,14 +138,13 @@ static Napi::Value ScriptTrain(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// scriptParameters(h) -> [names, handles]
-static Napi::Value ScriptParameters(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto s = GetScript(info[0]);
+// [names, handles] of a named_parameters() or named_buffers() list
+template <typename List>
+static Napi::Value NamedTensors(Napi::Env env, const List& list) {
   Napi::Array names = Napi::Array::New(env);
   Napi::Array handles = Napi::Array::New(env);
   uint32_t i = 0;
-  for (const auto& p : s->module.named_parameters(true)) {
+  for (const auto& p : list) {
     names.Set(i, Napi::String::New(env, p.name));
     handles.Set(i++, TensorHandle::New(env, p.value));
   }
@@ -128,6 +154,42 @@ static Napi::Value ScriptParameters(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// scriptParameters(h, recurse) -> [names, handles]: the module's own tensors (updates are the module's)
+static Napi::Value ScriptParameters(const Napi::CallbackInfo& info) {
+  return NamedTensors(info.Env(), GetScript(info[0])->module.named_parameters(info[1].ToBoolean().Value()));
+}
+
+// scriptBuffers(h, recurse) -> [names, handles]
+static Napi::Value ScriptBuffers(const Napi::CallbackInfo& info) {
+  return NamedTensors(info.Env(), GetScript(info[0])->module.named_buffers(info[1].ToBoolean().Value()));
+}
+
+// scriptChildren(h) -> [[name, ScriptHandle]]: the submodules, each a handle of its own (the
+// same TorchScript objects: a change through one is seen through the other)
+static Napi::Value ScriptChildren(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& c : GetScript(info[0])->module.named_children()) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, c.name));
+    pair.Set(1u, NewScriptHandle(env, c.value));
+    out.Set(i++, pair);
+  }
+  return out;
+}
+
+// scriptIsTraining(h): the root module's training attribute
+static Napi::Value ScriptIsTraining(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), GetScript(info[0])->module.is_training());
+}
+
+// scriptCode(h): forward's TorchScript IR
+static Napi::Value ScriptGraph(const Napi::CallbackInfo& info) {
+  auto s = GetScript(info[0]);
+  return Napi::String::New(info.Env(), torch::jit::toGraphFunction(s->module.get_method("forward").function()).graph()->toString());
+}
+
 void InitScript(Napi::Env env, Napi::Object exports) {
   ScriptHandle::Init(env, exports);
   Export<Load>(env, exports, "scriptLoad");
@@ -135,6 +197,12 @@ void InitScript(Napi::Env env, Napi::Object exports) {
   Export<ScriptForwardAsync>(env, exports, "scriptForwardAsync");
   ExportOrdered<ScriptTrain>(env, exports, "scriptTrain");
   ExportOrdered<ScriptParameters>(env, exports, "scriptParameters");
+  ExportOrdered<ScriptBuffers>(env, exports, "scriptBuffers");
+  Export<ScriptChildren>(env, exports, "scriptChildren");
+  Export<ScriptIsTraining>(env, exports, "scriptIsTraining");
+  Export<ScriptGraph>(env, exports, "scriptGraph");
+  ExportOrdered<Save>(env, exports, "scriptSave");
+  Export<SaveAsync>(env, exports, "scriptSaveAsync");
 }
 
 }  // namespace trnn

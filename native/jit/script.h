@@ -3,3 +3,16 @@
 // forward method's schema, as ops.cc does for operators.
 #pragma once
 #include "../addon.h"
+
+namespace torch::jit {
+struct Module;
+}
+
+namespace trnn {
+
+struct ScriptModule;
+
+// A new ScriptHandle object (lib's ScriptModule wraps it) that owns `module`.
+Napi::Object NewScriptHandle(Napi::Env env, torch::jit::Module module);
+
+}  // namespace trnn

@@ -6,6 +6,8 @@
 
 #include "fused/fused.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
+
 namespace trnn {
 
 namespace rnnutils = torch::nn::utils::rnn;
@@ -112,6 +114,17 @@ static Unbatch UnbatchOf(const RecurrentArgs& a, bool batchFirst) {
   return Unbatch{!a.packed && a.input.dim() == 2, batchFirst ? 0 : 1};
 }
 
+// Under the tracer, the zero initial state libtorch's module would make itself
+// (torch::zeros({rows, batch, size})) is made from the input's own batch instead: the graph
+// then reads the batch size from its input, where the module would fix it as a constant and
+// the graph would be wrong for any other batch size (TorchScript export, jit.save). A packed
+// sequence given as such keeps libtorch's state (its batch is not a size of a tensor).
+static torch::Tensor TracedZeroState(const RecurrentArgs& a, bool batchFirst, int64_t rows, int64_t size) {
+  if (!torch::jit::tracer::isTracing() || a.packed) return torch::Tensor();
+  auto firstStep = a.input.select(batchFirst ? 1 : 0, 0);  // [B, I]
+  return torch::zeros_like(firstStep.narrow(1, 0, 1)).unsqueeze(0).expand({rows, -1, size}).contiguous();
+}
+
 static Tensors LstmForward(const std::shared_ptr<torch::nn::Module>& p, const RecurrentArgs& a) {
   torch::nn::LSTM m(std::dynamic_pointer_cast<torch::nn::LSTMImpl>(p));
   const bool batchFirst = m->options.batch_first();
@@ -122,6 +135,13 @@ static Tensors LstmForward(const std::shared_ptr<torch::nn::Module>& p, const Re
   if (args.h0.defined()) hx = std::make_tuple(args.h0, args.c0);
   if (auto out = a.packed || a.lengths.defined() ? c10::nullopt : fused::lstm::Forward(m, args.input, args.h0, args.c0)) {
     return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1), u.out((*out)[2], 1)};
+  }
+  if (!args.h0.defined()) {
+    const auto& o = m->options;
+    int64_t rows = o.num_layers() * (o.bidirectional() ? 2 : 1);
+    args.h0 = TracedZeroState(args, batchFirst, rows, o.proj_size() > 0 ? o.proj_size() : o.hidden_size());
+    args.c0 = TracedZeroState(args, batchFirst, rows, o.hidden_size());
+    if (args.h0.defined()) hx = std::make_tuple(args.h0, args.c0);
   }
   using S = std::tuple<torch::Tensor, torch::Tensor>;
   Tensors out = RunRecurrent<torch::nn::LSTM, torch::optional<S>>(
@@ -141,6 +161,10 @@ static Tensors GruRnnForward(M m, const RecurrentArgs& a, Fused fused) {
   args.input = u.in(a.input, u.batchDim), args.h0 = u.in(a.h0, 1), args.c0 = torch::Tensor();
   if (auto out = a.packed || a.lengths.defined() ? c10::nullopt : fused(m, args.input, args.h0)) {
     return Tensors{u.out((*out)[0], u.batchDim), u.out((*out)[1], 1)};
+  }
+  if (!args.h0.defined()) {
+    const auto& o = m->options;
+    args.h0 = TracedZeroState(args, batchFirst, o.num_layers() * (o.bidirectional() ? 2 : 1), o.hidden_size());
   }
   Tensors out = RunRecurrent<M, torch::Tensor>(m, batchFirst, args, args.h0, [](const torch::Tensor& h) { return Tensors{h}; });
   return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1)};
