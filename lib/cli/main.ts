@@ -12,6 +12,7 @@ import { lineChart, Series } from './svg';
 import { TASKS } from './tasks';
 import type { Metric, Task, TaskOption, TaskOptionValues, TrainConfig } from './tasks/task';
 import { doctor } from './doctor';
+import { exportRun } from './export';
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   cell: { type: 'string', choices: ['lstm', 'gru', 'rnn'] },
@@ -64,6 +65,8 @@ Usage:
   torchrnn sample <run-dir> [options]  generate from a trained run (${Object.values(TASKS).filter((t) => t.sample).map((t) => t.name).join(', ')})
   torchrnn predict <run-dir> <input…>  use a trained run on new inputs (${Object.values(TASKS).filter((t) => t.predict).map((t) => t.name).join(', ')})
   torchrnn evaluate <run-dir>          the task's metric on its validation split
+  torchrnn export <run-dir> [--format torchscript|pt|safetensors] [--out file]
+                                       the model for Python/C++ without torchrnn (default TorchScript)
   torchrnn run --nproc N script.js …   start N distributed workers (torchrun's variables; see run --help)
   torchrnn doctor                      what torchrnn runs on: addon, libtorch, BLAS, threads, CUDA
   torchrnn --help                      this text
@@ -357,6 +360,7 @@ async function main(argv: string[]): Promise<void> {
     case 'sample': return sample(rest);
     case 'predict': return predictRun(rest);
     case 'evaluate': return evaluateRun(rest);
+    case 'export': process.stdout.write(`${await exportRun(rest, { loadRun, prepareData })}\n`); return;
     case 'doctor': return doctor();
     case 'run': return (await import('./run')).run(rest);  // the distributed launcher (lib/cli/run.ts)
     default: throw new UsageError(`unknown command "${command}" (see torchrnn --help)`);

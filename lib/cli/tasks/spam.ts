@@ -97,9 +97,10 @@ export class SpamClassifier extends nn.Module {
    */
   forward(ids: Tensor, lengths: Tensor): Tensor {
     const out = runRecurrent(this.rnn, this.drop.forward(this.embed.forward(ids)));
-    const [B, , F] = out.shape;
+    const F = out.shape[2];
     const H = F / this._directions;
-    const last = out.gather(1, lengths.sub(1).view(B, 1, 1).expand(B, 1, F)).squeeze(1); // [B, F] at each last token
+    // -1 for the batch: a traced graph (jit.save) then takes any batch size
+    const last = out.gather(1, lengths.sub(1).view(-1, 1, 1).expand(-1, 1, F)).squeeze(1); // [B, F] at each last token
     const features = this._directions === 2 ? cat([last.narrow(1, 0, H), out.select(1, 0).narrow(1, H, H)], 1) : last;
     return this.head.forward(this.drop.forward(features));
   }

@@ -81,8 +81,9 @@ export class ClipClassifier extends nn.Module {
     this.head = new nn.Linear(cfg.hidden * (cfg.bidirectional ? 2 : 1), OUTPUTS);
   }
   forward(x: Tensor): Tensor {
-    const [b, t] = x.shape;
-    const frames = this.cnn.forward(x.reshape([b * t, 1, FRAME, FRAME])).reshape([b, t, FEATURES]);
+    // sizes as -1 where they are the batch: a traced graph (jit.save) then takes any batch size
+    const t = x.shape[1];
+    const frames = this.cnn.forward(x.reshape([-1, 1, FRAME, FRAME])).reshape([-1, t, FEATURES]);
     const video = this.head.forward(runRecurrent(this.rnn, frames).mean(1));
     const one = this.baselineHead.forward(this.baseline.forward(x.narrow(1, 0, 1)));
     return cat([video, one], 1);
