@@ -9,8 +9,7 @@
  */
 import * as assert from 'assert';
 import * as torch from '../lib';
-import { resetWarnings } from '../lib/aten/python-args';
-import { byLine, invalid, throwsTorch, values } from './helpers';
+import { byLine, invalid, throwsTorch, values, warningsOf } from './helpers';
 
 const F = torch.nn.functional;
 const f32 = (data: number[], shape: number[]) => torch.tensor(data, { dtype: 'float32', shape });
@@ -25,20 +24,6 @@ function close(t: torch.Tensor, shape: number[], expected: number[], label: stri
 }
 
 /** The UserWarning messages `fn` emits (process warnings arrive on the next tick). */
-async function warningsOf(fn: () => unknown): Promise<string[]> {
-  resetWarnings(); // each is shown once per process: another test may have shown it already
-  const seen: string[] = [];
-  const on = (w: Error) => seen.push(w.message);
-  process.on('warning', on);
-  try {
-    fn();
-    await new Promise((r) => setImmediate(r));
-  } finally {
-    process.off('warning', on);
-  }
-  return seen;
-}
-
 const x4 = () => f32([1, 2, 3, 4], [1, 1, 2, 2]);
 const x3 = () => f32([1, 4, 2], [1, 1, 3]);
 

@@ -8,9 +8,8 @@ import * as child_process from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
-import { resetWarnings } from '../lib/aten/python-args';
 import {
-  assertMatches, assertNoBacktrace, caught, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, tolerance, values,
+  assertMatches, assertNoBacktrace, caught, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, tolerance, values, warningsOf,
 } from './helpers';
 
 const { nn, optim } = torch;
@@ -160,19 +159,6 @@ describe('Dropout2d: whole channels, PyTorch\'s mask after manualSeed', () => {
   });
 
   it('warns as F.dropout2d does for 3-D input (taken as [N, C, L]) and for other ranks', async () => {
-    const warningsOf = async (fn: () => unknown): Promise<string[]> => {
-      resetWarnings(); // each is shown once per process
-      const seen: string[] = [];
-      const on = (w: Error) => seen.push(w.message);
-      process.on('warning', on);
-      try {
-        fn();
-        await new Promise((r) => setImmediate(r));
-      } finally {
-        process.off('warning', on);
-      }
-      return seen;
-    };
     const d = new nn.Dropout2d(0.5);
     assert.deepStrictEqual(await warningsOf(() => d.forward(torch.ones([2, 3, 4, 4]))), []);
     const w3 = await warningsOf(() => d.forward(torch.ones([2, 3, 4])));

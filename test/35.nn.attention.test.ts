@@ -10,8 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
 import { libtorchLine, libtorchVersion } from '../lib/compat';
-import { resetWarnings } from '../lib/aten/python-args';
-import { assertMatches, byLine, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, throwsTorch, tolerance, Tolerance, values } from './helpers';
+import { assertMatches, byLine, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, throwsTorch, tolerance, Tolerance, values, warningsOf } from './helpers';
 
 const { nn } = torch;
 const { multiHeadAttentionForward } = nn.functional;
@@ -360,16 +359,7 @@ describe('nn.MultiheadAttention bad input', () => {
   it(`a bool and a float mask together ${byLine({ '1.13': 'merge without a warning, as in PyTorch 1.13', '2.6': "warn once, as PyTorch 2.x's deprecation" })}`, async () => {
     const m = new nn.MultiheadAttention(8, 2);
     const x = torch.randn([3, 2, 8]);
-    resetWarnings(); // each is shown once per process: a fixture case may have shown it already
-    const seen: string[] = [];
-    const on = (w: Error) => seen.push(w.message);
-    process.on('warning', on);
-    try {
-      m.forward(x, x, x, { keyPaddingMask: torch.zeros([2, 3], { dtype: 'bool' }), attnMask: torch.zeros([3, 3]) });
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', on);
-    }
+    const seen = await warningsOf(() => m.forward(x, x, x, { keyPaddingMask: torch.zeros([2, 3], { dtype: 'bool' }), attnMask: torch.zeros([3, 3]) }));
     assert.deepStrictEqual(seen, byLine({ '1.13': [], '2.6': ['Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.'] }));
   });
 

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { libtorchLine } from '../lib/compat';
+import { resetWarnings } from '../lib/aten/python-args';
 import { mulberry32 } from '../lib/random';
 
 // ---- fixtures ---------------------------------------------------------------------------------
@@ -250,4 +251,22 @@ export function suiteTmpDir(prefix: string): () => string {
   before(() => { dir = tmpDir(prefix); });
   after(() => { if (dir) removeDir(dir); });
   return () => dir;
+}
+
+/**
+ * The messages of the process warnings `fn` emits (PyTorch's UserWarnings), each once-per-process
+ * warning reset first so that an earlier test's showing does not hide it.
+ */
+export async function warningsOf(fn: () => unknown): Promise<string[]> {
+  resetWarnings();
+  const seen: string[] = [];
+  const on = (w: Error) => seen.push(w.message);
+  process.on('warning', on);
+  try {
+    fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', on);
+  }
+  return seen;
 }
