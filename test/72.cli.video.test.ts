@@ -5,8 +5,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  CLEAR_STEPS, DIRECTIONS, directionClass, FRAME, FRAMES, loadDigits, makeClips, MAX_POS, MIN_GAP, renderClip, splitImages, trajectory,
+  CLEAR_STEPS, DIRECTIONS, directionClass, FRAME, FRAMES, loadDigits, makeClips, MAX_POS, MIN_GAP, renderClip, trajectory,
 } from '../lib/cli/tasks/video-data';
+import { mnistSplit } from '../lib/cli/tasks/common';
 import { CLI_BIN as BIN, ROOT, suiteTmpDir } from './helpers';
 
 function cli(args: string[]) {
@@ -26,7 +27,7 @@ function box(pixels: Float32Array, t: number): [number, number, number, number] 
 
 describe('video task: the clip generator', () => {
   const images = loadDigits();
-  const split = splitImages(images.labels.length);
+  const split = mnistSplit(images.labels.length);
 
   it('training and test clips take their digits from disjoint images', () => {
     assert.strictEqual(split.train.length + split.test.length, images.labels.length);

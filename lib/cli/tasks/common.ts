@@ -41,6 +41,29 @@ export function loadMnistDigits(task: string): { pixels: Float32Array; labels: U
   return { pixels, labels };
 }
 
+/**
+ * The fixed split of the mnist package's images by index, whatever --seed is: 20 % test,
+ * shuffled with seed 1234 (the digits and video tasks make their strings and clips from
+ * disjoint images with it; the mnist task's split without --limit is the same).
+ */
+export function mnistSplit(count: number): { train: number[]; test: number[] } {
+  const order = shuffled([...Array(count).keys()], 1234);
+  const nTest = Math.round(count * 0.2);
+  return { train: order.slice(nTest), test: order.slice(0, nTest) };
+}
+
+/** A height × width image of pixels in [0, 1] as text, two rows per line. */
+export function asciiImage(pixels: Float32Array, height: number, width: number): string[] {
+  const ramp = ' .:-=+*#%@';
+  const lines: string[] = [];
+  for (let r = 0; r < height; r += 2) {
+    let line = '';
+    for (let c = 0; c < width; c++) line += ramp[Math.min(9, Math.floor(((pixels[r * width + c] + pixels[(r + 1) * width + c]) / 2) * 10))];
+    lines.push(line.trimEnd());
+  }
+  return lines;
+}
+
 export function shuffled<T>(items: T[], seed: number): T[] {
   const a = [...items];
   const rand = mulberry32(seed);

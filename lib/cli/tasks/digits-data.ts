@@ -11,7 +11,7 @@
  */
 import { mulberry32 } from '../../random';
 import { UsageError } from '../args';
-import { loadMnistDigits, shuffled } from './common';
+import { asciiImage, loadMnistDigits, mnistSplit } from './common';
 
 export const HEIGHT = 28;
 export const WIDTH = 144;
@@ -23,8 +23,7 @@ const GAP_MAX = 8;
 const JITTER = 2;
 /** A column is inked when one of its pixels is above this. */
 const INK = 0.1;
-/** Seed of the fixed 8,000/2,000 split of the digit images and of the test strings. */
-const SPLIT_SEED = 1234;
+/** Seed of the test strings (the digit images' split is common.ts's mnistSplit). */
 const TEST_SEED = 4321;
 
 /** Digit images (n × 784 pixels in [0, 1]), their labels and their inked columns. */
@@ -59,9 +58,8 @@ function imageSet(all: { pixels: Float32Array; labels: Uint8Array }, idx: number
 /** The fixed split of the digit images: 8,000 for training strings, 2,000 for test strings. */
 export function digitImages(): { train: DigitImages; test: DigitImages } {
   const all = loadMnistDigits('digits');
-  const order = shuffled([...all.labels.keys()], SPLIT_SEED);
-  const nTest = Math.round(order.length * 0.2);
-  return { train: imageSet(all, order.slice(nTest)), test: imageSet(all, order.slice(0, nTest)) };
+  const split = mnistSplit(all.labels.length);
+  return { train: imageSet(all, split.train), test: imageSet(all, split.test) };
 }
 
 /** Places images left to right with random gaps, margin and jitter (all from `rand`). */
@@ -133,14 +131,7 @@ export function render(set: DigitImages, strings: DigitString[], out = new Float
 
 /** A HEIGHT × WIDTH image as text, two rows per line. */
 export function ascii(pixels: Float32Array): string[] {
-  const ramp = ' .:-=+*#%@';
-  const lines: string[] = [];
-  for (let r = 0; r < HEIGHT; r += 2) {
-    let line = '';
-    for (let c = 0; c < WIDTH; c++) line += ramp[Math.min(9, Math.floor(((pixels[r * WIDTH + c] + pixels[(r + 1) * WIDTH + c]) / 2) * 10))];
-    lines.push(line.trimEnd());
-  }
-  return lines;
+  return asciiImage(pixels, HEIGHT, WIDTH);
 }
 
 /** The test strings (fixed) and the training strings (from `seed`); `limit` training strings and a fifth as many test strings. */

@@ -18,7 +18,7 @@ import * as nn from '../../nn';
 import { Module } from '../../nn/module';
 import { Tensor, tidy } from '../../tensor';
 import { UsageError } from '../args';
-import { argmaxOf, Batcher, classCrossEntropy, loadMnistDigits, recurrent, runRecurrent, shuffled } from './common';
+import { argmaxOf, Batcher, classCrossEntropy, asciiImage, loadMnistDigits, recurrent, runRecurrent, shuffled } from './common';
 import type { Metric, Prepared, Task, TrainConfig } from './task';
 
 const SIZE = 28;
@@ -122,18 +122,6 @@ function accuracy(model: Module, prepared: Prepared): { accuracy: number; predic
   return { accuracy: (100 * right) / n, predictions };
 }
 
-/** A 28×28 image as 14 lines of text (two rows per line). */
-function ascii(pixels: Float32Array): string[] {
-  const ramp = ' .:-=+*#%@';
-  const lines: string[] = [];
-  for (let r = 0; r < SIZE; r += 2) {
-    let line = '';
-    for (let c = 0; c < SIZE; c++) line += ramp[Math.min(9, Math.floor(((pixels[r * SIZE + c] + pixels[(r + 1) * SIZE + c]) / 2) * 10))];
-    lines.push(line.trimEnd());
-  }
-  return lines;
-}
-
 export const mnist: Task = {
   name: 'mnist',
   summary: "LSTM over the 28 rows of 28-pixel digit images (the seed material's experiment, 91.15 %); reports test accuracy",
@@ -184,7 +172,7 @@ export const mnist: Task = {
       const best = p.indexOf(Math.max(...p));
       const truth = part.labels[i];
       out.push(`test image ${j}: ${classes[best]} (p ${p[best].toFixed(3)}), true ${classes[truth]}${best === truth ? '' : '  ✗'}`);
-      if (options.ascii) out.push(...ascii(part.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)).map((l) => `  ${l}`));
+      if (options.ascii) out.push(...asciiImage(part.pixels.subarray(i * PIXELS, (i + 1) * PIXELS), SIZE, SIZE).map((l) => `  ${l}`));
     });
     return out;
   },

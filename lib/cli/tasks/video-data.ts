@@ -15,7 +15,7 @@
  * a batch is made, so thousands of clips cost kilobytes, not gigabytes.
  */
 import { mulberry32 } from '../../random';
-import { loadMnistDigits, shuffled } from './common';
+import { loadMnistDigits } from './common';
 
 export const FRAME = 64;
 export const DIGIT = 28;
@@ -48,13 +48,6 @@ export interface ClipSpec {
 /** The `mnist` package's 10,000 digits, in the package's order (by digit), as the mnist task loads them. */
 export function loadDigits(): DigitImages {
   return loadMnistDigits('video');
-}
-
-/** Disjoint image indices for training and test clips: the mnist task's fixed split (test = 20 %). */
-export function splitImages(count: number): { train: number[]; test: number[] } {
-  const order = shuffled([...Array(count).keys()], 1234);
-  const nTest = Math.round(count * 0.2);
-  return { train: order.slice(nTest), test: order.slice(0, nTest) };
 }
 
 /** The direction class of a velocity: the nearest multiple of 45° (screen coordinates). */

@@ -26,9 +26,9 @@ import { Module } from '../../nn/module';
 import { cat } from '../../ops';
 import { Tensor, tidy } from '../../tensor';
 import { UsageError } from '../args';
-import { Batcher, recurrent, runRecurrent } from './common';
+import { Batcher, mnistSplit, recurrent, runRecurrent } from './common';
 import type { Metric, Prepared, Task, TaskOptionValues, TrainConfig } from './task';
-import { ClipSpec, DigitImages, DIRECTIONS, FRAME, FRAMES, loadDigits, makeClips, renderClip, splitImages, targetOf } from './video-data';
+import { ClipSpec, DigitImages, DIRECTIONS, FRAME, FRAMES, loadDigits, makeClips, renderClip, targetOf } from './video-data';
 import { clipStripSvg } from './video-svg';
 
 /** Features per frame: what the CNN gives the LSTM. */
@@ -132,7 +132,7 @@ interface Clips { images: DigitImages; train: ClipSpec[]; test: ClipSpec[] }
 /** The run's clips: training clips from --seed, test clips from a fixed seed, their digits from disjoint images. */
 function clipsOf(cfg: TrainConfig): Clips {
   const images = loadDigits();
-  const split = splitImages(images.labels.length);
+  const split = mnistSplit(images.labels.length);
   const nTrain = cfg.limit ?? TRAIN_CLIPS;
   const nTest = cfg.limit === null ? TEST_CLIPS : Math.max(1, Math.round(cfg.limit / 5));
   return { images, train: makeClips(images, split.train, nTrain, cfg.seed), test: makeClips(images, split.test, nTest, TEST_SEED) };
