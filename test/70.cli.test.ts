@@ -1,36 +1,24 @@
 // The torchrnn CLI end to end, on a small slice of the data (--limit), through the built bin.
 import * as assert from 'assert';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { requireDataset } from '../lib/cli/tasks/common';
 import { UsageError } from '../lib/cli/args';
 import { libtorchLine } from '../lib/compat';
-import { CLI_BIN as BIN, ROOT, tmpDir } from './helpers';
+import { checkTrainRun, CLI_BIN as BIN, expectCliUsage, ROOT, RunReport, runCli, tmpDir } from './helpers';
 
-function cli(args: string[], cwd = ROOT) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 300000 });
-}
+const cli = (args: string[], cwd = ROOT) => runCli(args, { cwd });
 
 /** A run: exit code 0, the run directory's files, and metrics.json's metric (finite) with its name. */
-function trainRun(args: string[], metricName: string): { out: string; stdout: string; final: { metric: number; extra?: Record<string, number> }; report: Record<string, unknown> } {
+function trainRun(args: string[], metricName: string): { out: string; stdout: string; final: RunReport['final']; report: RunReport } {
   const out = args[args.indexOf('--out') + 1];
   const r = cli(['train', ...args, '--quiet']);
-  assert.strictEqual(r.status, 0, r.stderr);
-  for (const f of ['config.json', 'metrics.json', 'model.safetensors', 'checkpoint.safetensors', 'loss.svg', 'metric.svg']) assert.ok(fs.existsSync(path.join(out, f)), f);
-  assert.match(fs.readFileSync(path.join(out, 'metric.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
-  const report = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { metric: string; final: { metric: number; extra?: Record<string, number> } };
-  assert.strictEqual(report.metric, metricName);
-  assert.ok(Number.isFinite(report.final.metric), String(report.final.metric));
+  const report = checkTrainRun(r, out, metricName);
   return { out, stdout: r.stdout, final: report.final, report };
 }
 
-/** Exit code 2 and exactly this line on stderr. */
-function expectUsage(args: string[], line: string, env?: NodeJS.ProcessEnv): void {
-  const r = env ? spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300000, env: { ...process.env, ...env } }) : cli(args);
-  assert.strictEqual(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-  assert.strictEqual(r.stderr.trim(), `torchrnn: ${line}`);
-}
+const expectUsage = (args: string[], line: string, env?: NodeJS.ProcessEnv): void => expectCliUsage(args, line, { env });
 
 describe('torchrnn CLI', () => {
   let tmp: string;

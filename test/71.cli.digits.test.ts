@@ -1,24 +1,15 @@
 // The digits task (CRNN + CTC): its CTC decoders on hand-made tables, its data, and the CLI on a --limit slice through the built bin.
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
 import { beamDecode, collapse, greedyDecode, logAddExp } from '../lib/cli/tasks/ctc-decode';
 import { digitStrings, HEIGHT, MAX_DIGITS, render, stringOf, WIDTH } from '../lib/cli/tasks/digits-data';
 import { mulberry32 } from '../lib/random';
-import { CLI_BIN as BIN, ROOT, tmpDir } from './helpers';
+import { CLI_BIN as BIN, expectCliUsage, runCli, tmpDir } from './helpers';
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300000 });
-}
-
-/** Exit code 2 and exactly this line on stderr. */
-function expectUsage(args: string[], line: string): void {
-  const r = cli(args);
-  assert.strictEqual(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-  assert.strictEqual(r.stderr.trim(), `torchrnn: ${line}`);
-}
+const cli = (args: string[]) => runCli(args);
+const expectUsage = (args: string[], line: string): void => expectCliUsage(args, line);
 
 /** A T × C table of log-probabilities from rows of probabilities. */
 function table(rows: number[][]): Float64Array {

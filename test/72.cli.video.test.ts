@@ -1,18 +1,15 @@
 // The `video` CLI task: the Moving-MNIST clip generator (lib/cli/tasks/video-data.ts) and the
 // task end to end on a --limit slice through the built bin (as test/70).
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
   CLEAR_STEPS, DIRECTIONS, directionClass, FRAME, FRAMES, loadDigits, makeClips, MAX_POS, MIN_GAP, renderClip, trajectory,
 } from '../lib/cli/tasks/video-data';
 import { mnistSplit } from '../lib/cli/tasks/common';
-import { CLI_BIN as BIN, ROOT, suiteTmpDir } from './helpers';
+import { CLI_BIN as BIN, runCli, suiteTmpDir } from './helpers';
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300000 });
-}
+const cli = (args: string[]) => runCli(args);
 
 /** The smallest box around the pixels above 0 of one frame: [x0, y0, x1, y1], or null for an empty frame. */
 function box(pixels: Float32Array, t: number): [number, number, number, number] | null {

@@ -9,7 +9,7 @@ import * as torch from '../lib';
 import { melFilterbank, logMel, powerSpectrogram, hzToMel } from '../lib/cli/tasks/mel';
 import { decodeWav, encodeWav, muLawDecode, muLawEncode, readWav, resample } from '../lib/cli/tasks/wav';
 import { Generator, receptiveField, WaveNet } from '../lib/cli/tasks/wavenet';
-import { CLI_BIN as BIN, tmpDir } from './helpers';
+import { checkTrainRun, CLI_BIN as BIN, RunReport, runCli, tmpDir } from './helpers';
 
 const haveEspeak = !spawnSync('espeak-ng', ['--version']).error;
 
@@ -143,7 +143,7 @@ json.dump({'x': x.tolist(), 'fb': fb.tolist(), 'power': power.tolist(), 'logmel'
 describe('speech tasks: torchrnn train speech / wavenet', () => {
   let tmp: string;
   // the runs' working directory: train wavenet writes its sample there
-  const cli = (args: string[], env?: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, ...args], { cwd: tmp, encoding: 'utf8', timeout: 300000, env: { ...process.env, ...env } });
+  const cli = (args: string[], env?: NodeJS.ProcessEnv) => runCli(args, { cwd: tmp, env });
   before(() => {
     assert.ok(fs.existsSync(BIN), 'run npm run compile first');
     assert.ok(haveEspeak, "espeak-ng is missing: the speech tasks synthesize their audio with it (scripts/setup.sh installs it: apt-get install espeak-ng)");
@@ -154,12 +154,7 @@ describe('speech tasks: torchrnn train speech / wavenet', () => {
   function trainRun(args: string[], metric: string) {
     const out = path.join(tmp, args[0]);
     const r = cli(['train', ...args, '--out', out, '--quiet']);
-    assert.strictEqual(r.status, 0, r.stderr);
-    for (const f of ['config.json', 'metrics.json', 'model.safetensors', 'checkpoint.safetensors', 'loss.svg', 'metric.svg']) assert.ok(fs.existsSync(path.join(out, f)), f);
-    assert.match(fs.readFileSync(path.join(out, 'metric.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { metric: string; baseline: { name: string; value: number }; final: { metric: number; extra?: Record<string, number> } };
-    assert.strictEqual(report.metric, metric);
-    assert.ok(Number.isFinite(report.final.metric), String(report.final.metric));
+    const report = checkTrainRun(r, out, metric) as RunReport & { baseline: { name: string; value: number } };
     return { out, report, stdout: r.stdout };
   }
 

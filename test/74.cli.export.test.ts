@@ -8,13 +8,11 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { TASKS } from '../lib/cli/tasks';
 import type { TrainConfig } from '../lib/cli/tasks/task';
-import { CLI_BIN as BIN, ROOT, tmpDir, values } from './helpers';
+import { CLI_BIN as BIN, runCli, tmpDir, values } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300000 });
-}
+const cli = (args: string[]) => runCli(args);
 
 const PY_RUN = `
 import json, sys, torch

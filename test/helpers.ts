@@ -3,6 +3,7 @@
 // temporary directories, module comparisons. Models that several files train: test/models.ts.
 // Child processes load this file too (test/30): mocha's globals (it, before) only inside functions.
 import * as assert from 'assert';
+import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -269,4 +270,31 @@ export async function warningsOf(fn: () => unknown): Promise<string[]> {
     process.off('warning', on);
   }
   return seen;
+}
+
+// ---- the built CLI (test/7x) ----------------------------------------------------------------
+
+/** The built `torchrnn` command with these arguments; cwd the checkout unless given, env added to the process's. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI_BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 300000, env: opts.env ? { ...process.env, ...opts.env } : process.env });
+}
+
+/** Exit code 2 and exactly `torchrnn: <line>` on stderr. */
+export function expectCliUsage(args: string[], line: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
+  const r = runCli(args, opts);
+  assert.strictEqual(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  assert.strictEqual(r.stderr.trim(), `torchrnn: ${line}`);
+}
+
+export interface RunReport { metric: string; baseline?: { name: string; value: number }; final: { metric: number; extra?: Record<string, number> } }
+
+/** A finished `train` run (exit code 0) in `out`: its files, an SVG plot, and metrics.json's metric (finite) under its name. */
+export function checkTrainRun(r: SpawnSyncReturns<string>, out: string, metricName: string): RunReport {
+  assert.strictEqual(r.status, 0, r.stderr);
+  for (const f of ['config.json', 'metrics.json', 'model.safetensors', 'checkpoint.safetensors', 'loss.svg', 'metric.svg']) assert.ok(fs.existsSync(path.join(out, f)), f);
+  assert.match(fs.readFileSync(path.join(out, 'metric.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as RunReport;
+  assert.strictEqual(report.metric, metricName);
+  assert.ok(Number.isFinite(report.final.metric), String(report.final.metric));
+  return report;
 }
