@@ -120,7 +120,7 @@ describe('the npm package (prebuild, pack, install without a compiler)', functio
     // every line in prebuilds/ (both, after npm run prebuild:all) is in the tarball
     const packed = new Set(files.map((f) => PREBUILD.exec(path.basename(f))).filter((m) => m).map((m) => lineOf(m![2])));
     assert.deepStrictEqual([...packed].sort(), [...lines].sort());
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/cli/main.js', 'scripts/load-addon.js', 'scripts/install.js', 'scripts/find-libtorch.js', 'native/addon.cc', 'CMakeLists.txt', 'binding.gyp', 'package.json', 'README.md']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/tfjs/index.js', 'dist/tfjs/index.d.ts', 'dist/tfjs/node.js', 'dist/tfjs/node-image.js', 'dist/cli/main.js', 'scripts/load-addon.js', 'scripts/install.js', 'scripts/find-libtorch.js', 'native/addon.cc', 'CMakeLists.txt', 'binding.gyp', 'package.json', 'README.md']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     const bad = files.filter((f) => /^(test|bench|build|lib|runs)\//.test(f) || /fixtures|\.tsbuildinfo$|\.o$|\.test\./.test(f));
