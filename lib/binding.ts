@@ -188,7 +188,9 @@ export interface NativeBinding {
   // 2 SimpleRNN; activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid, 4 relu.
   /** → [sequence, h, c (LSTM) | null, what the gradient needs (when `save`) | null] */
   tfjsRecurrent(kind: number, x: H, h0: H, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
-    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [H, H, H | null, H[] | null];
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean, mask: H | null): [H, H, H | null, H[] | null];
+  /** true when tfjsRecurrent takes its `mask` argument (an addon built before masks lacks it) */
+  tfjsRecurrentMasks?: boolean;
   /** → [dProjection, dh0, dc0 (LSTM) | null, dKernel, dRecurrentKernel, dBias | null] */
   tfjsRecurrentBackward(kind: number, saved: H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
     recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];

@@ -1,7 +1,10 @@
 #include "gate_kernels.h"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace trnn {
 namespace fused {
@@ -87,12 +90,41 @@ TRNN_AI V Tanh(const V& x) {
   return Select(a < Splat(0.625f), small, big);
 }
 
+// act(x) for an activation code (gate_kernels.h); hardSigmoid as tfjs computes it (0.2 x, then
+// + 0.5, then the clip), relu as libtorch's. NaN stays NaN: the comparisons are false for NaN
+// and keep x.
+template <int A>
+TRNN_AI V Activate(const V& x) {
+  if constexpr (A == kActTanh) {
+    return Tanh(x);
+  } else if constexpr (A == kActSigmoid) {
+    return Sigmoid(x);
+  } else if constexpr (A == kActHardSigmoid) {
+    V y = x * 0.2f;
+    y = y + 0.5f;
+    y = Select(y < Splat(0.0f), Splat(0.0f), y);
+    return Select(y > Splat(1.0f), Splat(1.0f), y);
+  } else if constexpr (A == kActRelu) {
+    return Select(x < Splat(0.0f), Splat(0.0f), x);
+  } else {
+    return x;
+  }
+}
+
+// Whether row r is masked (kept from the previous step).
+TRNN_AI bool Masked(const float* mask, int64_t stride, int64_t r) { return mask != nullptr && mask[r * stride] == 0.0f; }
+
+TRNN_AI void CopyRow(float* dst, const float* src, int64_t n) {
+  if (dst != src) std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
+template <int A, int R>
 TRNN_AI void LstmChunk(const LstmRows& s, float* g, const float* xw, const float* cp, float* c, float* tc, float* h, int64_t j, int n) {
   const int64_t u = s.units;
-  const V i = Sigmoid(Load(g + j, n) + Load(xw + j, n)), f = Sigmoid(Load(g + u + j, n) + Load(xw + u + j, n));
-  const V gg = Tanh(Load(g + 2 * u + j, n) + Load(xw + 2 * u + j, n)), o = Sigmoid(Load(g + 3 * u + j, n) + Load(xw + 3 * u + j, n));
+  const V i = Activate<R>(Load(g + j, n) + Load(xw + j, n)), f = Activate<R>(Load(g + u + j, n) + Load(xw + u + j, n));
+  const V gg = Activate<A>(Load(g + 2 * u + j, n) + Load(xw + 2 * u + j, n)), o = Activate<R>(Load(g + 3 * u + j, n) + Load(xw + 3 * u + j, n));
   const V cv = f * Load(cp + j, n) + i * gg;
-  const V t = Tanh(cv);
+  const V t = Activate<A>(cv);
   Store(g + j, i, n);
   Store(g + u + j, f, n);
   Store(g + 2 * u + j, gg, n);
@@ -102,14 +134,20 @@ TRNN_AI void LstmChunk(const LstmRows& s, float* g, const float* xw, const float
   Store(h + j, o * t, n);
 }
 
+template <int A, int R>
 TRNN_AI void LstmBody(const LstmRows& s, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; r++) {
     float* g = s.gates + r * s.gatesStride;
     const float *xw = s.xw + r * s.xwStride, *cp = s.cPrev + r * s.cPrevStride;
     float *c = s.c + r * s.cStride, *tc = s.tc + r * s.tcStride, *h = s.h + r * s.hStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      CopyRow(h, s.hPrev + r * s.hPrevStride, s.units);
+      CopyRow(c, cp, s.units);
+      continue;
+    }
     int64_t j = 0;
-    for (; j + kLanes <= s.units; j += kLanes) LstmChunk(s, g, xw, cp, c, tc, h, j, kLanes);
-    if (j < s.units) LstmChunk(s, g, xw, cp, c, tc, h, j, static_cast<int>(s.units - j));
+    for (; j + kLanes <= s.units; j += kLanes) LstmChunk<A, R>(s, g, xw, cp, c, tc, h, j, kLanes);
+    if (j < s.units) LstmChunk<A, R>(s, g, xw, cp, c, tc, h, j, static_cast<int>(s.units - j));
   }
 }
 
@@ -141,32 +179,115 @@ TRNN_AI void GruBody(const GruRows& s, int64_t begin, int64_t end) {
   }
 }
 
+template <int A>
 TRNN_AI void RnnBody(const RnnRows& s, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; r++) {
     const float *hw = s.hw + r * s.hwStride, *xw = s.xw + r * s.xwStride;
     float* h = s.h + r * s.hStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      CopyRow(h, s.hPrev + r * s.hPrevStride, s.units);
+      continue;
+    }
     for (int64_t j = 0; j < s.units; j += kLanes) {
       const int n = static_cast<int>(s.units - j < kLanes ? s.units - j : kLanes);
-      const V v = Load(hw + j, n) + Load(xw + j, n);
-      // relu as libtorch's: NaN stays NaN (v > 0 is false for NaN, and v is kept where v is NaN)
-      Store(h + j, s.relu ? Select(v < Splat(0.0f), Splat(0.0f), v) : Tanh(v), n);
+      Store(h + j, Activate<A>(Load(hw + j, n) + Load(xw + j, n)), n);
     }
   }
 }
 
+// TensorFlow.js's GRU, first pass: z, r and r * hPrev.
+template <int R>
+TRNN_AI void GruTfjsGatesBody(const GruTfjsRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    const float *xg = s.xg + r * s.xgStride, *hg = s.hg + r * s.hgStride, *hp = s.hPrev + r * s.hPrevStride;
+    float *g = s.gates + r * s.gatesStride, *rh = s.rh + r * s.rhStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      std::memset(rh, 0, static_cast<size_t>(u) * sizeof(float));  // finite: the weight gradient's matmul reads it
+      continue;
+    }
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      const V z = Activate<R>(Load(xg + j, n) + Load(hg + j, n));
+      const V rv = Activate<R>(Load(xg + u + j, n) + Load(hg + u + j, n));
+      Store(g + j, z, n);
+      Store(g + u + j, rv, n);
+      Store(rh + j, rv * Load(hp + j, n), n);
+    }
+  }
+}
+
+// TensorFlow.js's GRU, second pass: hh and the new state.
+template <int A>
+TRNN_AI void GruTfjsStateBody(const GruTfjsRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    const float *xg = s.xg + r * s.xgStride, *hp = s.hPrev + r * s.hPrevStride, *rhw = s.rhw + r * s.rhwStride;
+    float *g = s.gates + r * s.gatesStride, *h = s.h + r * s.hStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      CopyRow(h, hp, u);
+      continue;
+    }
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      const V hh = Activate<A>(Load(xg + 2 * u + j, n) + Load(rhw + j, n));
+      const V z = Load(g + j, n);
+      Store(g + 2 * u + j, hh, n);
+      Store(h + j, z * Load(hp + j, n) + (1.0f - z) * hh, n);
+    }
+  }
+}
+
+constexpr int kActs = 5;
+using LstmFn = void (*)(const LstmRows&, int64_t, int64_t);
+using GruFn = void (*)(const GruRows&, int64_t, int64_t);
+using RnnFn = void (*)(const RnnRows&, int64_t, int64_t);
+using GruTfjsFn = void (*)(const GruTfjsRows&, int64_t, int64_t);
+
 struct Impl {
-  void (*lstm)(const LstmRows&, int64_t, int64_t);
-  void (*gru)(const GruRows&, int64_t, int64_t);
-  void (*rnn)(const RnnRows&, int64_t, int64_t);
+  LstmFn lstm[kActs][kActs];  // [act][recAct]
+  GruFn gru;
+  RnnFn rnn[kActs];
+  GruTfjsFn gruTfjsGates[kActs], gruTfjsState[kActs];
   const char* name;
 };
 
 // The same bodies, compiled per instruction set (the always-inline bodies take the target of
-// the function they are inlined into).
+// the function they are inlined into), one function per activation (pair).
 #define TRNN_VARIANT(attr, suffix)                                                                                    \
-  attr void Lstm##suffix(const LstmRows& s, int64_t b, int64_t e) { LstmBody(s, b, e); }                              \
+  template <int A, int R>                                                                                             \
+  attr void Lstm##suffix(const LstmRows& s, int64_t b, int64_t e) { LstmBody<A, R>(s, b, e); }                        \
   attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { GruBody(s, b, e); }                                 \
-  attr void Rnn##suffix(const RnnRows& s, int64_t b, int64_t e) { RnnBody(s, b, e); }
+  template <int A>                                                                                                    \
+  attr void Rnn##suffix(const RnnRows& s, int64_t b, int64_t e) { RnnBody<A>(s, b, e); }                              \
+  template <int A>                                                                                                    \
+  attr void GruTfjsGates##suffix(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsGatesBody<A>(s, b, e); }       \
+  template <int A>                                                                                                    \
+  attr void GruTfjsState##suffix(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsStateBody<A>(s, b, e); }       \
+  template <int A>                                                                                                    \
+  constexpr std::array<LstmFn, kActs> LstmRow##suffix() {                                                             \
+    return {Lstm##suffix<A, 0>, Lstm##suffix<A, 1>, Lstm##suffix<A, 2>, Lstm##suffix<A, 3>, Lstm##suffix<A, 4>};      \
+  }                                                                                                                   \
+  Impl Make##suffix(const char* name) {                                                                               \
+    Impl impl{};                                                                                                      \
+    const std::array<std::array<LstmFn, kActs>, kActs> lstm{LstmRow##suffix<0>(), LstmRow##suffix<1>(),              \
+                                                            LstmRow##suffix<2>(), LstmRow##suffix<3>(),              \
+                                                            LstmRow##suffix<4>()};                                    \
+    const RnnFn rnn[kActs] = {Rnn##suffix<0>, Rnn##suffix<1>, Rnn##suffix<2>, Rnn##suffix<3>, Rnn##suffix<4>};        \
+    const GruTfjsFn gates[kActs] = {GruTfjsGates##suffix<0>, GruTfjsGates##suffix<1>, GruTfjsGates##suffix<2>,        \
+                                    GruTfjsGates##suffix<3>, GruTfjsGates##suffix<4>};                                \
+    const GruTfjsFn state[kActs] = {GruTfjsState##suffix<0>, GruTfjsState##suffix<1>, GruTfjsState##suffix<2>,        \
+                                    GruTfjsState##suffix<3>, GruTfjsState##suffix<4>};                                \
+    for (int a = 0; a < kActs; a++) {                                                                                 \
+      for (int r = 0; r < kActs; r++) impl.lstm[a][r] = lstm[a][r];                                                   \
+      impl.rnn[a] = rnn[a];                                                                                           \
+      impl.gruTfjsGates[a] = gates[a];                                                                                \
+      impl.gruTfjsState[a] = state[a];                                                                                \
+    }                                                                                                                 \
+    impl.gru = Gru##suffix;                                                                                           \
+    impl.name = name;                                                                                                 \
+    return impl;                                                                                                      \
+  }
 
 TRNN_VARIANT(, Base)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -181,20 +302,26 @@ const Impl& Pick() {
     const bool baseline = want && std::strcmp(want, "baseline") == 0;
 #ifdef TRNN_HAVE_AVX2_VARIANT
     __builtin_cpu_init();
-    if (!baseline && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Impl{LstmAvx2, GruAvx2, RnnAvx2, "avx2+fma"};
+    if (!baseline && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return MakeAvx2("avx2+fma");
 #endif
     (void)baseline;
-    return Impl{LstmBase, GruBase, RnnBase, "baseline"};
+    return MakeBase("baseline");
   }();
   return impl;
 }
 
+int Checked(int act) {
+  if (act < 0 || act >= kActs) throw std::invalid_argument("unknown activation code " + std::to_string(act));
+  return act;
+}
+
 }  // namespace
 
-void LstmForward(const LstmRows& s, int64_t begin, int64_t end) { Pick().lstm(s, begin, end); }
+void LstmForward(const LstmRows& s, int64_t begin, int64_t end) { Pick().lstm[Checked(s.act)][Checked(s.recAct)](s, begin, end); }
 void GruForward(const GruRows& s, int64_t begin, int64_t end) { Pick().gru(s, begin, end); }
-void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn(s, begin, end); }
+void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn[Checked(s.act)](s, begin, end); }
+void GruTfjsGates(const GruTfjsRows& s, int64_t begin, int64_t end) { Pick().gruTfjsGates[Checked(s.recAct)](s, begin, end); }
+void GruTfjsState(const GruTfjsRows& s, int64_t begin, int64_t end) { Pick().gruTfjsState[Checked(s.act)](s, begin, end); }
 const char* Variant() { return Pick().name; }
 
 }  // namespace gate_kernels

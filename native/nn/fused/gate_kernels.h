@@ -20,10 +20,21 @@ namespace trnn {
 namespace fused {
 namespace gate_kernels {
 
-// One LSTM step, gate order i, f, g, o (libtorch's), sigmoid gates and tanh cell:
+// Activation codes (lstm.h's Act): 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid (tfjs's:
+// clip(0.2 x + 0.5, 0, 1)), 4 relu. NaN stays NaN through every one.
+enum ActCode { kActLinear = 0, kActTanh = 1, kActSigmoid = 2, kActHardSigmoid = 3, kActRelu = 4 };
+
+// Masked rows (tfjs-layers' masks, the TensorFlow.js backend's recurrent layers): with `mask`
+// set, a row whose mask[row * maskStride] is 0 is not computed; it keeps its state (h = hPrev,
+// and c = cPrev for the LSTM), what tfjs-layers' rnn() gives at a masked step. The other
+// outputs of such a row (activated gates, tanh(c)) are left unwritten: the backward passes skip
+// masked rows.
+
+// One LSTM step, gate order i, f, g, o (libtorch's), recAct on the gates i, f, o and act on g
+// and the cell (default: sigmoid and tanh, libtorch's):
 //   gates [row, 4U] holds the recurrent part h·W_hh of the pre-activations, xw [row, 4U] the
 //   input projection with both biases; gates is overwritten with the activated i, f, g, o of
-//   gates + xw; c = f * cPrev + i * g; tc = tanh(c); h = o * tc.
+//   gates + xw; c = f * cPrev + i * g; tc = act(c); h = o * tc. hPrev is read only for masked rows.
 struct LstmRows {
   float* gates; int64_t gatesStride;
   const float* xw; int64_t xwStride;
@@ -32,6 +43,9 @@ struct LstmRows {
   float* tc; int64_t tcStride;
   float* h; int64_t hStride;
   int64_t units;
+  int act = kActTanh, recAct = kActSigmoid;
+  const float* hPrev = nullptr; int64_t hPrevStride = 0;
+  const float* mask = nullptr; int64_t maskStride = 0;
 };
 void LstmForward(const LstmRows& s, int64_t begin, int64_t end);
 
@@ -51,16 +65,43 @@ struct GruRows {
 };
 void GruForward(const GruRows& s, int64_t begin, int64_t end);
 
-// One Elman RNN step: h = act(hw + xw), act tanh or relu; hw [row, U] = hPrev·W_hh, xw the input
-// projection with both biases.
+// One Elman RNN step: h = act(hw + xw) (nn.RNN: tanh or relu; tfjs's SimpleRNN: any code);
+// hw [row, U] = hPrev·W_hh, xw the input projection with both biases. hPrev is read only for
+// masked rows.
 struct RnnRows {
   const float* hw; int64_t hwStride;
   const float* xw; int64_t xwStride;
   float* h; int64_t hStride;
   int64_t units;
-  bool relu;
+  int act;
+  const float* hPrev = nullptr; int64_t hPrevStride = 0;
+  const float* mask = nullptr; int64_t maskStride = 0;
 };
 void RnnForward(const RnnRows& s, int64_t begin, int64_t end);
+
+// One step of TensorFlow.js's GRU (tfjs-layers' GRUCell: gate order z, r, h; the reset gate
+// applied before the recurrent matmul; no recurrent bias), in two passes around the second
+// matmul:
+//   GruTfjsGates: z = recAct(xz + hz), r = recAct(xr + hr) into gates [row, 3U] (z, r, ·), and
+//     rh = r * hPrev [row, U], from xg [row, 3U] (x·kernel + bias) and hg [row, 2U] (hPrev·rk1,
+//     rk1 the recurrent kernel's first 2U columns). Masked rows get rh = 0.
+//   the caller: rhw = rh · rk2 (the last U columns).
+//   GruTfjsState: hh = act(xh + rhw) into gates' third block; h = z * hPrev + (1 - z) * hh
+//     (tfjs's order of operations); masked rows keep hPrev.
+struct GruTfjsRows {
+  const float* xg; int64_t xgStride;
+  const float* hg; int64_t hgStride;
+  const float* hPrev; int64_t hPrevStride;
+  float* gates; int64_t gatesStride;
+  float* rh; int64_t rhStride;
+  const float* rhw; int64_t rhwStride;
+  float* h; int64_t hStride;
+  int64_t units;
+  int act, recAct;
+  const float* mask = nullptr; int64_t maskStride = 0;
+};
+void GruTfjsGates(const GruTfjsRows& s, int64_t begin, int64_t end);
+void GruTfjsState(const GruTfjsRows& s, int64_t begin, int64_t end);
 
 // Which variant runs: "avx2+fma" or "baseline".
 const char* Variant();
