@@ -70,7 +70,7 @@ function forwardKernel(kind: Kind) {
     const kernel = get('kernel') as TensorHandle;
     const recurrentKernel = get('recurrentKernel') as TensorHandle;
     const mask = inputs.mask === undefined ? null : T(b, inputs.mask as TensorInfo);
-    const [sequence, h, c, saved] = native.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0') as TensorHandle, get('c0'),
+    const [sequence, h, c, saved] = native.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0'), get('c0'),
       kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record, mask);
     fusedStats[kind]++;
     if (mask !== null) fusedStats.masked++;
@@ -213,13 +213,20 @@ function fusedCall(layer: AnyLayer, kind: Kind, inputs: AnyLayer, kwargs: AnyLay
     const training = kwargs?.training ?? null;
     const x: tf.Tensor = Array.isArray(inputs) ? inputs[0] : inputs;
     let initialState = kwargs?.initialState ?? null;
-    if (initialState == null) initialState = layer.stateful ? layer.states_ : layer.getInitialState(x);
-    if (!Array.isArray(initialState)) initialState = [initialState];
-    if (initialState.length !== KINDS[kind].states) {
-      throw new Error(`RNN Layer has ${KINDS[kind].states} state(s) but was passed ${initialState.length} initial state(s).`);
+    if (initialState == null && layer.stateful) initialState = layer.states_;
+    // (an addon older than masks needs the zeros passed)
+    if (initialState == null && native.tfjsRecurrentMasks !== true) initialState = layer.getInitialState(x);
+    const kernelInputs: tf.NamedTensorMap = { x, kernel: cell.kernel.read(), recurrentKernel: cell.recurrentKernel.read() };
+    // No initial state: zeros, made by the native kernel (tfjs-layers' getInitialState would be
+    // four kernels per state, and zeros need no gradient).
+    if (initialState != null) {
+      if (!Array.isArray(initialState)) initialState = [initialState];
+      if (initialState.length !== KINDS[kind].states) {
+        throw new Error(`RNN Layer has ${KINDS[kind].states} state(s) but was passed ${initialState.length} initial state(s).`);
+      }
+      kernelInputs.h0 = initialState[0];
+      if (kind === 'lstm') kernelInputs.c0 = initialState[1];
     }
-    const kernelInputs: tf.NamedTensorMap = { x, h0: initialState[0], kernel: cell.kernel.read(), recurrentKernel: cell.recurrentKernel.read() };
-    if (kind === 'lstm') kernelInputs.c0 = initialState[1];
     if (cell.bias != null) kernelInputs.bias = cell.bias.read();
     const mask: tf.Tensor | null = kwargs?.mask ?? null;
     if (mask !== null) kernelInputs.mask = mask;

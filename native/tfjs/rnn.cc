@@ -22,17 +22,26 @@ torch::Tensor OptTensor(const Napi::Value& v) {
 // Whether row r of a step is masked: mask points at the step's column of a [B, T] mask.
 inline bool Masked(const float* mask, int64_t stride, int64_t r) { return mask != nullptr && mask[r * stride] == 0.f; }
 
-// Each step's previous state, time-major rows [T * B, U]: h0, then the sequence but its last step.
+// Each step's previous state, batch-major rows [B * T, U]: h0, then the sequence but its last step.
 torch::Tensor PreviousStates(const torch::Tensor& h0, const torch::Tensor& seq) {
   const int64_t steps = seq.size(1);
-  return torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).reshape({-1, seq.size(2)});
+  return torch::cat({h0.unsqueeze(1), seq.narrow(1, 0, steps - 1)}, 1).reshape({-1, seq.size(2)});
+}
+
+// The weight gradients from the projection's gradient dP [B, T, G*U] (batch-major, like x):
+// kernel's xᵀ·dP and the bias's column sums, one matmul over all steps without copies.
+void InputWeightGrads(Grads& out, const torch::Tensor& x, const torch::Tensor& dP, bool hasBias) {
+  const torch::Tensor dFlat = dP.view({-1, dP.size(2)});
+  out.dKernel = x.reshape({-1, x.size(2)}).t().mm(dFlat);
+  if (hasBias) out.dBias = dFlat.sum(0);
+  out.dProjection = dP;
 }
 
 // ---- GRU (tfjs-layers' GRUCell: z, r, h; r applied to h before the recurrent matmul)
 
 // Per step: hg = hPrev · rk1 (one mm), the z/r pass (gate_kernels::GruTfjsGates), rhw = (r *
 // hPrev) · rk2 (one mm), the state pass (GruTfjsState). Saved: x, h0, sequence [B, T, U],
-// gates [T, B, 3U] (z, r, hh), r * hPrev [T, B, U] (and the mask).
+// gates [T, B, 3U] (z, r, hh), r * hPrev [B, T, U] (and the mask).
 Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
                   const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
@@ -42,7 +51,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
   const torch::Tensor h0 = h0In.contiguous();
   torch::Tensor hg = torch::empty({batch, 2 * units}, opts), rhw = torch::empty({batch, units}, opts);
   torch::Tensor gates = torch::empty({save ? steps : 1, batch, 3 * units}, opts);
-  torch::Tensor rh = torch::empty({save ? steps : 1, batch, units}, opts);
+  torch::Tensor rh = torch::empty({batch, save ? steps : 1, units}, opts);
   torch::Tensor seq = torch::empty({batch, steps, units}, opts);
   const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
   torch::Tensor h = h0;
@@ -52,10 +61,10 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
   for (int64_t t = 0; t < steps; t++) {
     const int64_t k = save ? t : 0;
     at::mm_out(hg, h, rk1);
-    torch::Tensor rhT = rh.select(0, k);
+    torch::Tensor rhT = rh.select(1, k);
     gate_kernels::GruTfjsRows rows{xg.data_ptr<float>() + t * 3 * units, steps * 3 * units, hg.data_ptr<float>(), 2 * units,
                                    hPrev, hPrevStride, gates.data_ptr<float>() + k * batch * 3 * units, 3 * units,
-                                   rhT.data_ptr<float>(), units, rhw.data_ptr<float>(), units,
+                                   rhT.data_ptr<float>(), rh.stride(0), rhw.data_ptr<float>(), units,
                                    seq.data_ptr<float>() + t * units, steps * units, units, act, recAct};
     if (maskP != nullptr) rows.mask = maskP + t, rows.maskStride = steps;
     at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsGates(rows, b, e); });
@@ -86,18 +95,19 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
   const torch::Tensor rk1T = recurrent.narrow(1, 0, 2 * units).t().contiguous(), rk2T = recurrent.narrow(1, 2 * units, units).t().contiguous();
   const torch::Tensor dSeqC = dSeq.contiguous(), h0C = h0.contiguous();
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), drh = torch::empty({batch, units}, seq.options());
-  torch::Tensor dXG = torch::empty({steps, batch, 3 * units}, seq.options());  // dz, dr, dhh: the projection's gradient
+  // dz, dr, dhh: the projection's gradient, batch-major as x (the weight gradients need no copies)
+  torch::Tensor dXG = torch::empty({batch, steps, 3 * units}, seq.options());
   const float *seqP = seq.data_ptr<float>(), *h0P = h0C.data_ptr<float>(), *dsP = dSeqC.data_ptr<float>();
   const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
   float *dhP = dh.data_ptr<float>(), *drhP = drh.data_ptr<float>();
   for (int64_t t = steps - 1; t >= 0; t--) {
     const float* g3 = gates.data_ptr<float>() + t * batch * 3 * units;
-    float* dx = dXG.data_ptr<float>() + t * batch * 3 * units;
+    float* dx = dXG.data_ptr<float>() + t * 3 * units;  // row r at r * steps * 3U
     const float* mk = maskP != nullptr ? maskP + t : nullptr;
     auto hPrevRow = [&](int64_t r) { return t > 0 ? seqP + r * steps * units + (t - 1) * units : h0P + r * units; };
     ForRows(batch, 8 * units, [&](int64_t r) {
       const float *z = g3 + r * 3 * units, *hh = z + 2 * units, *hp = hPrevRow(r), *ds = dsP + r * steps * units + t * units;
-      float *dhR = dhP + r * units, *dxR = dx + r * 3 * units;
+      float *dhR = dhP + r * units, *dxR = dx + r * steps * 3 * units;
       if (Masked(mk, steps, r)) {
         for (int64_t j = 0; j < units; j++) dhR[j] += ds[j];
         std::fill(dxR, dxR + 3 * units, 0.f);
@@ -110,25 +120,24 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
         dhR[j] = g * zj;
       }
     });
-    at::mm_out(drh, dXG[t].narrow(1, 2 * units, units), rk2T);
+    const torch::Tensor dStep = dXG.select(1, t);
+    at::mm_out(drh, dStep.narrow(1, 2 * units, units), rk2T);
     ForRows(batch, 4 * units, [&](int64_t r) {
       if (Masked(mk, steps, r)) return;
       const float *rg = g3 + r * 3 * units + units, *hp = hPrevRow(r), *d = drhP + r * units;
-      float *dhR = dhP + r * units, *dr = dx + r * 3 * units + units;
+      float *dhR = dhP + r * units, *dr = dx + r * steps * 3 * units + units;
       for (int64_t j = 0; j < units; j++) {
         dr[j] = FlushDenormal((d[j] * hp[j]) * Deriv<R>(rg[j]));
         dhR[j] = FlushDenormal(dhR[j] + d[j] * rg[j]);
       }
     });
-    dh.addmm_(dXG[t].narrow(1, 0, 2 * units), rk1T);
+    dh.addmm_(dStep.narrow(1, 0, 2 * units), rk1T);
   }
   Grads out;
-  const torch::Tensor dFlat = dXG.view({steps * batch, 3 * units});  // time-major rows
-  out.dKernel = x.transpose(0, 1).reshape({steps * batch, x.size(2)}).t().mm(dFlat);
-  if (hasBias) out.dBias = dFlat.sum(0);
-  out.dProjection = dXG.transpose(0, 1);
+  InputWeightGrads(out, x, dXG, hasBias);
+  const torch::Tensor dFlat = dXG.view({batch * steps, 3 * units});
   out.dRecurrent = torch::cat({PreviousStates(h0, seq).t().mm(dFlat.narrow(1, 0, 2 * units)),
-                               rh.view({steps * batch, units}).t().mm(dFlat.narrow(1, 2 * units, units))}, 1);
+                               rh.view({batch * steps, units}).t().mm(dFlat.narrow(1, 2 * units, units))}, 1);
   out.dh0 = dh;
   return out;
 }
@@ -175,16 +184,16 @@ Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& r
   const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
   const torch::Tensor dSeqC = dSeq.contiguous(), recurrentT = recurrent.t();
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous);
-  torch::Tensor dZ = torch::empty({steps, batch, units}, seq.options());
+  torch::Tensor dZ = torch::empty({batch, steps, units}, seq.options());  // batch-major as x
   const float *seqP = seq.data_ptr<float>(), *dsP = dSeqC.data_ptr<float>();
   const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
   float* dhP = dh.data_ptr<float>();
   for (int64_t t = steps - 1; t >= 0; t--) {
-    float* dz = dZ.data_ptr<float>() + t * batch * units;
+    float* dz = dZ.data_ptr<float>() + t * units;  // row r at r * steps * U
     const float* mk = maskP != nullptr ? maskP + t : nullptr;
     ForRows(batch, 4 * units, [&](int64_t r) {
       const float *hR = seqP + r * steps * units + t * units, *ds = dsP + r * steps * units + t * units;
-      float *dhR = dhP + r * units, *dzR = dz + r * units;
+      float *dhR = dhP + r * units, *dzR = dz + r * steps * units;
       if (Masked(mk, steps, r)) {
         for (int64_t j = 0; j < units; j++) dhR[j] += ds[j], dzR[j] = 0.f;
         return;
@@ -193,15 +202,12 @@ Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& r
       if (mk != nullptr) std::fill(dhR, dhR + units, 0.f);
     });
     // dh for step t-1: dz · recurrentᵀ (added to the masked rows' passed-through gradient)
-    if (mk != nullptr) dh.addmm_(dZ[t], recurrentT);
-    else at::mm_out(dh, dZ[t], recurrentT);
+    if (mk != nullptr) dh.addmm_(dZ.select(1, t), recurrentT);
+    else at::mm_out(dh, dZ.select(1, t), recurrentT);
   }
   Grads out;
-  const torch::Tensor dFlat = dZ.view({steps * batch, units});
-  out.dKernel = x.transpose(0, 1).reshape({steps * batch, x.size(2)}).t().mm(dFlat);
-  if (hasBias) out.dBias = dFlat.sum(0);
-  out.dProjection = dZ.transpose(0, 1);
-  out.dRecurrent = PreviousStates(h0, seq).t().mm(dFlat);
+  InputWeightGrads(out, x, dZ, hasBias);
+  out.dRecurrent = PreviousStates(h0, seq).t().mm(dZ.view({batch * steps, units}));
   out.dh0 = dh;
   return out;
 }
@@ -218,9 +224,12 @@ torch::Tensor MaskRows(const torch::Tensor& mask, const torch::Tensor& x, bool g
   return m.contiguous();
 }
 
-Result Forward(int kind, torch::Tensor x, const torch::Tensor& h, const torch::Tensor& c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
                const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save, const torch::Tensor& maskIn) {
   if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
+  // no initial state: zeros
+  if (!h.defined()) h = torch::zeros({x.size(0), recurrent.size(0)}, x.options());
+  if (kind == kLstm && !c.defined()) c = torch::zeros({x.size(0), recurrent.size(0)}, x.options());
   if (!AllFloatCpu({&x, &h, &kernel, &recurrent})) throw std::invalid_argument("the fused recurrent layers take float32 CPU tensors");
   const torch::Tensor mask = MaskRows(maskIn, x, goBackwards);
   if (goBackwards) x = x.flip({1});
@@ -271,13 +280,13 @@ Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tenso
   return g;
 }
 
-// tfjsRecurrent(kind, x, h0, c0 | null, kernel, recurrentKernel, bias | null, activation,
+// tfjsRecurrent(kind, x, h0 | null, c0 | null, kernel, recurrentKernel, bias | null, activation,
 //   recurrentActivation, goBackwards, save, mask | null) -> [sequence, hT, cT | null, saved[] | null]
 Napi::Value Recurrent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int kind = info[0].As<Napi::Number>().Int32Value();
   bool save = info[10].As<Napi::Boolean>().Value();
-  Result r = Forward(kind, TensorHandle::Get(info[1]), TensorHandle::Get(info[2]), OptTensor(info[3]), TensorHandle::Get(info[4]),
+  Result r = Forward(kind, TensorHandle::Get(info[1]), OptTensor(info[2]), OptTensor(info[3]), TensorHandle::Get(info[4]),
                      TensorHandle::Get(info[5]), OptTensor(info[6]), info[7].As<Napi::Number>().Int32Value(),
                      info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Boolean>().Value(), save, OptTensor(info[11]));
   Napi::Array out = Napi::Array::New(env, 4);

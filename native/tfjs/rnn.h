@@ -2,14 +2,14 @@
 // LSTM, GRU or SimpleRNN layer as one native call forward and one backward, in tfjs's weight
 // layout and with tfjs's cell equations and gradients.
 //
-// tfjsRecurrent(kind, x, h0, c0 | null, kernel, recurrentKernel, bias | null, activation,
+// tfjsRecurrent(kind, x, h0 | null, c0 | null, kernel, recurrentKernel, bias | null, activation,
 //               recurrentActivation, goBackwards, save, mask | null)
 //   -> [sequence [B, T, U], hT, cT | null, saved[] | null]
 //   kind: 0 LSTM, 1 GRU (tfjs's variant: reset gate before the recurrent matmul, gates z, r, h,
 //         no recurrent bias), 2 SimpleRNN.
-//   x: [B, T, I] float32. kernel: [I, G*U], recurrentKernel: [U, G*U], bias: [G*U] (tfjs's
-//   layouts; G = 4, 3, 1). Activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid
-//   (clip(0.2 x + 0.5, 0, 1), tfjs's), 4 relu.
+//   x: [B, T, I] float32; h0, c0 (LSTM) [B, U], zeros when null. kernel: [I, G*U],
+//   recurrentKernel: [U, G*U], bias: [G*U] (tfjs's layouts; G = 4, 3, 1). Activations:
+//   0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid (clip(0.2 x + 0.5, 0, 1), tfjs's), 4 relu.
 //   goBackwards: the sequence is processed from the last step; `sequence` is in processing
 //   order, as tfjs-layers returns it.
 //   save: keep what the backward pass needs (every step's gates and states) and return it.
