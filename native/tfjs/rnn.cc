@@ -19,9 +19,6 @@ torch::Tensor OptTensor(const Napi::Value& v) {
   return TensorHandle::Get(v);
 }
 
-// Whether row r of a step is masked: mask points at the step's column of a [B, T] mask.
-inline bool Masked(const float* mask, int64_t stride, int64_t r) { return mask != nullptr && mask[r * stride] == 0.f; }
-
 // Each step's previous state, batch-major rows [B * T, U]: h0, then the sequence but its last step.
 torch::Tensor PreviousStates(const torch::Tensor& h0, const torch::Tensor& seq) {
   const int64_t steps = seq.size(1);
@@ -85,10 +82,10 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
 }
 
 // Backpropagation through time for ForwardGru: per step one pass for dz and dhh, one mm for the
-// gradient of r * hPrev, one pass for dr, and one mm (added) for dh through rk1.
-template <int A, int R>
-Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, const torch::Tensor& dSeq,
-                  const torch::Tensor& dH) {
+// gradient of r * hPrev, one pass for dr, and one mm (added) for dh through rk1 (the passes:
+// gate_kernels::GruTfjsBackwardGates / Reset).
+Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, int recAct,
+                  const torch::Tensor& dSeq, const torch::Tensor& dH) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2), &gates = s.at(3), &rh = s.at(4);
   const torch::Tensor mask = s.size() > kSavedGru ? s[kSavedGru] : torch::Tensor();
   const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
@@ -97,40 +94,17 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), drh = torch::empty({batch, units}, seq.options());
   // dz, dr, dhh: the projection's gradient, batch-major as x (the weight gradients need no copies)
   torch::Tensor dXG = torch::empty({batch, steps, 3 * units}, seq.options());
-  const float *seqP = seq.data_ptr<float>(), *h0P = h0C.data_ptr<float>(), *dsP = dSeqC.data_ptr<float>();
-  const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
-  float *dhP = dh.data_ptr<float>(), *drhP = drh.data_ptr<float>();
+  const int64_t grain = RowGrain(8 * units);
   for (int64_t t = steps - 1; t >= 0; t--) {
-    const float* g3 = gates.data_ptr<float>() + t * batch * 3 * units;
-    float* dx = dXG.data_ptr<float>() + t * 3 * units;  // row r at r * steps * 3U
-    const float* mk = maskP != nullptr ? maskP + t : nullptr;
-    auto hPrevRow = [&](int64_t r) { return t > 0 ? seqP + r * steps * units + (t - 1) * units : h0P + r * units; };
-    ForRows(batch, 8 * units, [&](int64_t r) {
-      const float *z = g3 + r * 3 * units, *hh = z + 2 * units, *hp = hPrevRow(r), *ds = dsP + r * steps * units + t * units;
-      float *dhR = dhP + r * units, *dxR = dx + r * steps * 3 * units;
-      if (Masked(mk, steps, r)) {
-        for (int64_t j = 0; j < units; j++) dhR[j] += ds[j];
-        std::fill(dxR, dxR + 3 * units, 0.f);
-        return;
-      }
-      for (int64_t j = 0; j < units; j++) {
-        const float g = dhR[j] + ds[j], zj = z[j], hhj = hh[j];
-        dxR[j] = FlushDenormal((g * (hp[j] - hhj)) * Deriv<R>(zj));
-        dxR[2 * units + j] = FlushDenormal((g * (1.f - zj)) * Deriv<A>(hhj));
-        dhR[j] = g * zj;
-      }
-    });
+    gate_kernels::GruTfjsGradRows rows{gates.data_ptr<float>() + t * batch * 3 * units, 3 * units,
+                                       t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>(), t > 0 ? steps * units : units,
+                                       dSeqC.data_ptr<float>() + t * units, steps * units, dh.data_ptr<float>(), units,
+                                       dXG.data_ptr<float>() + t * 3 * units, steps * 3 * units, drh.data_ptr<float>(), units, units, act, recAct};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardGates(rows, b, e); });
     const torch::Tensor dStep = dXG.select(1, t);
     at::mm_out(drh, dStep.narrow(1, 2 * units, units), rk2T);
-    ForRows(batch, 4 * units, [&](int64_t r) {
-      if (Masked(mk, steps, r)) return;
-      const float *rg = g3 + r * 3 * units + units, *hp = hPrevRow(r), *d = drhP + r * units;
-      float *dhR = dhP + r * units, *dr = dx + r * steps * 3 * units + units;
-      for (int64_t j = 0; j < units; j++) {
-        dr[j] = FlushDenormal((d[j] * hp[j]) * Deriv<R>(rg[j]));
-        dhR[j] = FlushDenormal(dhR[j] + d[j] * rg[j]);
-      }
-    });
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardReset(rows, b, e); });
     dh.addmm_(dStep.narrow(1, 0, 2 * units), rk1T);
   }
   Grads out;
@@ -176,8 +150,7 @@ Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const to
   return r;
 }
 
-template <int A>
-Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, const torch::Tensor& dSeq,
+Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, const torch::Tensor& dSeq,
                      const torch::Tensor& dH) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2);
   const torch::Tensor mask = s.size() > kSavedSimple ? s[kSavedSimple] : torch::Tensor();
@@ -185,24 +158,14 @@ Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& r
   const torch::Tensor dSeqC = dSeq.contiguous(), recurrentT = recurrent.t();
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dZ = torch::empty({batch, steps, units}, seq.options());  // batch-major as x
-  const float *seqP = seq.data_ptr<float>(), *dsP = dSeqC.data_ptr<float>();
-  const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
-  float* dhP = dh.data_ptr<float>();
   for (int64_t t = steps - 1; t >= 0; t--) {
-    float* dz = dZ.data_ptr<float>() + t * units;  // row r at r * steps * U
-    const float* mk = maskP != nullptr ? maskP + t : nullptr;
-    ForRows(batch, 4 * units, [&](int64_t r) {
-      const float *hR = seqP + r * steps * units + t * units, *ds = dsP + r * steps * units + t * units;
-      float *dhR = dhP + r * units, *dzR = dz + r * steps * units;
-      if (Masked(mk, steps, r)) {
-        for (int64_t j = 0; j < units; j++) dhR[j] += ds[j], dzR[j] = 0.f;
-        return;
-      }
-      for (int64_t j = 0; j < units; j++) dzR[j] = FlushDenormal((dhR[j] + ds[j]) * Deriv<A>(hR[j]));
-      if (mk != nullptr) std::fill(dhR, dhR + units, 0.f);
-    });
-    // dh for step t-1: dz · recurrentᵀ (added to the masked rows' passed-through gradient)
-    if (mk != nullptr) dh.addmm_(dZ.select(1, t), recurrentT);
+    // dz = (dh + dSeq) * act'(h) (gate_kernels::RnnBackward); then dh for step t-1 = dz ·
+    // recurrentᵀ (added to the masked rows' passed-through gradient)
+    gate_kernels::RnnGradRows rows{seq.data_ptr<float>() + t * units, steps * units, dSeqC.data_ptr<float>() + t * units, steps * units,
+                                   dh.data_ptr<float>(), units, dZ.data_ptr<float>() + t * units, steps * units, units, act};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, RowGrain(4 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
+    if (mask.defined()) dh.addmm_(dZ.select(1, t), recurrentT);
     else at::mm_out(dh, dZ.select(1, t), recurrentT);
   }
   Grads out;
@@ -268,14 +231,7 @@ Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tenso
     if (!t.device().is_cpu() || t.scalar_type() != at::kFloat) throw std::invalid_argument("the fused recurrent gradients take float32 CPU tensors");
   }
   if (kind == kLstm) return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
-  Grads g;
-  WithAct(act, [&](auto a) {
-    if (kind == kSimple) {
-      g = BackwardSimple<decltype(a)::value>(s, recurrent, hasBias, dSeq, dh);
-      return;
-    }
-    WithAct(recAct, [&](auto r) { g = BackwardGru<decltype(a)::value, decltype(r)::value>(s, recurrent, hasBias, dSeq, dh); });
-  });
+  Grads g = kind == kSimple ? BackwardSimple(s, recurrent, hasBias, act, dSeq, dh) : BackwardGru(s, recurrent, hasBias, act, recAct, dSeq, dh);
   g.dc0 = dc;
   return g;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace trnn {
 namespace fused {
@@ -238,52 +239,200 @@ TRNN_AI void GruTfjsStateBody(const GruTfjsRows& s, int64_t begin, int64_t end) 
   }
 }
 
+// ---- backward
+
+// act'(z) from a = act(z) (lstm.h's Deriv, per lane).
+template <int A>
+TRNN_AI V Deriv(const V& a) {
+  if constexpr (A == kActTanh) {
+    return 1.0f - a * a;
+  } else if constexpr (A == kActSigmoid) {
+    return a * (1.0f - a);
+  } else if constexpr (A == kActHardSigmoid) {
+    return Select((a > Splat(0.0f)) & (a < Splat(1.0f)), Splat(0.2f), Splat(0.0f));
+  } else if constexpr (A == kActRelu) {
+    return Select(a > Splat(0.0f), Splat(1.0f), Splat(0.0f));
+  } else {
+    return Splat(1.0f);
+  }
+}
+
+// 0 where |v| is below FLT_MIN (denormal), v elsewhere (NaN stays NaN).
+TRNN_AI V Flush(const V& v) {
+  const V mag = reinterpret_cast<V>(reinterpret_cast<VI>(v) & 0x7fffffff);
+  return Select(mag < Splat(1.17549435e-38f), Splat(0.0f), v);
+}
+
+// dh += dSeq for a masked row, and its n gradient columns at dz zeroed.
+TRNN_AI void PassThrough(float* dh, const float* ds, int64_t units, float* dz, int64_t n) {
+  for (int64_t j = 0; j < units; j++) dh[j] += ds[j];
+  std::memset(dz, 0, static_cast<size_t>(n) * sizeof(float));
+}
+
+template <int A, int R>
+TRNN_AI void LstmBackwardBody(const LstmGradRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    const float *g = s.gates + r * s.gatesStride, *tcr = s.tc + r * s.tcStride, *cp = s.cPrev + r * s.cPrevStride, *ds = s.dSeq + r * s.dSeqStride;
+    float *dh = s.dh + r * s.dhStride, *dc = s.dc + r * s.dcStride, *dz = s.dz + r * s.dzStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      PassThrough(dh, ds, u, dz, 4 * u);
+      continue;
+    }
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      const V i = Load(g + j, n), f = Load(g + u + j, n), gg = Load(g + 2 * u + j, n), o = Load(g + 3 * u + j, n);
+      const V tc = Load(tcr + j, n);
+      const V h = Load(dh + j, n) + Load(ds + j, n);
+      const V c = Load(dc + j, n) + (h * o) * Deriv<A>(tc);
+      Store(dz + 3 * u + j, Flush((h * tc) * Deriv<R>(o)), n);
+      Store(dz + j, Flush((c * gg) * Deriv<R>(i)), n);
+      Store(dz + u + j, Flush((c * Load(cp + j, n)) * Deriv<R>(f)), n);
+      Store(dz + 2 * u + j, Flush((c * i) * Deriv<A>(gg)), n);
+      Store(dc + j, Flush(c * f), n);
+    }
+    if (s.mask != nullptr) std::memset(dh, 0, static_cast<size_t>(u) * sizeof(float));
+  }
+}
+
+template <int A>
+TRNN_AI void RnnBackwardBody(const RnnGradRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    const float *h = s.h + r * s.hStride, *ds = s.dSeq + r * s.dSeqStride;
+    float *dh = s.dh + r * s.dhStride, *dz = s.dz + r * s.dzStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      PassThrough(dh, ds, u, dz, u);
+      continue;
+    }
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      Store(dz + j, Flush((Load(dh + j, n) + Load(ds + j, n)) * Deriv<A>(Load(h + j, n))), n);
+    }
+    if (s.mask != nullptr) std::memset(dh, 0, static_cast<size_t>(u) * sizeof(float));
+  }
+}
+
+// first pass: the gradients of z and hh, dh's direct part g * z
+template <int A, int R>
+TRNN_AI void GruTfjsBackwardGatesBody(const GruTfjsGradRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    const float *g3 = s.gates + r * s.gatesStride, *hp = s.hPrev + r * s.hPrevStride, *ds = s.dSeq + r * s.dSeqStride;
+    float *dh = s.dh + r * s.dhStride, *dx = s.dx + r * s.dxStride;
+    if (Masked(s.mask, s.maskStride, r)) {
+      PassThrough(dh, ds, u, dx, 3 * u);
+      continue;
+    }
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      const V g = Load(dh + j, n) + Load(ds + j, n), z = Load(g3 + j, n), hh = Load(g3 + 2 * u + j, n);
+      Store(dx + j, Flush((g * (Load(hp + j, n) - hh)) * Deriv<R>(z)), n);
+      Store(dx + 2 * u + j, Flush((g * (1.0f - z)) * Deriv<A>(hh)), n);
+      Store(dh + j, g * z, n);
+    }
+  }
+}
+
+// second pass, after drh = dhh · rk2ᵀ: the reset gate's gradient, dh += drh * r
+template <int R>
+TRNN_AI void GruTfjsBackwardResetBody(const GruTfjsGradRows& s, int64_t begin, int64_t end) {
+  const int64_t u = s.units;
+  for (int64_t r = begin; r < end; r++) {
+    if (Masked(s.mask, s.maskStride, r)) continue;
+    const float *rg = s.gates + r * s.gatesStride + u, *hp = s.hPrev + r * s.hPrevStride, *d = s.drh + r * s.drhStride;
+    float *dh = s.dh + r * s.dhStride, *dr = s.dx + r * s.dxStride + u;
+    for (int64_t j = 0; j < u; j += kLanes) {
+      const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
+      const V dv = Load(d + j, n), rv = Load(rg + j, n);
+      Store(dr + j, Flush((dv * Load(hp + j, n)) * Deriv<R>(rv)), n);
+      Store(dh + j, Flush(Load(dh + j, n) + dv * rv), n);
+    }
+  }
+}
+
 constexpr int kActs = 5;
 using LstmFn = void (*)(const LstmRows&, int64_t, int64_t);
 using GruFn = void (*)(const GruRows&, int64_t, int64_t);
 using RnnFn = void (*)(const RnnRows&, int64_t, int64_t);
 using GruTfjsFn = void (*)(const GruTfjsRows&, int64_t, int64_t);
+using LstmGradFn = void (*)(const LstmGradRows&, int64_t, int64_t);
+using RnnGradFn = void (*)(const RnnGradRows&, int64_t, int64_t);
+using GruTfjsGradFn = void (*)(const GruTfjsGradRows&, int64_t, int64_t);
 
 struct Impl {
   LstmFn lstm[kActs][kActs];  // [act][recAct]
   GruFn gru;
   RnnFn rnn[kActs];
   GruTfjsFn gruTfjsGates[kActs], gruTfjsState[kActs];
+  LstmGradFn lstmGrad[kActs][kActs];
+  RnnGradFn rnnGrad[kActs];
+  GruTfjsGradFn gruTfjsGradGates[kActs][kActs], gruTfjsGradReset[kActs];
   const char* name;
 };
 
+// Fills table[a][r] with F<a, r> (a row of the table per act).
+template <typename Fn, template <int, int> class F, int A, int... R>
+void FillRow(Fn (&row)[kActs], std::integer_sequence<int, R...>) {
+  ((row[R] = &F<A, R>::Run), ...);
+}
+template <typename Fn, template <int, int> class F, int... A>
+void FillTable(Fn (&table)[kActs][kActs], std::integer_sequence<int, A...>) {
+  (FillRow<Fn, F, A>(table[A], std::make_integer_sequence<int, kActs>{}), ...);
+}
+template <typename Fn, template <int> class F, int... A>
+void FillList(Fn (&list)[kActs], std::integer_sequence<int, A...>) {
+  ((list[A] = &F<A>::Run), ...);
+}
+
 // The same bodies, compiled per instruction set (the always-inline bodies take the target of
-// the function they are inlined into), one function per activation (pair).
+// the function they are inlined into), one function per activation (pair): struct templates
+// whose static Run is the compiled entry, collected into the Impl tables.
 #define TRNN_VARIANT(attr, suffix)                                                                                    \
   template <int A, int R>                                                                                             \
-  attr void Lstm##suffix(const LstmRows& s, int64_t b, int64_t e) { LstmBody<A, R>(s, b, e); }                        \
+  struct Lstm##suffix {                                                                                               \
+    attr static void Run(const LstmRows& s, int64_t b, int64_t e) { LstmBody<A, R>(s, b, e); }                        \
+  };                                                                                                                  \
+  template <int A>                                                                                                    \
+  struct Rnn##suffix {                                                                                                \
+    attr static void Run(const RnnRows& s, int64_t b, int64_t e) { RnnBody<A>(s, b, e); }                             \
+  };                                                                                                                  \
+  template <int A>                                                                                                    \
+  struct GruTfjsGates##suffix {                                                                                       \
+    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsGatesBody<A>(s, b, e); }                \
+  };                                                                                                                  \
+  template <int A>                                                                                                    \
+  struct GruTfjsState##suffix {                                                                                       \
+    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsStateBody<A>(s, b, e); }                \
+  };                                                                                                                  \
+  template <int A, int R>                                                                                             \
+  struct LstmGrad##suffix {                                                                                           \
+    attr static void Run(const LstmGradRows& s, int64_t b, int64_t e) { LstmBackwardBody<A, R>(s, b, e); }            \
+  };                                                                                                                  \
+  template <int A>                                                                                                    \
+  struct RnnGrad##suffix {                                                                                            \
+    attr static void Run(const RnnGradRows& s, int64_t b, int64_t e) { RnnBackwardBody<A>(s, b, e); }                 \
+  };                                                                                                                  \
+  template <int A, int R>                                                                                             \
+  struct GruTfjsGradGates##suffix {                                                                                   \
+    attr static void Run(const GruTfjsGradRows& s, int64_t b, int64_t e) { GruTfjsBackwardGatesBody<A, R>(s, b, e); } \
+  };                                                                                                                  \
+  template <int R>                                                                                                    \
+  struct GruTfjsGradReset##suffix {                                                                                   \
+    attr static void Run(const GruTfjsGradRows& s, int64_t b, int64_t e) { GruTfjsBackwardResetBody<R>(s, b, e); }    \
+  };                                                                                                                  \
   attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { GruBody(s, b, e); }                                 \
-  template <int A>                                                                                                    \
-  attr void Rnn##suffix(const RnnRows& s, int64_t b, int64_t e) { RnnBody<A>(s, b, e); }                              \
-  template <int A>                                                                                                    \
-  attr void GruTfjsGates##suffix(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsGatesBody<A>(s, b, e); }       \
-  template <int A>                                                                                                    \
-  attr void GruTfjsState##suffix(const GruTfjsRows& s, int64_t b, int64_t e) { GruTfjsStateBody<A>(s, b, e); }       \
-  template <int A>                                                                                                    \
-  constexpr std::array<LstmFn, kActs> LstmRow##suffix() {                                                             \
-    return {Lstm##suffix<A, 0>, Lstm##suffix<A, 1>, Lstm##suffix<A, 2>, Lstm##suffix<A, 3>, Lstm##suffix<A, 4>};      \
-  }                                                                                                                   \
   Impl Make##suffix(const char* name) {                                                                               \
     Impl impl{};                                                                                                      \
-    const std::array<std::array<LstmFn, kActs>, kActs> lstm{LstmRow##suffix<0>(), LstmRow##suffix<1>(),              \
-                                                            LstmRow##suffix<2>(), LstmRow##suffix<3>(),              \
-                                                            LstmRow##suffix<4>()};                                    \
-    const RnnFn rnn[kActs] = {Rnn##suffix<0>, Rnn##suffix<1>, Rnn##suffix<2>, Rnn##suffix<3>, Rnn##suffix<4>};        \
-    const GruTfjsFn gates[kActs] = {GruTfjsGates##suffix<0>, GruTfjsGates##suffix<1>, GruTfjsGates##suffix<2>,        \
-                                    GruTfjsGates##suffix<3>, GruTfjsGates##suffix<4>};                                \
-    const GruTfjsFn state[kActs] = {GruTfjsState##suffix<0>, GruTfjsState##suffix<1>, GruTfjsState##suffix<2>,        \
-                                    GruTfjsState##suffix<3>, GruTfjsState##suffix<4>};                                \
-    for (int a = 0; a < kActs; a++) {                                                                                 \
-      for (int r = 0; r < kActs; r++) impl.lstm[a][r] = lstm[a][r];                                                   \
-      impl.rnn[a] = rnn[a];                                                                                           \
-      impl.gruTfjsGates[a] = gates[a];                                                                                \
-      impl.gruTfjsState[a] = state[a];                                                                                \
-    }                                                                                                                 \
+    const auto acts = std::make_integer_sequence<int, kActs>{};                                                       \
+    FillTable<LstmFn, Lstm##suffix>(impl.lstm, acts);                                                                 \
+    FillList<RnnFn, Rnn##suffix>(impl.rnn, acts);                                                                     \
+    FillList<GruTfjsFn, GruTfjsGates##suffix>(impl.gruTfjsGates, acts);                                               \
+    FillList<GruTfjsFn, GruTfjsState##suffix>(impl.gruTfjsState, acts);                                               \
+    FillTable<LstmGradFn, LstmGrad##suffix>(impl.lstmGrad, acts);                                                     \
+    FillList<RnnGradFn, RnnGrad##suffix>(impl.rnnGrad, acts);                                                         \
+    FillTable<GruTfjsGradFn, GruTfjsGradGates##suffix>(impl.gruTfjsGradGates, acts);                                  \
+    FillList<GruTfjsGradFn, GruTfjsGradReset##suffix>(impl.gruTfjsGradReset, acts);                                   \
     impl.gru = Gru##suffix;                                                                                           \
     impl.name = name;                                                                                                 \
     return impl;                                                                                                      \
@@ -322,6 +471,12 @@ void GruForward(const GruRows& s, int64_t begin, int64_t end) { Pick().gru(s, be
 void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn[Checked(s.act)](s, begin, end); }
 void GruTfjsGates(const GruTfjsRows& s, int64_t begin, int64_t end) { Pick().gruTfjsGates[Checked(s.recAct)](s, begin, end); }
 void GruTfjsState(const GruTfjsRows& s, int64_t begin, int64_t end) { Pick().gruTfjsState[Checked(s.act)](s, begin, end); }
+void LstmBackward(const LstmGradRows& s, int64_t begin, int64_t end) { Pick().lstmGrad[Checked(s.act)][Checked(s.recAct)](s, begin, end); }
+void RnnBackward(const RnnGradRows& s, int64_t begin, int64_t end) { Pick().rnnGrad[Checked(s.act)](s, begin, end); }
+void GruTfjsBackwardGates(const GruTfjsGradRows& s, int64_t begin, int64_t end) {
+  Pick().gruTfjsGradGates[Checked(s.act)][Checked(s.recAct)](s, begin, end);
+}
+void GruTfjsBackwardReset(const GruTfjsGradRows& s, int64_t begin, int64_t end) { Pick().gruTfjsGradReset[Checked(s.recAct)](s, begin, end); }
 const char* Variant() { return Pick().name; }
 
 }  // namespace gate_kernels

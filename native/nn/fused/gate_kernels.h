@@ -103,6 +103,61 @@ struct GruTfjsRows {
 void GruTfjsGates(const GruTfjsRows& s, int64_t begin, int64_t end);
 void GruTfjsState(const GruTfjsRows& s, int64_t begin, int64_t end);
 
+// ---- backward passes (one step, a range of rows), the derivatives from the activated values
+// as lstm.h's Deriv computes them; every gradient carried from step to step is flushed to 0
+// where it is denormal (common.h's FlushDenormal says why). With a mask, a masked row's gate
+// gradients are 0 and its state gradient passes through (dh += dSeq, dc unchanged); an unmasked
+// row's dh is set to 0, for the caller to add the recurrent matmul's part. Without a mask dh is
+// read only (the caller overwrites it with the matmul), except in the GRU passes.
+
+// LSTM: gates [row, 4U] the activated i, f, g, o; tc = act(c); cPrev; dSeq the output's
+// gradient; dh, dc in/out; dz [row, 4U] the pre-activation gradients.
+struct LstmGradRows {
+  const float* gates; int64_t gatesStride;
+  const float* tc; int64_t tcStride;
+  const float* cPrev; int64_t cPrevStride;
+  const float* dSeq; int64_t dSeqStride;
+  float* dh; int64_t dhStride;
+  float* dc; int64_t dcStride;
+  float* dz; int64_t dzStride;
+  int64_t units;
+  int act, recAct;
+  const float* mask = nullptr; int64_t maskStride = 0;
+};
+void LstmBackward(const LstmGradRows& s, int64_t begin, int64_t end);
+
+// Elman RNN: h the step's activated output; dz = (dh + dSeq) * act'(h).
+struct RnnGradRows {
+  const float* h; int64_t hStride;
+  const float* dSeq; int64_t dSeqStride;
+  float* dh; int64_t dhStride;
+  float* dz; int64_t dzStride;
+  int64_t units;
+  int act;
+  const float* mask = nullptr; int64_t maskStride = 0;
+};
+void RnnBackward(const RnnGradRows& s, int64_t begin, int64_t end);
+
+// TensorFlow.js's GRU (GruTfjsGates / GruTfjsState's step), in two passes around the matmul
+// drh = dhh · rk2ᵀ:
+//   GruTfjsBackwardGates: g = dh + dSeq; dz = g (hPrev - hh) recAct'(z), dhh = g (1 - z) act'(hh)
+//     into dx [row, 3U] (dz, ·, dhh); dh = g * z.
+//   GruTfjsBackwardReset: dr = drh hPrev recAct'(r) into dx's second block; dh += drh * r.
+//   (the caller then adds [dz, dr] · rk1ᵀ to dh.) gates [row, 3U]: z, r, hh.
+struct GruTfjsGradRows {
+  const float* gates; int64_t gatesStride;
+  const float* hPrev; int64_t hPrevStride;
+  const float* dSeq; int64_t dSeqStride;
+  float* dh; int64_t dhStride;
+  float* dx; int64_t dxStride;
+  const float* drh; int64_t drhStride;
+  int64_t units;
+  int act, recAct;
+  const float* mask = nullptr; int64_t maskStride = 0;
+};
+void GruTfjsBackwardGates(const GruTfjsGradRows& s, int64_t begin, int64_t end);
+void GruTfjsBackwardReset(const GruTfjsGradRows& s, int64_t begin, int64_t end);
+
 // Which variant runs: "avx2+fma" or "baseline".
 const char* Variant();
 

@@ -64,59 +64,14 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   return r;
 }
 
-template <int A, int R>
-void LstmStep(const StepRows& s) {
-  const int64_t units = s.tc.size(1);
-  const float *g4 = s.gates.data_ptr<float>(), *tcp = s.tc.data_ptr<float>(), *cp = s.cPrev.data_ptr<float>(), *ds = s.dSeq.data_ptr<float>();
-  float *dhp = s.dh.data_ptr<float>(), *dcp = s.dc.data_ptr<float>(), *dz = s.dz.data_ptr<float>();
-  const int64_t dsStride = s.dSeq.stride(0);
-  ForRows(s.tc.size(0), 8 * units, [&](int64_t r) {
-    const float *gi = g4 + r * 4 * units, *gf = gi + units, *gg = gf + units, *go = gg + units;
-    const float *tc = tcp + r * units, *cPrev = cp + r * units, *dSeq = ds + r * dsStride;
-    float *dh = dhp + r * units, *dc = dcp + r * units;
-    float *dI = dz + r * 4 * units, *dF = dI + units, *dG = dF + units, *dO = dG + units;
-    if (s.mask != nullptr) {
-      if (s.mask[r * s.maskStride] == 0.f) {
-        // a masked step: the state and its gradient pass through unchanged, no gate gradient
-        for (int64_t j = 0; j < units; j++) dh[j] += dSeq[j];
-        std::fill(dI, dI + 4 * units, 0.f);
-        return;
-      }
-    }
-    for (int64_t j = 0; j < units; j++) {
-      const float h = dh[j] + dSeq[j];
-      const float c = dc[j] + (h * go[j]) * Deriv<A>(tc[j]);
-      dO[j] = FlushDenormal((h * tc[j]) * Deriv<R>(go[j]));
-      dI[j] = FlushDenormal((c * gg[j]) * Deriv<R>(gi[j]));
-      dF[j] = FlushDenormal((c * cPrev[j]) * Deriv<R>(gf[j]));
-      dG[j] = FlushDenormal((c * gi[j]) * Deriv<A>(gg[j]));
-      dc[j] = FlushDenormal(c * gf[j]);
-    }
-    if (s.mask != nullptr) std::fill(dh, dh + units, 0.f);  // the caller adds dz · recurrentᵀ
-  });
-}
-
-template <int A>
-void LstmStepRec(int recAct, const StepRows& s) {
-  switch (recAct) {
-    case kLinear: return LstmStep<A, kLinear>(s);
-    case kTanh: return LstmStep<A, kTanh>(s);
-    case kSigmoid: return LstmStep<A, kSigmoid>(s);
-    case kHardSigmoid: return LstmStep<A, kHardSigmoid>(s);
-    case kRelu: return LstmStep<A, kRelu>(s);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(recAct));
-  }
-}
-
+// One step's gate gradients: gate_kernels::LstmBackward (vectorized) over the rows.
 void LstmStepBackward(int act, int recAct, const StepRows& s) {
-  switch (act) {
-    case kLinear: return LstmStepRec<kLinear>(recAct, s);
-    case kTanh: return LstmStepRec<kTanh>(recAct, s);
-    case kSigmoid: return LstmStepRec<kSigmoid>(recAct, s);
-    case kHardSigmoid: return LstmStepRec<kHardSigmoid>(recAct, s);
-    case kRelu: return LstmStepRec<kRelu>(recAct, s);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
+  const int64_t units = s.tc.size(1);
+  gate_kernels::LstmGradRows rows{s.gates.data_ptr<float>(), s.gates.stride(0), s.tc.data_ptr<float>(), s.tc.stride(0),
+                                  s.cPrev.data_ptr<float>(), s.cPrev.stride(0), s.dSeq.data_ptr<float>(), s.dSeq.stride(0),
+                                  s.dh.data_ptr<float>(), s.dh.stride(0), s.dc.data_ptr<float>(), s.dc.stride(0),
+                                  s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride};
+  at::parallel_for(0, s.tc.size(0), RowGrain(8 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].

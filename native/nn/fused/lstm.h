@@ -21,34 +21,9 @@ namespace trnn {
 namespace fused {
 namespace lstm {
 
+// Activation codes, as gate_kernels.h's (tfjs's activations; libtorch's LSTM: sigmoid gates, tanh
+// cell). The derivatives come from the activated values: gate_kernels.cc's Deriv.
 enum Act { kLinear = 0, kTanh = 1, kSigmoid = 2, kHardSigmoid = 3, kRelu = 4 };
-
-// Activation codes, as gate_kernels.h's (tfjs's activations; libtorch's LSTM: sigmoid gates, tanh cell).
-
-// act'(z) from the activated value a = act(z), for one element: tfjs's gradients (hardSigmoid's
-// derivative is 0.2 inside the clip range and 0 outside, relu's 1 above 0).
-template <int A>
-inline float Deriv(float a) {
-  if constexpr (A == kTanh) return 1.f - a * a;
-  else if constexpr (A == kSigmoid) return a * (1.f - a);
-  else if constexpr (A == kHardSigmoid) return (a > 0.f && a < 1.f) ? 0.2f : 0.f;
-  else if constexpr (A == kRelu) return a > 0.f ? 1.f : 0.f;
-  else return 1.f;
-}
-
-// f(std::integral_constant<int, A>{}) for the activation code act: a template instantiated per
-// activation, chosen once per call.
-template <typename F>
-void WithAct(int act, F&& f) {
-  switch (act) {
-    case kLinear: return f(std::integral_constant<int, kLinear>{});
-    case kTanh: return f(std::integral_constant<int, kTanh>{});
-    case kSigmoid: return f(std::integral_constant<int, kSigmoid>{});
-    case kHardSigmoid: return f(std::integral_constant<int, kHardSigmoid>{});
-    case kRelu: return f(std::integral_constant<int, kRelu>{});
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
-}
 
 // What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
 //   LSTM (ForwardLstm's buffers): x, h0, c0, gates [T, B, 4U] (activated i, f, g, o),
