@@ -7,6 +7,7 @@
  * rounding, and fusedStats must show the fused kernels ran.
  */
 import * as assert from 'assert';
+import * as childProcess from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
@@ -118,6 +119,62 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
         await compareLayer({ kind, opts: { goBackwards: true }, initialState: true, mask: FULL });
       }
     });
+  });
+
+  it('the baseline gate kernels (TORCHRNN_GATE_KERNELS=baseline, for CPUs without AVX2) give the same numbers', function () {
+    this.timeout(60000);
+    // a child process: the variant is chosen once per process. It runs the cases of
+    // compareLayer's kind through runLayer's steps on both backends and prints the largest
+    // violation of TOL over outputs and gradients.
+    const script = `
+      const tf = require('@tensorflow/tfjs-core');
+      const tfl = require('@tensorflow/tfjs-layers');
+      require('@tensorflow/tfjs-backend-cpu');
+      const { fusedStats } = require('../lib/tfjs');
+      const torch = require('../lib');
+      const { lcg } = require('./helpers');
+      const B = ${B}, T = ${T}, F = ${F}, U = ${U}, RAGGED = ${JSON.stringify(RAGGED)};
+      const values = (n, seed, scale = 1) => { const next = lcg(seed); return Float32Array.from({ length: n }, () => (next() / 2 ** 31 * 2 - 1) * scale); };
+      const run = async (backend, kind, opts) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const layer = tfl.layers[kind]({ units: U, returnState: true, recurrentInitializer: 'glorotUniform', ...opts });
+          const x = tf.variable(tf.tensor3d(values(B * T * F, 1), [B, T, F]));
+          const mask = tf.cast(tf.tensor2d(RAGGED.flatMap((r) => [...r].map(Number)), [B, T]), 'bool');
+          layer.apply(x, { mask });
+          layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values(w.size, 100 + i, 0.6), w.shape)));
+          const vars = [x, ...layer.trainableWeights.map((w) => w.val)];
+          let outs = [];
+          const { grads } = tf.variableGrads(() => {
+            const o = layer.apply(x, { mask });
+            outs = o.map((t) => tf.keep(t));
+            return tf.addN(o.map((t, k) => tf.sum(tf.mul(t, tf.tensor(values(t.size, 50 + k), t.shape)))));
+          }, vars);
+          const r = [...outs, ...vars.map((v) => grads[v.name])].map((t) => Array.from(t.dataSync()));
+          tf.dispose([...outs, x]);
+          layer.dispose();
+          return r;
+        });
+      };
+      (async () => {
+        let worst = 0, fused = 0;
+        for (const [kind, opts] of [['lstm', { returnSequences: true, goBackwards: true }], ['lstm', { recurrentActivation: 'sigmoid' }], ['gru', { returnSequences: true }], ['gru', { goBackwards: true, activation: 'relu' }], ['simpleRNN', { returnSequences: true }]]) {
+          const ref = await run('cpu', kind, opts);
+          const before = fusedStats.masked;
+          const got = await run('torch', kind, opts);
+          fused += fusedStats.masked - before;
+          ref.forEach((a, i) => a.forEach((v, j) => { worst = Math.max(worst, Math.abs(got[i][j] - v) / (${TOL.atol} + ${TOL.rtol} * Math.abs(v))); }));
+        }
+        process.stdout.write(JSON.stringify({ kernels: torch.backends.fusedRnn.kernels, worst, fused }));
+      })();`;
+    const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: 'baseline' }, encoding: 'utf8',
+    });
+    assert.strictEqual(res.status, 0, res.stderr);
+    const got = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as { kernels: string; worst: number; fused: number };
+    assert.strictEqual(got.kernels, 'baseline');
+    assert.strictEqual(got.fused, 10, 'every masked call took the fused kernels');
+    assert.ok(got.worst <= 1, `largest difference ${got.worst} x the tolerance`);
   });
 
   it('a masked step repeats the previous output and keeps the states (tfjs-layers\' rnn())', async () => {

@@ -5,7 +5,10 @@
 // Why not ATen's sigmoid_/tanh_: per LSTM step those are 5 activations plus 4 arithmetic
 // kernels on strided gate columns, each a dispatcher call and a TensorIterator; at the sizes
 // recurrent layers run (a few thousand elements per step) that overhead and tanh's cost were
-// half of libtorch's LSTM inference time here. This is one pass over each row.
+// half of libtorch's LSTM inference time here. This is one pass over each row. The backward
+// passes likewise: the per-step gate gradients (the derivatives' branches, hardSigmoid's and
+// relu's, kept GCC from vectorizing the scalar loops). Each pass is compiled per activation (or
+// pair: 25 LSTM variants), chosen by a table lookup per call.
 //
 // Accuracy: exp is Cephes' expf (a degree-6 polynomial after range reduction, about 1 ulp);
 // sigmoid = 1 / (1 + exp(-x)); tanh uses Cephes' odd polynomial below |x| = 0.625 and
