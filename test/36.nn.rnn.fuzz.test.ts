@@ -338,7 +338,10 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     some((c) => c.dropout > 0 && c.training, 'dropout in training mode (a fallback)');
     some((c) => c.bidirectional && c.batchFirst && !c.bias && c.state, 'bidirectional, batchFirst, no bias, h0');
     some((c) => c.dtype === 'float64', 'float64');
-    some((c) => c.double && c.mode === 'packed' && c.kind === 'lstm', 'double backward on packed LSTM');
+    for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
+      some((c) => c.double && c.mode === 'packed' && c.kind === kind, `double backward on packed ${kind}`);
+      some((c) => c.mode === 'packed' && c.bidirectional && c.numLayers > 1 && c.state && c.kind === kind, `packed ${kind}, stacked, bidirectional, h0`);
+    }
     // every hidden size 1-40 (each 8-wide pass's tail length 0-7 several times)
     assert.strictEqual(new Set(all.map((c) => c.hiddenSize)).size, 40);
     // the same seed, the same configuration
