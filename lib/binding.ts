@@ -194,7 +194,30 @@ export interface NativeBinding {
     recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
   /** The input's gradient from the projection's, in the input's own time order. */
   tfjsRecurrentInputGrad(dProjection: H, kernel: H, goBackwards: boolean): H;
+  // The queued forms (the tfjs backend's asynchronous mode, lib/tfjs/queue.ts): return at once,
+  // run on the executor. The forward's saved state stays native (a SavedState, released by
+  // tfjsRecurrentRelease); the gradient takes it or an array of handles.
+  tfjsRecurrentQueued(kind: number, x: H, h0: H, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [H, H, H | null, SavedState | null];
+  tfjsRecurrentBackwardQueued(kind: number, saved: SavedState | H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
+    recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
+  tfjsRecurrentInputGradQueued(dProjection: H, kernel: H, goBackwards: boolean): H;
+  tfjsRecurrentRelease(saved: SavedState): void;
+  // queue.cc: queued kernels (lib/tfjs/queue.ts)
+  /** call()'s arguments and results; the data is written by a job on the executor (see native/queue.h). */
+  callQueued(op: number, ...args: unknown[]): unknown;
+  /** h's values once the job that writes them has run (not the whole queue). */
+  readReady(h: H): ArrayBufferView;
+  /** h's values: at once when ready and small, else copied on the executor after every queued job. */
+  readQueued(h: H): Promise<ArrayBufferView>;
+  /** Resolves when every job queued so far has run. */
+  queueFence(): Promise<void>;
+  /** [jobs submitted, jobs run] by this environment's executor. */
+  queueState(): [number, number];
 }
+
+/** What a queued recurrent forward saved for its gradient (native, opaque). */
+export type SavedState = { readonly __savedState: unique symbol };
 
 export type { IndexSpec };
 

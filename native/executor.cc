@@ -66,11 +66,38 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   return Napi::Promise(env, promise);
 }
 
-void Executor::WaitIdle() {
-  if (pending_ == 0) return;
+uint64_t Executor::SubmitQuiet(Work work, size_t bytes) {
+  uint64_t waiting = submitted_ - Finished();
+  if (waiting >= kMaxQueued || queuedBytes_.load(std::memory_order_relaxed) >= kMaxQueuedBytes) {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] {
+      return stopping_ || (submitted_ - finished_.load(std::memory_order_relaxed) <= kMaxQueued / 4 * 3 &&
+                           queuedBytes_.load(std::memory_order_relaxed) <= kMaxQueuedBytes / 4 * 3);
+    });
+  }
+  auto* job = new Job{std::move(work), nullptr, nullptr, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
+                     at::get_num_threads()};
+  job->quiet = true;
+  job->bytes = bytes;
+  queuedBytes_.fetch_add(bytes, std::memory_order_relaxed);
+  uint64_t seq = ++submitted_;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+    queued_.fetch_add(1, std::memory_order_release);
+    wake = sleeping_;
+  }
+  if (wake) cv_.notify_one();
+  return seq;
+}
+
+void Executor::WaitIdle() { WaitFor(submitted_); }
+
+void Executor::WaitFor(uint64_t seq) {
+  if (Finished() >= seq) return;
   std::unique_lock<std::mutex> lock(mu_);
-  uint64_t target = submitted_;
-  idle_.wait(lock, [this, target] { return finished_ >= target || stopping_; });
+  idle_.wait(lock, [this, seq] { return finished_.load(std::memory_order_relaxed) >= seq || stopping_; });
 }
 
 void Executor::Loop() {
@@ -121,11 +148,16 @@ void Executor::Loop() {
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      finished_++;
+      finished_.fetch_add(1, std::memory_order_release);
       stopping = stopping_;
     }
+    if (job->quiet) queuedBytes_.fetch_sub(job->bytes, std::memory_order_relaxed);
     idle_.notify_all();
-    if (stopping || tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // environment or process is closing
+    if (job->quiet) {
+      delete job;  // no completion: errors were recorded by the work itself (queue.h)
+    } else if (stopping || tsfn_.NonBlockingCall(job) != napi_ok) {
+      delete job;  // environment or process is closing
+    }
   }
 }
 

@@ -6,7 +6,7 @@ namespace trnn {
 
 // ---- handle lifetime and memory accounting -------------------------------------------------
 
-Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
+Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t, uint64_t ready) {
   if (!t.defined()) return env.Null();
   // autograd's "efficient zero" tensors (the gradient of sgn, of a masked scatter...) have no
   // storage: reading one would dereference null. JS gets real zeros of the same shape.
@@ -20,11 +20,13 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
     napi_delete_reference(env, ref);
     if (!ok) continue;
     spare->tensor_ = std::move(t);
+    spare->ready_ = ready;
     spare->Track(data, env);
     return Napi::Value(env, out);
   }
   auto* h = new TensorHandle();
   h->tensor_ = std::move(t);
+  h->ready_ = ready;
   napi_value out;
   napi_status status = napi_create_external(env, h, Finalize, nullptr, &out);
   if (status != napi_ok) {

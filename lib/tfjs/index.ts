@@ -47,10 +47,11 @@ import './kernels/nn';
 import './kernels/image';
 import './kernels/strings';
 import { installFusedRecurrentLayers, fusedStats, useFusedLayers } from './rnn';
+import { ASYNC_FLAG, asyncKernels, queueIdle, usePacedFit } from './queue';
 
 export { TorchBackend };
 export type { TensorData } from './backend';
-export { fusedStats, useFusedLayers };
+export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, usePacedFit };
 
 /** The backend's name: `tf.setBackend('torch')`. */
 export const BACKEND_NAME = BACKEND;
@@ -63,6 +64,7 @@ function register(): void {
     if (tf.getKernel(config.kernelName, BACKEND) === undefined) tf.registerKernel(config);
   }
   installFusedRecurrentLayers();
+  usePacedFit();
 }
 register();
 

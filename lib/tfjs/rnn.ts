@@ -26,7 +26,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
 import type { KernelHost } from './kernel-host';
 import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
-import { adopt, atenOwned, inScope, own } from './torch';
+import { adopt, atenOwned, inScope, isQueued, own } from './torch';
 
 /** How many times each fused kernel ran (forward, gradient): lets tests and users check the fused path is taken. */
 export const fusedStats = { lstm: 0, gru: 0, simpleRNN: 0, lstmGrad: 0, gruGrad: 0, simpleRNNGrad: 0 };
@@ -51,8 +51,8 @@ function forwardKernel(kind: Kind) {
     const get = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
     const kernel = get('kernel') as TensorHandle;
     const recurrentKernel = get('recurrentKernel') as TensorHandle;
-    const [sequence, h, c, saved] = native.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0') as TensorHandle, get('c0'),
-      kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record);
+    const [sequence, h, c, saved] = (isQueued() ? native.tfjsRecurrentQueued : native.tfjsRecurrent)(KINDS[kind].code, get('x') as TensorHandle,
+      get('h0') as TensorHandle, get('c0'), kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record);
     fusedStats[kind]++;
     const outputs = [sequence, h, c].filter((x): x is TensorHandle => x !== null).map((x) => {
       adopt(own(x));
@@ -61,7 +61,8 @@ function forwardKernel(kind: Kind) {
     if (saved !== null) {
       // The gradient kernel finds these through the first output (tfjs saves it for the gradient).
       const keep = (w: TensorHandle) => atenOwned('detach', '', w) as TensorHandle;
-      b.entry(outputs[0].dataId).recurrent = { saved, kernel: keep(kernel), recurrentKernel: keep(recurrentKernel), hasBias: inputs.bias !== undefined };
+      const state = Array.isArray(saved) ? { saved } : { saved: [], state: saved };
+      b.entry(outputs[0].dataId).recurrent = { ...state, kernel: keep(kernel), recurrentKernel: keep(recurrentKernel), hasBias: inputs.bias !== undefined };
     }
     return outputs;
   });
@@ -80,8 +81,11 @@ function gradKernel(kind: Kind) {
     const a = attrs as unknown as RecurrentAttrs;
     const rec = savedBy(b, inputs.sequence as TensorInfo, `${KINDS[kind].kernel}Grad`);
     const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
-    const grads = native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
-      a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
+    const grads = rec.state || isQueued()
+      ? native.tfjsRecurrentBackwardQueued(KINDS[kind].code, rec.state ?? rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+        a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'))
+      : native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+        a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
     fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
     // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames.
     // In x's place: the gradient of the input projection; x's own comes from the InputGrad kernel.
@@ -101,7 +105,8 @@ function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   return inScope(() => {
     const b = backend as KernelHost;
     const rec = savedBy(b, inputs.sequence as TensorInfo, 'a recurrent InputGrad kernel');
-    const dx = own(native.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
+    const inputGrad = isQueued() ? native.tfjsRecurrentInputGradQueued : native.tfjsRecurrentInputGrad;
+    const dx = own(inputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
     adopt(dx);
     return b.makeOutput(dx, meta(dx)[1], 'float32');
   });

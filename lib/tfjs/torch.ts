@@ -6,7 +6,12 @@
  * Ownership: a handle returned by `aten()` inside a kernel belongs to the kernel's scope and is
  * disposed when the kernel returns, unless `adopt()` claimed it (a kernel output). Outside a
  * kernel scope the caller owns what `aten()` returns. JS thread only.
+ *
+ * Asynchronous mode (the `TORCH_ASYNC_KERNELS` flag, read when a kernel starts): `aten()` calls
+ * `native.callQueued`, which returns the output at once and writes its data on torchrnn's
+ * executor thread, in call order (native/queue.h); see lib/tfjs/queue.ts.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataType } from '@tensorflow/tfjs-core';
 import { atenOp, isTensorHandle, native, TensorHandle } from '../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../dtype';
@@ -27,6 +32,22 @@ export function dtypeOfCode(code: number): DataType {
     default: return 'int32';
   }
 }
+
+/**
+ * The tf.env() flag of the asynchronous mode: kernels are queued on torchrnn's executor and
+ * return at once; only synchronous reads wait. Default: on, unless the environment variable
+ * TORCHRNN_TFJS_ASYNC is `0`.
+ */
+export const ASYNC_FLAG = 'TORCH_ASYNC_KERNELS';
+try {
+  tf.env().registerFlag(ASYNC_FLAG, () => (typeof process === 'undefined' ? true : process.env.TORCHRNN_TFJS_ASYNC !== '0'));
+} catch {
+  // registered by another copy of this module
+}
+
+/** Whether the current kernel runs in the asynchronous mode (set when a kernel scope opens). */
+let queued = false;
+export function isQueued(): boolean { return queued; }
 
 const ops = new Map<string, number>();
 
@@ -57,7 +78,7 @@ function collect(r: unknown): void {
 /** Calls aten::name.overload; tensor results are owned by the current kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function aten(name: string, overload: string, ...args: unknown[]): any {
-  const r = native.call(opId(name, overload), ...args);
+  const r = queued ? native.callQueued(opId(name, overload), ...args) : native.call(opId(name, overload), ...args);
   collect(r);
   return r;
 }
@@ -65,7 +86,7 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
 /** Calls aten::name.overload; the caller owns the result even inside a kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function atenOwned(name: string, overload: string, ...args: unknown[]): any {
-  return native.call(opId(name, overload), ...args);
+  return queued ? native.callQueued(opId(name, overload), ...args) : native.call(opId(name, overload), ...args);
 }
 
 /** A new libtorch tensor from JS values (owned by the current kernel scope). */
@@ -89,6 +110,7 @@ export function adopt(h: TensorHandle): void {
 /** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
 export function inScope<T>(fn: () => T): T {
   const outer = scope;
+  if (outer === null) queued = tf.env().getBool(ASYNC_FLAG) as boolean;
   const s: Scope = { handles: [], kept: new Set() };
   scope = s;
   try {

@@ -1,6 +1,7 @@
 #include "rnn.h"
 
 #include "../nn/fused/fused.h"
+#include "../queue.h"
 #include "../tensor.h"
 
 namespace trnn {
@@ -200,12 +201,174 @@ Napi::Value RecurrentInputGrad(const Napi::CallbackInfo& info) {
   return TensorHandle::New(info.Env(), dx.contiguous());
 }
 
+// ---- queued forms (native/queue.h: the TensorFlow.js backend's asynchronous mode) ----------------
+// The same kernels as jobs on the executor: the outputs are allocated here with the shapes the
+// inputs give, the job runs the kernel and copies its results into them. What the forward saves
+// for the gradient stays native, in a SavedState the JS side holds as an external.
+
+// Jobs hold their own reference: released by JS (its reference dropped), it lives until the
+// last queued job that uses it has run.
+struct SavedState {
+  std::mutex mu;
+  std::vector<torch::Tensor> saved;
+  std::shared_ptr<const ErrorInfo> error;  // the forward job's, when it failed
+};
+using SavedPtr = std::shared_ptr<SavedState>;
+
+static Napi::Value NewSavedState(Napi::Env env, const SavedPtr& state) {
+  return Napi::External<SavedPtr>::New(env, new SavedPtr(state), [](Napi::Env, SavedPtr* p) { delete p; });
+}
+
+// The state behind a SavedState external; throws for one already released.
+static SavedPtr SavedStateOf(const Napi::Value& v) {
+  if (!v.IsExternal()) return nullptr;
+  SavedPtr* p = v.As<Napi::External<SavedPtr>>().Data();
+  if (p == nullptr || !*p) throw std::invalid_argument("the recurrent forward's saved state was released (its output was disposed)");
+  return *p;
+}
+
+static void CheckInput(const torch::Tensor& x, bool save) {
+  if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
+  if (save && x.size(1) == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+}
+
+// tfjsRecurrentQueued(...tfjsRecurrent's arguments) -> [sequence, hT, cT | null, saved | null]
+Napi::Value RecurrentQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  torch::Tensor x = TensorHandle::Get(info[1]), h0 = TensorHandle::Get(info[2]), c0 = OptTensor(info[3]);
+  torch::Tensor kernel = TensorHandle::Get(info[4]), recurrent = TensorHandle::Get(info[5]), bias = OptTensor(info[6]);
+  int act = info[7].As<Napi::Number>().Int32Value(), recAct = info[8].As<Napi::Number>().Int32Value();
+  bool goBackwards = info[9].As<Napi::Boolean>().Value(), save = info[10].As<Napi::Boolean>().Value();
+  CheckInput(x, save);
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  const bool lstm = kind == kLstm;
+  auto opts = x.options();
+  torch::Tensor seq = queue::Output({batch, steps, units}, opts), h = queue::Output({batch, units}, opts);
+  torch::Tensor c = lstm ? queue::Output({batch, units}, opts) : torch::Tensor();
+  SavedPtr state = save ? std::make_shared<SavedState>() : nullptr;
+  std::vector<torch::Tensor> outputs{seq, h};
+  if (lstm) outputs.push_back(c);
+  std::vector<torch::Tensor> inputs{x, h0, kernel, recurrent};
+  if (c0.defined()) inputs.push_back(c0);
+  if (bias.defined()) inputs.push_back(bias);
+  uint64_t ready = queue::Enqueue(
+      env, inputs, outputs,
+      [=]() mutable {
+        Result r = Forward(kind, x, h0, c0, kernel, recurrent, bias, act, recAct, goBackwards, save);
+        seq.copy_(r.sequence);
+        h.copy_(r.h);
+        if (lstm) c.copy_(r.c);
+        if (state) {
+          std::lock_guard<std::mutex> lock(state->mu);
+          state->saved = std::move(r.saved);
+        }
+      },
+      [state](const std::shared_ptr<const ErrorInfo>& e) {
+        if (!state) return;
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->error = e;
+      });
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, TensorHandle::New(env, seq, ready));
+  out.Set(1u, TensorHandle::New(env, h, ready));
+  out.Set(2u, lstm ? TensorHandle::New(env, c, ready) : env.Null());
+  out.Set(3u, state ? NewSavedState(env, state) : env.Null());
+  return out;
+}
+
+// tfjsRecurrentRelease(saved): drops JS's reference to what a queued forward saved (freed now,
+// or when the last queued job that uses it has run).
+Napi::Value RecurrentRelease(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) {
+    if (SavedPtr* p = info[0].As<Napi::External<SavedPtr>>().Data()) p->reset();
+  }
+  return info.Env().Undefined();
+}
+
+// tfjsRecurrentBackwardQueued(kind, saved (a queued forward's, or an array of handles), ...the
+// rest of tfjsRecurrentBackward's arguments) -> the same six gradients.
+Napi::Value RecurrentBackwardQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  SavedPtr state = SavedStateOf(info[1]);
+  std::vector<torch::Tensor> savedNow;
+  if (!state) {
+    Napi::Array a = info[1].As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); k++) savedNow.push_back(TensorHandle::Get(a.Get(k)));
+  }
+  torch::Tensor kernel = TensorHandle::Get(info[2]), recurrent = TensorHandle::Get(info[3]);
+  bool hasBias = info[4].As<Napi::Boolean>().Value();
+  int act = info[5].As<Napi::Number>().Int32Value(), recAct = info[6].As<Napi::Number>().Int32Value();
+  bool goBackwards = info[7].As<Napi::Boolean>().Value();
+  torch::Tensor dSeq = TensorHandle::Get(info[8]), dH = TensorHandle::Get(info[9]), dC = OptTensor(info[10]);
+  if (dSeq.dim() != 3) throw std::invalid_argument("expected a 3-D sequence gradient [batch, time, units]");
+  const bool lstm = kind == kLstm;
+  const int64_t batch = dSeq.size(0), steps = dSeq.size(1), units = recurrent.size(0), gu = kernel.size(1);
+  auto opts = dSeq.options();
+  torch::Tensor dProj = queue::Output({batch, steps, gu}, opts), dh0 = queue::Output({batch, units}, opts);
+  torch::Tensor dc0 = lstm ? queue::Output({batch, units}, opts) : torch::Tensor();
+  torch::Tensor dKernel = queue::Output(kernel.sizes(), opts), dRec = queue::Output(recurrent.sizes(), opts);
+  torch::Tensor dBias = hasBias ? queue::Output({gu}, opts) : torch::Tensor();
+  std::vector<torch::Tensor> outputs{dProj, dh0, dKernel, dRec};
+  if (lstm) outputs.push_back(dc0);
+  if (hasBias) outputs.push_back(dBias);
+  std::vector<torch::Tensor> inputs{kernel, recurrent, dSeq, dH};
+  if (dC.defined()) inputs.push_back(dC);
+  for (const torch::Tensor& t : savedNow) inputs.push_back(t);
+  uint64_t ready = queue::Enqueue(env, inputs, outputs, [=]() mutable {
+    std::vector<torch::Tensor> saved = savedNow;
+    if (state) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (state->error) throw CodedError(state->error->code, state->error->message);
+      saved = state->saved;
+    }
+    torch::NoGradGuard noGrad;
+    torch::Tensor dc = dC.defined() ? dC : torch::zeros_like(dH);
+    Grads g = Backward(kind, saved, kernel, recurrent, hasBias, act, recAct, goBackwards, dSeq, dH, dc);
+    dProj.copy_(g.dProjection);
+    dh0.copy_(g.dh0);
+    if (lstm) dc0.copy_(g.dc0);
+    dKernel.copy_(g.dKernel);
+    dRec.copy_(g.dRecurrent);
+    if (hasBias) dBias.copy_(g.dBias);
+  });
+  Napi::Array out = Napi::Array::New(env, 6);
+  out.Set(0u, TensorHandle::New(env, dProj, ready));
+  out.Set(1u, TensorHandle::New(env, dh0, ready));
+  out.Set(2u, lstm ? TensorHandle::New(env, dc0, ready) : env.Null());
+  out.Set(3u, TensorHandle::New(env, dKernel, ready));
+  out.Set(4u, TensorHandle::New(env, dRec, ready));
+  out.Set(5u, hasBias ? TensorHandle::New(env, dBias, ready) : env.Null());
+  return out;
+}
+
+// tfjsRecurrentInputGradQueued(dProjection, kernel, goBackwards) -> dx
+Napi::Value RecurrentInputGradQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor dProj = TensorHandle::Get(info[0]), kernel = TensorHandle::Get(info[1]);
+  bool goBackwards = info[2].As<Napi::Boolean>().Value();
+  if (dProj.dim() != 3) throw std::invalid_argument("expected a 3-D projection gradient [batch, time, gates * units]");
+  torch::Tensor dx = queue::Output({dProj.size(0), dProj.size(1), kernel.size(0)}, dProj.options());
+  uint64_t ready = queue::Enqueue(env, {dProj, kernel}, {dx}, [=]() mutable {
+    torch::NoGradGuard noGrad;
+    torch::Tensor r = torch::matmul(dProj, kernel.t());
+    if (goBackwards) r = r.flip({1});
+    dx.copy_(r);
+  });
+  return TensorHandle::New(env, dx, ready);
+}
+
 }  // namespace tfjs_rnn
 
 void InitTfjs(Napi::Env env, Napi::Object exports) {
   ExportOrdered<tfjs_rnn::Recurrent>(env, exports, "tfjsRecurrent");
   ExportOrdered<tfjs_rnn::RecurrentBackward>(env, exports, "tfjsRecurrentBackward");
   ExportOrdered<tfjs_rnn::RecurrentInputGrad>(env, exports, "tfjsRecurrentInputGrad");
+  Export<tfjs_rnn::RecurrentQueued>(env, exports, "tfjsRecurrentQueued");
+  Export<tfjs_rnn::RecurrentBackwardQueued>(env, exports, "tfjsRecurrentBackwardQueued");
+  Export<tfjs_rnn::RecurrentInputGradQueued>(env, exports, "tfjsRecurrentInputGradQueued");
+  Export<tfjs_rnn::RecurrentRelease>(env, exports, "tfjsRecurrentRelease");
 }
 
 }  // namespace trnn

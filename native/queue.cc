@@ -1,0 +1,450 @@
+#include "queue.h"
+
+#include "compat.h"
+#include "executor.h"
+#include "ops.h"
+#include "tensor.h"
+
+#include <optional>
+
+namespace trnn {
+namespace queue {
+
+// What callQueued learned of one operator (by its index in AddonData::ops). JS thread.
+struct OpTraits {
+  bool known = false;
+  bool ordered = false;     // written arguments or a Generator: waits for the whole queue
+  bool metaBroken = false;  // its meta kernel failed where the real one ran: runs now
+  std::optional<c10::OperatorHandle> out;  // its out= overload, if it has one
+};
+
+struct State {
+  std::shared_ptr<Poisons> poisons = std::make_shared<Poisons>();
+  std::vector<OpTraits> traits;
+  // Every overload name of every operator, by operator name (to find out= overloads).
+  std::unordered_map<std::string, std::vector<std::string>> overloads;
+};
+
+static State& StateOf(Napi::Env env) {
+  AddonData& data = Data(env);
+  if (!data.queue) data.queue = std::make_shared<State>();
+  return *data.queue;
+}
+
+Poisons& PoisonsOf(Napi::Env env) { return *StateOf(env).poisons; }
+
+// ---- poisoned storages ----------------------------------------------------------------------
+
+void Poisons::Add(const at::Tensor& t, const std::shared_ptr<const ErrorInfo>& error) {
+  if (!t.defined() || !t.has_storage()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Forget the entries of freed storages first (errors are rare: the map stays small).
+  for (auto it = map_.begin(); it != map_.end();) it = it->second.storage.expired() ? map_.erase(it) : std::next(it);
+  const c10::Storage& s = t.storage();
+  map_.insert_or_assign(s.unsafeGetStorageImpl(), Entry{s.getWeakStorageImpl(), error});
+  any_.store(true, std::memory_order_release);
+}
+
+std::shared_ptr<const ErrorInfo> Poisons::Of(const at::Tensor& t) {
+  if (!Any() || !t.defined() || !t.has_storage()) return nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = map_.find(t.storage().unsafeGetStorageImpl());
+  if (it == map_.end()) return nullptr;
+  // A live tensor holds its storage: an entry whose storage expired was for another one that
+  // lived at the same address.
+  if (it->second.storage.expired()) {
+    map_.erase(it);
+    return nullptr;
+  }
+  return it->second.error;
+}
+
+std::shared_ptr<const ErrorInfo> Poisons::FirstOf(const std::vector<at::Tensor>& ts) {
+  if (!Any()) return nullptr;
+  for (const at::Tensor& t : ts) {
+    if (auto e = Of(t)) return e;
+  }
+  return nullptr;
+}
+
+// ---- jobs -------------------------------------------------------------------------------------
+
+static size_t Bytes(const std::vector<at::Tensor>& ts) {
+  size_t n = 0;
+  for (const at::Tensor& t : ts) {
+    if (t.defined()) n += t.numel() * t.element_size();
+  }
+  return n;
+}
+
+uint64_t Enqueue(Napi::Env env, std::vector<at::Tensor> inputs, std::vector<at::Tensor> outputs, std::function<void()> fn,
+                 std::function<void(const std::shared_ptr<const ErrorInfo>&)> onError) {
+  std::shared_ptr<Poisons> poisons = StateOf(env).poisons;
+  size_t bytes = Bytes(outputs);
+  auto work = [poisons, inputs = std::move(inputs), outputs = std::move(outputs), fn = std::move(fn), onError = std::move(onError)] {
+    std::shared_ptr<const ErrorInfo> error = poisons->FirstOf(inputs);
+    if (!error) {
+      try {
+        fn();
+        return;
+      } catch (...) {
+        error = std::make_shared<const ErrorInfo>(DescribeCurrentException());
+      }
+    }
+    for (const at::Tensor& t : outputs) poisons->Add(t, error);
+    if (onError) onError(error);
+  };
+  return Data(env).GetExecutor(env).SubmitQuiet(std::move(work), bytes);
+}
+
+static void ThrowError(const ErrorInfo& e) { throw CodedError(e.code, e.message); }
+
+void WaitUsable(Napi::Env env, uint64_t ready, const std::vector<at::Tensor>& tensors) {
+  AddonData& data = Data(env);
+  if (data.executor) data.executor->WaitFor(ready);
+  if (!data.queue) return;
+  if (auto e = data.queue->poisons->FirstOf(tensors)) ThrowError(*e);
+}
+
+uint64_t ReadyOf(const Napi::Value& v) {
+  TensorHandle* h = TensorHandle::Unwrap(v);
+  return h != nullptr ? h->Ready() : 0;
+}
+
+at::Tensor Output(at::IntArrayRef sizes, const at::TensorOptions& options) { return at::empty(sizes, options); }
+
+// ---- callQueued ---------------------------------------------------------------------------------
+
+// Inputs below this many elements in all, already computed, run at once: a job costs more.
+constexpr int64_t kSmallNumel = 4096;
+
+// What the JS arguments hold: the latest job among the handles' (and handle arrays'), their
+// elements in all, and whether one records gradients.
+struct ArgFacts {
+  uint64_t ready = 0;
+  int64_t numel = 0;
+  bool tensors = false;
+  bool grad = false;
+};
+
+static void Note(ArgFacts& f, TensorHandle* h) {
+  if (h == nullptr || !h->IsLive()) return;
+  f.tensors = true;
+  f.ready = std::max(f.ready, h->Ready());
+  f.numel += h->tensor().numel();
+  if (h->tensor().requires_grad()) f.grad = true;
+}
+
+static ArgFacts Facts(const Napi::CallbackInfo& info) {
+  ArgFacts f;
+  napi_env env = info.Env();
+  for (size_t i = 1; i < info.Length(); i++) {
+    napi_value v = info[i];
+    napi_valuetype t;
+    if (napi_typeof(env, v, &t) != napi_ok) continue;
+    if (t == napi_external) {
+      Note(f, TensorHandle::Unwrap(info[i]));
+    } else if (t == napi_object) {
+      bool isArray = false;
+      napi_is_array(env, v, &isArray);
+      if (!isArray) continue;
+      Napi::Array a = info[i].As<Napi::Array>();
+      for (uint32_t k = 0, n = a.Length(); k < n; k++) Note(f, TensorHandle::Unwrap(a.Get(k)));
+    }
+  }
+  return f;
+}
+
+static void ForEachTensor(const c10::IValue& v, const std::function<void(const at::Tensor&)>& fn) {
+  if (v.isTensor()) {
+    fn(v.toTensor());
+  } else if (v.isTensorList()) {
+    for (const at::Tensor& t : v.toTensorList().vec()) fn(t);
+  } else if (v.isList()) {
+    for (const c10::IValue& e : v.toListRef()) ForEachTensor(e, fn);
+  }
+}
+
+static std::vector<at::Tensor> TensorsOf(const torch::jit::Stack& stack) {
+  std::vector<at::Tensor> out;
+  for (const c10::IValue& v : stack) {
+    ForEachTensor(v, [&](const at::Tensor& t) {
+      if (t.defined()) out.push_back(t);
+    });
+  }
+  return out;
+}
+
+// A meta tensor with t's sizes, strides and dtype (a wrapped number stays one).
+static at::Tensor MetaTwin(const at::Tensor& t) {
+  if (!t.defined()) return t;
+  at::Tensor m = at::empty_strided(t.sizes(), t.strides(), t.options().device(at::kMeta));
+  if (t.unsafeGetTensorImpl()->is_wrapped_number()) m.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return m;
+}
+
+static c10::IValue MetaOf(const c10::IValue& v) {
+  if (v.isTensor()) return MetaTwin(v.toTensor());
+  if (v.isTensorList()) {
+    c10::List<at::Tensor> out;
+    for (const at::Tensor& t : v.toTensorList().vec()) out.push_back(MetaTwin(t));
+    return out;
+  }
+  if (v.isList() && v.toListRef().size() > 0) {
+    const c10::TypePtr& elem = v.type()->containedType(0);
+    if (elem->kind() == c10::TypeKind::OptionalType) {  // Tensor?[]
+      c10::List<c10::optional<at::Tensor>> out;
+      for (const c10::IValue& e : v.toListRef()) out.push_back(e.isNone() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(MetaTwin(e.toTensor())));
+      return out;
+    }
+  }
+  return v;
+}
+
+static bool SameArgument(const c10::Argument& a, const c10::Argument& b) {
+  return a.name() == b.name() && a.type()->str() == b.type()->str();
+}
+
+static const OpTraits& TraitsOf(State& st, size_t index, const c10::OperatorHandle& op) {
+  if (st.traits.size() <= index) st.traits.resize(index + 1);
+  OpTraits& tr = st.traits[index];
+  if (tr.known) return tr;
+  tr.known = true;
+  const c10::FunctionSchema& schema = op.schema();
+  for (const c10::Argument& a : schema.arguments()) {
+    if ((a.alias_info() && a.alias_info()->isWrite()) || a.type()->str().find("Generator") != std::string::npos) tr.ordered = true;
+  }
+  if (tr.ordered) return tr;
+  // The out= overload: the same arguments, then one keyword-only written Tensor per result.
+  auto& dispatcher = c10::Dispatcher::singleton();
+  if (st.overloads.empty()) {
+    for (const c10::OperatorName& n : dispatcher.getAllOpNames()) st.overloads[n.name].push_back(n.overload_name);
+  }
+  const auto& args = schema.arguments();
+  const size_t nret = schema.returns().size();
+  for (const std::string& overload : st.overloads[schema.name()]) {
+    auto cand = dispatcher.findSchema(c10::OperatorName(schema.name(), overload));
+    if (!cand || !cand->hasSchema()) continue;
+    const c10::FunctionSchema& cs = cand->schema();
+    if (cs.arguments().size() != args.size() + nret || cs.returns().size() != nret) continue;
+    bool ok = true;
+    for (size_t i = 0; ok && i < args.size(); i++) ok = SameArgument(cs.arguments()[i], args[i]);
+    for (size_t i = args.size(); ok && i < cs.arguments().size(); i++) {
+      const c10::Argument& a = cs.arguments()[i];
+      ok = a.kwarg_only() && a.alias_info() && a.alias_info()->isWrite() && a.type()->kind() == c10::TypeKind::TensorType;
+    }
+    if (ok) {
+      tr.out = *cand;
+      break;
+    }
+  }
+  return tr;
+}
+
+// Runs the operator now, after the jobs that write its inputs (and every job, when `all`).
+static Napi::Value RunNow(const Napi::CallbackInfo& info, const RegisteredOp& op, uint64_t ready, bool all) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  Executor& ex = data.GetExecutor(env);
+  if (all) ex.WaitIdle();
+  else ex.WaitFor(ready);
+  if (data.queue && data.queue->poisons->Any()) {
+    torch::jit::Stack stack = BuildStack(info, op.handle);
+    if (auto e = data.queue->poisons->FirstOf(TensorsOf(stack))) ThrowError(*e);
+  }
+  return CallOp(info, op);
+}
+
+static Napi::Value WithReady(Napi::Env env, const torch::jit::Stack& stack, uint64_t ready) {
+  auto one = [&](const c10::IValue& v) -> Napi::Value {
+    if (v.isTensor()) return TensorHandle::New(env, v.toTensor(), ready);
+    if (v.isTensorList()) {
+      auto list = v.toTensorList();
+      Napi::Array out = Napi::Array::New(env, list.size());
+      for (size_t i = 0; i < list.size(); i++) out.Set(static_cast<uint32_t>(i), TensorHandle::New(env, list.get(i), ready));
+      return out;
+    }
+    return FromIValue(env, v);
+  };
+  if (stack.empty()) return env.Undefined();
+  if (stack.size() == 1) return one(stack[0]);
+  Napi::Array out = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), one(stack[i]));
+  return out;
+}
+
+// callQueued(index, ...args): see queue.h.
+static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  const size_t index = info[0].As<Napi::Number>().Uint32Value();
+  const RegisteredOp& op = data.ops.at(index);
+  State& st = StateOf(env);
+  const OpTraits& tr = TraitsOf(st, index, op.handle);
+  Executor& ex = data.GetExecutor(env);
+  ArgFacts f = Facts(info);
+  if (tr.ordered || (f.grad && torch::GradMode::is_enabled()) || compat::AutocastEnabled(c10::DeviceType::CPU)) return RunNow(info, op, f.ready, true);
+  const bool done = f.ready <= ex.Finished();
+  if (!f.tensors || tr.metaBroken || (done && f.numel <= kSmallNumel)) return RunNow(info, op, f.ready, false);
+
+  torch::jit::Stack stack = BuildStack(info, op.handle);
+  torch::jit::Stack meta;
+  meta.reserve(stack.size());
+  std::vector<const c10::StorageImpl*> inputStorages;
+  for (const c10::IValue& v : stack) {
+    meta.push_back(MetaOf(v));
+    ForEachTensor(meta.back(), [&](const at::Tensor& t) {
+      if (t.defined() && t.has_storage()) inputStorages.push_back(t.storage().unsafeGetStorageImpl());
+    });
+  }
+  try {
+    op.handle.callBoxed(&meta);
+  } catch (...) {
+    // No meta kernel, or one that needs the data (or a real error: the real call says which).
+    ex.WaitFor(f.ready);
+    std::vector<at::Tensor> inputs = TensorsOf(stack);
+    if (auto e = st.poisons->FirstOf(inputs)) ThrowError(*e);
+    op.handle.callBoxed(&stack);
+    st.traits[index].metaBroken = true;
+    return Results(env, stack);
+  }
+  // Which results alias an input (views) and which are fresh tensors.
+  size_t aliases = 0, fresh = 0, other = 0;
+  for (const c10::IValue& v : meta) {
+    if (v.isTensor()) {
+      const at::Tensor& t = v.toTensor();
+      if (!t.defined()) continue;
+      bool alias = t.has_storage() && std::find(inputStorages.begin(), inputStorages.end(), t.storage().unsafeGetStorageImpl()) != inputStorages.end();
+      (alias ? aliases : fresh)++;
+    } else if (v.isTensorList()) {
+      for (const at::Tensor& t : v.toTensorList().vec()) {
+        bool alias = t.has_storage() && std::find(inputStorages.begin(), inputStorages.end(), t.storage().unsafeGetStorageImpl()) != inputStorages.end();
+        alias ? aliases++ : other++;
+      }
+    } else if (!v.isNone()) {
+      other++;
+    }
+  }
+  if (fresh == 0 && other == 0) {
+    // Views only: no data is read or written, so they are made now; they are ready when
+    // their inputs are.
+    std::vector<at::Tensor> inputs;
+    if (st.poisons->Any() && f.ready <= ex.Finished()) {
+      inputs = TensorsOf(stack);
+      if (auto e = st.poisons->FirstOf(inputs)) ThrowError(*e);
+    }
+    op.handle.callBoxed(&stack);
+    return WithReady(env, stack, f.ready);
+  }
+  if (aliases > 0 || other > 0) {
+    // Mixed results, or lists of fresh tensors: not worth a job.
+    return RunNow(info, op, f.ready, false);
+  }
+  // Fresh outputs: allocated here with the meta result's sizes and strides, written by a job.
+  at::Device device = at::kCPU;
+  for (const c10::IValue& v : stack) {
+    if (v.isTensor() && v.toTensor().defined() && !v.toTensor().unsafeGetTensorImpl()->is_wrapped_number()) {
+      device = v.toTensor().device();
+      break;
+    }
+  }
+  torch::jit::Stack outs;
+  std::vector<at::Tensor> outputs;
+  for (const c10::IValue& v : meta) {
+    if (v.isTensor() && v.toTensor().defined()) {
+      const at::Tensor& m = v.toTensor();
+      at::Tensor o = at::empty_strided(m.sizes(), m.strides(), m.options().device(device));
+      outputs.push_back(o);
+      outs.emplace_back(std::move(o));
+    } else {
+      outs.emplace_back();
+    }
+  }
+  std::vector<at::Tensor> inputs = TensorsOf(stack);
+  auto args = std::make_shared<torch::jit::Stack>(std::move(stack));
+  std::function<void()> fn;
+  if (tr.out) {
+    c10::OperatorHandle outOp = *tr.out;
+    fn = [outOp, args, outputs] {
+      torch::jit::Stack s = std::move(*args);
+      for (const at::Tensor& o : outputs) s.emplace_back(o);
+      outOp.callBoxed(&s);
+    };
+  } else {
+    c10::OperatorHandle fnOp = op.handle;
+    fn = [fnOp, args, outs] {
+      torch::jit::Stack s = std::move(*args);
+      fnOp.callBoxed(&s);
+      for (size_t i = 0; i < outs.size() && i < s.size(); i++) {
+        if (outs[i].isTensor() && s[i].isTensor()) outs[i].toTensor().copy_(s[i].toTensor());
+      }
+    };
+  }
+  uint64_t seq = Enqueue(env, std::move(inputs), outputs, std::move(fn));
+  return WithReady(env, outs, seq);
+}
+
+// ---- reading ------------------------------------------------------------------------------------
+
+// readReady(h): h's values, after the job that writes them (not the whole queue).
+static Napi::Value ReadReady(const Napi::CallbackInfo& info) {
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
+  const at::Tensor& t = TensorHandle::Get(info[0]);
+  WaitUsable(info.Env(), h->Ready(), {t});
+  return ToTypedArray(info.Env(), t);
+}
+
+// Tensors up to this size are copied at once when their data is ready.
+constexpr size_t kReadNowBytes = 1 << 20;
+
+// readQueued(h): a promise of h's values; copied on the executor after every queued job, or
+// at once when the data is ready and small.
+static Napi::Value ReadQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
+  at::Tensor t = TensorHandle::Get(info[0]);
+  Executor& ex = Data(env).GetExecutor(env);
+  std::shared_ptr<Poisons> poisons = StateOf(env).poisons;
+  if (h->Ready() <= ex.Finished() && static_cast<size_t>(t.numel()) * t.element_size() <= kReadNowBytes) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    if (auto e = poisons->Of(t)) deferred.Reject(MakeError(env, e->code, e->message).Value());
+    else deferred.Resolve(ToTypedArray(env, t));
+    return deferred.Promise();
+  }
+  auto out = std::make_shared<at::Tensor>();
+  return ex.Submit(
+      env,
+      [t, out, poisons] {
+        if (auto e = poisons->Of(t)) ThrowError(*e);
+        *out = t.detach().contiguous();
+      },
+      [out](Napi::Env env) { return ToTypedArray(env, *out); });
+}
+
+// queueFence(): a promise that resolves when every job queued so far has run.
+static Napi::Value QueueFence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Data(env).GetExecutor(env).Submit(env, [] {}, [](Napi::Env env) { return env.Undefined(); });
+}
+
+// queueState() -> [submitted, finished]: jobs submitted to and run by the executor so far.
+static Napi::Value QueueState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, data.executor ? static_cast<double>(data.executor->Submitted()) : 0.0));
+  out.Set(1u, Napi::Number::New(env, data.executor ? static_cast<double>(data.executor->Finished()) : 0.0));
+  return out;
+}
+
+}  // namespace queue
+
+void InitQueue(Napi::Env env, Napi::Object exports) {
+  Export<queue::CallQueued>(env, exports, "callQueued");
+  Export<queue::ReadReady>(env, exports, "readReady");
+  Export<queue::ReadQueued>(env, exports, "readQueued");
+  Export<queue::QueueFence>(env, exports, "queueFence");
+  Export<queue::QueueState>(env, exports, "queueState");
+}
+
+}  // namespace trnn
