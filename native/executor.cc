@@ -101,6 +101,9 @@ void Executor::WaitFor(uint64_t seq) {
 }
 
 void Executor::Loop() {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "torchrnn-exec");  // for top -H, perf and /proc/<pid>/task
+#endif
   // This thread's flush-denormal mode; -1 = unknown (a new thread inherits its creator's
   // MXCSR), so the first job sets it. Changed only when a job's mode differs: cheap.
   int flushDenormal = -1;

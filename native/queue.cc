@@ -14,8 +14,9 @@ namespace queue {
 struct OpTraits {
   bool known = false;
   bool ordered = false;     // written arguments or a Generator: waits for the whole queue
-  bool metaBroken = false;  // its meta kernel failed where the real one ran: runs now
+  bool metaBroken = false;  // its meta kernel failed: the shape rule, or it runs now
   std::optional<c10::OperatorHandle> out;  // its out= overload, if it has one
+  int rule = 0;  // a Rule: how to know its output without a meta kernel
 };
 
 struct State {
@@ -205,12 +206,15 @@ static bool SameArgument(const c10::Argument& a, const c10::Argument& b) {
   return a.name() == b.name() && a.type()->str() == b.type()->str();
 }
 
+static int RuleFor(const c10::FunctionSchema& s);
+
 static const OpTraits& TraitsOf(State& st, size_t index, const c10::OperatorHandle& op) {
   if (st.traits.size() <= index) st.traits.resize(index + 1);
   OpTraits& tr = st.traits[index];
   if (tr.known) return tr;
   tr.known = true;
   const c10::FunctionSchema& schema = op.schema();
+  tr.rule = RuleFor(schema);
   for (const c10::Argument& a : schema.arguments()) {
     if ((a.alias_info() && a.alias_info()->isWrite()) || a.type()->str().find("Generator") != std::string::npos) tr.ordered = true;
   }
@@ -273,6 +277,106 @@ static Napi::Value WithReady(Napi::Env env, const torch::jit::Stack& stack, uint
   return out;
 }
 
+
+// The device of the first real (not wrapped-number) tensor argument.
+static at::Device DeviceOf(const torch::jit::Stack& stack) {
+  for (const c10::IValue& v : stack) {
+    if (v.isTensor() && v.toTensor().defined() && !v.toTensor().unsafeGetTensorImpl()->is_wrapped_number()) return v.toTensor().device();
+  }
+  return at::kCPU;
+}
+
+// Queues the operator on `stack` writing `outs` (allocated tensors, or None for results that
+// are undefined): through its out= overload when it has one, else the operator and a copy.
+static Napi::Value Enqueued(Napi::Env env, const OpTraits& tr, const c10::OperatorHandle& op, torch::jit::Stack stack, torch::jit::Stack outs) {
+  std::vector<at::Tensor> outputs;
+  for (const c10::IValue& v : outs) {
+    if (v.isTensor()) outputs.push_back(v.toTensor());
+  }
+  std::vector<at::Tensor> inputs = TensorsOf(stack);
+  auto args = std::make_shared<torch::jit::Stack>(std::move(stack));
+  std::function<void()> fn;
+  if (tr.out && outputs.size() == outs.size()) {
+    c10::OperatorHandle outOp = *tr.out;
+    fn = [outOp, args, outputs] {
+      torch::jit::Stack s = std::move(*args);
+      for (const at::Tensor& o : outputs) s.emplace_back(o);
+      outOp.callBoxed(&s);
+    };
+  } else {
+    fn = [op, args, outs] {
+      torch::jit::Stack s = std::move(*args);
+      op.callBoxed(&s);
+      for (size_t i = 0; i < outs.size() && i < s.size(); i++) {
+        if (outs[i].isTensor() && s[i].isTensor()) outs[i].toTensor().copy_(s[i].toTensor());
+      }
+    };
+  }
+  uint64_t seq = Enqueue(env, std::move(inputs), outputs, std::move(fn));
+  return WithReady(env, outs, seq);
+}
+
+// ---- operators without a meta kernel (libtorch 1.13 lacks several that tfjs kernels use) -------
+// Their output's shape follows a rule; its dtype comes from running the operator on stand-ins
+// (one element per tensor argument, same rank and dtype: type promotion sees what it would see).
+
+enum Rule { kNoRule = 0, kUnary, kBroadcast, kWhere, kIndexSelect };
+
+static int RuleFor(const c10::FunctionSchema& s) {
+  static const std::unordered_map<std::string, int> rules = {
+      {"aten::isnan.", kUnary}, {"aten::isinf.", kUnary}, {"aten::isfinite.", kUnary}, {"aten::isposinf.", kUnary},
+      {"aten::isneginf.", kUnary}, {"aten::signbit.", kUnary}, {"aten::logical_not.", kUnary}, {"aten::relu.", kUnary},
+      {"aten::flip.", kUnary}, {"aten::logical_and.", kBroadcast}, {"aten::logical_or.", kBroadcast},
+      {"aten::logical_xor.", kBroadcast}, {"aten::where.self", kWhere}, {"aten::index_select.", kIndexSelect},
+  };
+  auto it = rules.find(s.name() + "." + s.overload_name());
+  return it == rules.end() ? kNoRule : it->second;
+}
+
+static at::Tensor StandIn(const at::Tensor& t) {
+  if (!t.defined()) return t;
+  std::vector<int64_t> ones(t.dim(), 1);
+  at::Tensor s = at::zeros(ones, t.options());
+  if (t.unsafeGetTensorImpl()->is_wrapped_number()) s.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return s;
+}
+
+// An output of `sizes` and `dtype` laid out like `like` when it has those sizes (as
+// TensorIterator lays out a result like its inputs), else contiguous.
+static at::Tensor LikeOrContiguous(const at::Tensor& like, at::IntArrayRef sizes, at::ScalarType dtype) {
+  if (like.sizes() == sizes) return at::empty_like(like, like.options().dtype(dtype), at::MemoryFormat::Preserve);
+  return at::empty(sizes, like.options().dtype(dtype));
+}
+
+// The output the rule gives, or an undefined tensor when the arguments are not the rule's.
+static at::Tensor RuleOutput(int rule, const c10::OperatorHandle& op, const torch::jit::Stack& stack) {
+  std::vector<at::Tensor> ts;
+  for (const c10::IValue& v : stack) {
+    if (v.isTensor()) ts.push_back(v.toTensor());
+  }
+  if (ts.empty() || !ts[0].defined()) return at::Tensor();
+  if (rule == kIndexSelect) {
+    if (stack.size() < 3 || !stack[1].isInt() || ts.size() < 2 || ts[1].dim() > 1) return at::Tensor();
+    const at::Tensor& self = ts[0];
+    std::vector<int64_t> sizes = self.sizes().vec();
+    if (self.dim() == 0) return at::empty({}, self.options());
+    int64_t dim = c10::maybe_wrap_dim(stack[1].toInt(), self.dim());
+    sizes[dim] = ts[1].numel();
+    return at::empty(sizes, self.options());
+  }
+  // The dtype: the operator on stand-ins.
+  torch::jit::Stack probe;
+  for (const c10::IValue& v : stack) probe.push_back(v.isTensor() ? c10::IValue(StandIn(v.toTensor())) : v);
+  op.callBoxed(&probe);
+  if (probe.size() != 1 || !probe[0].isTensor()) return at::Tensor();
+  at::ScalarType dtype = probe[0].toTensor().scalar_type();
+  if (rule == kUnary) return LikeOrContiguous(ts[0], ts[0].sizes(), dtype);
+  std::vector<int64_t> sizes = ts[0].sizes().vec();
+  for (size_t i = 1; i < ts.size(); i++) sizes = at::infer_size(sizes, ts[i].sizes());  // throws as the operator would
+  const at::Tensor& like = rule == kWhere && ts.size() > 1 ? ts[1] : ts[0];
+  return LikeOrContiguous(like, sizes, dtype);
+}
+
 // callQueued(index, ...args): see queue.h.
 static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -285,9 +389,17 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   ArgFacts f = Facts(info);
   if (tr.ordered || (f.grad && torch::GradMode::is_enabled()) || compat::AutocastEnabled(c10::DeviceType::CPU)) return RunNow(info, op, f.ready, true);
   const bool done = f.ready <= ex.Finished();
-  if (!f.tensors || tr.metaBroken || (done && f.numel <= kSmallNumel)) return RunNow(info, op, f.ready, false);
+  if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel)) return RunNow(info, op, f.ready, false);
 
   torch::jit::Stack stack = BuildStack(info, op.handle);
+  auto byRule = [&]() -> Napi::Value {
+    at::Tensor o = RuleOutput(tr.rule, op.handle, stack);
+    if (!o.defined()) return RunNow(info, op, f.ready, false);
+    torch::jit::Stack outs;
+    outs.emplace_back(std::move(o));
+    return Enqueued(env, tr, op.handle, std::move(stack), std::move(outs));
+  };
+  if (tr.metaBroken) return byRule();
   torch::jit::Stack meta;
   meta.reserve(stack.size());
   std::vector<const c10::StorageImpl*> inputStorages;
@@ -301,6 +413,10 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
     op.handle.callBoxed(&meta);
   } catch (...) {
     // No meta kernel, or one that needs the data (or a real error: the real call says which).
+    if (tr.rule != kNoRule) {
+      st.traits[index].metaBroken = true;
+      return byRule();
+    }
     ex.WaitFor(f.ready);
     std::vector<at::Tensor> inputs = TensorsOf(stack);
     if (auto e = st.poisons->FirstOf(inputs)) ThrowError(*e);
@@ -341,47 +457,17 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
     return RunNow(info, op, f.ready, false);
   }
   // Fresh outputs: allocated here with the meta result's sizes and strides, written by a job.
-  at::Device device = at::kCPU;
-  for (const c10::IValue& v : stack) {
-    if (v.isTensor() && v.toTensor().defined() && !v.toTensor().unsafeGetTensorImpl()->is_wrapped_number()) {
-      device = v.toTensor().device();
-      break;
-    }
-  }
+  at::Device device = DeviceOf(stack);
   torch::jit::Stack outs;
-  std::vector<at::Tensor> outputs;
   for (const c10::IValue& v : meta) {
     if (v.isTensor() && v.toTensor().defined()) {
       const at::Tensor& m = v.toTensor();
-      at::Tensor o = at::empty_strided(m.sizes(), m.strides(), m.options().device(device));
-      outputs.push_back(o);
-      outs.emplace_back(std::move(o));
+      outs.emplace_back(at::empty_strided(m.sizes(), m.strides(), m.options().device(device)));
     } else {
       outs.emplace_back();
     }
   }
-  std::vector<at::Tensor> inputs = TensorsOf(stack);
-  auto args = std::make_shared<torch::jit::Stack>(std::move(stack));
-  std::function<void()> fn;
-  if (tr.out) {
-    c10::OperatorHandle outOp = *tr.out;
-    fn = [outOp, args, outputs] {
-      torch::jit::Stack s = std::move(*args);
-      for (const at::Tensor& o : outputs) s.emplace_back(o);
-      outOp.callBoxed(&s);
-    };
-  } else {
-    c10::OperatorHandle fnOp = op.handle;
-    fn = [fnOp, args, outs] {
-      torch::jit::Stack s = std::move(*args);
-      fnOp.callBoxed(&s);
-      for (size_t i = 0; i < outs.size() && i < s.size(); i++) {
-        if (outs[i].isTensor() && s[i].isTensor()) outs[i].toTensor().copy_(s[i].toTensor());
-      }
-    };
-  }
-  uint64_t seq = Enqueue(env, std::move(inputs), outputs, std::move(fn));
-  return WithReady(env, outs, seq);
+  return Enqueued(env, tr, op.handle, std::move(stack), std::move(outs));
 }
 
 // ---- reading ------------------------------------------------------------------------------------
