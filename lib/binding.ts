@@ -214,6 +214,8 @@ export interface NativeBinding {
   queueFence(): Promise<void>;
   /** [jobs submitted, jobs run] by this environment's executor. */
   queueState(): [number, number];
+  /** The operators callQueued ran after waiting for queued jobs, with how often. */
+  queueWaits(): Record<string, number>;
 }
 
 /** What a queued recurrent forward saved for its gradient (native, opaque). */

@@ -24,6 +24,14 @@ struct State {
   std::vector<OpTraits> traits;
   // Every overload name of every operator, by operator name (to find out= overloads).
   std::unordered_map<std::string, std::vector<std::string>> overloads;
+  // Operators that ran on the JS thread after waiting for queued jobs, with how often
+  // (queueWaits(): what still blocks the JS thread in the asynchronous mode).
+  std::unordered_map<std::string, uint64_t> waits;
+  // TORCHRNN_TFJS_QUEUE_ALL=1: queue even small operators on complete inputs (tests).
+  bool queueAll = [] {
+    const char* v = std::getenv("TORCHRNN_TFJS_QUEUE_ALL");
+    return v != nullptr && std::string(v) == "1";
+  }();
 };
 
 static State& StateOf(Napi::Env env) {
@@ -250,8 +258,12 @@ static Napi::Value RunNow(const Napi::CallbackInfo& info, const RegisteredOp& op
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
   Executor& ex = data.GetExecutor(env);
-  if (all) ex.WaitIdle();
-  else ex.WaitFor(ready);
+  uint64_t target = all ? ex.Submitted() : ready;
+  if (target > ex.Finished()) {
+    const c10::FunctionSchema& s = op.handle.schema();
+    StateOf(env).waits[s.name() + "." + s.overload_name()]++;
+    ex.WaitFor(target);
+  }
   if (data.queue && data.queue->poisons->Any()) {
     torch::jit::Stack stack = BuildStack(info, op.handle);
     if (auto e = data.queue->poisons->FirstOf(TensorsOf(stack))) ThrowError(*e);
@@ -320,7 +332,7 @@ static Napi::Value Enqueued(Napi::Env env, const OpTraits& tr, const c10::Operat
 // Their output's shape follows a rule; its dtype comes from running the operator on stand-ins
 // (one element per tensor argument, same rank and dtype: type promotion sees what it would see).
 
-enum Rule { kNoRule = 0, kUnary, kBroadcast, kWhere, kIndexSelect };
+enum Rule { kNoRule = 0, kUnary, kBroadcast, kWhere, kIndexSelect, kConvolution };
 
 static int RuleFor(const c10::FunctionSchema& s) {
   static const std::unordered_map<std::string, int> rules = {
@@ -328,6 +340,7 @@ static int RuleFor(const c10::FunctionSchema& s) {
       {"aten::isneginf.", kUnary}, {"aten::signbit.", kUnary}, {"aten::logical_not.", kUnary}, {"aten::relu.", kUnary},
       {"aten::flip.", kUnary}, {"aten::logical_and.", kBroadcast}, {"aten::logical_or.", kBroadcast},
       {"aten::logical_xor.", kBroadcast}, {"aten::where.self", kWhere}, {"aten::index_select.", kIndexSelect},
+      {"aten::abs.", kUnary}, {"aten::complex.", kBroadcast}, {"aten::convolution.", kConvolution},
   };
   auto it = rules.find(s.name() + "." + s.overload_name());
   return it == rules.end() ? kNoRule : it->second;
@@ -364,6 +377,26 @@ static at::Tensor RuleOutput(int rule, const c10::OperatorHandle& op, const torc
     sizes[dim] = ts[1].numel();
     return at::empty(sizes, self.options());
   }
+  if (rule == kConvolution) {
+    // convolution(input, weight, bias?, stride, padding, dilation, transposed, outputPadding, groups)
+    if (stack.size() < 9 || ts.size() < 2 || stack[6].toBool()) return at::Tensor();  // transposed: runs now
+    const at::Tensor &input = ts[0], &weight = ts[1];
+    const int64_t nd = input.dim() - 2;
+    std::vector<int64_t> stride = stack[3].toIntVector(), padding = stack[4].toIntVector(), dilation = stack[5].toIntVector();
+    if (nd < 1 || weight.dim() != input.dim() || static_cast<int64_t>(stride.size()) != nd || static_cast<int64_t>(padding.size()) != nd ||
+        static_cast<int64_t>(dilation.size()) != nd || input.scalar_type() != weight.scalar_type()) {
+      return at::Tensor();
+    }
+    std::vector<int64_t> sizes{input.size(0), weight.size(0)};
+    for (int64_t d = 0; d < nd; d++) {
+      int64_t n = (input.size(d + 2) + 2 * padding[d] - dilation[d] * (weight.size(d + 2) - 1) - 1) / stride[d] + 1;
+      if (n <= 0) return at::Tensor();  // libtorch's error, from the call now
+      sizes.push_back(n);
+    }
+    // libtorch's CPU convolution writes a 4-D result in its input's suggested memory format.
+    auto format = nd == 2 ? input.suggest_memory_format() : at::MemoryFormat::Contiguous;
+    return at::empty(sizes, input.options(), format);
+  }
   // The dtype: the operator on stand-ins.
   torch::jit::Stack probe;
   for (const c10::IValue& v : stack) probe.push_back(v.isTensor() ? c10::IValue(StandIn(v.toTensor())) : v);
@@ -389,7 +422,7 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   ArgFacts f = Facts(info);
   if (tr.ordered || (f.grad && torch::GradMode::is_enabled()) || compat::AutocastEnabled(c10::DeviceType::CPU)) return RunNow(info, op, f.ready, true);
   const bool done = f.ready <= ex.Finished();
-  if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel)) return RunNow(info, op, f.ready, false);
+  if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel && !st.queueAll)) return RunNow(info, op, f.ready, false);
 
   torch::jit::Stack stack = BuildStack(info, op.handle);
   auto byRule = [&]() -> Napi::Value {
@@ -417,7 +450,10 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
       st.traits[index].metaBroken = true;
       return byRule();
     }
-    ex.WaitFor(f.ready);
+    if (f.ready > ex.Finished()) {
+      st.waits[op.handle.schema().name() + "." + op.handle.schema().overload_name()]++;
+      ex.WaitFor(f.ready);
+    }
     std::vector<at::Tensor> inputs = TensorsOf(stack);
     if (auto e = st.poisons->FirstOf(inputs)) ThrowError(*e);
     op.handle.callBoxed(&stack);
@@ -523,6 +559,15 @@ static Napi::Value QueueState(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// queueWaits() -> { 'aten::name.overload': count }: the operators that ran on the JS thread
+// after waiting for queued jobs (no meta kernel, data-dependent results, written arguments).
+static Napi::Value QueueWaits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, n] : StateOf(env).waits) out.Set(name, Napi::Number::New(env, static_cast<double>(n)));
+  return out;
+}
+
 }  // namespace queue
 
 void InitQueue(Napi::Env env, Napi::Object exports) {
@@ -531,6 +576,7 @@ void InitQueue(Napi::Env env, Napi::Object exports) {
   Export<queue::ReadQueued>(env, exports, "readQueued");
   Export<queue::QueueFence>(env, exports, "queueFence");
   Export<queue::QueueState>(env, exports, "queueState");
+  Export<queue::QueueWaits>(env, exports, "queueWaits");
 }
 
 }  // namespace trnn
