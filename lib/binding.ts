@@ -80,6 +80,8 @@ export interface NativeBinding {
   dataSync(h: H): ArrayBufferView;
   dataAsync(h: H): Promise<ArrayBufferView>;
   meta(h: H): [number, number[], string];
+  /** Writes [dtype, rank, ...shape] into `out` (room for 66 numbers); returns the rank. */
+  metaInto(h: H, out: Float64Array): number;
   dispose(h: H): void;
   memory(): { tensors: number; bytes: number };
   index(h: H, specs: IndexSpec[]): H;
@@ -206,6 +208,8 @@ export interface NativeBinding {
   // queue.cc: queued kernels (lib/tfjs/queue.ts)
   /** call()'s arguments and results; the data is written by a job on the executor (see native/queue.h). */
   callQueued(op: number, ...args: unknown[]): unknown;
+  /** Where callQueued writes its result's [dtype, rank, ...shape] (rank -1: not one tensor). */
+  setMetaBuffer(out: Float64Array): void;
   /** h's values once the job that writes them has run (not the whole queue). */
   readReady(h: H): ArrayBufferView;
   /** h's values: at once when ready and small, else copied on the executor after every queued job. */

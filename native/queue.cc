@@ -27,6 +27,10 @@ struct State {
   // Operators that ran on the JS thread after waiting for queued jobs, with how often
   // (queueWaits(): what still blocks the JS thread in the asynchronous mode).
   std::unordered_map<std::string, uint64_t> waits;
+  // setMetaBuffer's Float64Array: callQueued writes its result's [dtype, rank, ...sizes] there.
+  Napi::Reference<Napi::Value> metaRef;
+  double* meta = nullptr;
+  size_t metaLength = 0;
   // TORCHRNN_TFJS_QUEUE_ALL=1: queue even small operators on complete inputs (tests).
   bool queueAll = [] {
     const char* v = std::getenv("TORCHRNN_TFJS_QUEUE_ALL");
@@ -506,6 +510,35 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   return Enqueued(env, tr, op.handle, std::move(stack), std::move(outs));
 }
 
+// callQueued, then its result's dtype and sizes into the meta buffer (lib/tfjs/torch.ts reads
+// them there instead of asking meta() of the handle it just received).
+static Napi::Value CallQueuedWithMeta(const Napi::CallbackInfo& info) {
+  Napi::Value r = CallQueued(info);
+  State& st = StateOf(info.Env());
+  if (st.meta != nullptr) {
+    TensorHandle* h = TensorHandle::Unwrap(r);
+    if (h != nullptr && h->IsLive() && static_cast<size_t>(h->tensor().dim()) + 2 <= st.metaLength) {
+      const at::Tensor& t = h->tensor();
+      st.meta[0] = static_cast<double>(static_cast<int>(t.scalar_type()));
+      st.meta[1] = static_cast<double>(t.dim());
+      for (int64_t i = 0; i < t.dim(); i++) st.meta[2 + i] = static_cast<double>(t.size(i));
+    } else {
+      st.meta[1] = -1;  // no single tensor result
+    }
+  }
+  return r;
+}
+
+// setMetaBuffer(buf: Float64Array): where callQueued writes its result's meta (kept alive here).
+static Napi::Value SetMetaBuffer(const Napi::CallbackInfo& info) {
+  State& st = StateOf(info.Env());
+  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  st.metaRef = Napi::Persistent(info[0]);
+  st.meta = a.Data();
+  st.metaLength = a.ElementLength();
+  return info.Env().Undefined();
+}
+
 // ---- reading ------------------------------------------------------------------------------------
 
 // readReady(h): h's values, after the job that writes them (not the whole queue).
@@ -571,7 +604,8 @@ static Napi::Value QueueWaits(const Napi::CallbackInfo& info) {
 }  // namespace queue
 
 void InitQueue(Napi::Env env, Napi::Object exports) {
-  Export<queue::CallQueued>(env, exports, "callQueued");
+  Export<queue::CallQueuedWithMeta>(env, exports, "callQueued");
+  Export<queue::SetMetaBuffer>(env, exports, "setMetaBuffer");
   Export<queue::ReadReady>(env, exports, "readReady");
   Export<queue::ReadQueued>(env, exports, "readQueued");
   Export<queue::QueueFence>(env, exports, "queueFence");

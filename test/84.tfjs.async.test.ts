@@ -140,9 +140,11 @@ describe('tfjs backend: asynchronous kernels', function () {
     const sync = await measure(false);
     const queued = await measure(true);
     const perBatch = queued.jobs / 8;
-    // Generous bounds (a loaded CI machine): the timer runs throughout; the queue holds about
-    // one batch while the next is queued (never the whole epoch).
-    assert.ok(queued.p90 < 25, `p90 timer gap during the fit: ${queued.p90.toFixed(1)} ms (synchronous: ${sync.p90.toFixed(1)} ms)`);
+    // Generous bounds (a loaded CI machine; on a starved one, relative to the synchronous
+    // mode): the timer runs throughout; the queue holds about one batch while the next is
+    // queued (never the whole epoch).
+    const gaps = `p90 timer gap during the fit: ${queued.p90.toFixed(1)} ms (synchronous: ${sync.p90.toFixed(1)} ms); ${JSON.stringify({ queued, sync })}`;
+    assert.ok(queued.p90 < 25 || queued.p90 < sync.p90 / 4, gaps);
     assert.ok(queued.ticks > 2 * sync.ticks, `timer ticks: ${queued.ticks} queued vs ${sync.ticks} synchronous in ${queued.seconds.toFixed(2)} / ${sync.seconds.toFixed(2)} s`);
     assert.ok(queued.maxPending <= 3 * perBatch, `at most ${queued.maxPending} jobs queued (${perBatch.toFixed(0)} per batch)`);
     tf.dispose([xs, ys]);

@@ -22,7 +22,7 @@ import { SCALAR_TYPE } from '../dtype';
 import type { KernelHost, TensorData } from './kernel-host';
 import { usePacedFit } from './queue';
 import { installFusedRecurrentLayers } from './rnn';
-import { atenOwned, CODE } from './torch';
+import { atenOwned, CODE, release } from './torch';
 
 type BackendValues = tf.backend_util.BackendValues;
 
@@ -127,12 +127,12 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
   }
 
   private free(entry: TensorData): void {
-    if (entry.h !== null) native.dispose(entry.h);
+    if (entry.h !== null) release(entry.h);
     if (entry.recurrent) {
-      for (const h of entry.recurrent.saved) native.dispose(h);
+      for (const h of entry.recurrent.saved) release(h);
       if (entry.recurrent.state) native.tfjsRecurrentRelease(entry.recurrent.state);
-      native.dispose(entry.recurrent.kernel);
-      native.dispose(entry.recurrent.recurrentKernel);
+      release(entry.recurrent.kernel);
+      release(entry.recurrent.recurrentKernel);
       entry.recurrent = undefined;
     }
     entry.h = null;
@@ -155,7 +155,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
-      try { return native.readReady(real) as Float32Array; } finally { native.dispose(real); }
+      try { return native.readReady(real) as Float32Array; } finally { release(real); }
     }
     return native.readReady(e.h) as BackendValues;
   }
@@ -166,7 +166,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
-      try { return (await native.readQueued(real)) as Float32Array; } finally { native.dispose(real); }
+      try { return (await native.readQueued(real)) as Float32Array; } finally { release(real); }
     }
     return (await native.readQueued(e.h)) as BackendValues;
   }
@@ -232,7 +232,7 @@ export function handleFromValues(values: BackendValues | null, shape: number[], 
     try {
       return atenOwned('view_as_complex', '', pairs) as TensorHandle;
     } finally {
-      native.dispose(pairs);
+      release(pairs);
     }
   }
   let src = sourceCode(arr);

@@ -9,8 +9,9 @@
  * Pacing `model.fit`: tfjs-layers' fit loop awaits only its callbacks, so a queue that nobody
  * reads would run ahead by the whole epoch (and hold every batch's tensors). A callback
  * registered with tfjs-layers (`registerCallbackConstructor`, level 0: every fit) awaits, at
- * the end of each batch, the previous batch's jobs: the executor always has the next batch
- * queued, the JS thread is one batch ahead, and while it waits the event loop runs.
+ * the end of each batch, the previous batch's jobs and one turn of the event loop: the executor
+ * always has the next batch queued, the JS thread is one batch ahead, and while it waits the
+ * event loop runs.
  * Elsewhere (a loop that never awaits) the executor's own bound (Executor::kMaxQueued) holds.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -51,8 +52,14 @@ class QueuePacer {
     }
     const previous = this.previous;
     this.previous = native.queueFence();
-    if (previous !== null) await previous;
+    // A turn of the event loop even when the previous batch is done already (a small model
+    // whose jobs run faster than JS queues them): `await` of a settled promise would not yield.
+    await Promise.all([previous, nextTurn()]);
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => { setImmediate(resolve); });
 }
 
 const PACED = Symbol.for('torchrnn.tfjs.queuePacer');

@@ -49,20 +49,32 @@ try {
 let queued = false;
 export function isQueued(): boolean { return queued; }
 
-const ops = new Map<string, number>();
+/**
+ * [dtype, rank, ...shape] of `metaOf`: callQueued writes its result's there, and meta() reads it
+ * without another native call (out() asks for the meta of the result it was just given).
+ */
+const metaBuffer = new Float64Array(66);
+native.setMetaBuffer(metaBuffer);
+let metaOf: unknown = null;
 
-/** The dispatcher index of aten::name.overload (looked up once). */
+const ops = new Map<string, Map<string, number>>();
+
+/** The dispatcher index of aten::name.overload (looked up once; no key string built per call). */
 export function opId(name: string, overload: string): number {
-  const key = `${name}.${overload}`;
-  let id = ops.get(key);
+  let byOverload = ops.get(name);
+  if (byOverload === undefined) {
+    byOverload = new Map();
+    ops.set(name, byOverload);
+  }
+  let id = byOverload.get(overload);
   if (id === undefined) {
     id = atenOp(name, overload);
-    ops.set(key, id);
+    byOverload.set(overload, id);
   }
   return id;
 }
 
-interface Scope { handles: TensorHandle[]; kept: Set<TensorHandle> }
+interface Scope { handles: TensorHandle[]; kept: TensorHandle[] }
 let scope: Scope | null = null;
 
 export function isHandle(x: unknown): x is TensorHandle {
@@ -78,7 +90,13 @@ function collect(r: unknown): void {
 /** Calls aten::name.overload; tensor results are owned by the current kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function aten(name: string, overload: string, ...args: unknown[]): any {
-  const r = queued ? native.callQueued(opId(name, overload), ...args) : native.call(opId(name, overload), ...args);
+  let r;
+  if (queued) {
+    r = native.callQueued(opId(name, overload), ...args);
+    metaOf = r;  // callQueued wrote its result's meta into metaBuffer
+  } else {
+    r = native.call(opId(name, overload), ...args);
+  }
   collect(r);
   return r;
 }
@@ -86,7 +104,10 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
 /** Calls aten::name.overload; the caller owns the result even inside a kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function atenOwned(name: string, overload: string, ...args: unknown[]): any {
-  return queued ? native.callQueued(opId(name, overload), ...args) : native.call(opId(name, overload), ...args);
+  if (!queued) return native.call(opId(name, overload), ...args);
+  const r = native.callQueued(opId(name, overload), ...args);
+  metaOf = r;
+  return r;
 }
 
 /** A new libtorch tensor from JS values (owned by the current kernel scope). */
@@ -102,26 +123,32 @@ export function own<T>(h: T): T {
   return h;
 }
 
+/** Frees a handle (lib/tfjs frees through here: metaOf must not outlive it, natives reuse handles). */
+export function release(h: TensorHandle): void {
+  if (h === metaOf) metaOf = null;
+  native.dispose(h);
+}
+
 /** Makes `h` survive the current kernel scope (it became a kernel output). */
 export function adopt(h: TensorHandle): void {
-  if (scope !== null) scope.kept.add(h);
+  if (scope !== null) scope.kept.push(h);
 }
 
 /** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
 export function inScope<T>(fn: () => T): T {
   const outer = scope;
   if (outer === null) queued = tf.env().getBool(ASYNC_FLAG) as boolean;
-  const s: Scope = { handles: [], kept: new Set() };
+  const s: Scope = { handles: [], kept: [] };
   scope = s;
   try {
     return fn();
   } finally {
     scope = outer;
     for (const h of s.handles) {
-      if (s.kept.has(h)) {
-        if (outer !== null) outer.kept.add(h);
+      if (s.kept.includes(h)) {
+        if (outer !== null) outer.kept.push(h);
       } else {
-        native.dispose(h);
+        release(h);
       }
     }
   }
@@ -129,6 +156,23 @@ export function inScope<T>(fn: () => T): T {
 
 /** [dtype code, shape] of a handle. */
 export function meta(h: TensorHandle): [number, number[]] {
-  const m = native.meta(h);
-  return [m[0], m[1]];
+  let rank: number;
+  if (h === metaOf && metaBuffer[1] >= 0) {
+    rank = metaBuffer[1];
+  } else {
+    rank = native.metaInto(h, metaBuffer);
+    metaOf = h;
+  }
+  const shape = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) shape[i] = metaBuffer[2 + i];
+  return [metaBuffer[0], shape];
+}
+
+/** The dtype code of a handle. */
+export function dtypeCode(h: TensorHandle): number {
+  if (h !== metaOf || metaBuffer[1] < 0) {
+    native.metaInto(h, metaBuffer);
+    metaOf = h;
+  }
+  return metaBuffer[0];
 }
