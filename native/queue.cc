@@ -19,11 +19,28 @@ struct OpTraits {
   int rule = 0;  // a Rule: how to know its output without a meta kernel
 };
 
+// What callQueued does for one call signature: views made now, fresh outputs allocated with
+// these sizes, strides and dtypes (undefined results: !defined), or the call made now.
+struct Plan {
+  enum Kind { kViews, kFresh, kNow } kind = kNow;
+  struct Out {
+    bool defined = false;
+    std::vector<int64_t> sizes, strides;
+    at::ScalarType dtype = at::kFloat;
+  };
+  std::vector<Out> outs;
+};
+constexpr size_t kMaxPlans = 8192;
+
 struct State {
   std::shared_ptr<Poisons> poisons = std::make_shared<Poisons>();
   std::vector<OpTraits> traits;
   // Every overload name of every operator, by operator name (to find out= overloads).
   std::unordered_map<std::string, std::vector<std::string>> overloads;
+  // What meta or a shape rule said of a call, by its signature (PlanKey): a training loop
+  // repeats the same calls, and a lookup costs a fraction of a meta call. Cleared when full.
+  std::unordered_map<std::string, struct Plan> plans;
+  std::string key;  // PlanKey's buffer
   // Operators that ran on the JS thread after waiting for queued jobs, with how often
   // (queueWaits(): what still blocks the JS thread in the asynchronous mode).
   std::unordered_map<std::string, uint64_t> waits;
@@ -414,6 +431,101 @@ static at::Tensor RuleOutput(int rule, const c10::OperatorHandle& op, const torc
   return LikeOrContiguous(like, sizes, dtype);
 }
 
+// ---- plans ------------------------------------------------------------------------------------
+
+template <class T>
+static void Put(std::string& key, const T& v) {
+  key.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+static bool PutTensor(std::string& key, const at::Tensor& t) {
+  if (!t.defined()) {
+    key.push_back('u');
+    return true;
+  }
+  if (t.layout() != at::kStrided) return false;
+  key.push_back(t.unsafeGetTensorImpl()->is_wrapped_number() ? 'w' : 't');
+  Put(key, static_cast<int8_t>(t.scalar_type()));
+  Put(key, static_cast<int8_t>(t.device().type()));
+  Put(key, static_cast<int8_t>(t.device().index()));
+  Put(key, static_cast<int16_t>(t.dim()));
+  for (int64_t i = 0; i < t.dim(); i++) Put(key, t.size(i));
+  for (int64_t i = 0; i < t.dim(); i++) Put(key, t.stride(i));
+  return true;
+}
+
+static bool PutValue(std::string& key, const c10::IValue& v) {
+  if (v.isTensor()) return PutTensor(key, v.toTensor());
+  if (v.isNone()) key.push_back('n');
+  else if (v.isInt()) { key.push_back('i'); Put(key, v.toInt()); }
+  else if (v.isDouble()) { key.push_back('d'); Put(key, v.toDouble()); }
+  else if (v.isBool()) { key.push_back(v.toBool() ? 'T' : 'F'); }
+  else if (v.isString()) { key.push_back('s'); Put(key, v.toStringRef().size()); key.append(v.toStringRef()); }
+  else if (v.isDevice()) { key.push_back('D'); Put(key, static_cast<int8_t>(v.toDevice().type())); Put(key, static_cast<int8_t>(v.toDevice().index())); }
+  else if (v.isIntList()) { key.push_back('I'); auto l = v.toIntList(); Put(key, l.size()); for (int64_t x : l) Put(key, x); }
+  else if (v.isTensorList()) {
+    key.push_back('L');
+    auto l = v.toTensorList();
+    Put(key, l.size());
+    for (const at::Tensor& t : l.vec()) if (!PutTensor(key, t)) return false;
+  } else if (v.isList()) {
+    key.push_back('G');
+    const auto& l = v.toListRef();
+    Put(key, l.size());
+    for (const c10::IValue& e : l) if (!PutValue(key, e)) return false;
+  } else {
+    return false;  // no plan for this call
+  }
+  return true;
+}
+
+// The call's signature: operator, then each argument (tensors by dtype, device, sizes and
+// strides; everything else by value). False for arguments it does not describe.
+static bool PlanKey(std::string& key, size_t index, const torch::jit::Stack& stack) {
+  key.clear();
+  Put(key, static_cast<uint32_t>(index));
+  for (const c10::IValue& v : stack) {
+    if (!PutValue(key, v)) return false;
+  }
+  return true;
+}
+
+static void Remember(State& st, bool keyed, Plan plan) {
+  if (!keyed) return;
+  if (st.plans.size() >= kMaxPlans) st.plans.clear();
+  st.plans.emplace(st.key, std::move(plan));
+}
+
+static Plan::Out OutOf(const at::Tensor& t) {
+  Plan::Out o;
+  if (!t.defined()) return o;
+  o.defined = true;
+  o.sizes = t.sizes().vec();
+  o.strides = t.strides().vec();
+  o.dtype = t.scalar_type();
+  return o;
+}
+
+// Views: made now (they read and write no data), ready when their inputs are.
+static Napi::Value MakeViews(Napi::Env env, State& st, const c10::OperatorHandle& op, torch::jit::Stack& stack, uint64_t ready, bool done) {
+  if (st.poisons->Any() && done) {
+    if (auto e = st.poisons->FirstOf(TensorsOf(stack))) ThrowError(*e);
+  }
+  op.callBoxed(&stack);
+  return WithReady(env, stack, ready);
+}
+
+// Fresh outputs as the plan says, written by a job.
+static Napi::Value Allocated(Napi::Env env, const OpTraits& tr, const c10::OperatorHandle& op, torch::jit::Stack stack, const Plan& plan) {
+  at::Device device = DeviceOf(stack);
+  torch::jit::Stack outs;
+  for (const Plan::Out& o : plan.outs) {
+    if (o.defined) outs.emplace_back(at::empty_strided(o.sizes, o.strides, at::TensorOptions().dtype(o.dtype).device(device)));
+    else outs.emplace_back();
+  }
+  return Enqueued(env, tr, op, std::move(stack), std::move(outs));
+}
+
 // callQueued(index, ...args): see queue.h.
 static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -429,9 +541,23 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel && !st.queueAll)) return RunNow(info, op, f.ready, false);
 
   torch::jit::Stack stack = BuildStack(info, op.handle);
+  const bool keyed = PlanKey(st.key, index, stack);
+  if (keyed) {
+    auto it = st.plans.find(st.key);
+    if (it != st.plans.end()) {
+      const Plan& plan = it->second;
+      if (plan.kind == Plan::kViews) return MakeViews(env, st, op.handle, stack, f.ready, done);
+      if (plan.kind == Plan::kFresh) return Allocated(env, tr, op.handle, std::move(stack), plan);
+      return RunNow(info, op, f.ready, false);
+    }
+  }
   auto byRule = [&]() -> Napi::Value {
     at::Tensor o = RuleOutput(tr.rule, op.handle, stack);
     if (!o.defined()) return RunNow(info, op, f.ready, false);
+    Plan plan;
+    plan.kind = Plan::kFresh;
+    plan.outs.push_back(OutOf(o));
+    Remember(st, keyed, plan);
     torch::jit::Stack outs;
     outs.emplace_back(std::move(o));
     return Enqueued(env, tr, op.handle, std::move(stack), std::move(outs));
@@ -481,33 +607,22 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
       other++;
     }
   }
+  Plan plan;
   if (fresh == 0 && other == 0) {
-    // Views only: no data is read or written, so they are made now; they are ready when
-    // their inputs are.
-    std::vector<at::Tensor> inputs;
-    if (st.poisons->Any() && f.ready <= ex.Finished()) {
-      inputs = TensorsOf(stack);
-      if (auto e = st.poisons->FirstOf(inputs)) ThrowError(*e);
-    }
-    op.handle.callBoxed(&stack);
-    return WithReady(env, stack, f.ready);
+    plan.kind = Plan::kViews;
+    Remember(st, keyed, plan);
+    return MakeViews(env, st, op.handle, stack, f.ready, done);
   }
   if (aliases > 0 || other > 0) {
     // Mixed results, or lists of fresh tensors: not worth a job.
+    Remember(st, keyed, plan);  // kNow
     return RunNow(info, op, f.ready, false);
   }
   // Fresh outputs: allocated here with the meta result's sizes and strides, written by a job.
-  at::Device device = DeviceOf(stack);
-  torch::jit::Stack outs;
-  for (const c10::IValue& v : meta) {
-    if (v.isTensor() && v.toTensor().defined()) {
-      const at::Tensor& m = v.toTensor();
-      outs.emplace_back(at::empty_strided(m.sizes(), m.strides(), m.options().device(device)));
-    } else {
-      outs.emplace_back();
-    }
-  }
-  return Enqueued(env, tr, op.handle, std::move(stack), std::move(outs));
+  plan.kind = Plan::kFresh;
+  for (const c10::IValue& v : meta) plan.outs.push_back(v.isTensor() ? OutOf(v.toTensor()) : Plan::Out{});
+  Remember(st, keyed, plan);
+  return Allocated(env, tr, op.handle, std::move(stack), plan);
 }
 
 // callQueued, then its result's dtype and sizes into the meta buffer (lib/tfjs/torch.ts reads
