@@ -210,6 +210,8 @@ export interface NativeBinding {
   callQueued(op: number, ...args: unknown[]): unknown;
   /** Where callQueued writes its result's [dtype, rank, ...shape] (rank -1: not one tensor). */
   setMetaBuffer(out: Float64Array): void;
+  /** Whether no queued job still writes h's data. */
+  isReady(h: H): boolean;
   /** h's values once the job that writes them has run (not the whole queue). */
   readReady(h: H): ArrayBufferView;
   /** h's values: at once when ready and small, else copied on the executor after every queued job. */

@@ -664,6 +664,15 @@ static Napi::Value ReadReady(const Napi::CallbackInfo& info) {
   return ToTypedArray(info.Env(), t);
 }
 
+// isReady(h): whether no queued job still writes h's data.
+static Napi::Value IsReady(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
+  TensorHandle::Get(info[0]);  // throws for a disposed handle or another value
+  AddonData& data = Data(env);
+  return Napi::Boolean::New(env, !data.executor || h->Ready() <= data.executor->Finished());
+}
+
 // Tensors up to this size are copied at once when their data is ready.
 constexpr size_t kReadNowBytes = 1 << 20;
 
@@ -722,6 +731,7 @@ void InitQueue(Napi::Env env, Napi::Object exports) {
   Export<queue::CallQueuedWithMeta>(env, exports, "callQueued");
   Export<queue::SetMetaBuffer>(env, exports, "setMetaBuffer");
   Export<queue::ReadReady>(env, exports, "readReady");
+  Export<queue::IsReady>(env, exports, "isReady");
   Export<queue::ReadQueued>(env, exports, "readQueued");
   Export<queue::QueueFence>(env, exports, "queueFence");
   Export<queue::QueueState>(env, exports, "queueState");

@@ -157,6 +157,8 @@ describe('tfjs backend: asynchronous kernels', function () {
       const x = tf.range(0, 5000);           // large enough to be queued, not run at once
       const good = tf.tensor1d([1, 2], 'int32');
       const bad = tf.tensor1d([3, 99999], 'int32');
+      const big = tf.ones([1024, 1024]);
+      const slow = tf.matMul(big, big);      // milliseconds of work ahead in the queue: what follows stays queued a while
       const y = tf.engine().runKernel(GATHER, { x, i: bad }) as tf.Tensor;   // returns: the index is checked when the job runs
       assert.deepStrictEqual(y.shape, [2]);
       const z = tf.add(tf.mul(y, 2), 1);     // queued after the failed job: skipped, and failed the same way
@@ -175,7 +177,23 @@ describe('tfjs backend: asynchronous kernels', function () {
       assert.deepStrictEqual(Array.from(await ok.data()), [1, 2]);
       // A kernel on a failed tensor whose job has run throws at once.
       assert.throws(() => tf.sub(y, tf.ones([2])), isIndexError);
-      tf.dispose([x, good, bad, y, z, ok]);
+      tf.dispose([x, good, bad, big, slow, y, z, ok]);
+    });
+
+    it('of tf.gather: indices still being computed are checked by libtorch when the job runs', async () => {
+      setAsync(true);
+      const x = tf.range(0, 10);
+      const big = tf.ones([1024, 1024]);
+      await queueIdle();
+      const slow = tf.matMul(big, big);                                   // every element 1024, queued
+      const idx = tf.cast(tf.reshape(tf.slice(slow, [0, 0], [1, 2]), [2]), 'int32');
+      const y = tf.gather(x, idx);                                        // returns: idx is not read
+      assert.deepStrictEqual(y.shape, [2]);
+      assert.ok(pending() > 0);
+      assert.throws(() => y.dataSync(), (err: unknown) => err instanceof torch.TorchError && /index 1024 is out of bounds for dimension 2 with size 10/.test(err.message));
+      // Indices that are there already are checked at once, with tfjs's message.
+      assert.throws(() => tf.gather(x, tf.tensor1d([12], 'int32')), /GatherV2: the index value 12 is not in \[0, 9\]/);
+      tf.dispose([x, big, slow, idx, y]);
     });
 
     it('of a fused recurrent kernel reach its outputs and its gradient', async () => {

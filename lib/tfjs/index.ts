@@ -47,11 +47,11 @@ import './kernels/nn';
 import './kernels/image';
 import './kernels/strings';
 import { installFusedRecurrentLayers, fusedStats, useFusedLayers } from './rnn';
-import { ASYNC_FLAG, asyncKernels, queueIdle, usePacedFit } from './queue';
+import { ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, usePacedFit } from './queue';
 
 export { TorchBackend };
 export type { TensorData } from './backend';
-export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, usePacedFit };
+export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, usePacedFit };
 
 /** The backend's name: `tf.setBackend('torch')`. */
 export const BACKEND_NAME = BACKEND;

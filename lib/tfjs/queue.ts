@@ -31,6 +31,15 @@ export function queueIdle(): Promise<void> {
   return submitted === finished ? Promise.resolve() : native.queueFence();
 }
 
+/**
+ * The libtorch operators that ran on the JS thread after waiting for queued jobs, with how
+ * often: what still blocks in the asynchronous mode (operators without a meta kernel or shape
+ * rule, data-dependent results, written arguments, gradients through libtorch's autograd).
+ */
+export function queueWaits(): Record<string, number> {
+  return native.queueWaits();
+}
+
 /** The fit() callback: one batch's jobs in flight while the next batch is queued. */
 class QueuePacer {
   private previous: Promise<void> | null = null;

@@ -49,6 +49,9 @@ try {
 let queued = false;
 export function isQueued(): boolean { return queued; }
 
+/** Whether a handle's data is written (no queued job still writes it). */
+export function isReady(h: TensorHandle): boolean { return native.isReady(h); }
+
 /**
  * [dtype, rank, ...shape] of `metaOf`: callQueued writes its result's there, and meta() reads it
  * without another native call (out() asks for the meta of the result it was just given).

@@ -7,9 +7,9 @@ import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../../dtype';
 import type { KernelHost } from '../kernel-host';
-import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inScope, meta, release } from '../torch';
+import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inScope, isQueued, isReady, meta, release } from '../torch';
 
-export { aten, CODE, dtypeCode, fromData, meta };
+export { aten, CODE, dtypeCode, fromData, isQueued, isReady, meta };
 export type H = TensorHandle;
 export const BACKEND = 'torch';
 
