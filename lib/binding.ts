@@ -220,6 +220,8 @@ export interface NativeBinding {
   queueFence(): Promise<void>;
   /** [jobs submitted, jobs run] by this environment's executor. */
   queueState(): [number, number];
+  /** The bounds of queued (promise-less) jobs: how many, and the bytes of their outputs. */
+  setQueueLimits(jobs: number, bytes: number): void;
   /** The operators callQueued ran after waiting for queued jobs, with how often. */
   queueWaits(): Record<string, number>;
 }

@@ -68,11 +68,11 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
 
 uint64_t Executor::SubmitQuiet(Work work, size_t bytes) {
   uint64_t waiting = submitted_ - Finished();
-  if (waiting >= kMaxQueued || queuedBytes_.load(std::memory_order_relaxed) >= kMaxQueuedBytes) {
+  if (waiting >= maxQueued_ || queuedBytes_.load(std::memory_order_relaxed) >= maxQueuedBytes_) {
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] {
-      return stopping_ || (submitted_ - finished_.load(std::memory_order_relaxed) <= kMaxQueued / 4 * 3 &&
-                           queuedBytes_.load(std::memory_order_relaxed) <= kMaxQueuedBytes / 4 * 3);
+      return stopping_ || (submitted_ - finished_.load(std::memory_order_relaxed) <= maxQueued_ / 4 * 3 &&
+                           queuedBytes_.load(std::memory_order_relaxed) <= maxQueuedBytes_ / 4 * 3);
     });
   }
   auto* job = new Job{std::move(work), nullptr, nullptr, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
@@ -150,11 +150,13 @@ void Executor::Loop() {
     job->work = nullptr;  // release captured tensors on this thread, before completion
     bool stopping;
     {
+      // Both counters change under mu_: SubmitQuiet's wait reads them in its predicate, and a
+      // change made between its check and its sleep would be a lost wake-up.
       std::lock_guard<std::mutex> lock(mu_);
       finished_.fetch_add(1, std::memory_order_release);
+      if (job->quiet) queuedBytes_.fetch_sub(job->bytes, std::memory_order_relaxed);
       stopping = stopping_;
     }
-    if (job->quiet) queuedBytes_.fetch_sub(job->bytes, std::memory_order_relaxed);
     idle_.notify_all();
     if (job->quiet) {
       delete job;  // no completion: errors were recorded by the work itself (queue.h)

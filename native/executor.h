@@ -41,12 +41,16 @@ class Executor {
   // kernels): FIFO with every other job; `work` must catch its own errors (it records them,
   // queue.h). `bytes`: the memory its outputs hold, for the queue's bound. Returns the job's
   // number: Finished() reaches it once the job (and every job before it) has run. When more
-  // than kMaxQueued jobs or kMaxQueuedBytes bytes are waiting, blocks the JS thread until the
+  // than maxQueued jobs or maxQueuedBytes bytes are waiting, blocks the JS thread until the
   // executor has caught up to three quarters of either bound (a program that queues without
   // ever reading cannot fill the memory).
   uint64_t SubmitQuiet(Work work, size_t bytes = 0);
   static constexpr uint64_t kMaxQueued = 8192;
   static constexpr size_t kMaxQueuedBytes = size_t(1) << 30;
+  void SetQueueLimits(uint64_t jobs, size_t bytes) {
+    maxQueued_ = jobs;
+    maxQueuedBytes_ = bytes;
+  }
 
   // The ordering rule for synchronous calls: blocks the JS thread until every job queued so
   // far has run (not until its promise settled). Free when nothing is queued.
@@ -104,6 +108,8 @@ class Executor {
   uint64_t submitted_ = 0;  // JS thread only
   std::atomic<uint64_t> finished_{0};  // written under mu_, read anywhere
   std::atomic<size_t> queuedBytes_{0};  // bytes of quiet jobs not yet run
+  uint64_t maxQueued_ = kMaxQueued;       // JS thread only
+  size_t maxQueuedBytes_ = kMaxQueuedBytes;
   std::condition_variable idle_;
   Napi::TypedThreadSafeFunction<Executor, Job, CallJs> tsfn_;
   std::thread thread_;

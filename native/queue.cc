@@ -706,6 +706,14 @@ static Napi::Value QueueFence(const Napi::CallbackInfo& info) {
   return Data(env).GetExecutor(env).Submit(env, [] {}, [](Napi::Env env) { return env.Undefined(); });
 }
 
+// setQueueLimits(jobs, bytes): the queue's bounds (Executor::SubmitQuiet); lib/ has checked them.
+static Napi::Value SetQueueLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Data(env).GetExecutor(env).SetQueueLimits(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                                            static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
+  return env.Undefined();
+}
+
 // queueState() -> [submitted, finished]: jobs submitted to and run by the executor so far.
 static Napi::Value QueueState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -735,6 +743,7 @@ void InitQueue(Napi::Env env, Napi::Object exports) {
   Export<queue::ReadQueued>(env, exports, "readQueued");
   Export<queue::QueueFence>(env, exports, "queueFence");
   Export<queue::QueueState>(env, exports, "queueState");
+  Export<queue::SetQueueLimits>(env, exports, "setQueueLimits");
   Export<queue::QueueWaits>(env, exports, "queueWaits");
 }
 

@@ -12,11 +12,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
-import { ASYNC_FLAG, fusedStats, queueIdle } from '../lib/tfjs';
+import { ASYNC_FLAG, fusedStats, queueIdle, setQueueLimits } from '../lib/tfjs';
 import { BACKEND, long, out, T } from '../lib/tfjs/kernels/common';
 import type { KernelHost } from '../lib/tfjs/kernel-host';
 import { aten, inScope } from '../lib/tfjs/torch';
-import { settle } from './helpers';
+import { invalid, settle } from './helpers';
 
 const pending = () => { const [submitted, finished] = native.queueState(); return submitted - finished; };
 const submitted = () => native.queueState()[0];
@@ -271,6 +271,44 @@ describe('tfjs backend: asynchronous kernels', function () {
     assert.deepStrictEqual(expected, want);
     assert.deepStrictEqual(await Promise.all(reads), want);
     tf.dispose([x, b, big, slow, after, t]);
+  });
+
+  it('a loop that never reads queues no more than the queue\'s bounds', async () => {
+    setAsync(true);
+    const x = tf.fill([2100], 1);          // two of them: above the size that runs at once
+    await queueIdle();
+    const big = tf.ones([1024, 1024]);
+    // The most jobs waiting while the slow matmul ahead of them has not run: once it has, the
+    // adds alone (8,400 bytes each) are far below the byte bound.
+    const run = (n: number) => {
+      let most = 0;
+      let acc = tf.zeros([2100]);
+      const slow = tf.matMul(big, big);    // the executor is busy while the loop queues
+      const slowJob = submitted();
+      for (let i = 0; i < n; i++) {
+        const next = tf.add(acc, x);
+        acc.dispose();
+        acc = next;
+        if (native.queueState()[1] < slowJob) most = Math.max(most, pending());
+      }
+      const last = acc.dataSync()[2099];
+      tf.dispose([acc, slow]);
+      return { most, last };
+    };
+    try {
+      setQueueLimits({ jobs: 300 });
+      const r = run(1000);
+      assert.ok(r.most <= 300 && r.most > 200, `at most 300 jobs waited (${r.most})`);
+      assert.strictEqual(r.last, 1000);
+      setQueueLimits({ bytes: 1024 * 1024 * 4 + 100 * 2100 * 4 });   // the matmul's output and 100 of 2100 floats
+      const s = run(500);
+      assert.ok(s.most <= 102 && s.most > 50, `at most ~100 outputs waited (${s.most})`);
+      assert.strictEqual(s.last, 500);
+    } finally {
+      setQueueLimits({});
+    }
+    invalid(() => setQueueLimits({ jobs: 0 }), 'Expected an integer >= 1 for limits.jobs but received 0');
+    tf.dispose([x, big]);
   });
 
   it('training leaks neither tfjs tensors nor libtorch tensors', async () => {

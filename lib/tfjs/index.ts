@@ -28,8 +28,11 @@
  *   freed when the last tensor viewing it is disposed. tf.memory() counts as tfjs defines it.
  * - `memory()` is reliable (`unreliable: false`) and adds `numTorchTensors`/`numTorchBytes`, the
  *   native totals of the whole process's torchrnn tensors.
- * - `data()` copies on torchrnn's executor thread (after torchrnn's queued async jobs);
- *   `dataSync()` copies on the JS thread.
+ * - Kernels are queued on torchrnn's executor thread and return at once (the asynchronous mode,
+ *   lib/tfjs/queue.ts; `tf.env().set('TORCH_ASYNC_KERNELS', false)` turns it off): `dataSync()`
+ *   waits for the job that writes the tensor, `await data()` without blocking; an error only
+ *   the running kernel sees is thrown when its result is read. `data()` of a small tensor whose
+ *   data is there resolves at once (as on tfjs's CPU backend), otherwise it copies on the executor.
  * - Fused recurrent layers (lib/tfjs/rnn.ts): the gradient of tfjs's hardSigmoid is taken as 0
  *   at exactly y = 0 and y = 1 (tfjs's clipByValue passes it there): a measure-zero difference.
  *   tfjs's default orthogonal initializer needs tfjs-core's chained ops, which `@tensorflow/tfjs`
@@ -47,11 +50,11 @@ import './kernels/nn';
 import './kernels/image';
 import './kernels/strings';
 import { installFusedRecurrentLayers, fusedStats, useFusedLayers } from './rnn';
-import { ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, usePacedFit } from './queue';
+import { ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, setQueueLimits, usePacedFit } from './queue';
 
 export { TorchBackend };
 export type { TensorData } from './backend';
-export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, usePacedFit };
+export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, setQueueLimits, usePacedFit };
 
 /** The backend's name: `tf.setBackend('torch')`. */
 export const BACKEND_NAME = BACKEND;

@@ -12,10 +12,11 @@
  * the end of each batch, the previous batch's jobs and one turn of the event loop: the executor
  * always has the next batch queued, the JS thread is one batch ahead, and while it waits the
  * event loop runs.
- * Elsewhere (a loop that never awaits) the executor's own bound (Executor::kMaxQueued) holds.
+ * Elsewhere (a loop that never awaits) the executor's own bounds hold (setQueueLimits).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { native } from '../binding';
+import { checkInt } from '../validate';
 import { ASYNC_FLAG } from './torch';
 
 export { ASYNC_FLAG };
@@ -29,6 +30,20 @@ export function asyncKernels(): boolean {
 export function queueIdle(): Promise<void> {
   const [submitted, finished] = native.queueState();
   return submitted === finished ? Promise.resolve() : native.queueFence();
+}
+
+const DEFAULT_LIMITS = { jobs: 8192, bytes: 2 ** 30 };
+
+/**
+ * Bounds the queue: when more than `jobs` kernels, or kernels whose outputs hold more than
+ * `bytes`, wait to run, the JS thread waits until the executor has run a quarter of them.
+ * Defaults: 8192 kernels, 1 GiB. (model.fit keeps about one batch queued regardless.)
+ * @example setQueueLimits({ bytes: 256 * 2 ** 20 })
+ */
+export function setQueueLimits(limits: { jobs?: number; bytes?: number }): void {
+  const jobs = checkInt(limits.jobs ?? DEFAULT_LIMITS.jobs, 'limits.jobs', { min: 1 });
+  const bytes = checkInt(limits.bytes ?? DEFAULT_LIMITS.bytes, 'limits.bytes', { min: 1 });
+  native.setQueueLimits(jobs, bytes);
 }
 
 /**
