@@ -187,10 +187,12 @@ export interface NativeBinding {
   ddpPrepareForward(d: DdpHandle, sync: boolean): void;
   ddpPrepareBackward(d: DdpHandle, outputs: H[]): void;
   // tfjs/rnn.cc: the fused tfjs-layers recurrent kernels (lib/tfjs/rnn.ts). kind: 0 LSTM, 1 GRU,
-  // 2 SimpleRNN; activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid, 4 relu.
+  // 2 SimpleRNN; activations: 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid, 4 relu; h0 / c0 null: zeros.
   /** → [sequence, h, c (LSTM) | null, what the gradient needs (when `save`) | null] */
-  tfjsRecurrent(kind: number, x: H, h0: H, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
-    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [H, H, H | null, H[] | null];
+  tfjsRecurrent(kind: number, x: H, h0: H | null, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean, mask: H | null): [H, H, H | null, H[] | null];
+  /** true when tfjsRecurrent takes its `mask` argument and null initial states (an addon built before masks lacks both) */
+  tfjsRecurrentMasks?: boolean;
   /** → [dProjection, dh0, dc0 (LSTM) | null, dKernel, dRecurrentKernel, dBias | null] */
   tfjsRecurrentBackward(kind: number, saved: H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
     recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
@@ -199,8 +201,8 @@ export interface NativeBinding {
   // The queued forms (the tfjs backend's asynchronous mode, lib/tfjs/queue.ts): return at once,
   // run on the executor. The forward's saved state stays native (a SavedState, released by
   // tfjsRecurrentRelease); the gradient takes it or an array of handles.
-  tfjsRecurrentQueued(kind: number, x: H, h0: H, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
-    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean): [H, H, H | null, SavedState | null];
+  tfjsRecurrentQueued(kind: number, x: H, h0: H | null, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean, mask: H | null): [H, H, H | null, SavedState | null];
   tfjsRecurrentBackwardQueued(kind: number, saved: SavedState | H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
     recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
   tfjsRecurrentInputGradQueued(dProjection: H, kernel: H, goBackwards: boolean): H;

@@ -193,17 +193,20 @@ export function full<D extends DType = DType>(shape: number[], value: number | b
  */
 export function arange<D extends DType = DType>(startOrEnd: number, end?: number | TensorOptions<D>, step?: number | TensorOptions<D>, opts?: TensorOptions<D>): Tensor<D> {
   // arange(end, opts?), arange(start, end, opts?), arange(start, end, step, opts?): the options
-  // object is the first object after the first argument, or the fourth argument.
+  // object is the first object after the first argument, or the fourth argument. An undefined
+  // number is one not given (arange(0, 5, undefined, opts) is arange(0, 5, opts)).
   const args: unknown[] = [startOrEnd, end, step, opts];
-  let k = 1;
-  while (k < 3 && args[k] !== undefined && (typeof args[k] !== 'object' || args[k] === null)) k++;
-  if (args.slice(k + 1).some((a) => a !== undefined)) invalidArg('no arguments after the options object', 'options', args[k]);
-  const nums = args.slice(0, k);
+  let o = 1;
+  while (o < 3 && (typeof args[o] !== 'object' || args[o] === null)) o++;
+  if (args.slice(o + 1).some((a) => a !== undefined)) invalidArg('no arguments after the options object', 'options', args[o]);
+  const nums = args.slice(0, o);
+  while (nums.length > 1 && nums[nums.length - 1] === undefined) nums.pop();
+  const k = nums.length;
   nums.forEach((n, i) => checkFinite(n, ['start', 'end', 'step'][k === 1 ? 1 : i]));
   const [s, e, st] = k === 1 ? [0, nums[0] as number, 1] : [nums[0] as number, nums[1] as number, (nums[2] as number | undefined) ?? 1];
   if (st === 0) invalidArg('a non-zero number', 'step', st);
   if ((e - s) / st < 0) invalidArg(`an end on the side of start that step ${st} moves towards`, 'end', e);
-  const r = resolve(args[k]);
+  const r = resolve(args[o]);
   return finish(native.call(OP.arange, s, e, st, code(r.dtype), null, r.device), r);
 }
 

@@ -42,10 +42,12 @@ export * as amp from './amp';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as jit from './jit';
-export { trainStep, fit, evaluate, predict, earlyStopping, modelCheckpoint, latestCheckpoint } from './train';
-export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs } from './train';
+export { trainStep, fit, evaluate, predict, earlyStopping, modelCheckpoint, latestCheckpoint, tensorBoard } from './train';
+export type { TrainStep, TrainStepOptions, FitOptions, History, Callback, Logs, TensorBoardOptions } from './train';
 export * as checkpoint from './train/training-checkpoint';
 export * as data from './data';
 export * as distributed from './distributed';
+// torch.utils.tensorboard.SummaryWriter
+export * as utils from './utils';
 export { save, saveAsync, load, loadAsync } from './serialization';
 export type { SaveOptions } from './serialization';

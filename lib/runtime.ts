@@ -5,12 +5,14 @@ import { assertCuda, checkBool, checkDevice, checkInt } from './validate';
 import { checkTensor, Tensor, wrap } from './tensor';
 
 /**
- * Seeds libtorch's generators (the same numbers as torch.manual_seed(n) in Python 1.13).
- * Accepts a non-negative integer or bigint below 2^64.
+ * Seeds libtorch's generators (the same numbers as torch.manual_seed(n) in Python). Accepts an
+ * integer in [-2^63, 2^64), as a number (within ±(2^53 - 1)) or a bigint; a negative seed is
+ * taken modulo 2^64, as PyTorch does (manualSeed(-1) is manualSeed(2n ** 64n - 1n)). PyTorch
+ * refuses the rest ("Overflow when unpacking long"); so does this, with ERR_INVALID_ARG.
  */
 export function manualSeed(seed: number | bigint): void {
-  if (typeof seed === 'number') checkInt(seed, 'seed', { min: 0 });
-  else if (typeof seed !== 'bigint' || seed < 0n || seed >= 2n ** 64n) invalidArg('an integer in [0, 2^64)', 'seed', seed);
+  const ok = typeof seed === 'number' ? Number.isSafeInteger(seed) : typeof seed === 'bigint' && seed >= -(2n ** 63n) && seed < 2n ** 64n;
+  if (!ok) invalidArg('an integer in [-2^63, 2^64) (a number within ±(2^53 - 1), or a bigint)', 'seed', seed);
   native.manualSeed(BigInt.asIntN(64, BigInt(seed)));
 }
 

@@ -44,6 +44,8 @@ export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   // datasets and loaders; modules and layers
   { rank: 4, room: 'data', prefixes: ['data/'] },
   { rank: 4, room: 'nn', prefixes: ['nn/'] },
+  // TensorBoard event files (TFRecord, protobuf records, SummaryWriter): tensors in, no modules
+  { rank: 4, room: 'tensorboard', prefixes: ['tensorboard/'] },
   { rank: 5, room: 'optim', prefixes: ['optim/'] },
   // autocast and GradScaler (which steps optimizers); tracing and TorchScript (of modules)
   { rank: 6, room: 'amp', prefixes: ['amp'] },
@@ -51,7 +53,7 @@ export const ROOMS: { rank: number; room: string; prefixes: string[] }[] = [
   // trainStep, fit, training checkpoints
   { rank: 7, room: 'train', prefixes: ['train/'] },
   // the public API of 'torchrnn'
-  { rank: 8, room: 'index', prefixes: ['index'] },
+  { rank: 8, room: 'index', prefixes: ['index', 'utils'] },
   // the other entry points: 'torchrnn/tfjs' and the CLI
   { rank: 9, room: 'tfjs', prefixes: ['tfjs/'] },
   { rank: 9, room: 'cli', prefixes: ['cli/'] },

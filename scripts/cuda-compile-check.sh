@@ -58,7 +58,9 @@ if [[ ! -f "$root/.torchrnn-cuda-ready" ]]; then
     for (( i = ${#mounted[@]} - 1; i >= 0; i-- )); do umount -R -l "${mounted[$i]}" 2>/dev/null || true; done
   }
   trap cleanup EXIT
-  if grep -q " $root/proc " /proc/mounts; then die "$root is in use by another run"; fi
+  # shellcheck source=scripts/chroot-lock.sh
+  source "$repo/scripts/chroot-lock.sh"
+  claim_chroot "$root"
   mount -t proc proc "$root/proc"; mounted+=("$root/proc")
   mount -t sysfs sys "$root/sys"; mounted+=("$root/sys")
   mount --rbind /dev "$root/dev"; mount --make-rslave "$root/dev"; mounted+=("$root/dev")

@@ -1,6 +1,12 @@
 'use strict';
 // Finds and loads torchrnn's native addon. Used by lib/binding.ts at run time and by
 // scripts/install.js and `torchrnn doctor`. Order:
+//   0. TORCHRNN_ADDON=<path to a .node file>, when set: that file and nothing else (no fallback:
+//      a run meant for a special build must not silently test another one). For the sanitizer
+//      build, `npm run build:asan` makes build-asan/Release/torchrnn.node and `npm run test:asan`
+//      (scripts/test-asan.sh) sets TORCHRNN_ADDON to it; an AddressSanitizer build needs ASan's
+//      runtime preloaded (LD_PRELOAD), and is refused with a message when it is not (loading it
+//      otherwise ends the process). `torchrnn doctor` prints the variable when set;
 //   1. build/Release/torchrnn.node: built on this machine, against the libtorch recorded in its
 //      rpath (npm run compile, or the install script's build from source);
 //   2. a prebuild in prebuilds/<platform>-<arch>/ whose name records what it was built against,
@@ -149,7 +155,23 @@ function preload(libDir) {
   }
 }
 
+/**
+ * An AddressSanitizer build whose runtime is not loaded yet: loading it would make libasan print
+ * "ASan runtime does not come first in initial library list" and end the process, so throw first.
+ */
+function checkSanitizerRuntime(file) {
+  const dynamic = elfDynamic(file);
+  const asan = dynamic && dynamic.needed.find((n) => /^libasan\.so/.test(n));
+  if (!asan) return;
+  let maps = '';
+  try { maps = fs.readFileSync('/proc/self/maps', 'utf8'); } catch { return; }
+  if (/\/libasan\.so/.test(maps)) return;
+  throw new Error(`${file} is an AddressSanitizer build (it links ${asan}): preload its runtime, `
+    + 'LD_PRELOAD=$(gcc -print-file-name=libasan.so), or run it through `npm run test:asan`');
+}
+
 function requireAddon(file) {
+  checkSanitizerRuntime(file);
   const mod = { exports: {} };
   // RTLD_NOW: a library that lacks a symbol the addon needs fails here, with the loader's
   // message, and not later in the middle of a call (which would end the process)
@@ -165,6 +187,12 @@ function requireAddon(file) {
 function choose(root = ROOT, opts = {}) {
   const tried = [];
   const refused = [];
+  const override = opts.prebuildsOnly ? '' : process.env.TORCHRNN_ADDON;
+  if (override) {
+    const file = path.resolve(override);
+    tried.push(`${file} (TORCHRNN_ADDON)`);
+    return { file, files: [file], kind: 'build', env: 'TORCHRNN_ADDON', tried, refused, prebuilds: listPrebuilds(root) };
+  }
   const local = path.join(root, 'build', 'Release', 'torchrnn.node');
   tried.push(`${local} (a build from source)`);
   const prebuilds = listPrebuilds(root);
@@ -225,11 +253,14 @@ function loadAddon(root = ROOT, opts = {}) {
     `Tried: ${c.tried.join(', then ')}.`,
     ...failed.slice(1).map((f) => `Not loaded: ${path.basename(f.file)}: does not load here (${f.cause}).`),
     ...c.refused.map((r) => `Not loaded: ${r}.`),
+    c.env ? `${c.env} is set (${process.env[c.env]}): only that file is tried; unset it to load build/Release or a prebuild.` : '',
     libMissing ? 'The addon was found but libtorch, which it links against, was not.' : '',
     undefinedSymbol && c.kind === 'prebuild' ? `The prebuilt binary was made for another build of libtorch ${c.found.version} than the one in ${c.found.libDir} (a symbol it needs is missing there): build it from source for this one.` : '',
-    'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
-    'or point LIBTORCH at an unpacked libtorch or a Python torch install, then build from source with',
-    '`npm rebuild torchrnn` (or `npm run compile` in a checkout; `bash scripts/setup.sh` does all of this).',
+    ...(c.env ? [] : [
+      'To fix it: install libtorch (Debian/Ubuntu: `sudo apt-get install libtorch-dev libopenblas0-pthread`),',
+      'or point LIBTORCH at an unpacked libtorch or a Python torch install, then build from source with',
+      '`npm rebuild torchrnn` (or `npm run compile` in a checkout; `bash scripts/setup.sh` does all of this).',
+    ]),
   ].filter(Boolean);
   const e = new Error(lines.join('\n'));
   e.code = 'ERR_LIBTORCH_NOT_FOUND';

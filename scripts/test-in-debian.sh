@@ -56,10 +56,12 @@ cleanup() {
   done
 }
 trap cleanup EXIT
+# shellcheck source=scripts/chroot-lock.sh
+source "$repo/scripts/chroot-lock.sh"
 
 if [[ "$mode" == remove ]]; then
   [[ -d "$root" ]] || { say "no chroot at $root"; exit 0; }
-  if grep -q " $root/" /proc/mounts; then die "$root still has mounts (another run inside it?)"; fi
+  claim_chroot "$root"
   rm -rf --one-file-system "$root"
   say "removed $root"
   exit 0
@@ -76,6 +78,7 @@ mirror() {
   printf '%s\n' "$uri"
 }
 
+claim_chroot "$root"
 if [[ ! -f "$root/.torchrnn-debootstrapped" ]]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap"
@@ -111,7 +114,6 @@ mount_in() { # mount_in TYPE|--rbind SOURCE TARGET
   else mount -t "$1" "$2" "$root$3"; fi
   mounted+=("$root$3")
 }
-if grep -q " $root/proc " /proc/mounts; then die "$root is in use by another run"; fi
 mount_in proc proc /proc
 mount_in sysfs sys /sys
 mount_in --rbind /dev /dev

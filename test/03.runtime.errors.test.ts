@@ -135,12 +135,15 @@ describe('errors: every validation branch asserts its exact message', () => {
 
   describe('runtime.ts', () => {
     it('manualSeed, setNumThreads', () => {
-      invalid(() => torch.manualSeed(-1), 'Expected an integer >= 0 for seed but received -1');
-      invalid(() => torch.manualSeed(0.5), 'Expected an integer >= 0 for seed but received 0.5');
-      invalid(() => torch.manualSeed(2 ** 60), 'Expected an integer >= 0 for seed but received 1152921504606847000');
-      invalid(() => torch.manualSeed('1' as never), 'Expected an integer in [0, 2^64) for seed but received "1"');
-      invalid(() => torch.manualSeed(-1n), 'Expected an integer in [0, 2^64) for seed but received -1n');
-      invalid(() => torch.manualSeed(2n ** 64n), 'Expected an integer in [0, 2^64) for seed but received 18446744073709551616n');
+      // PyTorch takes [-2^63, 2^64) (negative seeds wrap: test/10) and refuses the rest with "Overflow when unpacking long"
+      const seed = 'Expected an integer in [-2^63, 2^64) (a number within ±(2^53 - 1), or a bigint) for seed but received';
+      invalid(() => torch.manualSeed(0.5), `${seed} 0.5`);
+      invalid(() => torch.manualSeed(NaN), `${seed} NaN`);
+      invalid(() => torch.manualSeed(2 ** 60), `${seed} 1152921504606847000`);
+      invalid(() => torch.manualSeed(-(2 ** 53)), `${seed} -9007199254740992`);
+      invalid(() => torch.manualSeed('1' as never), `${seed} "1"`);
+      invalid(() => torch.manualSeed(2n ** 64n), `${seed} 18446744073709551616n`);
+      invalid(() => torch.manualSeed(-(2n ** 63n) - 1n), `${seed} -9223372036854775809n`);
       invalid(() => torch.setNumThreads(0), 'Expected an integer in [1, 1024] for n but received 0');
       invalid(() => torch.setNumThreads(1025), 'Expected an integer in [1, 1024] for n but received 1025');
       invalid(() => torch.setNumThreads(1.5), 'Expected an integer in [1, 1024] for n but received 1.5');

@@ -182,7 +182,7 @@ function generators(B: Bases): Record<string, (r: Rng) => BadCall> {
           bad(INVALID, 'randint', null, r.from(NOT_INT), 5, [2]), bad(INVALID, 'randint', null, 0, r.from([...NOT_INT, k(0), k(-3)]), [2]),
           bad(INVALID, 'randint', null, 5, 5, [2])]);
         case 9: return bad(INVALID, 'manualSeed', null, r.from([
-          k(-1), k(0.5), k(NaN), k(Infinity), k(2 ** 60), k('1'), k(null), k({}), k(-1n), k(2n ** 64n), k(true), fresh.symbol, fresh.fn, k(undefined)]));
+          k(-(2 ** 53)), k(0.5), k(NaN), k(Infinity), k(2 ** 60), k('1'), k(null), k({}), k(-(2n ** 63n) - 1n), k(2n ** 64n), k(true), fresh.symbol, fresh.fn, k(undefined)]));
         case 10: return bad(INVALID, 'setNumThreads', null, r.from([k(0), k(-1), k(1025), k(2 ** 40), ...NOT_INT]));
         default: return r.pick([
           bad(INVALID, 'setRngState', null, r.from(NOT_OPERAND)),

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as childProcess from 'child_process';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
-import { assertMatches, Encoded, loadFixture, throwsTorch, values } from './helpers';
+import { assertMatches, Encoded, invalid, loadFixture, throwsTorch, values } from './helpers';
 
 describe('tensor creation', () => {
   it('infers shape and dtype from nested arrays as torch.tensor does', () => {
@@ -83,6 +83,20 @@ describe('tensor creation', () => {
     assert.deepStrictEqual(torch.linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
   });
 
+  it('FIXED: arange with options as the fourth argument: every form, an undefined step or end is one not given (was refused)', () => {
+    const got = (t: torch.Tensor) => [t.dtype, t.toArray()];
+    // Python: torch.arange(0, 5, 2, dtype=torch.float64), torch.arange(1, 5, dtype=torch.float64), torch.arange(5, dtype=torch.int32)
+    assert.deepStrictEqual(got(torch.arange(0, 5, 2, { dtype: 'float64' })), ['float64', [0, 2, 4]]);
+    assert.deepStrictEqual(got(torch.arange(0, 1, 0.25, { dtype: 'float64' })), ['float64', [0, 0.25, 0.5, 0.75]]);
+    assert.deepStrictEqual(got(torch.arange(1, 5, undefined, { dtype: 'float64' })), ['float64', [1, 2, 3, 4]]);
+    assert.deepStrictEqual(got(torch.arange(5, undefined, undefined, { dtype: 'int32' })), ['int32', [0, 1, 2, 3, 4]]);
+    assert.deepStrictEqual(got(torch.arange(0, 3, undefined, undefined)), ['int64', [0, 1, 2]]);
+    assert.deepStrictEqual(got(torch.arange(0, 3, 1, {})), ['int64', [0, 1, 2]]);
+    assert.deepStrictEqual(got(torch.arange(2, 0, -1, { dtype: 'float32', requiresGrad: false })), ['float32', [2, 1]]);
+    invalid(() => torch.arange(0, undefined as never, 2), 'Expected a finite number for end but received undefined');
+    invalid(() => torch.arange(0, 5, null as never, { dtype: 'float64' }), 'Expected a finite number for step but received null');
+  });
+
   it('zerosLike, onesLike, randnLike keep shape, dtype and device', () => {
     const x = torch.ones([2, 3], { dtype: 'float64' });
     const z = torch.zerosLike(x);
@@ -101,6 +115,20 @@ describe('tensor creation', () => {
     assertMatches(torch.randn([3], { dtype: 'float64' }), random.randn_f64, 'randn float64');
     torch.manualSeed(BigInt(random.seed));
     assertMatches(torch.randn([2, 3]), random.randn, 'randn after a bigint seed');
+  });
+
+  it('FIXED: negative seeds wrap modulo 2^64 as in PyTorch (manualSeed(-1) was refused)', () => {
+    // /usr/bin/python3 (torch 1.13; 2.6 gives the same): torch.manual_seed(-1); torch.rand(3).tolist()
+    torch.manualSeed(-1);
+    assert.deepStrictEqual(values(torch.rand([3])), [0.9937993884086609, 0.5713063478469849, 0.5700080394744873]);
+    // torch.manual_seed(-2**63); torch.rand(3).tolist()
+    torch.manualSeed(-(2n ** 63n));
+    assert.deepStrictEqual(values(torch.rand([3])), [0.49625658988952637, 0.7682217955589294, 0.08847743272781372]);
+    const draw = (seed: number | bigint) => { torch.manualSeed(seed); return values(torch.randn([4])); };
+    assert.deepStrictEqual(draw(-1n), draw(2n ** 64n - 1n));
+    assert.deepStrictEqual(draw(-5), draw(2n ** 64n - 5n));
+    assert.deepStrictEqual(draw(-(2 ** 53 - 1)), draw(2n ** 64n - (2n ** 53n - 1n)));
+    assert.notDeepStrictEqual(draw(-1), draw(1));
   });
 
   it('getRngState/setRngState resume the same random stream (torch.get_rng_state layout)', () => {

@@ -153,3 +153,26 @@ describe('tensor operations match PyTorch (outputs and gradients)', () => {
     });
   }
 });
+
+describe('slices past the ends clamp as Python\'s do (numbers beyond ±(2^53 - 1) are refused: test/14)', () => {
+  // /usr/bin/python3: x = torch.arange(10); x[5:100].tolist(), ... (the same on 1.13 and 2.6)
+  const PYTHON: [string, number[]][] = [
+    ['5:100', [5, 6, 7, 8, 9]], ['-100:', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], [':-100', []], ['100:', []], ['-100:-50', []],
+    ['::100', [0]], ['3:1', []], ['-3:', [7, 8, 9]], ['9007199254740991:', []], ['-9007199254740991:', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]],
+    [':9007199254740991', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], ['-9007199254740991:-9007199254740990', []],
+  ];
+  it('index strings, {start, stop, step} objects and slice() give Python\'s x[a:b:c]', () => {
+    const x = torch.arange(10);
+    for (const [s, want] of PYTHON) {
+      assert.deepStrictEqual(x.index([s]).toArray(), want, `x[${s}]`);
+      const [a, b, c] = s.split(':').map((v) => (v === undefined || v === '' ? null : Number(v)));
+      assert.deepStrictEqual(x.index([{ start: a, stop: b, step: c ?? null }]).toArray(), want, `x[{${s}}]`);
+      assert.deepStrictEqual(x.slice(0, a, b, c ?? 1).toArray(), want, `x.slice(0, ${s})`);
+    }
+    // y = torch.arange(12).reshape(3, 4): y[:, -100:2], y[1:100, ::3], y[..., 3:9007199254740991]
+    const y = torch.arange(12).reshape([3, 4]);
+    assert.deepStrictEqual(y.index([':', '-100:2']).toArray(), [[0, 1], [4, 5], [8, 9]]);
+    assert.deepStrictEqual(y.index(['1:100', '::3']).toArray(), [[4, 7], [8, 11]]);
+    assert.deepStrictEqual(y.index(['...', '3:9007199254740991']).toArray(), [[3], [7], [11]]);
+  });
+});

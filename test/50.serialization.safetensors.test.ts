@@ -96,6 +96,27 @@ describe('safetensors files', () => {
     throwsTorch(() => torch.load(sub), 'ERR_CHECKPOINT', /sub\.safetensors.*not a file/);
     throwsTorch(() => torch.save({ a: 5 as never }, path.join(dir(), 'x.safetensors')), 'ERR_INVALID_ARG', 'Expected a live Tensor for tensors["a"] but received number');
   });
+
+  it('a place that cannot be written: ERR_CHECKPOINT naming the path (save, saveAsync, Module.save/saveAsync), no temporary file left', async () => {
+    const sd = { a: torch.ones([2]) };
+    const m = new nn.Linear(2, 1);
+    const virtual = '/proc/x.safetensors'; // /proc takes no new files, even as root
+    const missing = path.join(dir(), 'no-such-dir', 'x.safetensors');
+    const inTheWay = path.join(dir(), 'in-the-way.safetensors');
+    fs.mkdirSync(inTheWay);
+    const cases: [string, string][] = [
+      [virtual, `Cannot save ${virtual}: no such file or directory (ENOENT)`],
+      [missing, `Cannot save ${missing}: no such file or directory (ENOENT)`],
+      [inTheWay, `Cannot save ${inTheWay}: illegal operation on a directory (EISDIR)`],
+    ];
+    for (const [file, message] of cases) {
+      throwsTorch(() => torch.save(sd, file), 'ERR_CHECKPOINT', message);
+      throwsTorch(() => m.save(file), 'ERR_CHECKPOINT', message);
+      await assert.rejects(torch.saveAsync(sd, file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+      await assert.rejects(m.saveAsync(file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+    }
+    assert.deepStrictEqual(fs.readdirSync(dir()).filter((n) => n.includes('.tmp-')), []);
+  });
 });
 
 describe('hostile and broken safetensors files', () => {

@@ -348,6 +348,21 @@ describe('PyTorch .pt files', function () {
       disposeAll(sd);
     });
 
+    it('a place that cannot be written: ERR_CHECKPOINT naming the path (save, saveAsync, Module.save/saveAsync; an optimizer state dict)', async () => {
+      const m = new nn.Linear(2, 1);
+      const opt = new torch.optim.Adam(m.parameters());
+      for (const file of ['/proc/x.pt', path.join(dir(), 'no-such-dir', 'x.pth')]) {
+        const message = `Cannot save ${file}: no such file or directory (ENOENT)`;
+        throwsTorch(() => torch.save(m.stateDict(), file), 'ERR_CHECKPOINT', message);
+        throwsTorch(() => torch.save(opt.stateDict() as never, file), 'ERR_CHECKPOINT', message);
+        throwsTorch(() => m.save(file), 'ERR_CHECKPOINT', message);
+        await assert.rejects(torch.saveAsync(m.stateDict(), file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+        await assert.rejects(m.saveAsync(file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+      }
+      assert.deepStrictEqual(fs.readdirSync(dir()).filter((n) => n.includes('.tmp-')), []);
+      m.dispose();
+    });
+
     it('zip64 records (forced) read back', () => {
       const file = path.join(dir(), 'z64.pt');
       const obj = everyDtype();

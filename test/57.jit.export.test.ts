@@ -6,7 +6,8 @@ import * as child_process from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
-import { throwsTorch, tmpDir, values } from './helpers';
+import { byLine, throwsTorch, tmpDir, values, warningsOf } from './helpers';
+import { buildLoadModule, CppBuild, CppResult, runInCpp } from './cpp/load-module';
 
 const { nn } = torch;
 const PYTHON = '/usr/bin/python3';
@@ -58,7 +59,7 @@ function flatOutputs(v: unknown): torch.Tensor[] {
   return v instanceof torch.Tensor ? [v] : (v as unknown[]).flatMap(flatOutputs);
 }
 
-function assertOutputs(py: PyResult, ours: unknown, tol: number, label: string): void {
+function assertOutputs(py: Pick<PyResult, 'outputs'> | CppResult, ours: unknown, tol: number, label: string): void {
   const flat = flatOutputs(ours);
   assert.strictEqual(py.outputs.length, flat.length, `${label}: number of outputs`);
   flat.forEach((t, i) => {
@@ -279,10 +280,255 @@ torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), tor
     throwsTorch(() => traced.save(''), 'ERR_INVALID_ARG', 'Expected a file path for path but received ""');
     const file = path.join(dir, 'keep.pt');
     fs.writeFileSync(file, 'previous');
-    assert.throws(() => traced.save(path.join(dir, 'no-such-dir', 'x.pt')));
+    const missing = path.join(dir, 'no-such-dir', 'x.pt');
+    throwsTorch(() => traced.save(missing), 'ERR_CHECKPOINT', `Cannot save ${missing}: no such file or directory (ENOENT)`);
     assert.strictEqual(fs.readFileSync(file, 'utf8'), 'previous');
     traced.save(file);
     assert.notStrictEqual(fs.readFileSync(file, 'utf8'), 'previous');
     assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.includes('.tmp-')), []);
+  });
+
+  it('a place that cannot be written: ERR_CHECKPOINT naming the path (jit.save, traced.saveAsync, ScriptModule.save/saveAsync)', async () => {
+    torch.manualSeed(6);
+    const traced = torch.jit.trace(new GruClassifier().eval(), torch.randn([5, 2, 3]));
+    const script = traced.toScript();
+    const file = '/proc/x.pt';
+    const message = `Cannot save ${file}: no such file or directory (ENOENT)`;
+    throwsTorch(() => torch.jit.save(traced, file), 'ERR_CHECKPOINT', message);
+    throwsTorch(() => script.save(file), 'ERR_CHECKPOINT', message);
+    await assert.rejects(traced.saveAsync(file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+    await assert.rejects(torch.jit.saveAsync(script, file), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+    const inTheWay = path.join(dir, 'in-the-way.pt');
+    fs.mkdirSync(inTheWay);
+    throwsTorch(() => script.save(inTheWay), 'ERR_CHECKPOINT', `Cannot save ${inTheWay}: illegal operation on a directory (EISDIR)`);
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.includes('.tmp-')), []);
+  });
+});
+
+/** Reshapes with the batch size read in JavaScript: at another batch size the traced reshape fails. */
+class FixedFlatten extends nn.Module {
+  head = new nn.Linear(3, 2);
+  forward(x: torch.Tensor): torch.Tensor {
+    return this.head.forward(x.reshape([x.shape[0] * 5, 3]));
+  }
+}
+
+/** Reads the batch size in JavaScript: the traced graph keeps 4 (or whatever the example had) as a constant. */
+class FixedState extends nn.Module {
+  lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true });
+  forward(x: torch.Tensor): torch.Tensor {
+    const h0 = torch.zeros([1, x.shape[0], 4]);
+    const [out] = this.lstm.forward(x, [h0, h0]);
+    return out;
+  }
+}
+
+/** A mean over the batch with the batch size as a number: at another size the graph divides by the example's. */
+class FixedMean extends nn.Module {
+  head = new nn.Linear(3, 2);
+  drop = new nn.Dropout(0.5);
+  forward(x: torch.Tensor): torch.Tensor {
+    return this.drop.forward(this.head.forward(x)).sum(0).div(x.shape[0]);
+  }
+}
+
+/** Dropout and a call counter updated in place by forward: nothing in it depends on the batch size. */
+class Counting extends nn.Module {
+  lin = new nn.Linear(3, 2);
+  drop = new nn.Dropout(0.5);
+  declare calls: torch.Tensor;
+  constructor() {
+    super();
+    this.registerBuffer('calls', torch.zeros([1]));
+  }
+  forward(x: torch.Tensor): torch.Tensor {
+    this.calls.add_(1);
+    return this.drop.forward(this.lin.forward(x));
+  }
+}
+
+/** Padded batches with their lengths (unsorted), packed by the recurrent layers (forward's lengths option). */
+class WithLengths extends nn.Module {
+  lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 5, batchFirst: true });
+  gru = new nn.GRU({ inputSize: 5, hiddenSize: 3, batchFirst: true, bidirectional: true });
+  forward(x: torch.Tensor, lengths: torch.Tensor): torch.Tensor[] {
+    const [out] = this.lstm.forward(x, { lengths }) as [torch.Tensor, unknown];
+    const [y, h] = this.gru.forward(out, { lengths }) as [torch.Tensor, torch.Tensor];
+    return [y, h];
+  }
+}
+
+class Normed extends nn.Module {
+  lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 6, batchFirst: true });
+  norm = new nn.BatchNorm1d(6);
+  head = new nn.Linear(6, 3);
+  forward(x: torch.Tensor): torch.Tensor {
+    const [out] = this.lstm.forward(x);
+    return this.head.forward(this.norm.forward(out.select(1, -1)));
+  }
+}
+
+describe('jit.save: TorchScript that C++ loads (torch::jit::load, test/cpp/load_module.cc)', () => {
+  let dir: string;
+  let cpp: CppBuild | null = null;
+  before(function () {
+    this.timeout(600000); // the first run compiles the program (~20-40 s); later runs reuse build/test-cpp/
+    dir = tmpDir('torchrnn-export-cpp-');
+    const b = buildLoadModule();
+    if ('skip' in b) console.log(`      (the C++ side is skipped: ${b.skip})`);
+    else {
+      cpp = b;
+      console.log(`      (${b.compileSeconds === null ? 'reused' : `compiled in ${b.compileSeconds.toFixed(1)} s:`} ${path.relative(process.cwd(), b.binary)}, libtorch in ${b.libDir})`);
+    }
+  });
+  const program = (ctx: Mocha.Context): string => { if (!cpp) ctx.skip(); return (cpp as CppBuild).binary; };
+  const names = (m: torch.nn.Module, kind: 'namedParameters' | 'namedBuffers') => m[kind]().map(([k, t]): [string, number[]] => [k, [...t.shape]]);
+
+  it('torch.jit.saveAsync and traced.save: C++ has the modules\' parameter names and shapes and gives their outputs at other batch sizes and lengths', async function () {
+    const bin = program(this);
+    torch.manualSeed(11);
+    const tagger = new Tagger().eval();
+    const file = path.join(dir, 'tagger.pt');
+    await torch.jit.saveAsync(torch.jit.trace(tagger, [torch.randint(0, 20, [4, 7])]), file);
+    const gru = new GruClassifier().train();
+    const file2 = path.join(dir, 'gru.pt');
+    torch.jit.trace(gru, torch.randn([5, 2, 3])).save(file2);
+    gru.eval();
+    const tokens = torch.randint(0, 20, [3, 11]);
+    const x = torch.randn([9, 6, 3]);
+    const [t, g] = runInCpp(bin, [[file, [tokens]], [file2, [x]]], dir);
+    assert.deepStrictEqual(t.parameters, names(tagger, 'namedParameters'));
+    assert.deepStrictEqual(t.buffers, []);
+    assert.deepStrictEqual([t.training, t.evalTraining], [false, false]);
+    assertOutputs(t, torch.noGrad(() => tagger.forward(tokens)), 2e-5, 'tagger (C++)');
+    assert.deepStrictEqual(g.parameters, names(gru, 'namedParameters'));
+    assert.deepStrictEqual([g.training, g.evalTraining], [true, false]); // saved in training mode: eval() reaches C++'s module
+    assertOutputs(g, torch.noGrad(() => gru.forward(x)), 2e-5, 'gru (C++)');
+  });
+
+  it('buffers keep their names and values (BatchNorm running statistics after training), saved with traced.saveAsync', async function () {
+    const bin = program(this);
+    torch.manualSeed(12);
+    const m = new Normed();
+    const opt = new torch.optim.SGD(m.parameters(), { lr: 0.1 });
+    for (let i = 0; i < 3; i++) {
+      opt.zeroGrad();
+      nn.functional.mseLoss(m.forward(torch.randn([8, 5, 4])), torch.randn([8, 3])).backward();
+      opt.step();
+    }
+    const file = path.join(dir, 'normed.pt');
+    await torch.jit.trace(m.eval(), torch.randn([8, 5, 4])).saveAsync(file);
+    const x = torch.randn([3, 9, 4]);
+    const [r] = runInCpp(bin, [[file, [x]]], dir);
+    assert.deepStrictEqual(r.parameters, names(m, 'namedParameters'));
+    assert.deepStrictEqual(r.buffers, names(m, 'namedBuffers'));
+    assert.deepStrictEqual(r.buffers.map(([k]) => k), ['norm.running_mean', 'norm.running_var', 'norm.num_batches_tracked']);
+    assertOutputs(r, torch.noGrad(() => m.forward(x)), 2e-5, 'normed (C++)');
+  });
+
+  it('FIXED: a forward that takes lengths (unsorted, two layers pack them) runs in C++ at a larger batch than the example\'s (the inverse permutation was arange(batch), a constant)', async function () {
+    const bin = program(this);
+    torch.manualSeed(14);
+    const m = new WithLengths().eval();
+    const file = path.join(dir, 'lengths.pt');
+    const traced = torch.jit.trace(m, [torch.randn([3, 6, 4]), torch.tensor([4, 6, 2])]);
+    assert.deepStrictEqual(await warningsOf(() => traced.save(file)), []);
+    const x = torch.randn([7, 6, 4]);
+    const lengths = torch.tensor([3, 6, 1, 5, 2, 6, 4]); // the longest as in the example: the padded output length is the example's (a constant)
+    const [r] = runInCpp(bin, [[file, [x, lengths]]], dir);
+    assertOutputs(r, torch.noGrad(() => m.forward(x, lengths)), 2e-5, 'lengths (C++)');
+    assertOutputs({ outputs: flatOutputs(torch.jit.load(file).forward(x, lengths)).map((t) => ({ shape: [...t.shape], data: values(t) })) },
+      torch.noGrad(() => m.forward(x, lengths)), 2e-5, 'lengths (jit.load)');
+  });
+
+  it('ScriptModule.save: an exported module changed in Node (toScript, new weights) reaches C++ with them', function () {
+    const bin = program(this);
+    torch.manualSeed(13);
+    const script = torch.jit.trace(new GruClassifier().eval(), torch.randn([5, 2, 3])).toScript();
+    const x = torch.randn([4, 3, 3]);
+    const before = values(torch.noGrad(() => script.forward(x) as torch.Tensor));
+    torch.noGrad(() => script.parameters().forEach((p) => p.mul_(-1.5).add_(0.01)));
+    const file = path.join(dir, 'script.pt');
+    script.save(file);
+    const [r] = runInCpp(bin, [[file, [x]]], dir);
+    assertOutputs(r, torch.noGrad(() => script.forward(x)), 1e-6, 'script (C++)');
+    assert.ok(r.outputs[0].data.some((v, i) => Math.abs(v - before[i]) > 1e-3), 'the new weights change the outputs');
+  });
+});
+
+describe('jit.save: a graph fixed to the example\'s shapes warns once (TracerWarning TORCHRNN_TRACE_SHAPE)', () => {
+  let dir: string;
+  before(() => { dir = tmpDir('torchrnn-export-shape-'); });
+  const WARNING = /^the traced graph of (\w+) is fixed to the example's shapes \(([^)]*)\): with (\d+) instead of (\d+) in dimension 0 (it fails \(.+\)|it gives other values than the module's forward \(by [\d.e+-]+\)|its graph records other constants \(.+ becomes .+\))\. The saved file works only for inputs of the example's sizes\. Its forward computes with sizes read in JavaScript \(x\.shape, size\(\)\), which tracing records as constants: use -1 in reshape\/view, flatten\(\), zerosLike\(\)\/expandAs\(\) instead, or save one file per input size\.$/;
+  /** The one warning `save` gives: [class, example shapes, rows, example rows, how]. */
+  async function warned(save: () => unknown): Promise<string[]> {
+    const seen = await warningsOf(save);
+    assert.strictEqual(seen.length, 1, seen.join('\n'));
+    return (WARNING.exec(seen[0]) ?? assert.fail(seen[0])).slice(1);
+  }
+
+  it('a reshape with x.shape[0] in it: jit.save warns with the failure at half the batch, once per traced module; the file is written and works at the example\'s size', async () => {
+    torch.manualSeed(21);
+    const m = new FixedFlatten().eval();
+    const x = torch.randn([4, 5, 3]);
+    const traced = torch.jit.trace(m, [x]);
+    const file = path.join(dir, 'fixed-flatten.pt');
+    const seen: Error[] = [];
+    const on = (w: Error) => seen.push(w);
+    process.on('warning', on);
+    try {
+      assert.deepStrictEqual(await warned(() => torch.jit.save(traced, file)),
+        ['FixedFlatten', '[4, 5, 3]', '2', '4', 'it fails (shape \'[20, 3]\' is invalid for input of size 30)']);
+    } finally {
+      process.off('warning', on);
+    }
+    assert.deepStrictEqual([seen[0].name, (seen[0] as NodeJS.ErrnoException).code], ['TracerWarning', 'TORCHRNN_TRACE_SHAPE']);
+    // once: the same traced module saved again (either form) says nothing more
+    assert.deepStrictEqual(await warningsOf(() => traced.save(file)), []);
+    let pending: Promise<void> | undefined;
+    assert.deepStrictEqual(await warningsOf(() => { pending = torch.jit.saveAsync(traced, file); }), []);
+    await pending;
+    const back = torch.jit.load(file);
+    assertOutputs({ outputs: [{ shape: [20, 2], data: values(back.forward(x) as torch.Tensor) }] }, torch.noGrad(() => m.forward(x)), 1e-6, 'at the example\'s size');
+    throwsTorch(() => back.forward(torch.randn([2, 5, 3])), 'ERR_TORCH', /shape '\[20, 3\]' is invalid for input of size 30/);
+  });
+
+  it('an LSTM state made with x.shape[0]: warns on both libtorch lines (2.6\'s LSTM runs the smaller batch with the first rows of the fixed state: the traced constants tell)', async () => {
+    torch.manualSeed(22);
+    const m = new FixedState().eval();
+    const traced = torch.jit.trace(m, [torch.randn([4, 5, 3])]);
+    assert.deepStrictEqual(await warned(() => traced.save(path.join(dir, 'fixed-state.pt'))), ['FixedState', '[4, 5, 3]', '2', '4', byLine({
+      '1.13': 'it fails (The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0)',
+      '2.6': 'its graph records other constants (prim::Constant[value=4]() becomes prim::Constant[value=2]())',
+    })]);
+  });
+
+  it('a batch mean divided by x.shape[0], in training mode with dropout, traced with one row: saveAsync warns with the constant (a graph never runs at a larger size); modes are left as they were', async () => {
+    torch.manualSeed(23);
+    const m = new FixedMean();
+    const traced = torch.jit.trace(m, [torch.randn([1, 3])]);
+    let pending: Promise<void> | undefined;
+    const got = await warned(() => { pending = traced.saveAsync(path.join(dir, 'fixed-mean.pt')); });
+    await pending;
+    assert.deepStrictEqual(got, ['FixedMean', '[1, 3]', '2', '1', 'its graph records other constants (prim::Constant[value={1}]() becomes prim::Constant[value={2}]())']);
+    assert.deepStrictEqual([m.training, m.head.training, m.drop.training], [true, true, true]);
+  });
+
+  it('graphs that do not depend on the example\'s sizes save without a warning, in either mode, and the check leaves buffers and modes alone', async () => {
+    torch.manualSeed(23);
+    const tagger = new Tagger().eval();
+    assert.deepStrictEqual(await warningsOf(() => torch.jit.save(torch.jit.trace(tagger, [torch.randint(0, 20, [4, 7])]), path.join(dir, 'tagger.pt'))), []);
+    const gru = new GruClassifier().eval();
+    assert.deepStrictEqual(await warningsOf(() => torch.jit.trace(gru, torch.randn([5, 1, 3])).save(path.join(dir, 'gru.pt'))), []);
+    const normed = new Normed(); // training mode (BatchNorm updates its running statistics in a forward), the head in eval mode
+    normed.head.eval();
+    const before = normed.namedBuffers().map(([k, b]): [string, number[]] => [k, values(b)]);
+    assert.deepStrictEqual(await warningsOf(() => torch.jit.trace(normed, torch.randn([6, 5, 4])).save(path.join(dir, 'normed.pt'))), []);
+    assert.deepStrictEqual(normed.namedBuffers().map(([k, b]): [string, number[]] => [k, values(b)]), before);
+    assert.deepStrictEqual([normed.training, normed.lstm.training, normed.norm.training, normed.head.training], [true, true, true, false]);
+    const counting = new Counting(); // training mode: its dropout draws differ from run to run, unless the check runs in eval mode
+    assert.deepStrictEqual(await warningsOf(() => torch.jit.trace(counting, torch.randn([8, 3])).save(path.join(dir, 'counting.pt'))), []);
+    assert.deepStrictEqual(values(counting.calls), [0]); // tracing, exporting and checking ran forward, and put the counter back
+    assert.deepStrictEqual([counting.training, counting.drop.training], [true, true]);
   });
 });

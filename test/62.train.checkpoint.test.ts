@@ -6,7 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
-import { removeDir, ROOT, sameParams, suiteTmpDir, throwsTorch, tmpDir, values } from './helpers';
+import { LONG, removeDir, ROOT, sameParams, suiteTmpDir, throwsTorch, tmpDir, values } from './helpers';
 import { Net } from './models';
 
 const { nn, optim } = torch;
@@ -76,6 +76,15 @@ describe('training checkpoints', () => {
     torch.save(model.stateDict(), file);
     throwsTorch(() => torch.checkpoint.load(file, { model }), 'ERR_CHECKPOINT', `Cannot load ${file}: not a torchrnn training checkpoint (format null)`);
   });
+
+  it('a place that cannot be written: ERR_CHECKPOINT naming the path (save and saveAsync)', async () => {
+    const { model, opt, sched } = fresh(2);
+    for (const file of ['/proc/ckpt.safetensors', path.join(dir(), 'no-such-dir', 'ckpt.safetensors')]) {
+      const message = `Cannot save ${file}: no such file or directory (ENOENT)`;
+      throwsTorch(() => torch.checkpoint.save(file, { model, optimizer: opt, scheduler: sched, epoch: 1 }), 'ERR_CHECKPOINT', message);
+      await assert.rejects(torch.checkpoint.saveAsync(file, { model, optimizer: opt, scheduler: sched, epoch: 1 }), { name: 'TorchError', code: 'ERR_CHECKPOINT', message });
+    }
+  });
 });
 
 describe('modelCheckpoint in fit()', () => {
@@ -132,10 +141,21 @@ describe('modelCheckpoint in fit()', () => {
     throwsTorch(() => torch.modelCheckpoint({ dir: dir(), prefix: '../x' }), 'ERR_INVALID_ARG', 'Expected a file name prefix of letters, digits, ".", "_" or "-" for prefix but received "../x"');
     throwsTorch(() => torch.modelCheckpoint({ dir: dir(), evry: 2 } as never), 'ERR_INVALID_ARG', /^Expected one of the options dir, every, keep, prefix, scheduler for an option of options but received "evry"$/);
   });
+
+  it('FIXED: a directory that cannot be made or written: fit() rejects with ERR_CHECKPOINT naming it (Node\'s recursive mkdir looped forever under /proc)', async () => {
+    torch.manualSeed(3);
+    const model = new Net();
+    const data: [torch.Tensor, torch.Tensor][] = [[torch.randn([4, 5, 3]), torch.randn([4, 2])]];
+    const run = (d: string) => torch.fit({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }), loss: new nn.MSELoss(), data, epochs: 1, callbacks: [torch.modelCheckpoint({ dir: d })] });
+    await assert.rejects(run('/proc/ckpts'), { name: 'TorchError', code: 'ERR_CHECKPOINT', message: 'modelCheckpoint cannot create /proc/ckpts: no such file or directory (ENOENT)' });
+    // a directory that exists but takes no files
+    await assert.rejects(run('/proc/self'), { name: 'TorchError', code: 'ERR_CHECKPOINT', message: /^Cannot save \/proc\/self\/checkpoint-epoch1\.safetensors: [a-z ]+ \([A-Z]+\)$/ });
+  });
 });
 
 describe('SIGKILL during checkpoint saves', () => {
-  it('50 kills at random moments: the last complete checkpoint always loads intact', async function () {
+  const KILLS = LONG ? 50 : 15; // each kill starts a process that loads libtorch (~1.4 s)
+  it(`${KILLS} kills at random moments: the last complete checkpoint always loads intact`, async function () {
     this.timeout(180000);
     const dir = tmpDir('torchrnn-ser-');
     const file = path.join(dir, 'ckpt.safetensors');
@@ -157,7 +177,7 @@ describe('SIGKILL during checkpoint saves', () => {
     let seed = 7;
     const model = new nn.LSTM({ inputSize: 256, hiddenSize: 256, numLayers: 2 });
     try {
-      for (let kill = 0; kill < 50; kill++) {
+      for (let kill = 0; kill < KILLS; kill++) {
         const p = spawn(process.execPath, ['-e', child, String(last)], { stdio: ['ignore', 'pipe', 'inherit'] });
         let completed = last;
         let started = false;

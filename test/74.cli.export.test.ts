@@ -7,7 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
 import { TASKS } from '../lib/cli/tasks';
-import type { TrainConfig } from '../lib/cli/tasks/task';
+import type { Task, TrainConfig } from '../lib/cli/tasks/task';
+import { exportRun } from '../lib/cli/export';
+import { UsageError } from '../lib/cli/args';
 import { CLI_BIN as BIN, runCli, tmpDir, values } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -92,6 +94,34 @@ describe('torchrnn export', () => {
       }
     });
   }
+
+  it('a model whose traced graph is fixed to the batch size is refused, not written (the check behind jit.save\'s warning)', async () => {
+    class FixedMean extends torch.nn.Module {
+      head = new torch.nn.Linear(3, 2);
+      forward(x: torch.Tensor): torch.Tensor { return this.head.forward(x).sum(0).div(x.shape[0]); }
+    }
+    class FixedReshape extends torch.nn.Module {
+      head = new torch.nn.Linear(3, 2);
+      forward(x: torch.Tensor): torch.Tensor { return this.head.forward(x.reshape([x.shape[0] * 5, 3])); }
+    }
+    class FixedState extends torch.nn.Module {
+      gru = new torch.nn.GRU({ inputSize: 3, hiddenSize: 2, batchFirst: true });
+      forward(x: torch.Tensor): torch.Tensor { return this.gru.forward(x, torch.zeros([1, x.shape[0], 2]))[0]; }
+    }
+    const out = path.join(tmp, 'refused.ts.pt');
+    const attempt = (model: torch.nn.Module, x: torch.Tensor) => exportRun([tmp, '--out', out], {
+      loadRun: () => ({ run: { task: 'fixed', config: {} as TrainConfig }, task: { name: 'fixed' } as Task, model: model.eval() }),
+      prepareData: () => ({ train: [], valid: [[x, x]], meta: {}, summary: '' }),
+    });
+    await assert.rejects(attempt(new FixedMean(), torch.randn([6, 3])), (err: Error) => err instanceof UsageError
+      && /^the fixed model does not export to TorchScript: its traced graph differs from the model on a batch of 3 \(by [\d.e+-]+\); the forward computes with sizes in JavaScript$/.test(err.message));
+    await assert.rejects(attempt(new FixedReshape(), torch.randn([4, 5, 3])), (err: Error) => err instanceof UsageError
+      && err.message === 'the fixed model does not export to TorchScript: its traced graph fails on a batch of 2 (shape \'[20, 3]\' is invalid for input of size 30)');
+    // one example row: the graph is traced again with two (never run at a larger size) and its constants differ
+    await assert.rejects(attempt(new FixedState(), torch.randn([1, 4, 3])), (err: Error) => err instanceof UsageError
+      && err.message === 'the fixed model does not export to TorchScript: its traced graph depends on the batch size (traced with a batch of 2, prim::Constant[value=1]() becomes prim::Constant[value=2]()); the forward computes with sizes in JavaScript');
+    assert.ok(!fs.existsSync(out));
+  });
 
   it('bad arguments: one line, exit code 2', () => {
     const r1 = cli(['export']);

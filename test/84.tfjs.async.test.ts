@@ -112,6 +112,46 @@ describe('tfjs backend: asynchronous kernels', function () {
     assert.deepStrictEqual(queued.prediction, sync.prediction);
   });
 
+  it('masked recurrent layers train bit-identically in both modes, their fused kernels queued', async () => {
+    // Masking → LSTM → GRU → Dense; the rows end in zero steps of different lengths. The input
+    // (32 × 24 × 8 values) is above the size that runs at once: the mask itself is queued.
+    const steps = 24, features = 8;
+    const train = async (asyncMode: boolean) => {
+      setAsync(asyncMode);
+      const m = tfl.sequential();
+      m.add(tfl.layers.masking({ maskValue: 0, inputShape: [steps, features] }));
+      m.add(tfl.layers.lstm({ units: 8, returnSequences: true, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+        recurrentInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
+      m.add(tfl.layers.gru({ units: 6, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }), recurrentInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }));
+      m.add(tfl.layers.dense({ units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }) }));
+      m.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+      const n = 64;
+      const xs = tf.tensor3d(Float32Array.from({ length: n * steps * features }, (_, i) => {
+        const row = Math.floor(i / (steps * features)), step = Math.floor(i / features) % steps;
+        return step >= steps - (row % 9) ? 0 : Math.sin(i * 0.37) + 0.5;
+      }), [n, steps, features]);
+      const ys = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => (i % 9) / 9), [n, 1]);
+      const s0 = submitted();
+      const f0 = { ...fusedStats };
+      const history = await m.fit(xs, ys, { epochs: 4, batchSize: 32, shuffle: false, verbose: 0 });
+      const jobs = submitted() - s0;
+      const weights = m.getWeights().map((w) => w.dataSync() as Float32Array);
+      tf.dispose([xs, ys]);
+      m.dispose();
+      return { history: history.history, weights, jobs, masked: fusedStats.masked - f0.masked, grads: fusedStats.gruGrad - f0.gruGrad };
+    };
+    const sync = await train(false);
+    const queued = await train(true);
+    assert.strictEqual(sync.jobs, 0);
+    assert.ok(queued.jobs > 20, `kernels were queued (${queued.jobs} jobs)`);
+    assert.strictEqual(queued.masked, 2 * 4 * 2, 'both layers ran the fused kernel with the mask, every batch');
+    assert.strictEqual(queued.grads, 4 * 2, 'the fused GRU gradient ran for every batch');
+    const loss = queued.history.loss as number[];
+    assert.ok(loss[3] < loss[0], `it trains: ${loss.join(', ')}`);
+    assert.deepStrictEqual(queued.history, sync.history);
+    queued.weights.forEach((w, i) => assert.deepStrictEqual(w, sync.weights[i], `weight ${i}`));
+  });
+
   it('the event loop keeps running while an LSTM model.fit trains, with about one batch queued', async () => {
     const model = classifier(32, 16, 48);
     const { xs, ys } = dataset(8 * 32, 32, 16);
@@ -202,7 +242,7 @@ describe('tfjs backend: asynchronous kernels', function () {
       const x = tf.ones([2, 3, 4]), h0 = tf.zeros([2, 5]), c0 = tf.zeros([2, 5]);
       const kernel = tf.ones([7, 20]);   // 7 input features where x has 4: the matmul fails in the job
       const rec = tf.ones([5, 20]);
-      const [seq, hT, cT, saved] = native.tfjsRecurrentQueued(0, h(x), h(h0), h(c0), h(kernel), h(rec), null, 1, 2, false, true);
+      const [seq, hT, cT, saved] = native.tfjsRecurrentQueued(0, h(x), h(h0), h(c0), h(kernel), h(rec), null, 1, 2, false, true, null);
       assert.deepStrictEqual(native.meta(seq)[1], [2, 3, 5]);
       const failed = (err: unknown) => err instanceof torch.TorchError && err.code === 'ERR_TORCH' && /mat1 and mat2 shapes cannot be multiplied|size mismatch/.test(err.message);
       assert.throws(() => native.readReady(seq), failed);

@@ -112,6 +112,7 @@ describe('the npm package (prebuild, pack, install without a compiler)', functio
     env = { ...process.env, PATH: bareBin(work) };
     delete env.LIBTORCH;
     delete env.CXX;
+    delete env.TORCHRNN_ADDON; // the installed package's own choice is tested here (npm run test:asan sets it)
   });
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -120,7 +121,7 @@ describe('the npm package (prebuild, pack, install without a compiler)', functio
     // every line in prebuilds/ (both, after npm run prebuild:all) is in the tarball
     const packed = new Set(files.map((f) => PREBUILD.exec(path.basename(f))).filter((m) => m).map((m) => lineOf(m![2])));
     assert.deepStrictEqual([...packed].sort(), [...lines].sort());
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/cli/main.js', 'scripts/load-addon.js', 'scripts/install.js', 'scripts/find-libtorch.js', 'native/addon.cc', 'CMakeLists.txt', 'binding.gyp', 'package.json', 'README.md']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/tfjs/index.js', 'dist/tfjs/index.d.ts', 'dist/tfjs/node.js', 'dist/tfjs/node-image.js', 'dist/cli/main.js', 'scripts/load-addon.js', 'scripts/install.js', 'scripts/find-libtorch.js', 'native/addon.cc', 'CMakeLists.txt', 'binding.gyp', 'package.json', 'README.md']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     const bad = files.filter((f) => /^(test|bench|build|lib|runs)\//.test(f) || /fixtures|\.tsbuildinfo$|\.o$|\.test\./.test(f));
@@ -320,5 +321,70 @@ describe('the npm package (prebuild, pack, install without a compiler)', functio
     assert.strictEqual(inst.status, 1, inst.stdout + inst.stderr);
     assert.match(inst.stderr, /^torchrnn: ERR_LIBTORCH_NOT_FOUND: libtorch was not found\. Looked at:\n/);
     assert.match(inst.stderr, /1\. Debian\/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread\n {2}2\. A Python torch install[^\n]*\n {2}3\. An unpacked libtorch: export LIBTORCH=/);
+  });
+});
+
+// TORCHRNN_ADDON=<file>: the addon scripts/load-addon.js loads instead of its own choice (the
+// sanitizer build: npm run build:asan, npm run test:asan).
+describe('TORCHRNN_ADDON (the sanitizer build\'s loader switch)', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchrnn-addon-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // a child process: the addon is loaded once per process
+  const child = (env: NodeJS.ProcessEnv, script: string) => spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: __dirname, env, encoding: 'utf8' });
+
+  it('loads the file it names, and nothing else; `torchrnn doctor` says so', () => {
+    // a copy of the addon this process runs (build/Release, or the sanitizer build under npm run test:asan)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = (require('../lib') as typeof import('../lib')).buildInfo().addon.file;
+    const copy = path.join(dir, 'copy.node');
+    fs.copyFileSync(loaded, copy);
+    const run = child({ ...process.env, TORCHRNN_ADDON: copy },
+      "const t = require('../lib'); console.log(JSON.stringify({ addon: t.buildInfo().addon, sum: t.tensor([1, 2]).sum().item(), doctor: require('../lib/cli/doctor').doctorLines() }))");
+    assert.strictEqual(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { addon: { file: string; kind: string }; sum: number; doctor: string[] };
+    assert.deepStrictEqual(out.addon, { file: copy, kind: 'build' });
+    assert.strictEqual(out.sum, 3);
+    assert.ok(out.doctor.includes(`addon: ${copy} (built from source)`), out.doctor.join('\n'));
+    assert.ok(out.doctor.includes(`TORCHRNN_ADDON is set: ${copy} (loaded instead of build/Release or a prebuild)`), out.doctor.join('\n'));
+    // without it, doctor has no such line (the variable removed from a child's environment)
+    const plain = { ...process.env };
+    delete plain.TORCHRNN_ADDON;
+    delete plain.LD_PRELOAD;
+    const run2 = child(plain, "console.log(JSON.stringify(require('../lib/cli/doctor').doctorLines()))");
+    assert.strictEqual(run2.status, 0, run2.stderr);
+    assert.ok(!(JSON.parse(run2.stdout) as string[]).some((l) => l.startsWith('TORCHRNN_ADDON')));
+  });
+
+  it('a file that is not there: ERR_LIBTORCH_NOT_FOUND naming it and the variable, no fallback to build/Release', () => {
+    const missing = path.join(dir, 'missing.node');
+    const run = child({ ...process.env, TORCHRNN_ADDON: missing }, "try { require('../lib') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }");
+    const err = JSON.parse(run.stdout) as { code: string; message: string };
+    assert.strictEqual(err.code, 'ERR_LIBTORCH_NOT_FOUND');
+    assert.strictEqual(err.message, [
+      `torchrnn: could not load its native addon ${missing} (${missing}: cannot open shared object file: No such file or directory).`,
+      `Tried: ${missing} (TORCHRNN_ADDON).`,
+      `TORCHRNN_ADDON is set (${missing}): only that file is tried; unset it to load build/Release or a prebuild.`,
+    ].join('\n'));
+  });
+
+  it('an AddressSanitizer build without the sanitizer runtime preloaded: refused with a message (loading it would end the process)', function () {
+    // a tiny instrumented library stands in for build-asan/Release/torchrnn.node: what matters is its DT_NEEDED libasan
+    const src = path.join(dir, 'asan.c');
+    const lib = path.join(dir, 'asan.node');
+    fs.writeFileSync(src, 'int torchrnn_asan_probe(int* p) { return p[1]; }\n');
+    const cc = spawnSync('gcc', ['-shared', '-fPIC', '-fsanitize=address', '-o', lib, src], { encoding: 'utf8' });
+    if (cc.error) this.skip(); // no gcc here
+    assert.strictEqual(cc.status, 0, cc.stderr);
+    assert.ok(elfDynamic(lib)!.needed.some((n) => /^libasan\.so/.test(n)));
+    const env: NodeJS.ProcessEnv = { ...process.env, TORCHRNN_ADDON: lib };
+    delete env.LD_PRELOAD;
+    delete env.ASAN_OPTIONS;
+    const run = child(env, "try { require('../lib') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }");
+    assert.strictEqual(run.status, 0, run.stderr);
+    const err = JSON.parse(run.stdout) as { code: string; message: string };
+    assert.strictEqual(err.code, 'ERR_LIBTORCH_NOT_FOUND');
+    assert.match(err.message, new RegExp(`^torchrnn: could not load its native addon ${escape(lib)} \\(${escape(lib)} is an AddressSanitizer build \\(it links libasan\\.so\\.\\d+\\): preload its runtime, LD_PRELOAD=\\$\\(gcc -print-file-name=libasan\\.so\\), or run it through \`npm run test:asan\`\\)\\.$`, 'm'));
   });
 });

@@ -167,6 +167,12 @@ export const DEAD = 'a disposed Tensor';
 
 /** These tests run on machines without a GPU (DESIGN.md); with one, the CUDA expectations do not apply. */
 export const HAS_CUDA = torch.cuda.isAvailable();
+
+/**
+ * TORCHRNN_LONG_TESTS=1 runs the robustness loops at full length (kills, file mutations); CI
+ * runs them shorter to stay in its time budget. Each such test states both counts.
+ */
+export const LONG = process.env.TORCHRNN_LONG_TESTS === '1';
 /** `it` where there is no GPU, `it.skip` where there is one. (A function: helpers.ts also loads outside mocha.) */
 export function itNoCuda(title: string, fn: Mocha.Func): void {
   (HAS_CUDA ? it.skip : it)(title, fn);

@@ -59,6 +59,8 @@ export function doctorLines(): string[] {
     `torchrnn ${(require('../../package.json') as { version: string }).version} on Node ${process.version} (${process.platform}-${process.arch}, glibc ${(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime ?? 'n/a'})`,
     `addon: ${info.addon.file} (${info.addon.kind === 'prebuild' ? 'prebuilt binary' : 'built from source'})`,
   ];
+  // scripts/load-addon.js loads the file TORCHRNN_ADDON names instead of its usual choice (the sanitizer build)
+  if (process.env.TORCHRNN_ADDON) lines.push(`TORCHRNN_ADDON is set: ${process.env.TORCHRNN_ADDON} (loaded instead of build/Release or a prebuild)`);
   // The line and variant of the libtorch in this process: from the libtorch_cpu library mapped
   // (its file name, or version.py / build-version beside it), as the prebuild tags name them.
   const cpuLib = libs.find((l) => /libtorch_cpu\.so/.test(l));

@@ -3,13 +3,15 @@
  * run's model for programs without torchrnn.
  * - torchscript (default): jit.trace with the first validation batch, saved with jit.save;
  *   Python's `torch.jit.load` and C++'s `torch::jit::load` run it. Before it is written, the
- *   exported module runs on that batch and on its first half, and must give the model's own
- *   outputs on both: a graph fixed to the example's batch size is refused, not written.
+ *   exported module runs on that batch and is traced again on its first half (twice the batch
+ *   when it has one row; jit.ts shapeSpecialization, the check behind jit.save's warning): a
+ *   graph fixed to the example's batch size is refused, not written.
  * - pt: the state dict as torch.save writes it (Python: `torch.load`, then load_state_dict).
  * - safetensors: the state dict as a safetensors file.
  */
 import * as path from 'path';
 import * as torch from '../index';
+import { shapeSpecialization } from '../jit';
 import type { Tensor } from '../tensor';
 import type { Module } from '../nn/module';
 import { OptionSpec, parseArgs, UsageError } from './args';
@@ -39,29 +41,6 @@ async function exampleInputs(prepared: Prepared): Promise<Tensor[]> {
   return (Array.isArray(input) ? input : [input]) as Tensor[];
 }
 
-function flat(v: unknown): Tensor[] {
-  return v instanceof torch.Tensor ? [v] : Array.isArray(v) ? v.flatMap(flat) : [];
-}
-
-/** The largest difference between two forward results, or Infinity when their structure differs. */
-function difference(a: unknown, b: unknown): number {
-  const x = flat(a);
-  const y = flat(b);
-  if (x.length !== y.length) return Infinity;
-  let worst = 0;
-  x.forEach((t, i) => {
-    if (t.shape.join() !== y[i].shape.join()) { worst = Infinity; return; }
-    if (t.numel() > 0) worst = Math.max(worst, t.sub(y[i]).abs().max().item() as number);
-  });
-  return worst;
-}
-
-/** The first `n` rows (dimension 0) of every input of that batch size. */
-function firstRows(inputs: Tensor[], n: number): Tensor[] {
-  const b = inputs[0].shape[0];
-  return inputs.map((t) => (t.dim() > 0 && t.shape[0] === b ? t.narrow(0, 0, n) : t));
-}
-
 export async function exportRun(argv: string[], runs: RunAccess): Promise<string> {
   const { positional, options } = parseArgs(argv, EXPORT_OPTIONS);
   if (positional.length > 1) throw new UsageError(`unexpected argument "${positional[1]}"`);
@@ -78,17 +57,15 @@ export async function exportRun(argv: string[], runs: RunAccess): Promise<string
   script.eval();
   // the exported graph against the model itself, on the example and on a smaller batch
   const batch = inputs[0].dim() > 0 ? inputs[0].shape[0] : 1;
-  const checks = batch > 1 ? [inputs, firstRows(inputs, Math.ceil(batch / 2))] : [inputs];
-  for (const xs of checks) {
-    let d: number;
-    try {
-      d = torch.noGrad(() => difference(script.forward(...xs), model.forward(...xs)));
-    } catch (err) {
-      throw new UsageError(`the ${task.name} model does not export to TorchScript: its traced graph fails on a batch of ${xs[0].shape[0]} (${(err as Error).message.split('\n')[0]})`);
-    }
-    if (!(d <= 1e-4)) {
-      throw new UsageError(`the ${task.name} model does not export to TorchScript: its traced graph differs from the model on a batch of ${xs[0].shape[0]} (by ${d}); the forward computes with sizes in JavaScript`);
-    }
+  const found = shapeSpecialization(script, model, inputs);
+  if (found?.error !== undefined) {
+    throw new UsageError(`the ${task.name} model does not export to TorchScript: its traced graph fails on a batch of ${found.rows} (${found.error})`);
+  }
+  if (found?.difference !== undefined) {
+    throw new UsageError(`the ${task.name} model does not export to TorchScript: its traced graph differs from the model on a batch of ${found.rows} (by ${found.difference}); the forward computes with sizes in JavaScript`);
+  }
+  if (found) {
+    throw new UsageError(`the ${task.name} model does not export to TorchScript: its traced graph depends on the batch size (traced with a batch of ${found.rows}, ${found.constants?.[0]} becomes ${found.constants?.[1]}); the forward computes with sizes in JavaScript`);
   }
   await script.saveAsync(out);
   return `wrote ${out} (TorchScript, traced with a batch of ${batch}; Python: torch.jit.load("${path.basename(out)}"))`;

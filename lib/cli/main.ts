@@ -31,6 +31,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   resume: { type: 'flag' },
   limit: { type: 'int', min: 2 },
   quiet: { type: 'flag' },
+  tensorboard: { type: 'string' },
 };
 const SAMPLE_OPTIONS: Record<string, OptionSpec> = {
   count: { type: 'int', min: 1, max: 10000 },
@@ -85,6 +86,8 @@ Train options (defaults are the task's):
                          (a quick run; text: the first N characters; forecast: the last N training windows)
   --out dir              run directory (default runs/<task>-<timestamp>)
   --resume               continue the run in --out from its last checkpoint
+  --tensorboard dir      TensorBoard logs in dir: loss per batch and epoch, the metric per epoch
+                         (view with: tensorboard --logdir dir)
   --quiet                no progress output
 
 Sample options: --count N, --temperature t, --prompt text, --seed N (defaults are the task's)
@@ -192,7 +195,7 @@ async function train(argv: string[]): Promise<void> {
     if (!dir) throw new UsageError('--resume needs --out <run-dir>');
     const run = checkRunDir(dir);
     if (run.task !== task.name) throw new UsageError(`${dir} is a ${run.task} run, not ${task.name}`);
-    const changed = Object.keys(options).filter((k) => !['resume', 'out', 'epochs', 'quiet', 'threads', 'device'].includes(k));
+    const changed = Object.keys(options).filter((k) => !['resume', 'out', 'epochs', 'quiet', 'threads', 'device', 'tensorboard'].includes(k));
     if (changed.length) throw new UsageError(`--resume continues with the run's own settings: --${changed[0]} cannot be given with it (only --epochs)`);
     cfg = { ...run.config, epochs: (options.epochs as number | undefined) ?? run.config.epochs };
     resumeFrom = path.join(dir, 'checkpoint.safetensors');
@@ -215,6 +218,15 @@ async function train(argv: string[]): Promise<void> {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch {
     throw new UsageError(`cannot write to ${dir}`);
+  }
+  const tbDir = options.tensorboard as string | undefined;
+  if (tbDir !== undefined) {
+    try {
+      fs.mkdirSync(tbDir, { recursive: true });
+      fs.accessSync(tbDir, fs.constants.W_OK);
+    } catch {
+      throw new UsageError(`--tensorboard: cannot write to ${tbDir}`);
+    }
   }
 
   torch.manualSeed(cfg.seed);
@@ -239,13 +251,17 @@ async function train(argv: string[]): Promise<void> {
   let metricName = 'metric';
   let lastMetric: Metric | null = null;
   let epochStart = Date.now();
+  const tb = tbDir === undefined ? null : startTensorBoard(tbDir, task, cfg, model, dir, startEpoch);
+  const batchesPerEpoch = (prepared.train as { length?: number }).length;
+  let batch = 0;
   try {
     const history = await torch.fit({
       model, optimizer, loss: task.loss, data: prepared.train, validationData: prepared.valid,
       epochs: cfg.epochs - startEpoch, signal: abort.signal, progress: !quiet, trace: task.trace ?? true,
       ...(task.clipGradNorm ? { clipGradNorm: task.clipGradNorm } : {}),
       callbacks: [{
-        onEpochBegin: () => { epochStart = Date.now(); },
+        onEpochBegin: (e) => { epochStart = Date.now(); batch = batchesPerEpoch === undefined ? 0 : (startEpoch + e) * batchesPerEpoch; },
+        onBatchEnd: (_b, logs) => { tb?.addScalar('loss/batch', logs.loss, batch++); },
         onEpochEnd: async (e, logs) => {
           const epoch = startEpoch + e;
           const m: Metric = await task.metric(logs.valLoss ?? NaN, model, prepared, {});
@@ -254,6 +270,7 @@ async function train(argv: string[]): Promise<void> {
           lastMetric = m;
           metrics.push({ epoch: epoch + 1, loss: logs.loss, valLoss: logs.valLoss ?? NaN, metric: m.value, seconds: (Date.now() - epochStart) / 1000, ...(m.extra ? { extra: m.extra } : {}) });
           say(quiet, `  ${describeMetric(m).join(', ')}`);
+          if (tb) logEpoch(tb, epoch + 1, logs, m);
           saveCheckpoint(dir!, model, optimizer, epoch);
           writeReport(dir!, task, metrics, metricName, m.baseline);
         },
@@ -266,6 +283,7 @@ async function train(argv: string[]): Promise<void> {
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await tb?.close();
   }
   const last = metrics[metrics.length - 1];
   const vs = lastMetric ? versus(lastMetric) : '';
@@ -281,6 +299,23 @@ async function train(argv: string[]): Promise<void> {
     const lines = await task.predict(model, { config: cfg, meta: prepared.meta }, task.examples, taskOptions(task, 'useOptions', {}, {}));
     for (const s of lines) process.stdout.write(`  ${s}\n`);
   }
+}
+
+/** `--tensorboard dir`: the writer, with the run's settings as text at the first step. */
+function startTensorBoard(tbDir: string, task: Task, cfg: TrainConfig, model: torch.nn.Module, runDir: string, startEpoch: number): torch.utils.tensorboard.SummaryWriter {
+  const tb = new torch.utils.tensorboard.SummaryWriter(tbDir);
+  const settings = `torchrnn train ${task.name}${startEpoch ? ` (resumed at epoch ${startEpoch + 1})` : ''}, run directory \`${runDir}\`, ${model.numParameters()} parameters\n\n\`\`\`json\n${JSON.stringify(cfg, null, 2)}\n\`\`\``;
+  tb.addText('run', settings, startEpoch);
+  return tb;
+}
+
+/** One epoch's figures, at step = the epoch's number (from 1, as in metrics.json). */
+function logEpoch(tb: torch.utils.tensorboard.SummaryWriter, epoch: number, logs: torch.Logs, m: Metric): void {
+  tb.addScalar('loss/train', logs.loss, epoch);
+  if (logs.valLoss !== undefined) tb.addScalar('loss/validation', logs.valLoss, epoch);
+  tb.addScalar(`metric/${m.name}`, m.value, epoch);
+  for (const [k, v] of Object.entries(m.extra ?? {})) tb.addScalar(`metric/${k}`, v, epoch);
+  if (logs.lr !== undefined) tb.addScalar('learning_rate', logs.lr, epoch);
 }
 
 /** How the metric compares with its baseline: "beats the seed material's LSTM (91.1500) by 2.8500, 3.1 % higher". */

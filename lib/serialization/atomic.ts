@@ -3,9 +3,13 @@
  * renamed over the target, and the directory is fsynced. A crash at any moment leaves either
  * the previous file or the new one, never a torn one. A killed writer leaves its `.tmp-*` file;
  * the next successful write to the same target removes those of processes no longer alive.
+ * A file that cannot be written (no such directory, a read-only or virtual file system, a
+ * directory in the way, a full disk) throws ERR_CHECKPOINT naming the target:
+ * `Cannot save <file>: <reason> (<errno code>)`, and leaves no temporary file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { TorchError } from '../errors';
 
 function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now().toString(36)}`);
@@ -33,6 +37,35 @@ function removeStale(file: string): void {
   }
 }
 
+/**
+ * A file-system error's reason without the paths it names ("ENOENT: no such file or directory,
+ * open '/dir/.x.tmp-…'" → "no such file or directory (ENOENT)"), or null for another error.
+ */
+export function fileSystemReason(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return null;
+  return `${e.message.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '[\s\S]*$/, '')} (${e.code})`;
+}
+
+/**
+ * The error a failed write throws: ERR_CHECKPOINT naming the target (not the temporary file) for
+ * a file-system error or libtorch's refusal to write; anything else as it is.
+ */
+function saveError(file: string, tmp: string, err: unknown): unknown {
+  let reason: string;
+  if (err instanceof TorchError) {
+    if (err.code !== 'ERR_TORCH') return err;
+    reason = err.message.split(tmp).join(file);
+  } else {
+    const r = fileSystemReason(err);
+    if (r === null) return err;
+    reason = r;
+  }
+  const out = new TorchError(`Cannot save ${file}: ${reason}`, 'ERR_CHECKPOINT');
+  Object.defineProperty(out, 'cause', { value: err, configurable: true, writable: true });
+  return out;
+}
+
 function syncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
@@ -40,36 +73,64 @@ function syncDir(dir: string): void {
   } catch { /* some filesystems refuse to fsync directories */ }
 }
 
+/**
+ * `fs.promises.mkdir(dir, { recursive: true })` without its endless loop: Node's recursive mkdir
+ * retries forever where mkdir fails with ENOENT under a parent that exists (a directory in
+ * /proc or /sys; seen with Node 20). Throws the file system's error.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const made = async (d: string) => {
+    try {
+      await fs.promises.mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!(await fs.promises.stat(d)).isDirectory()) throw err;
+    }
+  };
+  try {
+    await made(dir);
+  } catch (err) {
+    const parent = path.dirname(dir);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
+    await makeDirectory(parent);
+    await made(dir); // once more, now that the parent exists: a second ENOENT is final
+  }
+}
+
 export function writeFileAtomic(file: string, data: Buffer): void {
   const tmp = tempName(file);
-  const fd = fs.openSync(tmp, 'w', 0o644);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
   } catch (err) {
-    fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw saveError(file, tmp, err);
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
   removeStale(file);
 }
 
 export async function writeFileAtomicAsync(file: string, data: Buffer): Promise<void> {
   const tmp = tempName(file);
-  const fh = await fs.promises.open(tmp, 'w', 0o644);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    const fh = await fs.promises.open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
   } catch (err) {
-    await fh.close();
     await fs.promises.rm(tmp, { force: true });
-    throw err;
+    throw saveError(file, tmp, err);
   }
-  await fh.close();
-  await fs.promises.rename(tmp, file);
   syncDir(path.dirname(file));
   removeStale(file);
 }
@@ -86,13 +147,14 @@ function fsyncFile(file: string): void {
 export function writeWithAtomic(file: string, write: (tmp: string) => void): void {
   const tmp = tempName(file);
   try {
+    fs.closeSync(fs.openSync(tmp, 'w', 0o644)); // an unwritable place fails here, with the file system's reason
     write(tmp);
     fsyncFile(tmp);
+    fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw saveError(file, tmp, err);
   }
-  fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
   removeStale(file);
 }
@@ -101,14 +163,15 @@ export function writeWithAtomic(file: string, write: (tmp: string) => void): voi
 export async function writeWithAtomicAsync(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempName(file);
   try {
+    await (await fs.promises.open(tmp, 'w', 0o644)).close();
     await write(tmp);
     const fh = await fs.promises.open(tmp, 'r+');
     try { await fh.sync(); } finally { await fh.close(); }
+    await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
-    throw err;
+    throw saveError(file, tmp, err);
   }
-  await fs.promises.rename(tmp, file);
   syncDir(path.dirname(file));
   removeStale(file);
 }

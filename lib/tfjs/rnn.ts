@@ -7,15 +7,29 @@
  * call, native/tfjs/rnn.cc) and one gradient kernel (`TorchLSTMGrad`, …: one native call that
  * backpropagates through time over the activations the forward saved), with tfjs's own
  * equations and weight layout, so trained weights, saved models and loss curves are those of
- * the per-step path. An LSTM with tanh/sigmoid that is not being differentiated runs libtorch's
- * own at::lstm.
+ * the per-step path. An unmasked LSTM with tanh/sigmoid that is not being differentiated runs
+ * libtorch's own at::lstm.
+ *
+ * Masks (a `Masking` layer, `maskZero` embeddings, or a `mask` passed to `apply`) are fused too,
+ * with tfjs-layers' rnn() semantics: at a step where a row's mask is 0 the row keeps its states
+ * and its output repeats the previous output (the initial state before its first unmasked
+ * step); under goBackwards the mask is reversed with the input; the gradient passes through a
+ * masked step to the one before it. The mask itself gets a zero gradient (tfjs-layers' per-step
+ * path would give it one through its float multiplications; a mask comes from data, and the
+ * ops that make one, NotEqual and Any, have no gradient in tfjs).
  *
  * Used when: the backend is `torch`; the layer is tfjs-layers' own LSTM/GRU/SimpleRNN with its
  * own cell; activation and recurrentActivation are each one of linear, tanh, sigmoid,
- * hardSigmoid, relu; no mask is passed; dropout and recurrentDropout are 0 or the call is not
- * training; the input is a 3-D float32 tensor. Anything else (masks, active dropout, other
- * activations, custom cells, StackedRNNCells) takes tfjs-layers' per-step path, unchanged.
- * initialState, stateful layers, returnState, returnSequences and goBackwards are supported.
+ * hardSigmoid, relu; the mask, if any, is one tensor of shape [batch, time] or [batch, time, 1];
+ * dropout and recurrentDropout are 0 or the call is not training; the input is a 3-D float32
+ * tensor. Anything else (active dropout, other activations, other mask shapes, custom cells,
+ * StackedRNNCells) takes tfjs-layers' per-step path, unchanged. initialState, stateful layers,
+ * returnState, returnSequences and goBackwards are supported, with and without masks.
+ *
+ * In the asynchronous mode (lib/tfjs/queue.ts) the three kernels take their queued forms
+ * (tfjsRecurrentQueued, …: outputs allocated at once, the kernel run as a job on the executor),
+ * masks included; what the forward saved for the gradient then stays native (a SavedState,
+ * released with the forward's first output).
  *
  * Finding tfjs-layers: importing `torchrnn/tfjs` and setting the backend patch every copy of
  * `@tensorflow/tfjs-layers` already loaded; `useFusedLayers(tf.layers)`-style explicit calls
@@ -28,8 +42,11 @@ import type { KernelHost } from './kernel-host';
 import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
 import { adopt, atenOwned, inScope, isQueued, own } from './torch';
 
-/** How many times each fused kernel ran (forward, gradient): lets tests and users check the fused path is taken. */
-export const fusedStats = { lstm: 0, gru: 0, simpleRNN: 0, lstmGrad: 0, gruGrad: 0, simpleRNNGrad: 0 };
+/**
+ * How many times each fused kernel ran (forward, gradient; `masked`: forward calls with a mask,
+ * of any kind): lets tests and users check the fused path is taken.
+ */
+export const fusedStats = { lstm: 0, gru: 0, simpleRNN: 0, lstmGrad: 0, gruGrad: 0, simpleRNNGrad: 0, masked: 0 };
 
 type Kind = 'lstm' | 'gru' | 'simpleRNN';
 const KINDS: Record<Kind, { code: number; kernel: string; layer: string; cell: string; states: number }> = {
@@ -38,11 +55,17 @@ const KINDS: Record<Kind, { code: number; kernel: string; layer: string; cell: s
   simpleRNN: { code: 2, kernel: 'TorchSimpleRNN', layer: 'SimpleRNN', cell: 'SimpleRNNCell', states: 1 },
 };
 const ACTIVATIONS: Record<string, number> = { linear: 0, tanh: 1, sigmoid: 2, hardSigmoid: 3, relu: 4 };
-const INPUT_NAMES = ['x', 'h0', 'c0', 'kernel', 'recurrentKernel', 'bias'] as const;
+const INPUT_NAMES = ['x', 'h0', 'c0', 'kernel', 'recurrentKernel', 'bias', 'mask'] as const;
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-type RecurrentAttrs = { activation: number; recurrentActivation: number; goBackwards: boolean; record: boolean; inputNames: string[] };
+type RecurrentAttrs = {
+  activation: number; recurrentActivation: number; goBackwards: boolean; record: boolean;
+  /** the kernel's inputs present, in INPUT_NAMES order; the gradient kernel returns one gradient per name but 'mask' */
+  inputNames: string[];
+  /** the mask's shape, when there is a mask (its gradient, zeros, has it) */
+  maskShape: number[] | null;
+};
 
 function forwardKernel(kind: Kind) {
   return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }): TensorInfo[] => inScope(() => {
@@ -51,9 +74,11 @@ function forwardKernel(kind: Kind) {
     const get = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
     const kernel = get('kernel') as TensorHandle;
     const recurrentKernel = get('recurrentKernel') as TensorHandle;
+    const mask = inputs.mask === undefined ? null : T(b, inputs.mask as TensorInfo);
     const [sequence, h, c, saved] = (isQueued() ? native.tfjsRecurrentQueued : native.tfjsRecurrent)(KINDS[kind].code, get('x') as TensorHandle,
-      get('h0') as TensorHandle, get('c0'), kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record);
+      get('h0'), get('c0'), kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record, mask);
     fusedStats[kind]++;
+    if (mask !== null) fusedStats.masked++;
     const outputs = [sequence, h, c].filter((x): x is TensorHandle => x !== null).map((x) => {
       adopt(own(x));
       return b.makeOutput(x, meta(x)[1], 'float32');
@@ -87,11 +112,12 @@ function gradKernel(kind: Kind) {
       : native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
         a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
     fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
-    // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames.
+    // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames
+    // but 'mask' (its zero gradient is made in the gradient function, only if asked for).
     // In x's place: the gradient of the input projection; x's own comes from the InputGrad kernel.
     const byName: Record<string, TensorHandle | null> = { x: grads[0], h0: grads[1], c0: grads[2], kernel: grads[3], recurrentKernel: grads[4], bias: grads[5] };
     for (const g of grads) if (g !== null) own(g);
-    return a.inputNames.map((n) => {
+    return a.inputNames.filter((n) => n !== 'mask').map((n) => {
       const g = byName[n];
       if (g === null || g === undefined) throw new Error(`torch backend: no gradient for ${n} of ${KINDS[kind].kernel}`);
       adopt(g);
@@ -132,17 +158,20 @@ export function registerFusedGradients(): void {
       outputsToSave: KINDS[kind].states === 2 ? [true, false, false] : [true, false],
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
         const dys = Array.isArray(dy) ? dy : [dy];
-        const names = (attrs as unknown as { inputNames: string[] }).inputNames;
+        const { inputNames, maskShape } = attrs as unknown as RecurrentAttrs;
         const gradInputs: tf.NamedTensorMap = { dSequence: dys[0], dH: dys[1], sequence: saved[0] };
         if (dys.length > 2) gradInputs.dC = dys[2];
         // All the input gradients come from one kernel call, made now (outside the per-input
         // tidy scopes of tfjs's backprop, which keep only what each function returns).
         const grads = tf.engine().runKernel(`${name}Grad`, gradInputs, attrs) as tf.Tensor[];
+        const names = inputNames.filter((n) => n !== 'mask');
         // x's slot holds the projection's gradient: x's own is one more matmul, made only when
         // tfjs needs it (a first layer's input is data: its gradient is never asked for).
-        return Object.fromEntries(names.map((n, i) => [n, n === 'x'
+        const fns: Record<string, () => tf.Tensor> = Object.fromEntries(names.map((n, i) => [n, n === 'x'
           ? () => tf.engine().runKernel(`${name}InputGrad`, { dProjection: grads[i], sequence: saved[0] }, attrs) as tf.Tensor
           : () => grads[i]]));
+        if (maskShape !== null) fns.mask = () => tf.zeros(maskShape);
+        return fns;
       },
     });
   }
@@ -165,7 +194,7 @@ function fusable(layer: AnyLayer, kind: Kind, inputs: unknown, kwargs: AnyLayer)
   if (typeof native.tfjsRecurrent !== 'function') return false;
   const cell = layer.cell;
   if (cell?.constructor?.className !== KINDS[kind].cell || layer.constructor?.className !== KINDS[kind].layer) return false;
-  if (kwargs?.mask != null || kwargs?.constants != null) return false;
+  if (kwargs?.constants != null) return false;
   const training = kwargs?.training === true;
   const dropoutActive = (r: unknown) => typeof r === 'number' && r > 0 && r < 1;
   if (training && (dropoutActive(cell.dropout) || dropoutActive(cell.recurrentDropout))) return false;
@@ -173,7 +202,15 @@ function fusable(layer: AnyLayer, kind: Kind, inputs: unknown, kwargs: AnyLayer)
   if (kind !== 'simpleRNN' && activationCode(cell.recurrentActivation) === undefined) return false;
   if (cell.kernel == null || cell.recurrentKernel == null) return false;
   const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
-  return x != null && x.rank === 3 && x.dtype === 'float32';
+  if (x == null || x.rank !== 3 || x.dtype !== 'float32') return false;
+  return kwargs?.mask == null || fusableMask(kwargs.mask, x);
+}
+
+/** A mask the fused kernels take: one tensor, [batch, time] or [batch, time, 1], with an addon that knows masks. */
+function fusableMask(mask: AnyLayer, x: tf.Tensor): boolean {
+  if (native.tfjsRecurrentMasks !== true || Array.isArray(mask) || !Array.isArray(mask?.shape) || mask.isDisposed !== false) return false;
+  const shape = mask.shape as number[];
+  return (shape.length === 2 || (shape.length === 3 && shape[2] === 1)) && shape[0] === x.shape[0] && shape[1] === x.shape[1];
 }
 
 /** RNN.call with the time loop replaced by the fused kernel. */
@@ -186,14 +223,23 @@ function fusedCall(layer: AnyLayer, kind: Kind, inputs: AnyLayer, kwargs: AnyLay
     const training = kwargs?.training ?? null;
     const x: tf.Tensor = Array.isArray(inputs) ? inputs[0] : inputs;
     let initialState = kwargs?.initialState ?? null;
-    if (initialState == null) initialState = layer.stateful ? layer.states_ : layer.getInitialState(x);
-    if (!Array.isArray(initialState)) initialState = [initialState];
-    if (initialState.length !== KINDS[kind].states) {
-      throw new Error(`RNN Layer has ${KINDS[kind].states} state(s) but was passed ${initialState.length} initial state(s).`);
+    if (initialState == null && layer.stateful) initialState = layer.states_;
+    // (an addon older than masks needs the zeros passed)
+    if (initialState == null && native.tfjsRecurrentMasks !== true) initialState = layer.getInitialState(x);
+    const kernelInputs: tf.NamedTensorMap = { x, kernel: cell.kernel.read(), recurrentKernel: cell.recurrentKernel.read() };
+    // No initial state: zeros, made by the native kernel (tfjs-layers' getInitialState would be
+    // four kernels per state, and zeros need no gradient).
+    if (initialState != null) {
+      if (!Array.isArray(initialState)) initialState = [initialState];
+      if (initialState.length !== KINDS[kind].states) {
+        throw new Error(`RNN Layer has ${KINDS[kind].states} state(s) but was passed ${initialState.length} initial state(s).`);
+      }
+      kernelInputs.h0 = initialState[0];
+      if (kind === 'lstm') kernelInputs.c0 = initialState[1];
     }
-    const kernelInputs: tf.NamedTensorMap = { x, h0: initialState[0], kernel: cell.kernel.read(), recurrentKernel: cell.recurrentKernel.read() };
-    if (kind === 'lstm') kernelInputs.c0 = initialState[1];
     if (cell.bias != null) kernelInputs.bias = cell.bias.read();
+    const mask: tf.Tensor | null = kwargs?.mask ?? null;
+    if (mask !== null) kernelInputs.mask = mask;
     const engine = tf.engine() as unknown as { isTapeOn(): boolean };
     const attrs = {
       activation: activationCode(cell.activation) as number,
@@ -201,6 +247,7 @@ function fusedCall(layer: AnyLayer, kind: Kind, inputs: AnyLayer, kwargs: AnyLay
       goBackwards: Boolean(layer.goBackwards),
       record: engine.isTapeOn(),
       inputNames: INPUT_NAMES.filter((n) => kernelInputs[n] !== undefined),
+      maskShape: mask === null ? null : mask.shape,
     };
     const outs = tf.engine().runKernel(KINDS[kind].kernel, kernelInputs, attrs as unknown as NamedAttrMap) as tf.Tensor[];
     const [sequence, ...states] = outs;

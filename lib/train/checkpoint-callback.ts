@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { invalidArg, TorchError } from '../errors';
 import { saveAsync } from './training-checkpoint';
+import { fileSystemReason, makeDirectory } from '../serialization/atomic';
 import { checkInt, checkOptions } from '../validate';
 import type { Callback } from './fit';
 
@@ -79,9 +80,9 @@ export function modelCheckpoint(opts: ModelCheckpointOptions): Callback {
   let last = -1;
   const write = async (epoch: number, ctx: Parameters<NonNullable<Callback['onEpochEnd']>>[2]) => {
     try {
-      await fs.promises.mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
     } catch (err) {
-      throw new TorchError(`modelCheckpoint cannot create ${dir}: ${(err as Error).message}`, 'ERR_CHECKPOINT');
+      throw new TorchError(`modelCheckpoint cannot create ${dir}: ${fileSystemReason(err) ?? (err as Error).message}`, 'ERR_CHECKPOINT');
     }
     const file = path.join(dir, `${prefix}-epoch${epoch}.safetensors`);
     await saveAsync(file, { model: ctx.model, optimizer: ctx.optimizer, scheduler, epoch });

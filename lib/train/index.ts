@@ -4,3 +4,5 @@ export { fit, evaluate, predict, earlyStopping } from './fit';
 export type { FitOptions, History, Callback, Logs, FitContext, EvaluateOptions, SchedulerLike, Batches } from './fit';
 export { modelCheckpoint, latestCheckpoint } from './checkpoint-callback';
 export type { ModelCheckpointOptions } from './checkpoint-callback';
+export { tensorBoard } from './tensorboard-callback';
+export type { TensorBoardOptions } from './tensorboard-callback';

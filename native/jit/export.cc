@@ -112,7 +112,9 @@ static Napi::Value TracedExport(const Napi::CallbackInfo& info) {
   }
   Module root = tree.root();
   for (const auto& [path, cls] : classes) {
-    if (!path.empty()) tree.At(SplitPath(path), SplitPath(path).size());  // modules without tensors too
+    if (path.empty()) continue;
+    auto parts = SplitPath(path);
+    tree.At(parts, parts.size());  // modules without tensors too
   }
 
   // forward(self, inputs...): the parameter and buffer inputs become self.a.b reads

@@ -53,6 +53,16 @@ struct RecurrentArgs {
   }
 };
 
+// pack_padded_sequence(enforce_sorted=False), except that the inverse permutation is argsort's:
+// libtorch's scatters arange(batch) into it, which a traced graph (jit.save) keeps as a constant,
+// and the exported module then fails on larger batches.
+static rnnutils::PackedSequence PackUnsorted(const torch::Tensor& input, const torch::Tensor& lengths, bool batchFirst) {
+  auto [sortedLengths, sortedIndices] = torch::sort(lengths, /*dim=*/-1, /*descending=*/true);
+  sortedIndices = sortedIndices.to(input.device());
+  auto [data, batchSizes] = torch::_pack_padded_sequence(input.index_select(batchFirst ? 0 : 1, sortedIndices), sortedLengths, batchFirst);
+  return rnnutils::PackedSequence(data, batchSizes, sortedIndices, sortedIndices.argsort());
+}
+
 // A fused layer's run on packed input (fused/lstm_packed.h): output data, then the states in the
 // batch's own order; nullopt where it does not apply.
 using PackedFused = std::function<c10::optional<Tensors>(const rnnutils::PackedSequence&)>;
@@ -76,7 +86,7 @@ static Tensors RunRecurrent(M& m, bool batchFirst, const RecurrentArgs& a, State
     return runPacked(rnnutils::PackedSequence(a.packed->data, a.packed->batchSizes, a.packed->sortedIndices, a.packed->unsortedIndices));
   }
   if (a.lengths.defined()) {
-    auto p = rnnutils::pack_padded_sequence(a.input, a.lengths.to(torch::kCPU).to(torch::kLong), batchFirst, false);
+    auto p = PackUnsorted(a.input, a.lengths.to(torch::kCPU).to(torch::kLong), batchFirst);
     Tensors out = runPacked(p);
     out[0] = std::get<0>(rnnutils::pad_packed_sequence(
         rnnutils::PackedSequence(out[0], p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()), batchFirst));

@@ -7,151 +7,245 @@
 namespace trnn {
 namespace tfjs_rnn {  // named: binding.gyp compiles every .cc as one translation unit
 
+using namespace fused;
 using namespace fused::lstm;
 
 enum Kind { kLstm = 0, kGru = 1, kSimple = 2 };
+
+// How many tensors each kind saves before the optional mask (the mask, when there is one, is last).
+constexpr size_t kSavedLstm = 7, kSavedGru = 5, kSavedSimple = 3;
 
 torch::Tensor OptTensor(const Napi::Value& v) {
   if (v.IsNull() || v.IsUndefined()) return torch::Tensor();
   return TensorHandle::Get(v);
 }
 
-Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
-               const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save) {
-  if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
-  if (goBackwards) x = x.flip({1});
-  const int64_t units = recurrent.size(0);
-  if (!save && kind == kLstm && act == kTanh && recAct == kSigmoid) {
-    // libtorch's own LSTM: gate order i, f, g, o is tfjs's i, f, c, o.
-    torch::Tensor bih = bias.defined() ? bias : torch::zeros({4 * units}, kernel.options());
-    std::vector<torch::Tensor> params{kernel.t(), recurrent.t(), bih, torch::zeros({4 * units}, kernel.options())};
-    auto out = at::lstm(x, {h.unsqueeze(0), c.unsqueeze(0)}, params, /*has_biases=*/true, /*num_layers=*/1,
-                        /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/true);
-    return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0), {}};
-  }
-  if (kind == kLstm) return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save);
-  // Input projections of every step at once: [B, T, G*U].
-  torch::Tensor xw = torch::matmul(x, kernel);
-  if (bias.defined()) xw = xw + bias;
-  const int64_t steps = x.size(1);
-  std::vector<torch::Tensor> outputs;
-  outputs.reserve(steps);
-  std::vector<std::vector<torch::Tensor>> keep(5);
-  auto put = [&](size_t k, const torch::Tensor& t) {
-    if (save) keep[k].push_back(t);
-  };
-  torch::Tensor rk1, rk2;
-  if (kind == kGru) {
-    rk1 = recurrent.narrow(1, 0, 2 * units);
-    rk2 = recurrent.narrow(1, 2 * units, units);
-  }
+// Each step's previous state, batch-major rows [B * T, U]: h0, then the sequence but its last step.
+torch::Tensor PreviousStates(const torch::Tensor& h0, const torch::Tensor& seq) {
+  const int64_t steps = seq.size(1);
+  return torch::cat({h0.unsqueeze(1), seq.narrow(1, 0, steps - 1)}, 1).reshape({-1, seq.size(2)});
+}
+
+// The weight gradients from the projection's gradient dP [B, T, G*U] (batch-major, like x):
+// kernel's xᵀ·dP and the bias's column sums, one matmul over all steps without copies.
+void InputWeightGrads(Grads& out, const torch::Tensor& x, const torch::Tensor& dP, bool hasBias) {
+  const torch::Tensor dFlat = dP.view({-1, dP.size(2)});
+  out.dKernel = x.reshape({-1, x.size(2)}).t().mm(dFlat);
+  if (hasBias) out.dBias = dFlat.sum(0);
+  out.dProjection = dP;
+}
+
+// ---- GRU (tfjs-layers' GRUCell: z, r, h; r applied to h before the recurrent matmul)
+
+// Per step: hg = hPrev · rk1 (one mm), the z/r pass (gate_kernels::GruTfjsGates), rhw = (r *
+// hPrev) · rk2 (one mm), the state pass (GruTfjsState). Saved: x, h0, sequence [B, T, U],
+// gates [T, B, 3U] (z, r, hh), r * hPrev [B, T, U] (and the mask).
+Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+                  const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  const auto opts = x.options();
+  const torch::Tensor xg = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 3 * units});
+  const torch::Tensor rk1 = recurrent.narrow(1, 0, 2 * units).contiguous(), rk2 = recurrent.narrow(1, 2 * units, units).contiguous();
+  const torch::Tensor h0 = h0In.contiguous();
+  torch::Tensor hg = torch::empty({batch, 2 * units}, opts), rhw = torch::empty({batch, units}, opts);
+  torch::Tensor gates = torch::empty({save ? steps : 1, batch, 3 * units}, opts);
+  torch::Tensor rh = torch::empty({batch, save ? steps : 1, units}, opts);
+  torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
+  torch::Tensor h = h0;
+  const float* hPrev = h0.data_ptr<float>();
+  int64_t hPrevStride = units;
+  const int64_t grain = RowGrain(12 * units);
   for (int64_t t = 0; t < steps; t++) {
-    torch::Tensor xt = xw.select(1, t);
-    put(0, h);
-    switch (kind) {
-      case kGru: {
-        auto xs = xt.chunk(3, 1);
-        auto inner = h.mm(rk1).chunk(2, 1);
-        torch::Tensor z = Apply(recAct, xs[0] + inner[0]);
-        torch::Tensor r = Apply(recAct, xs[1] + inner[1]);
-        torch::Tensor hh = Apply(act, torch::addmm(xs[2], r * h, rk2));
-        h = z * h + (1 - z) * hh;
-        put(1, z), put(2, r), put(3, hh);
-        break;
-      }
-      case kSimple:
-        h = Apply(act, torch::addmm(xt, h, recurrent));
-        put(1, h);
-        break;
-      default:
-        throw std::invalid_argument("unknown recurrent kind " + std::to_string(kind));
-    }
-    outputs.push_back(h);
+    const int64_t k = save ? t : 0;
+    at::mm_out(hg, h, rk1);
+    torch::Tensor rhT = rh.select(1, k);
+    gate_kernels::GruTfjsRows rows{xg.data_ptr<float>() + t * 3 * units, steps * 3 * units, hg.data_ptr<float>(), 2 * units,
+                                   hPrev, hPrevStride, gates.data_ptr<float>() + k * batch * 3 * units, 3 * units,
+                                   rhT.data_ptr<float>(), rh.stride(0), rhw.data_ptr<float>(), units,
+                                   seq.data_ptr<float>() + t * units, steps * units, units, act, recAct};
+    if (maskP != nullptr) rows.mask = maskP + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsGates(rows, b, e); });
+    at::mm_out(rhw, rhT, rk2);
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsState(rows, b, e); });
+    h = seq.select(1, t);
+    hPrev = rows.h, hPrevStride = rows.hStride;
   }
   Result r;
-  r.sequence = steps > 0 ? torch::stack(outputs, 1) : torch::zeros({x.size(0), 0, units}, x.options());
-  r.h = h;
-  r.c = c;
+  r.sequence = seq;
+  r.h = steps > 0 ? h.contiguous() : h0In;
   if (save) {
     if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
-    r.saved.push_back(x);
-    size_t n = kind == kGru ? 4 : 2;
-    for (size_t k = 0; k < n; k++) r.saved.push_back(torch::stack(keep[k], 0));
+    r.saved = {x, h0In, seq, gates, rh};
+    if (mask.defined()) r.saved.push_back(mask);
   }
   return r;
 }
 
-// Backpropagation through time over the saved activations: per step only the elementwise gate
-// gradients and one matmul for dh; the weight gradients are one matmul each over all steps.
-Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
-               int act, int recAct, bool goBackwards, const torch::Tensor& dSeq, torch::Tensor dh, torch::Tensor dc) {
-  if (kind == kLstm) {
-    return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
-  }
-  const torch::Tensor& x = s.at(0);
-  const torch::Tensor& hPrev = s.at(1);
-  const int64_t steps = hPrev.size(0);
-  const int64_t units = recurrent.size(0);
-  std::vector<torch::Tensor> dxw(steps);     // gradient of the input projection per step
-  std::vector<torch::Tensor> drec(steps);    // gradient of the recurrent matmul's output per step
-  torch::Tensor rk1, rk2, dRk2;
-  if (kind == kGru) {
-    rk1 = recurrent.narrow(1, 0, 2 * units);
-    rk2 = recurrent.narrow(1, 2 * units, units);
-  }
+// Backpropagation through time for ForwardGru: per step one pass for dz and dhh, one mm for the
+// gradient of r * hPrev, one pass for dr, and one mm (added) for dh through rk1 (the passes:
+// gate_kernels::GruTfjsBackwardGates / Reset).
+Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, int recAct,
+                  const torch::Tensor& dSeq, const torch::Tensor& dH) {
+  const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2), &gates = s.at(3), &rh = s.at(4);
+  const torch::Tensor mask = s.size() > kSavedGru ? s[kSavedGru] : torch::Tensor();
+  const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
+  const torch::Tensor rk1T = recurrent.narrow(1, 0, 2 * units).t().contiguous(), rk2T = recurrent.narrow(1, 2 * units, units).t().contiguous();
+  const torch::Tensor dSeqC = dSeq.contiguous(), h0C = h0.contiguous();
+  torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), drh = torch::empty({batch, units}, seq.options());
+  // dz, dr, dhh: the projection's gradient, batch-major as x (the weight gradients need no copies)
+  torch::Tensor dXG = torch::empty({batch, steps, 3 * units}, seq.options());
+  const int64_t grain = RowGrain(8 * units);
   for (int64_t t = steps - 1; t >= 0; t--) {
-    dh = dh + dSeq.select(1, t);
-    switch (kind) {
-      case kGru: {
-        const torch::Tensor &hp = hPrev[t], &z = s[2][t], &r = s[3][t], &hh = s[4][t];
-        torch::Tensor dZ = Backprop(recAct, dh * (hp - hh), z);
-        torch::Tensor dHH = Backprop(act, dh * (1 - z), hh);
-        torch::Tensor dRH = dHH.mm(rk2.t());
-        torch::Tensor dR = Backprop(recAct, dRH * hp, r);
-        torch::Tensor dzr = torch::cat({dZ, dR}, 1);
-        dxw[t] = torch::cat({dZ, dR, dHH}, 1);
-        drec[t] = dHH;  // rk2's output gradient; rk1's is dxw[t]'s first 2U columns
-        dh = dh * z + dRH * r + dzr.mm(rk1.t());
-        break;
-      }
-      case kSimple: {
-        torch::Tensor dz = Backprop(act, dh, s[2][t]);
-        dxw[t] = dz;
-        drec[t] = dz;
-        dh = dz.mm(recurrent.t());
-        break;
-      }
-      default:
-        throw std::invalid_argument("unknown recurrent kind " + std::to_string(kind));
-    }
+    gate_kernels::GruTfjsGradRows rows{gates.data_ptr<float>() + t * batch * 3 * units, 3 * units,
+                                       t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>(), t > 0 ? steps * units : units,
+                                       dSeqC.data_ptr<float>() + t * units, steps * units, dh.data_ptr<float>(), units,
+                                       dXG.data_ptr<float>() + t * 3 * units, steps * 3 * units, drh.data_ptr<float>(), units, units, act, recAct};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardGates(rows, b, e); });
+    const torch::Tensor dStep = dXG.select(1, t);
+    at::mm_out(drh, dStep.narrow(1, 2 * units, units), rk2T);
+    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardReset(rows, b, e); });
+    dh.addmm_(dStep.narrow(1, 0, 2 * units), rk1T);
   }
   Grads out;
-  torch::Tensor dXW = torch::stack(dxw, 1);  // [B, T, G*U]
-  const int64_t gu = dXW.size(2);
-  out.dKernel = x.reshape({-1, x.size(2)}).t().mm(dXW.reshape({-1, gu}));
-  if (hasBias) out.dBias = dXW.sum(std::vector<int64_t>{0, 1});
-  out.dProjection = dXW;
-  torch::Tensor hFlat = hPrev.reshape({-1, units});  // [T*B, U], time-major like drec
-  if (kind == kGru) {
-    torch::Tensor dzr = torch::stack(dxw, 0).narrow(2, 0, 2 * units).reshape({-1, 2 * units});
-    torch::Tensor rh = (s[3] * hPrev).reshape({-1, units});
-    torch::Tensor dhh = torch::stack(drec, 0).reshape({-1, units});
-    out.dRecurrent = torch::cat({hFlat.t().mm(dzr), rh.t().mm(dhh)}, 1);
-  } else {
-    out.dRecurrent = hFlat.t().mm(torch::stack(drec, 0).reshape({-1, gu}));
-  }
+  InputWeightGrads(out, x, dXG, hasBias);
+  const torch::Tensor dFlat = dXG.view({batch * steps, 3 * units});
+  out.dRecurrent = torch::cat({PreviousStates(h0, seq).t().mm(dFlat.narrow(1, 0, 2 * units)),
+                               rh.view({batch * steps, units}).t().mm(dFlat.narrow(1, 2 * units, units))}, 1);
   out.dh0 = dh;
-  out.dc0 = dc;
   return out;
 }
 
+// ---- SimpleRNN: h = act(x·kernel + bias + hPrev·recurrent)
+
+// Per step one mm and one pass (gate_kernels::RnnForward). Saved: x, h0, sequence (and the mask).
+Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+                     const torch::Tensor& bias, int act, bool save, const torch::Tensor& mask) {
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  const torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, units});
+  const torch::Tensor rec = recurrent.contiguous(), h0 = h0In.contiguous();
+  torch::Tensor hw = torch::empty({batch, units}, x.options());
+  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
+  torch::Tensor h = h0;
+  const float* hPrev = h0.data_ptr<float>();
+  int64_t hPrevStride = units;
+  for (int64_t t = 0; t < steps; t++) {
+    at::mm_out(hw, h, rec);
+    gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
+                               seq.data_ptr<float>() + t * units, steps * units, units, act};
+    if (maskP != nullptr) rows.hPrev = hPrev, rows.hPrevStride = hPrevStride, rows.mask = maskP + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, RowGrain(4 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    h = seq.select(1, t);
+    hPrev = rows.h, hPrevStride = rows.hStride;
+  }
+  Result r;
+  r.sequence = seq;
+  r.h = steps > 0 ? h.contiguous() : h0In;
+  if (save) {
+    if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+    r.saved = {x, h0In, seq};
+    if (mask.defined()) r.saved.push_back(mask);
+  }
+  return r;
+}
+
+Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, const torch::Tensor& dSeq,
+                     const torch::Tensor& dH) {
+  const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2);
+  const torch::Tensor mask = s.size() > kSavedSimple ? s[kSavedSimple] : torch::Tensor();
+  const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
+  const torch::Tensor dSeqC = dSeq.contiguous(), recurrentT = recurrent.t();
+  torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous);
+  torch::Tensor dZ = torch::empty({batch, steps, units}, seq.options());  // batch-major as x
+  for (int64_t t = steps - 1; t >= 0; t--) {
+    // dz = (dh + dSeq) * act'(h) (gate_kernels::RnnBackward); then dh for step t-1 = dz ·
+    // recurrentᵀ (added to the masked rows' passed-through gradient)
+    gate_kernels::RnnGradRows rows{seq.data_ptr<float>() + t * units, steps * units, dSeqC.data_ptr<float>() + t * units, steps * units,
+                                   dh.data_ptr<float>(), units, dZ.data_ptr<float>() + t * units, steps * units, units, act};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+    at::parallel_for(0, batch, RowGrain(4 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
+    if (mask.defined()) dh.addmm_(dZ.select(1, t), recurrentT);
+    else at::mm_out(dh, dZ.select(1, t), recurrentT);
+  }
+  Grads out;
+  InputWeightGrads(out, x, dZ, hasBias);
+  out.dRecurrent = PreviousStates(h0, seq).t().mm(dZ.view({batch * steps, units}));
+  out.dh0 = dh;
+  return out;
+}
+
+// ---- the layer
+
+// mask [B, T] or [B, T, 1] of any dtype (tfjs-layers casts it to bool): 1 where it is non-zero,
+// as float32 [B, T] in processing order.
+torch::Tensor MaskRows(const torch::Tensor& mask, const torch::Tensor& x, bool goBackwards) {
+  if (!mask.defined()) return mask;
+  if (mask.numel() != x.size(0) * x.size(1)) throw std::invalid_argument("the mask must be [batch, time] or [batch, time, 1]");
+  torch::Tensor m = mask.reshape({x.size(0), x.size(1)}).ne(0).to(torch::kFloat);
+  if (goBackwards) m = m.flip({1});
+  return m.contiguous();
+}
+
+Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+               const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save, const torch::Tensor& maskIn) {
+  if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
+  // no initial state: zeros
+  if (!h.defined()) h = torch::zeros({x.size(0), recurrent.size(0)}, x.options());
+  if (kind == kLstm && !c.defined()) c = torch::zeros({x.size(0), recurrent.size(0)}, x.options());
+  if (!AllFloatCpu({&x, &h, &kernel, &recurrent})) throw std::invalid_argument("the fused recurrent layers take float32 CPU tensors");
+  const torch::Tensor mask = MaskRows(maskIn, x, goBackwards);
+  if (goBackwards) x = x.flip({1});
+  const int64_t units = recurrent.size(0);
+  switch (kind) {
+    case kLstm:
+      if (!save && !mask.defined() && act == kTanh && recAct == kSigmoid) {
+        // libtorch's own LSTM: gate order i, f, g, o is tfjs's i, f, c, o.
+        torch::Tensor bih = bias.defined() ? bias : torch::zeros({4 * units}, kernel.options());
+        std::vector<torch::Tensor> params{kernel.t(), recurrent.t(), bih, torch::zeros({4 * units}, kernel.options())};
+        auto out = at::lstm(x, {h.unsqueeze(0), c.unsqueeze(0)}, params, /*has_biases=*/true, /*num_layers=*/1,
+                            /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/true);
+        return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0), {}};
+      }
+      return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save, mask);
+    case kGru: {
+      Result r = ForwardGru(x, h, kernel, recurrent, bias, act, recAct, save, mask);
+      r.c = c;
+      return r;
+    }
+    case kSimple: {
+      Result r = ForwardSimple(x, h, kernel, recurrent, bias, act, save, mask);
+      r.c = c;
+      return r;
+    }
+    default:
+      throw std::invalid_argument("unknown recurrent kind " + std::to_string(kind));
+  }
+}
+
+Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
+               int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc) {
+  const size_t base = kind == kLstm ? kSavedLstm : kind == kGru ? kSavedGru : kSavedSimple;
+  if (kind < kLstm || kind > kSimple || s.size() < base || s.size() > base + 1) throw std::invalid_argument("bad saved activations");
+  for (const torch::Tensor& t : s) {
+    if (!t.device().is_cpu() || t.scalar_type() != at::kFloat) throw std::invalid_argument("the fused recurrent gradients take float32 CPU tensors");
+  }
+  if (kind == kLstm) return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
+  Grads g = kind == kSimple ? BackwardSimple(s, recurrent, hasBias, act, dSeq, dh) : BackwardGru(s, recurrent, hasBias, act, recAct, dSeq, dh);
+  g.dc0 = dc;
+  return g;
+}
+
+// tfjsRecurrent(kind, x, h0 | null, c0 | null, kernel, recurrentKernel, bias | null, activation,
+//   recurrentActivation, goBackwards, save, mask | null) -> [sequence, hT, cT | null, saved[] | null]
 Napi::Value Recurrent(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int kind = info[0].As<Napi::Number>().Int32Value();
   bool save = info[10].As<Napi::Boolean>().Value();
-  Result r = Forward(kind, TensorHandle::Get(info[1]), TensorHandle::Get(info[2]), OptTensor(info[3]), TensorHandle::Get(info[4]),
+  Result r = Forward(kind, TensorHandle::Get(info[1]), OptTensor(info[2]), OptTensor(info[3]), TensorHandle::Get(info[4]),
                      TensorHandle::Get(info[5]), OptTensor(info[6]), info[7].As<Napi::Number>().Int32Value(),
-                     info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Boolean>().Value(), save);
+                     info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Boolean>().Value(), save, OptTensor(info[11]));
   Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, TensorHandle::New(env, r.sequence));
   out.Set(1u, TensorHandle::New(env, r.h));
@@ -181,7 +275,7 @@ Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
   if (!dC.defined()) dC = torch::zeros_like(dH);
   torch::NoGradGuard noGrad;
   Grads g = Backward(kind, saved, TensorHandle::Get(info[2]), TensorHandle::Get(info[3]), hasBias, info[5].As<Napi::Number>().Int32Value(),
-                     info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Boolean>().Value(), TensorHandle::Get(info[8]), dH, dC);
+                     info[6].As<Napi::Number>().Int32Value(), TensorHandle::Get(info[8]), dH, dC);
   Napi::Array out = Napi::Array::New(env, 6);
   out.Set(0u, TensorHandle::New(env, g.dProjection));
   out.Set(1u, TensorHandle::New(env, g.dh0));
@@ -227,20 +321,27 @@ static SavedPtr SavedStateOf(const Napi::Value& v) {
   return *p;
 }
 
-static void CheckInput(const torch::Tensor& x, bool save) {
+// What Forward would refuse, checked at once from the shapes and dtypes (the job runs later).
+static void CheckInput(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+                       const torch::Tensor& mask, bool save) {
   if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
   if (save && x.size(1) == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+  if (!AllFloatCpu({&x, &kernel, &recurrent}) || (h0.defined() && !AllFloatCpu({&h0}))) {
+    throw std::invalid_argument("the fused recurrent layers take float32 CPU tensors");
+  }
+  if (mask.defined() && mask.numel() != x.size(0) * x.size(1)) throw std::invalid_argument("the mask must be [batch, time] or [batch, time, 1]");
 }
 
-// tfjsRecurrentQueued(...tfjsRecurrent's arguments) -> [sequence, hT, cT | null, saved | null]
+// tfjsRecurrentQueued(...tfjsRecurrent's arguments, mask included) -> [sequence, hT, cT | null, saved | null]
 Napi::Value RecurrentQueued(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int kind = info[0].As<Napi::Number>().Int32Value();
-  torch::Tensor x = TensorHandle::Get(info[1]), h0 = TensorHandle::Get(info[2]), c0 = OptTensor(info[3]);
+  torch::Tensor x = TensorHandle::Get(info[1]), h0 = OptTensor(info[2]), c0 = OptTensor(info[3]);
   torch::Tensor kernel = TensorHandle::Get(info[4]), recurrent = TensorHandle::Get(info[5]), bias = OptTensor(info[6]);
   int act = info[7].As<Napi::Number>().Int32Value(), recAct = info[8].As<Napi::Number>().Int32Value();
   bool goBackwards = info[9].As<Napi::Boolean>().Value(), save = info[10].As<Napi::Boolean>().Value();
-  CheckInput(x, save);
+  torch::Tensor mask = OptTensor(info[11]);
+  CheckInput(x, h0, kernel, recurrent, mask, save);
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
   const bool lstm = kind == kLstm;
   auto opts = x.options();
@@ -249,13 +350,14 @@ Napi::Value RecurrentQueued(const Napi::CallbackInfo& info) {
   SavedPtr state = save ? std::make_shared<SavedState>() : nullptr;
   std::vector<torch::Tensor> outputs{seq, h};
   if (lstm) outputs.push_back(c);
-  std::vector<torch::Tensor> inputs{x, h0, kernel, recurrent};
-  if (c0.defined()) inputs.push_back(c0);
-  if (bias.defined()) inputs.push_back(bias);
+  std::vector<torch::Tensor> inputs{x, kernel, recurrent};
+  for (const torch::Tensor& t : {h0, c0, bias, mask}) {
+    if (t.defined()) inputs.push_back(t);
+  }
   uint64_t ready = queue::Enqueue(
       env, inputs, outputs,
       [=]() mutable {
-        Result r = Forward(kind, x, h0, c0, kernel, recurrent, bias, act, recAct, goBackwards, save);
+        Result r = Forward(kind, x, h0, c0, kernel, recurrent, bias, act, recAct, goBackwards, save, mask);
         seq.copy_(r.sequence);
         h.copy_(r.h);
         if (lstm) c.copy_(r.c);
@@ -300,7 +402,7 @@ Napi::Value RecurrentBackwardQueued(const Napi::CallbackInfo& info) {
   torch::Tensor kernel = TensorHandle::Get(info[2]), recurrent = TensorHandle::Get(info[3]);
   bool hasBias = info[4].As<Napi::Boolean>().Value();
   int act = info[5].As<Napi::Number>().Int32Value(), recAct = info[6].As<Napi::Number>().Int32Value();
-  bool goBackwards = info[7].As<Napi::Boolean>().Value();
+  // info[7], goBackwards: the saved activations are in processing order already
   torch::Tensor dSeq = TensorHandle::Get(info[8]), dH = TensorHandle::Get(info[9]), dC = OptTensor(info[10]);
   if (dSeq.dim() != 3) throw std::invalid_argument("expected a 3-D sequence gradient [batch, time, units]");
   const bool lstm = kind == kLstm;
@@ -325,7 +427,7 @@ Napi::Value RecurrentBackwardQueued(const Napi::CallbackInfo& info) {
     }
     torch::NoGradGuard noGrad;
     torch::Tensor dc = dC.defined() ? dC : torch::zeros_like(dH);
-    Grads g = Backward(kind, saved, kernel, recurrent, hasBias, act, recAct, goBackwards, dSeq, dH, dc);
+    Grads g = Backward(kind, saved, kernel, recurrent, hasBias, act, recAct, dSeq, dH, dc);
     dProj.copy_(g.dProjection);
     dh0.copy_(g.dh0);
     if (lstm) dc0.copy_(g.dc0);
@@ -369,6 +471,8 @@ void InitTfjs(Napi::Env env, Napi::Object exports) {
   Export<tfjs_rnn::RecurrentBackwardQueued>(env, exports, "tfjsRecurrentBackwardQueued");
   Export<tfjs_rnn::RecurrentInputGradQueued>(env, exports, "tfjsRecurrentInputGradQueued");
   Export<tfjs_rnn::RecurrentRelease>(env, exports, "tfjsRecurrentRelease");
+  // lib/tfjs/rnn.ts fuses masked layers only with an addon whose tfjsRecurrent takes the mask
+  exports.Set("tfjsRecurrentMasks", Napi::Boolean::New(env, true));
 }
 
 }  // namespace trnn

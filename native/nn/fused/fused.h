@@ -15,7 +15,9 @@
 //   namespace fused::lstm      lstm.h: the LSTM recurrence on buffers and nn.LSTM's layer;
 //                              lstm_packed.h: nn.LSTM on packed sequences
 //   namespace fused::gru_rnn   gru_rnn.h: nn.GRU and nn.RNN
-//   namespace fused::gate_kernels  gate_kernels.h: one step's gate math, AVX2+FMA or baseline
+//   namespace fused::gate_kernels  gate_kernels.h: one step's gate math forward and backward
+//                              (libtorch's cells, tfjs's GRU; any of tfjs's activations; masked
+//                              rows), AVX2+FMA or baseline
 //
 // Threads: whichever thread runs the module (the JS thread or the executor).
 #pragma once

@@ -166,7 +166,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
   for (int64_t t = 0; t < steps; t++) {
     at::mm_out(hw, h, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
-                                     seq.data_ptr<float>() + t * units, steps * units, units, relu};
+                                     seq.data_ptr<float>() + t * units, steps * units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
     at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
     h = seq.select(1, t);
   }

@@ -8,90 +8,16 @@ namespace trnn {
 namespace fused {
 namespace lstm {
 
-torch::Tensor Apply(int act, const torch::Tensor& x) {
-  switch (act) {
-    case kLinear: return x;
-    case kTanh: return torch::tanh(x);
-    case kSigmoid: return torch::sigmoid(x);
-    case kHardSigmoid: return torch::clamp(x * 0.2 + 0.5, 0.0, 1.0);  // tfjs's K.hardSigmoid
-    case kRelu: return torch::relu(x);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
-}
-
-// grad * act'(z), from the activated value a = act(z) (what the forward saved). hardSigmoid's
-// derivative is 0.2 inside the clip range and 0 outside, relu's 1 above 0: tfjs's gradients.
-torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& a) {
-  switch (act) {
-    case kLinear: return grad;
-    case kTanh: return at::tanh_backward(grad, a);       // grad * (1 - a²), one kernel
-    case kSigmoid: return at::sigmoid_backward(grad, a);  // grad * a * (1 - a)
-    case kHardSigmoid: return at::where((a > 0) & (a < 1), grad * 0.2, at::zeros({}, grad.options()));
-    case kRelu: return at::threshold_backward(grad, a, 0);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
-}
-
-// hardSigmoid in a plain loop over float32 rows (2-D, unit column stride): it is only multiply,
-// add and compare, which the compiler vectorizes, in one pass where ATen needs three. Same float
-// operations in the same order as the ATen form, so the same bits. (Its derivative: Deriv.)
-bool RowsOfFloats(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.stride(1) == 1;
-}
-
-void HardSigmoidInPlace(const torch::Tensor& x) {
-  float* base = x.data_ptr<float>();
-  const int64_t cols = x.size(1), stride = x.stride(0);
-  ForRows(x.size(0), cols, [&](int64_t r) {
-    float* p = base + r * stride;
-    for (int64_t j = 0; j < cols; j++) {
-      float v = p[j] * 0.2f + 0.5f;
-      p[j] = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);  // clamp; NaN stays NaN
-    }
-  });
-}
-
-// act'(z) from the activated value a = act(z), as Backprop computes it, for one element.
-template <int A>
-inline float Deriv(float a) {
-  if constexpr (A == kTanh) return 1.f - a * a;
-  else if constexpr (A == kSigmoid) return a * (1.f - a);
-  else if constexpr (A == kHardSigmoid) return (a > 0.f && a < 1.f) ? 0.2f : 0.f;
-  else if constexpr (A == kRelu) return a > 0.f ? 1.f : 0.f;
-  else return 1.f;
-}
-
-// act(x) in place.
-void ApplyInPlace(int act, const torch::Tensor& x) {
-  switch (act) {
-    case kLinear: return;
-    case kTanh: x.tanh_(); return;
-    case kSigmoid: x.sigmoid_(); return;
-    case kHardSigmoid:
-      if (RowsOfFloats(x)) HardSigmoidInPlace(x);
-      else x.mul_(0.2).add_(0.5).clamp_(0.0, 1.0);
-      return;
-    case kRelu: x.relu_(); return;
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
-}
-
-// out = act(x).
-void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x) {
-  switch (act) {
-    case kTanh: at::tanh_out(out, x); return;
-    case kSigmoid: at::sigmoid_out(out, x); return;
-    default: out.copy_(x); ApplyInPlace(act, out); return;
-  }
-}
-
-// The LSTM's recurrence over preallocated buffers, with in-place and out= operations: per step
-// one addmm and the elementwise gate math, no allocation; what backward needs is the buffers
-// themselves (no per-step lists to stack). Saved: x, h0, c0, gates [T, B, 4U] (activated i, f,
-// g, o), c [T, B, U], act(c) [T, B, U], sequence [B, T, U].
-Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
-                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save) {
+// The LSTM's recurrence over preallocated buffers: per step one mm (the recurrent matrix
+// row-major once per call: no transposed operand, no bias copy) and one vectorized pass over the
+// rows (gate_kernels, any activations) that adds the input projection and does all the gate
+// math. What backward needs is the buffers themselves (no per-step lists to stack). Saved: x,
+// h0, c0, gates [T, B, 4U] (activated i, f, g, o), c [T, B, U], act(c) [T, B, U], sequence
+// [B, T, U] (and the mask).
+Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& c0In, const torch::Tensor& kernel,
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  if (!AllFloatCpu({&x, &h0In, &c0In, &kernel, &recurrent})) throw std::invalid_argument("the fused LSTM takes float32 CPU tensors");
   torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
@@ -100,106 +26,52 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
   torch::Tensor cs = torch::empty({slots, batch, units}, opts);
   torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
   torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  const torch::Tensor h0 = h0In.contiguous(), c0 = c0In.contiguous();
+  const torch::Tensor maskC = mask.defined() ? mask.contiguous() : mask;
   torch::Tensor h = h0, c = c0;
-  if (steps > 0 && act == kTanh && recAct == kSigmoid && RowsOfFloats(c0) && xw.scalar_type() == at::kFloat) {
-    // libtorch's activations (sigmoid gates, tanh cell) on float32: per step one mm (the
-    // recurrent matrix row-major once per call: no transposed operand, no bias copy) and one
-    // vectorized pass over the rows (gate_kernels) that adds the input projection and does all
-    // the gate math, where the general loop below runs nine ATen kernels. Raw pointers into the
-    // buffers: only the mm needs tensors.
-    const torch::Tensor rec = recurrent.contiguous();
-    float *gBase = gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
-    const float* xwBase = xw.data_ptr<float>();
-    const float* cPrev = c0.data_ptr<float>();
-    int64_t cPrevStride = c0.stride(0), k = 0;
-    const int64_t grain = RowGrain(16 * units);
-    for (int64_t t = 0; t < steps; t++) {
-      k = save ? t : t % 2;
-      torch::Tensor g4 = gates.select(0, k);
-      at::mm_out(g4, h, rec);
-      const gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
-                                        cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
-                                        seqBase + t * units, steps * units, units};
-      at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
-      h = seq.select(1, t);
-      cPrev = rows.c, cPrevStride = units;
+  const torch::Tensor rec = recurrent.contiguous();
+  float *gBase = gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
+  const float* xwBase = xw.data_ptr<float>();
+  const float *cPrev = c0.data_ptr<float>(), *hPrev = h0.data_ptr<float>();
+  int64_t cPrevStride = units, hPrevStride = units, k = 0;
+  const int64_t grain = RowGrain(16 * units);
+  for (int64_t t = 0; t < steps; t++) {
+    k = save ? t : t % 2;
+    torch::Tensor g4 = gates.select(0, k);
+    at::mm_out(g4, h, rec);
+    gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
+                                cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
+                                seqBase + t * units, steps * units, units, act, recAct};
+    if (maskC.defined()) {
+      rows.hPrev = hPrev, rows.hPrevStride = hPrevStride;
+      rows.mask = maskC.data_ptr<float>() + t, rows.maskStride = steps;
     }
-    c = cs.select(0, k);
-  } else {
-    for (int64_t t = 0; t < steps; t++) {
-      const int64_t k = save ? t : t % 2;
-      torch::Tensor g4 = gates[k];
-      at::addmm_out(g4, xw.select(1, t), h, recurrent);
-      torch::Tensor i = g4.narrow(1, 0, units), f = g4.narrow(1, units, units);
-      torch::Tensor g = g4.narrow(1, 2 * units, units), o = g4.narrow(1, 3 * units, units);
-      ApplyInPlace(recAct, g4.narrow(1, 0, 2 * units));
-      ApplyInPlace(act, g);
-      ApplyInPlace(recAct, o);
-      torch::Tensor ct = cs[k];
-      at::mul_out(ct, f, c).addcmul_(i, g);
-      torch::Tensor tc = tcs[k];
-      ApplyInto(act, tc, ct);
-      torch::Tensor ht = seq.select(1, t);
-      at::mul_out(ht, o, tc);
-      h = ht;
-      c = ct;
-    }
+    at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
+    h = seq.select(1, t);
+    cPrev = rows.c, cPrevStride = units;
+    hPrev = rows.h, hPrevStride = rows.hStride;
   }
+  if (steps > 0) c = cs.select(0, k);
   Result r;
   r.sequence = seq;
-  r.h = steps > 0 ? h.contiguous() : h0;
-  r.c = steps > 0 ? c.clone() : c0;
+  r.h = steps > 0 ? h.contiguous() : h0In;
+  r.c = steps > 0 ? c.clone() : c0In;
   if (save) {
     if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
-    r.saved = {x, h0, c0, gates, cs, tcs, seq};
+    r.saved = {x, h0In, c0In, gates, cs, tcs, seq};
+    if (maskC.defined()) r.saved.push_back(maskC);
   }
   return r;
 }
 
-template <int A, int R>
-void LstmStep(const StepRows& s) {
-  const int64_t units = s.tc.size(1);
-  const float *g4 = s.gates.data_ptr<float>(), *tcp = s.tc.data_ptr<float>(), *cp = s.cPrev.data_ptr<float>(), *ds = s.dSeq.data_ptr<float>();
-  float *dhp = s.dh.data_ptr<float>(), *dcp = s.dc.data_ptr<float>(), *dz = s.dz.data_ptr<float>();
-  const int64_t dsStride = s.dSeq.stride(0);
-  ForRows(s.tc.size(0), 8 * units, [&](int64_t r) {
-    const float *gi = g4 + r * 4 * units, *gf = gi + units, *gg = gf + units, *go = gg + units;
-    const float *tc = tcp + r * units, *cPrev = cp + r * units, *dSeq = ds + r * dsStride;
-    float *dh = dhp + r * units, *dc = dcp + r * units;
-    float *dI = dz + r * 4 * units, *dF = dI + units, *dG = dF + units, *dO = dG + units;
-    for (int64_t j = 0; j < units; j++) {
-      const float h = dh[j] + dSeq[j];
-      const float c = dc[j] + (h * go[j]) * Deriv<A>(tc[j]);
-      dO[j] = FlushDenormal((h * tc[j]) * Deriv<R>(go[j]));
-      dI[j] = FlushDenormal((c * gg[j]) * Deriv<R>(gi[j]));
-      dF[j] = FlushDenormal((c * cPrev[j]) * Deriv<R>(gf[j]));
-      dG[j] = FlushDenormal((c * gi[j]) * Deriv<A>(gg[j]));
-      dc[j] = FlushDenormal(c * gf[j]);
-    }
-  });
-}
-
-template <int A>
-void LstmStepRec(int recAct, const StepRows& s) {
-  switch (recAct) {
-    case kLinear: return LstmStep<A, kLinear>(s);
-    case kTanh: return LstmStep<A, kTanh>(s);
-    case kSigmoid: return LstmStep<A, kSigmoid>(s);
-    case kHardSigmoid: return LstmStep<A, kHardSigmoid>(s);
-    case kRelu: return LstmStep<A, kRelu>(s);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(recAct));
-  }
-}
-
+// One step's gate gradients: gate_kernels::LstmBackward (vectorized) over the rows.
 void LstmStepBackward(int act, int recAct, const StepRows& s) {
-  switch (act) {
-    case kLinear: return LstmStepRec<kLinear>(recAct, s);
-    case kTanh: return LstmStepRec<kTanh>(recAct, s);
-    case kSigmoid: return LstmStepRec<kSigmoid>(recAct, s);
-    case kHardSigmoid: return LstmStepRec<kHardSigmoid>(recAct, s);
-    case kRelu: return LstmStepRec<kRelu>(recAct, s);
-    default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
-  }
+  const int64_t units = s.tc.size(1);
+  gate_kernels::LstmGradRows rows{s.gates.data_ptr<float>(), s.gates.stride(0), s.tc.data_ptr<float>(), s.tc.stride(0),
+                                  s.cPrev.data_ptr<float>(), s.cPrev.stride(0), s.dSeq.data_ptr<float>(), s.dSeq.stride(0),
+                                  s.dh.data_ptr<float>(), s.dh.stride(0), s.dc.data_ptr<float>(), s.dc.stride(0),
+                                  s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride};
+  at::parallel_for(0, s.tc.size(0), RowGrain(8 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
@@ -214,11 +86,16 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();
+  const torch::Tensor mask = s.size() > 7 ? s[7] : torch::Tensor();
   for (int64_t t = steps - 1; t >= 0; t--) {
     // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
-    // the activated values), then dh for step t-1 as one matmul.
-    LstmStepBackward(act, recAct, StepRows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]});
-    at::mm_out(dh, dz[t], recurrentT);
+    // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
+    // passed-through gradient when there is a mask).
+    StepRows rows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+    LstmStepBackward(act, recAct, rows);
+    if (mask.defined()) dh.addmm_(dz[t], recurrentT);
+    else at::mm_out(dh, dz[t], recurrentT);
   }
   Grads out;
   torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows

@@ -1,8 +1,8 @@
 // The fused LSTM recurrence: a whole LSTM layer forward over preallocated buffers (one matmul
-// and the elementwise gate math per step, no allocation; with libtorch's activations the gate
-// math is one vectorized pass, gate_kernels.h) and its backpropagation through time (per step
-// one arithmetic pass for the gate gradients and one matmul; the weight gradients one matmul
-// each over all steps). Float32 CPU tensors.
+// and one vectorized pass for the gate math per step, gate_kernels.h, with any of tfjs's
+// activations; no allocation), optionally masked (tfjs-layers' masks), and its backpropagation
+// through time (per step one arithmetic pass for the gate gradients and one matmul; the weight
+// gradients one matmul each over all steps). Float32 CPU tensors.
 //
 // Used by two callers:
 //  - the TensorFlow.js backend's fused recurrent layers (native/tfjs/rnn.cc), in tfjs's layout and
@@ -21,18 +21,14 @@ namespace trnn {
 namespace fused {
 namespace lstm {
 
+// Activation codes, as gate_kernels.h's (tfjs's activations; libtorch's LSTM: sigmoid gates, tanh
+// cell). The derivatives come from the activated values: gate_kernels.cc's Deriv.
 enum Act { kLinear = 0, kTanh = 1, kSigmoid = 2, kHardSigmoid = 3, kRelu = 4 };
-
-// act(x); grad * act'(z) from the activated value a = act(z); act(x) in place; out = act(x).
-torch::Tensor Apply(int act, const torch::Tensor& x);
-torch::Tensor Backprop(int act, const torch::Tensor& grad, const torch::Tensor& a);
-void ApplyInPlace(int act, const torch::Tensor& x);
-void ApplyInto(int act, torch::Tensor out, const torch::Tensor& x);
 
 // What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
 //   LSTM (ForwardLstm's buffers): x, h0, c0, gates [T, B, 4U] (activated i, f, g, o),
-//     c [T, B, U], act(c) [T, B, U], sequence [B, T, U]
-//   (tfjs/rnn.cc's GRU: x, hPrev, z, r, hh; SimpleRNN: x, hPrev, h)
+//     c [T, B, U], act(c) [T, B, U], sequence [B, T, U], and the mask [B, T] when there is one
+//   (tfjs/rnn.cc's GRU and SimpleRNN: see there)
 struct Result {
   torch::Tensor sequence, h, c;
   std::vector<torch::Tensor> saved;
@@ -44,16 +40,26 @@ struct Grads {
   torch::Tensor dProjection, dh0, dc0, dKernel, dRecurrent, dBias;
 };
 
-// x [B, T, I], h0 and c0 [B, U], kernel [I, 4U], recurrent [U, 4U], bias [4U] or undefined.
-// Gate order i, f, g, o (libtorch's; tfjs's i, f, c, o). `save`: keep what backward needs.
+// x [B, T, I], h0 and c0 [B, U], kernel [I, 4U], recurrent [U, 4U], bias [4U] or undefined;
+// float32. Gate order i, f, g, o (libtorch's; tfjs's i, f, c, o); recAct on i, f, o, act on g
+// and the cell (any activation code: one vectorized gate pass per step, gate_kernels.h).
+// `save`: keep what backward needs. mask (optional): [B, T] float32, contiguous, in processing
+// order; where it is 0 the step keeps the previous h and c (tfjs-layers' masking), so the
+// sequence repeats the previous output there.
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
-                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save);
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
+                   const torch::Tensor& mask = torch::Tensor());
 // One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
 // carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
-// with contiguous rows except dSeq (any row stride). dh holds the incoming state gradient and is
-// read only; dc is updated for the previous step.
+// with contiguous rows except dSeq (any row stride). Without a mask dh holds the incoming state
+// gradient and is read only; dc is updated for the previous step. With a mask (row r masked
+// where mask[r * maskStride] is 0): a masked row's dz is 0 and dh becomes dh + dSeq (passed to
+// the previous step unchanged, as dc is); an unmasked row's dh becomes 0, so that the caller
+// adds dz · recurrentᵀ to it.
 struct StepRows {
   torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
+  const float* mask = nullptr;
+  int64_t maskStride = 0;
 };
 void LstmStepBackward(int act, int recAct, const StepRows& s);
 

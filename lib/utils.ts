@@ -1,0 +1,2 @@
+/** `torch.utils`: PyTorch's torch.utils.tensorboard. */
+export * as tensorboard from './tensorboard';
