@@ -47,7 +47,9 @@ if (sections.has('workloads')) {
     addModel('workloads', modelCase('charlm', 'lstm', m, { batch: L.batch, seq: L.seq, hidden: L.hidden, layers: L.layers, embed: L.embed, classes: L.vocab, input: L.embed }));
   }
   const lengths = spreadLengths(R.batch, mode.packedMin, R.seq);
-  for (const m of ['train', 'infer'] as const) addModel('workloads', modelCase('classifier', 'lstm', m, { ...R, lengths }));
+  for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+    for (const m of ['train', 'infer'] as const) addModel('workloads', modelCase('classifier', cell, m, { ...R, lengths }));
+  }
 }
 if (sections.has('curves')) {
   const curve = (name: 'seq' | 'batch' | 'hidden', xs: number[]) => {

@@ -3,7 +3,7 @@
 # dependencies and builds the addon. Safe to run again (it skips what is already there).
 #
 #   bash scripts/setup.sh          libtorch, OpenBLAS, the build tools, npm ci, npm run compile
-#   bash scripts/setup.sh --dev    also python3-torch (scripts/gen-fixtures.py, benchmarks)
+#   bash scripts/setup.sh --dev    also python3-torch (scripts/gen-fixtures.py, benchmarks) and iproute2 (test/66)
 #
 # As root with apt-get it installs missing Debian packages itself. Otherwise it says what to
 # install, or builds against the libtorch that scripts/find-libtorch.js finds ($LIBTORCH,
@@ -64,7 +64,9 @@ say "node $(node -v), npm $(npm -v 2>/dev/null)"
 # espeak-ng: the speech synthesizer that the speech and wavenet tasks make their audio with
 # (Debian 12: 1.51, Debian 13: 1.52).
 packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make ninja-build dataset-fashion-mnist espeak-ng)
-if (( dev )); then packages+=(python3-torch); fi
+# --dev adds python3-torch (fixtures, the Python interop tests, benchmarks) and iproute2 (test/66
+# makes network namespaces with `ip netns` for its ranks on separate hosts).
+if (( dev )); then packages+=(python3-torch iproute2); fi
 
 have_dpkg=0
 command -v dpkg-query >/dev/null 2>&1 && have_dpkg=1
@@ -167,6 +169,7 @@ if (( ${#missing[@]} )); then
     case "$p" in
       libopenblas0-pthread) warn "libopenblas0-pthread is missing: with the reference BLAS, training is about 7 times slower" ;;
       python3-torch) warn "python3-torch is missing: scripts/gen-fixtures.py and the benchmarks need it" ;;
+      iproute2) warn "iproute2 is missing: test/66 (ranks on separate network hosts) skips without the ip command" ;;
       espeak-ng) warn "espeak-ng is missing: the speech and wavenet CLI tasks (and test/73) synthesize their audio with it" ;;
     esac
   done

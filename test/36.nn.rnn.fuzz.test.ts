@@ -6,8 +6,8 @@
  * libtorch's own implementation (torch.backends.fusedRnn.enabled = false). Outputs, final states
  * and every gradient (input, h0/c0, every parameter) must agree, and so must the gradients of
  * the gradients (backward with createGraph) where a configuration asks for them. Configurations
- * the fused layers do not take (float64, GRU/RNN with lengths or packed input,
- * dropout between layers in training mode) must fall back: then both runs are libtorch's and
+ * the fused layers do not take (float64, dropout between layers in training mode) must fall
+ * back: then both runs are libtorch's and
  * agree bit for bit. Whether the fused layer ran is seen by its backward: it flushes denormal
  * gradients to zero (test/30), so an output gradient of 1e-39 leaves an input gradient of
  * exactly zero behind it and a nonzero one behind libtorch's.
@@ -136,9 +136,8 @@ export function nnConfig(kind: NnKind, seed: number): NnConfig {
   // sequence lengths 1-70, half of them short (the tails of packed batches matter more than length)
   const seq = r.int(2) === 0 ? 1 + r.int(8) : 1 + r.int(70);
   const numLayers = 1 + r.int(3);
-  // GRU and RNN run libtorch's layers on lengths and packed input (fallbacks): fewer of those
-  const mode = r.pick(kind === 'lstm' ? ['padded', 'padded', 'lengths', 'packed', 'packed', 'unbatched'] as const
-    : ['padded', 'padded', 'padded', 'lengths', 'packed', 'unbatched'] as const);
+  // every kind runs its packed fused layer on lengths and packed input
+  const mode = r.pick(['padded', 'padded', 'lengths', 'packed', 'packed', 'unbatched'] as const);
   const drawn = mode === 'lengths' || mode === 'packed' ? drawLengths(r, batch, seq) : null;
   const enforceSorted = mode === 'packed' && r.int(2) === 0;
   if (drawn && enforceSorted) drawn.lengths.sort((a, b) => b - a);
@@ -161,8 +160,8 @@ export function nnConfig(kind: NnKind, seed: number): NnConfig {
 export function fusedExpected(c: NnConfig): boolean {
   if (c.dtype !== 'float32') return false;
   if (c.training && c.dropout > 0 && c.numLayers > 1) return false;
-  // unbatched input runs as a batch of one
-  return c.mode === 'padded' || c.mode === 'unbatched' || c.kind === 'lstm';
+  // unbatched input runs as a batch of one; lengths and packed input the packed layers
+  return true;
 }
 
 type Recurrent = { forward(x: unknown, state?: unknown): [unknown, unknown]; parameters(): torch.Tensor[]; train(on?: boolean): unknown; dispose(): void };
@@ -339,7 +338,10 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     some((c) => c.dropout > 0 && c.training, 'dropout in training mode (a fallback)');
     some((c) => c.bidirectional && c.batchFirst && !c.bias && c.state, 'bidirectional, batchFirst, no bias, h0');
     some((c) => c.dtype === 'float64', 'float64');
-    some((c) => c.double && c.mode === 'packed' && c.kind === 'lstm', 'double backward on packed LSTM');
+    for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
+      some((c) => c.double && c.mode === 'packed' && c.kind === kind, `double backward on packed ${kind}`);
+      some((c) => c.mode === 'packed' && c.bidirectional && c.numLayers > 1 && c.state && c.kind === kind, `packed ${kind}, stacked, bidirectional, h0`);
+    }
     // every hidden size 1-40 (each 8-wide pass's tail length 0-7 several times)
     assert.strictEqual(new Set(all.map((c) => c.hiddenSize)).size, 40);
     // the same seed, the same configuration

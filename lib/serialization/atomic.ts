@@ -9,10 +9,18 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { threadId } from 'worker_threads';
 import { TorchError } from '../errors';
 
+let written = 0;
+
+/**
+ * A temporary name no other writer in the process uses: the pid (removeStale reads it), the
+ * worker thread and a counter. Two saves of one file at once (un-awaited saveAsync calls,
+ * workers) wrote the same temporary file within a millisecond, and one failed with ENOENT.
+ */
 function tempName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${threadId}-${Date.now().toString(36)}-${(written++).toString(36)}`);
 }
 
 function alive(pid: number): boolean {

@@ -122,6 +122,9 @@ export function saveSafetensors(tensors: Record<string, Tensor>, file: string, m
 /** saveSafetensors with the data read after queued async jobs and the file written asynchronously. */
 export async function saveSafetensorsAsync(tensors: Record<string, Tensor>, file: string, metadata?: Record<string, string>): Promise<void> {
   const list = checkTensors(tensors);
+  // dtype and shape are read (and kept by the Tensor) now, with the data's job queued: the
+  // caller may dispose the tensors once saveAsync returned, as with the .pt format.
+  for (const [, t] of list) void t.shape;
   const entries = await Promise.all(list.map(async ([k, t]) => [k, t, await t.data()] as [string, Tensor, ArrayBufferView]));
   await writeFileAtomicAsync(file, encodeSafetensors(entries, metadata));
 }

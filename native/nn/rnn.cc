@@ -63,7 +63,7 @@ static rnnutils::PackedSequence PackUnsorted(const torch::Tensor& input, const t
   return rnnutils::PackedSequence(data, batchSizes, sortedIndices, sortedIndices.argsort());
 }
 
-// A fused layer's run on packed input (fused/lstm_packed.h): output data, then the states in the
+// A fused layer's run on packed input (fused/lstm_packed.h, gru_rnn.h): output data, then the states in the
 // batch's own order; nullopt where it does not apply.
 using PackedFused = std::function<c10::optional<Tensors>(const rnnutils::PackedSequence&)>;
 
@@ -162,9 +162,9 @@ static Tensors LstmForward(const std::shared_ptr<torch::nn::Module>& p, const Re
   return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1), u.out(out[2], 1)};
 }
 
-// GRU and RNN run the fused layers (fused/gru_rnn.h) where they apply
-template <typename M, typename Fused>
-static Tensors GruRnnForward(M m, const RecurrentArgs& a, Fused fused) {
+// GRU and RNN run the fused layers (fused/gru_rnn.h; padded, lengths or packed) where they apply
+template <typename M, typename Fused, typename FusedPacked>
+static Tensors GruRnnForward(M m, const RecurrentArgs& a, Fused fused, FusedPacked fusedPacked) {
   const bool batchFirst = m->options.batch_first();
   Unbatch u = UnbatchOf(a, batchFirst);
   RecurrentArgs args = a;
@@ -176,7 +176,9 @@ static Tensors GruRnnForward(M m, const RecurrentArgs& a, Fused fused) {
     const auto& o = m->options;
     args.h0 = TracedZeroState(args, batchFirst, o.num_layers() * (o.bidirectional() ? 2 : 1), o.hidden_size());
   }
-  Tensors out = RunRecurrent<M, torch::Tensor>(m, batchFirst, args, args.h0, [](const torch::Tensor& h) { return Tensors{h}; });
+  Tensors out = RunRecurrent<M, torch::Tensor>(
+      m, batchFirst, args, args.h0, [](const torch::Tensor& h) { return Tensors{h}; },
+      [&](const rnnutils::PackedSequence& p) { return fusedPacked(m, {p.data(), p.batch_sizes(), p.sorted_indices(), p.unsorted_indices()}, args.h0); });
   return Tensors{u.out(out[0], u.batchDim), u.out(out[1], 1)};
 }
 
@@ -227,7 +229,7 @@ static const RecurrentKind kRecurrentKinds[] = {
                                  .dropout(o.dropout).bidirectional(o.bidirectional)).ptr();
      },
      [](const std::shared_ptr<torch::nn::Module>& p, const RecurrentArgs& a) {
-       return GruRnnForward(torch::nn::GRU(std::dynamic_pointer_cast<torch::nn::GRUImpl>(p)), a, fused::gru_rnn::Gru);
+       return GruRnnForward(torch::nn::GRU(std::dynamic_pointer_cast<torch::nn::GRUImpl>(p)), a, fused::gru_rnn::Gru, fused::gru_rnn::GruPacked);
      },
      IsModule<torch::nn::GRUImpl>,
      [](const RecurrentOptions& o) -> std::pair<std::shared_ptr<torch::nn::Module>, ForwardFn> {
@@ -243,7 +245,7 @@ static const RecurrentKind kRecurrentKinds[] = {
        return torch::nn::RNN(ro).ptr();
      },
      [](const std::shared_ptr<torch::nn::Module>& p, const RecurrentArgs& a) {
-       return GruRnnForward(torch::nn::RNN(std::dynamic_pointer_cast<torch::nn::RNNImpl>(p)), a, fused::gru_rnn::Rnn);
+       return GruRnnForward(torch::nn::RNN(std::dynamic_pointer_cast<torch::nn::RNNImpl>(p)), a, fused::gru_rnn::Rnn, fused::gru_rnn::RnnPacked);
      },
      IsModule<torch::nn::RNNImpl>,
      [](const RecurrentOptions& o) -> std::pair<std::shared_ptr<torch::nn::Module>, ForwardFn> {

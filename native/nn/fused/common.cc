@@ -91,6 +91,27 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
   return result;
 }
 
+std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, const Packed& in,
+                                       const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer) {
+  const int64_t rows = o.num_layers() * (o.bidirectional() ? 2 : 1);
+  for (torch::Tensor& s : states0) {
+    if (!s.defined()) s = torch::zeros({rows, st.sizes[0], o.hidden_size()}, in.data.options());
+    else if (in.sortedIndices.defined()) s = s.index_select(1, in.sortedIndices.to(s.device()));
+  }
+  const torch::Tensor reversed = o.bidirectional() ? st.ReversedRows() : torch::Tensor();
+  auto out = StackLayers(o, weights, in.data, 1, [&](const torch::Tensor& t) { return t.index_select(0, reversed); },
+                         [&](const torch::Tensor& x, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
+                             const OptTensor& bhh) {
+                           std::vector<torch::Tensor> s0;
+                           for (const torch::Tensor& s : states0) s0.push_back(s[k]);
+                           return layer(x, s0, wih, whh, bih, bhh);
+                         });
+  for (size_t i = 1; i < out.size(); i++) {
+    if (in.unsortedIndices.defined()) out[i] = out[i].index_select(1, in.unsortedIndices.to(out[i].device()));
+  }
+  return out;
+}
+
 bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs) {
   if (!torch::GradMode::is_enabled()) return false;
   for (const torch::Tensor* t : inputs) {

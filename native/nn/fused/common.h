@@ -77,6 +77,73 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer);
 
+// A packed input to nn.LSTM / GRU / RNN: data [N, I] (time-major rows), batch sizes [T] (int64,
+// CPU), sorted/unsorted indices (undefined when the batch was already sorted).
+struct Packed {
+  torch::Tensor data, batchSizes, sortedIndices, unsortedIndices;
+};
+
+// The steps of a packed batch (lstm_packed.cc, gru_rnn_packed.cc): batch sizes (non-increasing)
+// and the first packed row of each step.
+struct PackedSteps {
+  std::vector<int64_t> sizes, offsets;
+  explicit PackedSteps(const torch::Tensor& batchSizes) {
+    const torch::Tensor bs = batchSizes.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t* p = bs.data_ptr<int64_t>();
+    int64_t offset = 0;
+    for (int64_t t = 0; t < bs.numel(); t++) {
+      if (p[t] <= 0 || (t > 0 && p[t] > p[t - 1])) throw std::invalid_argument("batch sizes must be positive and non-increasing");
+      sizes.push_back(p[t]), offsets.push_back(offset);
+      offset += p[t];
+    }
+  }
+  int64_t count() const { return static_cast<int64_t>(sizes.size()); }
+  int64_t rows() const { return sizes.empty() ? 0 : offsets.back() + sizes.back(); }
+  // Packed row of each sequence's last step (sequence b's last step is the last t with
+  // sizes[t] > b): where hN and cN are read.
+  torch::Tensor LastRows() const {
+    std::vector<int64_t> idx(sizes.empty() ? 0 : sizes[0]);
+    for (int64_t t = 0; t < count(); t++) {
+      for (int64_t b = t + 1 < count() ? sizes[t + 1] : 0; b < sizes[t]; b++) idx[b] = offsets[t] + b;
+    }
+    return torch::tensor(idx, torch::kLong);
+  }
+  // For the reverse direction: the packed row of each row's time-reversed position, (t, b) <->
+  // (L_b - 1 - t, b) with L_b sequence b's length. Reversing every sequence keeps the batch
+  // sizes, and the map is its own inverse.
+  torch::Tensor ReversedRows() const {
+    std::vector<int64_t> length(sizes.empty() ? 0 : sizes[0]), idx(rows());
+    for (int64_t t = 0; t < count(); t++) {
+      for (int64_t b = 0; b < sizes[t]; b++) length[b] = t + 1;
+    }
+    for (int64_t t = 0; t < count(); t++) {
+      for (int64_t b = 0; b < sizes[t]; b++) idx[offsets[t] + b] = offsets[length[b] - 1 - t] + b;
+    }
+    return torch::tensor(idx, torch::kLong);
+  }
+  // Each packed row's previous state, in packed row order [N, U]: h0's rows for step 0, then
+  // each step's prefix of the previous step's output rows (the weight gradient of W_hh).
+  torch::Tensor PreviousStates(const torch::Tensor& h0, const torch::Tensor& out) const {
+    std::vector<torch::Tensor> prev{h0.narrow(0, 0, sizes[0])};
+    for (int64_t t = 1; t < count(); t++) prev.push_back(out.narrow(0, offsets[t - 1], sizes[t]));
+    return torch::cat(prev, 0);
+  }
+};
+
+// One layer and direction k of a packed forward (StackPacked) on rows x in processing order, with
+// its initial states (sorted order, [B, U] each) and weights.
+using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,
+                                                const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh)>;
+
+// nn.LSTM / GRU / RNN's forward on a packed input through StackLayers: the initial states
+// (h0[, c0], [L*D, B, U] in the batch's own order, undefined for zeros) permuted into sorted
+// order, as libtorch's packed forward takes them; the reverse direction runs the forward layer
+// on every sequence reversed in place (an index_select, the same batch sizes) and reverses back;
+// the final states come back in the batch's own order. Returns output data [N, D*U], then the
+// states.
+std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, const Packed& in,
+                                       const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer);
+
 // Whether autograd must record a layer: grad mode on and some (defined) input requires grad.
 bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs);
 // A custom autograd function's inputs must be defined tensors: a layer without bias gets

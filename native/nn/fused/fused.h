@@ -35,6 +35,7 @@ inline void Register() {
   lstm::Register();
   lstm::RegisterPacked();
   gru_rnn::Register();
+  gru_rnn::RegisterPacked();
 }
 
 // The gate kernels' instruction set: "avx2+fma" or "baseline".

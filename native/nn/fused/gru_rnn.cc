@@ -10,6 +10,25 @@ namespace gru_rnn {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+void GruStepBackward(const GruGradRows& s, int64_t rows) {
+  const int64_t units = s.units;
+  ForRows(rows, 16 * units, [&](int64_t r) {
+    const float *gr = s.gates + r * s.gatesStride, *gz = gr + units, *gn = gz + units, *ghn = gn + units;
+    const float *dSeqR = s.dSeq + r * s.dSeqStride, *hPrev = s.hPrev + r * s.hPrevStride;
+    float *dhR = s.dh + r * s.dhStride, *dxR = s.dx + r * s.dStride, *dhgR = s.dhg + r * s.dStride;
+    for (int64_t j = 0; j < units; j++) {
+      const float g = dhR[j] + dSeqR[j];
+      const float rj = gr[j], zj = gz[j], nj = gn[j];
+      const float dn = FlushDenormal((g * (1.f - zj)) * (1.f - nj * nj));
+      const float dr = FlushDenormal((dn * ghn[j]) * (rj * (1.f - rj)));
+      const float dz = FlushDenormal((g * (hPrev[j] - nj)) * (zj * (1.f - zj)));
+      dxR[j] = dr, dxR[units + j] = dz, dxR[2 * units + j] = dn;
+      dhgR[j] = dr, dhgR[units + j] = dz, dhgR[2 * units + j] = FlushDenormal(dn * rj);
+      dhR[j] = FlushDenormal(g * zj);
+    }
+  });
+}
+
 namespace {
 
 // x·W_ihᵀ (+ bias) for every step: [B, T, G*U], contiguous
@@ -115,25 +134,11 @@ struct GruLayerBackward : public torch::autograd::Function<GruLayerBackward> {
     for (int64_t t = steps - 1; t >= 0; t--) {
       // every gate gradient of step t in one pass (the derivatives from the saved activations),
       // then dh for step t-1: its direct part (dh * z) plus one matmul through W_hh
-      const float *g4 = gates.data_ptr<float>() + t * batch * 4 * units, *ds = dSeq.data_ptr<float>() + t * units;
       const float* hp = t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>();
-      const int64_t hpStride = t > 0 ? steps * units : units;
-      float *dhp = dh.data_ptr<float>(), *dx = dXG.data_ptr<float>() + t * batch * 3 * units, *dhg = dHG.data_ptr<float>() + t * batch * 3 * units;
-      ForRows(batch, 16 * units, [&](int64_t r) {
-        const float *gr = g4 + r * 4 * units, *gz = gr + units, *gn = gz + units, *ghn = gn + units;
-        const float *dSeqR = ds + r * steps * units, *hPrev = hp + r * hpStride;
-        float *dhR = dhp + r * units, *dxR = dx + r * 3 * units, *dhgR = dhg + r * 3 * units;
-        for (int64_t j = 0; j < units; j++) {
-          const float g = dhR[j] + dSeqR[j];
-          const float rj = gr[j], zj = gz[j], nj = gn[j];
-          const float dn = FlushDenormal((g * (1.f - zj)) * (1.f - nj * nj));
-          const float dr = FlushDenormal((dn * ghn[j]) * (rj * (1.f - rj)));
-          const float dz = FlushDenormal((g * (hPrev[j] - nj)) * (zj * (1.f - zj)));
-          dxR[j] = dr, dxR[units + j] = dz, dxR[2 * units + j] = dn;
-          dhgR[j] = dr, dhgR[units + j] = dz, dhgR[2 * units + j] = FlushDenormal(dn * rj);
-          dhR[j] = FlushDenormal(g * zj);
-        }
-      });
+      GruStepBackward(GruGradRows{gates.data_ptr<float>() + t * batch * 4 * units, 4 * units, hp, t > 0 ? steps * units : units,
+                                  dSeq.data_ptr<float>() + t * units, steps * units, dh.data_ptr<float>(), units,
+                                  dXG.data_ptr<float>() + t * batch * 3 * units, dHG.data_ptr<float>() + t * batch * 3 * units, 3 * units, units},
+                      batch);
       dh.addmm_(dHG[t], whh);
     }
     WeightGrads w = FromProjectionGrads(ctx, x, h0, seq, wih, dXG, dHG);

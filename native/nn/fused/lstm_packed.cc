@@ -15,44 +15,7 @@ namespace {
 
 using Triple = std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>;
 
-// Batch sizes (non-increasing) and the first packed row of each step.
-struct Steps {
-  std::vector<int64_t> sizes, offsets;
-  explicit Steps(const torch::Tensor& batchSizes) {
-    const torch::Tensor bs = batchSizes.to(torch::kCPU, torch::kLong).contiguous();
-    const int64_t* p = bs.data_ptr<int64_t>();
-    int64_t offset = 0;
-    for (int64_t t = 0; t < bs.numel(); t++) {
-      if (p[t] <= 0 || (t > 0 && p[t] > p[t - 1])) throw std::invalid_argument("batch sizes must be positive and non-increasing");
-      sizes.push_back(p[t]), offsets.push_back(offset);
-      offset += p[t];
-    }
-  }
-  int64_t count() const { return static_cast<int64_t>(sizes.size()); }
-  int64_t rows() const { return sizes.empty() ? 0 : offsets.back() + sizes.back(); }
-  // Packed row of each sequence's last step (sequence b's last step is the last t with
-  // sizes[t] > b): where hN and cN are read.
-  torch::Tensor LastRows() const {
-    std::vector<int64_t> idx(sizes.empty() ? 0 : sizes[0]);
-    for (int64_t t = 0; t < count(); t++) {
-      for (int64_t b = t + 1 < count() ? sizes[t + 1] : 0; b < sizes[t]; b++) idx[b] = offsets[t] + b;
-    }
-    return torch::tensor(idx, torch::kLong);
-  }
-  // For the reverse direction: the packed row of each row's time-reversed position, (t, b) <->
-  // (L_b - 1 - t, b) with L_b sequence b's length. Reversing every sequence keeps the batch
-  // sizes, and the map is its own inverse.
-  torch::Tensor ReversedRows() const {
-    std::vector<int64_t> length(sizes.empty() ? 0 : sizes[0]), idx(rows());
-    for (int64_t t = 0; t < count(); t++) {
-      for (int64_t b = 0; b < sizes[t]; b++) length[b] = t + 1;
-    }
-    for (int64_t t = 0; t < count(); t++) {
-      for (int64_t b = 0; b < sizes[t]; b++) idx[offsets[t] + b] = offsets[length[b] - 1 - t] + b;
-    }
-    return torch::tensor(idx, torch::kLong);
-  }
-};
+using Steps = PackedSteps;
 
 struct PackedResult {
   torch::Tensor out, hN, cN, gates, cs, tcs;
@@ -149,10 +112,7 @@ struct LstmPackedLayerBackward : public torch::autograd::Function<LstmPackedLaye
                                                  dhT, dc.narrow(0, 0, bs), dzT});
       at::mm_out(dhT, dzT, whh);
     }
-    // each row's previous state: h0 for step 0, then the previous step's prefix
-    std::vector<torch::Tensor> prev{h0.narrow(0, 0, st.sizes[0])};
-    for (int64_t t = 1; t < st.count(); t++) prev.push_back(out.narrow(0, st.offsets[t - 1], st.sizes[t]));
-    const torch::Tensor hPrev = torch::cat(prev, 0);
+    const torch::Tensor hPrev = st.PreviousStates(h0, out);
     auto want = [&](size_t k, const std::function<torch::Tensor()>& f) { return ctx->needs_input_grad(k) ? f() : torch::Tensor(); };
     const torch::Tensor dBias = ctx->needs_input_grad(6) || ctx->needs_input_grad(7) ? dz.sum(0) : torch::Tensor();
     return {want(0, [&] { return dz.mm(wih); }), torch::Tensor(), want(2, [&] { return dh; }), want(3, [&] { return dc; }),
@@ -183,25 +143,12 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
       Triple(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
              const torch::Tensor&, const OptTensor&, const OptTensor&)>();
   const Steps st(in.batchSizes);
-  // states in sorted order for the layer, as libtorch's packed forward permutes them
-  auto sorted = [&](const torch::Tensor& s) {
-    if (!s.defined()) return torch::zeros({o.num_layers() * (o.bidirectional() ? 2 : 1), st.sizes[0], o.hidden_size()}, in.data.options());
-    return in.sortedIndices.defined() ? s.index_select(1, in.sortedIndices.to(s.device())) : s;
-  };
-  const torch::Tensor h0 = sorted(h0In), c0 = sorted(c0In);
-  // the reverse direction runs the forward layer on every sequence reversed, then reverses back
-  const torch::Tensor reversed = o.bidirectional() ? st.ReversedRows() : torch::Tensor();
-  auto out = StackLayers(m->options_base, weights, in.data, 1, [&](const torch::Tensor& t) { return t.index_select(0, reversed); },
-                         [&](const torch::Tensor& x, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
-                             const OptTensor& bhh) {
-                           auto r = op.call(x, in.batchSizes, h0[k], c0[k], wih, whh, bih, bhh);
-                           return LayerResult{std::get<0>(r), {std::get<1>(r), std::get<2>(r)}};
-                         });
-  // the states back in the batch's own order
-  for (size_t i = 1; i < out.size(); i++) {
-    if (in.unsortedIndices.defined()) out[i] = out[i].index_select(1, in.unsortedIndices.to(out[i].device()));
-  }
-  return out;
+  return StackPacked(m->options_base, weights, in, st, {h0In, c0In},
+                     [&](const torch::Tensor& x, const std::vector<torch::Tensor>& s0, const torch::Tensor& wih, const torch::Tensor& whh,
+                         const OptTensor& bih, const OptTensor& bhh) {
+                       auto r = op.call(x, in.batchSizes, s0[0], s0[1], wih, whh, bih, bhh);
+                       return LayerResult{std::get<0>(r), {std::get<1>(r), std::get<2>(r)}};
+                     });
 }
 
 // Registered when the addon loads, as torchrnn::lstm_layer is (lstm.cc says why).

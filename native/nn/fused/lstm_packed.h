@@ -12,16 +12,11 @@
 // Threads: whichever thread runs the module (JS thread or the executor).
 #pragma once
 #include "../../addon.h"
+#include "common.h"
 
 namespace trnn {
 namespace fused {
 namespace lstm {
-
-// A packed input to nn.LSTM: data [N, I] (time-major rows), batch sizes [T] (int64, CPU),
-// sorted/unsorted indices (undefined when the batch was already sorted).
-struct Packed {
-  torch::Tensor data, batchSizes, sortedIndices, unsortedIndices;
-};
 
 // nn.LSTM's forward on a packed input: output data [N, D*U], hN and cN [L*D, B, U] in the
 // batch's own order (as libtorch's module returns them). The reverse direction runs the same
