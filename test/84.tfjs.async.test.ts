@@ -105,7 +105,9 @@ describe('tfjs backend: asynchronous kernels', function () {
     const sync = await train(false);
     const queued = await train(true, sync.start);
     assert.strictEqual(sync.jobs, 0);
-    assert.ok(queued.jobs > 200, `kernels were queued (${queued.jobs} jobs)`);
+    // (how many small kernels run at once depends on whether their inputs are written yet: only
+    // the fused layers' jobs are certain, 4 per batch)
+    assert.ok(queued.jobs >= 4 * 5 * 3, `kernels were queued (${queued.jobs} jobs)`);
     assert.strictEqual(queued.fused, 3 * 5, 'the fused LSTM gradient ran for every batch');
     assert.deepStrictEqual(queued.history, sync.history);
     queued.weights.forEach((w, i) => assert.deepStrictEqual(w, sync.weights[i], `weight ${i}`));
