@@ -259,6 +259,41 @@ describe('tfjs backend: asynchronous kernels', function () {
     });
   });
 
+  it('an Embedding model trains without waiting: gather\'s gradient drops out-of-range ids at fixed shapes', async () => {
+    setAsync(true);
+    // UnsortedSegmentSum (gather's gradient) against the cpu backend: ids outside
+    // [0, numSegments) are dropped.
+    const ids = [0, -1, 2, 5, 2, 1];
+    const segmentSum = (values: number[]) => tf.tidy(() => Array.from(tf.unsortedSegmentSum(tf.tensor2d(values, [6, 2]), tf.tensor1d(ids, 'int32'), 3).dataSync()));
+    const finite = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const onTorch = segmentSum(finite);
+    await tf.setBackend('cpu');
+    const onCpu = segmentSum(finite);
+    await tf.setBackend('torch');
+    assert.deepStrictEqual(onTorch, onCpu);
+    assert.deepStrictEqual(onTorch, [1, 2, 11, 12, 14, 16]);
+    // Whatever the dropped rows hold (as TensorFlow's kernel; tfjs's cpu backend multiplies them
+    // by 0, so a NaN there reaches every segment).
+    assert.deepStrictEqual(segmentSum([1, 2, NaN, 4, 5, 6, Infinity, 8, 9, 10, 11, 12]), [1, 2, 11, 12, 14, 16]);
+    // No operator of the training step runs after waiting for the queue (queueWaits: none new).
+    const m = tfl.sequential();
+    m.add(tfl.layers.embedding({ inputDim: 40, outputDim: 8, inputLength: 12, maskZero: true, embeddingsInitializer: tfl.initializers.randomUniform({ seed: 6 }) }));
+    m.add(tfl.layers.lstm({ units: 8, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }), recurrentInitializer: tfl.initializers.glorotUniform({ seed: 8 }) }));
+    m.add(tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 9 }) }));
+    m.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+    const xs = tf.tensor2d(Array.from({ length: 64 * 12 }, (_, i) => (i % 12 > 8 ? 0 : (i * 7) % 39 + 1)), [64, 12]);
+    const ys = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 3), 'int32'), 3);
+    await m.fit(xs, ys, { batchSize: 16, epochs: 1, verbose: 0 });   // warm: the plans and shape rules
+    const before = { ...native.queueWaits() };
+    const s0 = submitted();
+    await m.fit(xs, ys, { batchSize: 16, epochs: 2, verbose: 0 });
+    const waited = Object.entries(native.queueWaits()).filter(([op, n]) => n !== (before[op] ?? 0));
+    assert.deepStrictEqual(waited, [], 'operators that ran after waiting for the queue');
+    assert.ok(submitted() - s0 >= 8 * 4, 'the steps were queued');
+    tf.dispose([xs, ys]);
+    m.dispose();
+  });
+
   it('disposing inputs and outputs while their jobs are queued is safe', async () => {
     setAsync(true);
     await queueIdle();

@@ -164,15 +164,18 @@ kernel('UnsortedSegmentSum', ({ x, segmentIds }, b, { numSegments }) => {
   const h = T(b, x);
   const ids = long(T(b, segmentIds));
   const idShape = segmentIds.shape;
-  // segmentIds covers the first dims of x; ids outside [0, numSegments) are dropped.
+  // segmentIds covers the first dims of x; ids outside [0, numSegments) are dropped: they add
+  // into one extra row, cut off at the end. (Not a boolean-mask selection: its data-dependent
+  // shape made the asynchronous mode wait for the ids, and for x, which in gather's gradient,
+  // an Embedding layer's, is most of the backward pass.) The sums are those of the selection.
   const rest = x.shape.slice(idShape.length);
   const flat = aten('reshape', '', h, [-1, ...rest]);
   const flatIds = aten('reshape', '', ids, [-1]);
   const valid = aten('logical_and', '', aten('ge', 'Scalar', flatIds, 0), aten('lt', 'Scalar', flatIds, numSegments));
-  const vals = aten('index', 'Tensor', flat, [valid]);
-  const vids = aten('index', 'Tensor', flatIds, [valid]);
-  const zeros = aten('zeros', '', [numSegments, ...rest], dtypeCode(h), null, null, null);
-  return out(b, aten('index_add', '', zeros, 0, vids, vals, 1), x.dtype);
+  const rows = aten('where', 'self', valid, flatIds, numSegments);
+  const zeros = aten('zeros', '', [numSegments + 1, ...rest], dtypeCode(h), null, null, null);
+  const sums = aten('index_add', '', zeros, 0, rows, flat, 1);
+  return out(b, aten('narrow', '', sums, 0, 0, numSegments), x.dtype);
 });
 
 kernel('SearchSorted', ({ sortedSequence, values }, b, { side }) => {
