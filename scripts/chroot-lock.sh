@@ -8,12 +8,12 @@ claim_chroot() {
   mkdir -p "$(dirname "$root")"
   exec 9>"$root.lock"
   flock -n 9 || die "$root is in use by another run (it holds $root.lock)"
-  mapfile -t stale < <(awk -v p="$root/" 'index($2, p) == 1 { print $2 }' /proc/mounts)
+  mapfile -t stale < <(awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts)
   if (( ${#stale[@]} )); then
     say "taking down ${#stale[@]} mount(s) left in $root by a run that was killed"
     for (( i = ${#stale[@]} - 1; i >= 0; i-- )); do umount -l "${stale[$i]}" 2>/dev/null || true; done
-    if awk -v p="$root/" 'index($2, p) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-      die "$root still has mounts after unmounting the stale ones: $(awk -v p="$root/" 'index($2, p) == 1 { print $2 }' /proc/mounts | tr '\n' ' ')"
+    if awk -v r="$root" '$2 == r || index($2, r "/") == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+      die "$root still has mounts after unmounting the stale ones"
     fi
   fi
 }

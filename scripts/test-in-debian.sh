@@ -114,6 +114,10 @@ mount_in() { # mount_in TYPE|--rbind SOURCE TARGET
   else mount -t "$1" "$2" "$root$3"; fi
   mounted+=("$root$3")
 }
+# The chroot's root a mount point of its own: `ip netns exec` (test/66) makes / a slave mount,
+# which fails on a directory that is not one ("mount --make-rslave /": Invalid argument).
+mount --bind "$root" "$root"
+mounted+=("$root")
 mount_in proc proc /proc
 mount_in sysfs sys /sys
 mount_in --rbind /dev /dev

@@ -83,7 +83,7 @@ describe('worker_threads under load: training in five threads at once, workers e
     const out = path.join(dir, 'exit');
     fs.mkdirSync(out);
     exitRun = new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(FIXTURES, 'exit.ts'), '7', out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90000 }); // a hang ends as SIGTERM
+      const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(FIXTURES, 'exit.ts'), '7', out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 150000 }); // a hang ends as SIGTERM (it runs beside four training workers: 11-36 s seen)
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => { stdout += d; });
@@ -221,7 +221,8 @@ describe('worker_threads under load: training in five threads at once, workers e
     assert.deepStrictEqual(torch.memory(), base);
   });
 
-  it('process.exit(7) with jobs running and queued in the main thread and in a worker: exit code 7, no signal, nothing on stderr (no crash, no sanitizer report)', async () => {
+  it('process.exit(7) with jobs running and queued in the main thread and in a worker: exit code 7, no signal, nothing on stderr (no crash, no sanitizer report)', async function () {
+    this.timeout(180000);
     const r = await exitRun;
     assert.strictEqual(r.signal, null, r.stderr);
     assert.strictEqual(r.status, 7, r.stderr);
