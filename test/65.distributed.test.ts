@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { ddpData, ddpSamples, GLOBAL_BATCH, LR, model, paramValues } from './fixtures/distributed/common';
+import { assertClose, ddpData, ddpSamples, GLOBAL_BATCH, LR, model, paramValues } from './fixtures/distributed/common';
 import { base, scatterInput } from './fixtures/distributed/worker';
 import { byLine, CLI_BIN as BIN, ROOT, throwsTorch, tmpDir, values } from './helpers';
 
@@ -121,20 +121,6 @@ function expectedCollectives(ws: number, rank: number): Record<string, number[]>
     }
   }
   return out;
-}
-
-function assertClose(a: Record<string, number[]>, b: Record<string, number[]>, tol: number, label: string): number {
-  let worst = 0;
-  assert.deepStrictEqual(Object.keys(a).sort(), Object.keys(b).sort(), label);
-  for (const k of Object.keys(a)) {
-    assert.strictEqual(a[k].length, b[k].length, `${label} ${k}`);
-    a[k].forEach((v, i) => {
-      const d = Math.abs(v - b[k][i]);
-      worst = Math.max(worst, d);
-      assert.ok(d <= tol, `${label} ${k}[${i}]: ${v} vs ${b[k][i]} (|diff| ${d})`);
-    });
-  }
-  return worst;
 }
 
 function alive(pid: number): boolean {

@@ -11,7 +11,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
-import { LR, model, paramValues } from './fixtures/distributed/common';
+import { assertClose, LR, model, paramValues } from './fixtures/distributed/common';
 import { batch } from './fixtures/distributed/hosts_worker';
 import { base, scatterInput } from './fixtures/distributed/worker';
 import { removeDir, ROOT, tmpDir } from './helpers';
@@ -181,21 +181,6 @@ const note = (line: string) => console.log(`      ${line}`);
 
 function noProcessesLeft(): void {
   for (const h of HOSTS) assert.deepStrictEqual(pidsIn(h), [], `processes left in ${ns(h)}`);
-}
-
-/** Asserts every value within `tol`; returns the largest difference. */
-function assertClose(a: Record<string, number[]>, b: Record<string, number[]>, tol: number, label: string): number {
-  let worst = 0;
-  assert.deepStrictEqual(Object.keys(a).sort(), Object.keys(b).sort(), label);
-  for (const k of Object.keys(a)) {
-    assert.strictEqual(a[k].length, b[k].length, `${label} ${k}`);
-    a[k].forEach((v, i) => {
-      const d = Math.abs(v - b[k][i]);
-      worst = Math.max(worst, d);
-      assert.ok(d <= tol, `${label} ${k}[${i}]: ${v} vs ${b[k][i]} (|diff| ${d})`);
-    });
-  }
-  return worst;
 }
 
 /** What every collective of hosts_worker.ts must give rank `rank` of `ws`, from the ranks' inputs. */
