@@ -60,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTrain(env, exports);
   InitAmp(env, exports);
   InitTfjs(env, exports);
+  InitQueue(env, exports);
   InitDistributed(env, exports);
   return exports;
 }

@@ -6,6 +6,9 @@
 namespace trnn {
 
 class Executor;
+namespace queue {
+struct State;  // queue.cc
+}
 
 // An operator looked up once by name (ops.cc). Schemas of the common shapes (a tensor result
 // of one or two tensors and scalars) also keep a typed handle, which Call() uses to call the
@@ -60,6 +63,10 @@ struct AddonData {
   std::unique_ptr<Executor> executor;  // created on first use
   Executor& GetExecutor(Napi::Env env);
 
+  // Queued kernels (queue.h): the errors of failed jobs and what callQueued learned of each
+  // operator. Created on first use.
+  std::shared_ptr<queue::State> queue;
+
   // The default process group (distributed.initProcessGroup), or null. Async jobs hold
   // their own reference, so destroyProcessGroup() never frees it under a running job.
   std::shared_ptr<DistributedState> distributed;
@@ -90,6 +97,7 @@ void InitJitExport(Napi::Env env, Napi::Object exports);  // jit/export.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
 void InitAmp(Napi::Env env, Napi::Object exports);
 void InitTfjs(Napi::Env env, Napi::Object exports);  // tfjs/rnn.cc
+void InitQueue(Napi::Env env, Napi::Object exports);  // queue.cc
 void InitDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn
