@@ -15,6 +15,16 @@ export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
 type M = ModuleHandle;
 /** An opaque native object that owns one torch::optim optimizer. */
 export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
+
+/** torch.backends.cpu.mallocPolicy(): the C allocator's settings torchrnn applied (native/allocator.cc). */
+export interface MallocPolicy {
+  policy: 'torchrnn' | 'glibc-default' | 'user' | 'other';
+  /** why torchrnn did not apply its thresholds ('' when it did) */
+  reason: string;
+  /** bytes; 0 when glibc's own (dynamic) threshold is in effect */
+  mmapThreshold: number;
+  trimThreshold: number;
+}
 /** An opaque native object that owns one traced graph. */
 export interface TracedHandle { readonly __brand: 'TracedHandle' }
 /** An opaque native object that owns one TorchScript module. */
@@ -122,6 +132,8 @@ export interface NativeBinding {
   setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
   fusedRnnFlags(): { enabled: boolean; auto: boolean; kernels: 'avx2+fma' | 'baseline' };
   setFusedRnnAuto(on: boolean): void;
+  mallocPolicy(): MallocPolicy;
+  releaseMemory(): boolean;
   setFusedRnnEnabled(on: boolean): void;
   autocastState(): AutocastState;
   setAutocastState(state: AutocastState): void;

@@ -52,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitMalloc(env, exports);
   InitModules(env, exports);
   InitOptim(env, exports);
   InitJit(env, exports);
