@@ -28,7 +28,7 @@ const speedCell = (r: Spread | null | undefined) => (r ? `${r.median >= 10 ? r.m
 export function markdown(rows: Row[], res: Record<string, unknown>): string {
   const L: string[] = [];
   const order: Section[] = ['workloads', 'curves', 'limit', 'overheads'];
-  const heads: Record<Section, string> = { workloads: 'Workloads', curves: 'Cost curves', limit: 'Limit: the large matmul, and LSTM training steps at larger sizes', overheads: 'Overheads (lower is better; ratio > 1: torchrnn faster)' };
+  const heads: Record<Section, string> = { workloads: 'Workloads', curves: 'Cost curves', limit: 'Limit: the large matmul, and LSTM training steps at larger sizes', overheads: 'Overheads (µs/call: lower is better; requests/s: higher is better; ratio > 1: torchrnn faster)' };
   const byId = new Map(rows.map((r) => [r.id, r]));
   const mem = (r: Row, p: Peer) => { const x = r.peers[p]?.memory; return x && 'peakMB' in x ? `${x.peakMB.toFixed(0)} (+${x.deltaMB.toFixed(0)})` : '—'; };
   for (const s of order) {
