@@ -47,7 +47,7 @@ export const MODES: Record<ModeName, Mode> = {
     seqs: [16, 32, 64, 128, 256, 512], batches: [1, 4, 16, 32, 64, 256], hiddens: [64, 128, 256, 512, 1024],
     matmul: 2048, limitGrid: [[32, 128], [32, 256], [32, 512], [64, 128], [64, 256], [64, 512], [128, 128], [128, 256], [128, 512], [256, 128], [256, 256], [256, 512]], limitSeq: 64,
     tinyCalls: 200, loopSteps: 80, loopBudget: 30, memory: ['seq', 'batch', 'hidden'],
-    serve: { latencyIters: 200, requests: 256, inflight: 64 },
+    serve: { latencyIters: 200, requests: 128, inflight: 64 },
   },
   quick: {
     rounds: 3, minTime: 0.2, minIters: 2, warmTime: 0.1, slowRounds: 1, loopRounds: 1, tfjsBudget: 1,
