@@ -63,6 +63,12 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
       const warm = await w.request<RunResult>({ op: 'run', minTime: mode.warmTime, minIters: 1, maxIters: w.peer.startsWith('tfjs') && (tfjsEstimate(w.peer, c) ?? 0) > mode.minTime ? 1 : 1e9 });
       if (median(warm.times) > 1 && c.kind !== 'serve') slow.add(w.peer);  // (a serving row's iteration is short unless the machine is busy)
       callSeconds.set(w.peer, median(warm.times));
+      // a serving latency row needs many calls: TensorFlow.js's slowest (the CPU backend's GRU
+      // takes seconds on one sequence) are left out
+      if (isLatency(c) && w.peer.startsWith('tfjs') && median(warm.times) > mode.tfjsBudget / 10) {
+        peerRow(c.id, w.peer).skipped = `skipped: one call took ${median(warm.times).toFixed(2)} s, over the latency rows' budget of ${mode.tfjsBudget / 10} s (--tfjs-budget / 10)`;
+        active.splice(active.indexOf(w), 1);
+      }
     } catch (err) { peerRow(c.id, w.peer).error = (err as Error).message; active.splice(active.indexOf(w), 1); }
   }
   for (let r = 0; r < mode.rounds; r++) {

@@ -57,7 +57,7 @@ export const MODES: Record<ModeName, Mode> = {
     seqs: [16, 64, 256], batches: [1, 32, 256], hiddens: [64, 128, 512],
     matmul: 2048, limitGrid: [[256, 512]], limitSeq: 16,
     tinyCalls: 100, loopSteps: 20, loopBudget: 6, memory: ['seq'],
-    serve: { latencyIters: 100, requests: 128, inflight: 64 },
+    serve: { latencyIters: 50, requests: 64, inflight: 64 },
   },
   smoke: {
     rounds: 2, minTime: 0.02, minIters: 1, warmTime: 0, slowRounds: 1, loopRounds: 1, tfjsBudget: 2,
