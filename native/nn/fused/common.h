@@ -46,11 +46,12 @@ bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors);
 // A step's recurrent product into a preallocated buffer, out [B, N] = h [B, K] · w [K, N]
 // (float32 CPU, unit column strides, any row strides): gate_kernels::SmallMatmul up to
 // kSmallMatmulRows rows, at::mm_out above (or for any other layout). Measured on libtorch 1.13
-// with OpenBLAS 0.3.21 (pthreads) on 2 vCPUs, 1 intra-op thread, 2-layer LSTM, input 32, seq 64,
-// inference: hidden 128, batch 1: 3.3 ms -> 1.05 ms a call, batch 4: 3.7 -> 2.6 ms; hidden 512,
-// batch 1: 53 -> 18 ms, batch 4: 126 -> 106 ms. (At hidden 128, OpenBLAS took 10-19 ms at
-// batch 5-8: a larger limit may pay there; not measured at other sizes yet.)
-constexpr int64_t kSmallMatmulRows = 4;
+// with OpenBLAS 0.3.21 (pthreads) on 2 vCPUs (load average 5-7 from other work), 1 intra-op
+// thread, 2-layer LSTM, input 32, seq 64, inference, ms a call, this kernel vs OpenBLAS:
+//   hidden 128: batch 1 1.0 vs 3.2-3.4, batch 4 2.5 vs 3.7, batch 8 5.3 vs 11.9
+//   hidden 512: batch 1 16-18 vs 50-53, batch 4 38-106 vs 124-126, batch 8 80 vs 134
+// At batch 12-16 the two were even or OpenBLAS ahead (hidden 128 and 256; noisy).
+constexpr int64_t kSmallMatmulRows = 8;
 void StepMatmul(torch::Tensor& out, const torch::Tensor& h, const torch::Tensor& w);
 
 // rows [N, I] · kernel [I, G*U] (+ bias [G*U]): the input projection of every step at once.
