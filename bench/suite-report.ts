@@ -83,6 +83,8 @@ export function markdown(rows: Row[], res: Record<string, unknown>): string {
   for (const p of PEERS) {
     const sk = rows.filter((r) => r.peers[p]?.skipped?.startsWith('skipped: estimated'));
     if (sk.length) notes.push(`${PEER_NAMES[p]} skipped ${sk.length} row(s) whose estimated iteration exceeds the time budget of ${mode.tfjsBudget} s: ${sk.map((r) => r.title.replace(/^LSTM classifier train step /, '')).join('; ')}`);
+    const slowCalls = rows.filter((r) => r.peers[p]?.skipped?.startsWith('skipped: one call took'));
+    if (slowCalls.length) notes.push(`${PEER_NAMES[p]} skipped ${slowCalls.length} serving latency row(s) where one call took over ${mode.tfjsBudget / 10} s (--tfjs-budget / 10): ${slowCalls.map((r) => r.title.replace(/ \(.*\)$/, '')).join('; ')}`);
   }
   for (const [p, why] of Object.entries(skippedPeers)) notes.push(`${p}: ${why}`);
   if (notes.length) L.push('#### Notes', '', ...notes.map((n) => `- ${n}`), '');
