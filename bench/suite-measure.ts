@@ -38,6 +38,10 @@ function tfjsEstimate(p: Peer, c: Case): number | null {
   return r === undefined ? null : r * flops(c);
 }
 
+/** a serving row's warm-up call per peer and cell: the next row of that cell skips a too slow TensorFlow.js peer without one */
+const serveCallSeconds = new Map<string, number>();
+const tooSlow = (seconds: number, where: string) => `skipped: one call took ${seconds.toFixed(2)} s${where ? ` ${where}` : ''}, over the latency rows' budget of ${mode.tfjsBudget / 10} s (--tfjs-budget / 10)`;
+
 export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise<void> {
   const c = e.c;
   const active: Worker[] = [];
@@ -46,6 +50,8 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
     if (w.dead) { pr.skipped = `worker unavailable: ${w.dead}`; continue; }
     if (p.startsWith('tfjs') && c.kind === 'matmul') { pr.skipped = 'not measured: the limit is libtorch\'s'; continue; }
     if (p.startsWith('tfjs') && c.kind === 'serve' && c.mode === 'concurrent') { pr.skipped = 'n/a: TensorFlow.js computes on the JS thread, so calls in flight run one after another (the sync row)'; continue; }
+    const known = c.kind === 'serve' ? serveCallSeconds.get(`${p}/${c.cell}`) : undefined;
+    if (isLatency(c) && p.startsWith('tfjs') && known !== undefined && known > mode.tfjsBudget / 10) { pr.skipped = tooSlow(known, 'in the previous row'); continue; }
     if (p.startsWith('tfjs') && !e.force) {
       const est = tfjsEstimate(p, c);
       if (est !== null && est > mode.tfjsBudget) { pr.skipped = `skipped: estimated ${est.toFixed(1)} s per iteration > budget ${mode.tfjsBudget} s (--tfjs-budget)`; continue; }
@@ -65,8 +71,9 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
       callSeconds.set(w.peer, median(warm.times));
       // a serving latency row needs many calls: TensorFlow.js's slowest (the CPU backend's GRU
       // takes seconds on one sequence) are left out
+      if (c.kind === 'serve') serveCallSeconds.set(`${w.peer}/${c.cell}`, median(warm.times));
       if (isLatency(c) && w.peer.startsWith('tfjs') && median(warm.times) > mode.tfjsBudget / 10) {
-        peerRow(c.id, w.peer).skipped = `skipped: one call took ${median(warm.times).toFixed(2)} s, over the latency rows' budget of ${mode.tfjsBudget / 10} s (--tfjs-budget / 10)`;
+        peerRow(c.id, w.peer).skipped = tooSlow(median(warm.times), '');
         active.splice(active.indexOf(w), 1);
       }
     } catch (err) { peerRow(c.id, w.peer).error = (err as Error).message; active.splice(active.indexOf(w), 1); }
