@@ -15,6 +15,16 @@ export interface ModuleHandle { readonly __brand: 'ModuleHandle' }
 type M = ModuleHandle;
 /** An opaque native object that owns one torch::optim optimizer. */
 export interface OptimizerHandle { readonly __brand: 'OptimizerHandle' }
+
+/** torch.backends.cpu.mallocPolicy(): the C allocator's settings torchrnn applied (native/allocator.cc). */
+export interface MallocPolicy {
+  policy: 'torchrnn' | 'glibc-default' | 'user' | 'other';
+  /** why torchrnn did not apply its thresholds ('' when it did) */
+  reason: string;
+  /** bytes; 0 when glibc's own (dynamic) threshold is in effect */
+  mmapThreshold: number;
+  trimThreshold: number;
+}
 /** An opaque native object that owns one traced graph. */
 export interface TracedHandle { readonly __brand: 'TracedHandle' }
 /** An opaque native object that owns one TorchScript module. */
@@ -80,6 +90,8 @@ export interface NativeBinding {
   dataSync(h: H): ArrayBufferView;
   dataAsync(h: H): Promise<ArrayBufferView>;
   meta(h: H): [number, number[], string];
+  /** Writes [dtype, rank, ...shape] into `out` (room for 66 numbers); returns the rank. */
+  metaInto(h: H, out: Float64Array): number;
   dispose(h: H): void;
   memory(): { tensors: number; bytes: number };
   index(h: H, specs: IndexSpec[]): H;
@@ -120,6 +132,8 @@ export interface NativeBinding {
   setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
   fusedRnnFlags(): { enabled: boolean; auto: boolean; kernels: 'avx2+fma' | 'baseline' };
   setFusedRnnAuto(on: boolean): void;
+  mallocPolicy(): MallocPolicy;
+  releaseMemory(): boolean;
   setFusedRnnEnabled(on: boolean): void;
   autocastState(): AutocastState;
   setAutocastState(state: AutocastState): void;
@@ -196,7 +210,38 @@ export interface NativeBinding {
     recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
   /** The input's gradient from the projection's, in the input's own time order. */
   tfjsRecurrentInputGrad(dProjection: H, kernel: H, goBackwards: boolean): H;
+  // The queued forms (the tfjs backend's asynchronous mode, lib/tfjs/queue.ts): return at once,
+  // run on the executor. The forward's saved state stays native (a SavedState, released by
+  // tfjsRecurrentRelease); the gradient takes it or an array of handles.
+  tfjsRecurrentQueued(kind: number, x: H, h0: H | null, c0: H | null, kernel: H, recurrentKernel: H, bias: H | null,
+    activation: number, recurrentActivation: number, goBackwards: boolean, save: boolean, mask: H | null): [H, H, H | null, SavedState | null];
+  tfjsRecurrentBackwardQueued(kind: number, saved: SavedState | H[], kernel: H, recurrentKernel: H, hasBias: boolean, activation: number,
+    recurrentActivation: number, goBackwards: boolean, dSequence: H, dH: H, dC: H | null): [H, H, H | null, H, H, H | null];
+  tfjsRecurrentInputGradQueued(dProjection: H, kernel: H, goBackwards: boolean): H;
+  tfjsRecurrentRelease(saved: SavedState): void;
+  // queue.cc: queued kernels (lib/tfjs/queue.ts)
+  /** call()'s arguments and results; the data is written by a job on the executor (see native/queue.h). */
+  callQueued(op: number, ...args: unknown[]): unknown;
+  /** Where callQueued writes its result's [dtype, rank, ...shape] (rank -1: not one tensor). */
+  setMetaBuffer(out: Float64Array): void;
+  /** Whether no queued job still writes h's data. */
+  isReady(h: H): boolean;
+  /** h's values once the job that writes them has run (not the whole queue). */
+  readReady(h: H): ArrayBufferView;
+  /** h's values: at once when ready and small, else copied on the executor after every queued job. */
+  readQueued(h: H): Promise<ArrayBufferView>;
+  /** Resolves when every job queued so far has run. */
+  queueFence(): Promise<void>;
+  /** [jobs submitted, jobs run] by this environment's executor. */
+  queueState(): [number, number];
+  /** The bounds of queued (promise-less) jobs: how many, and the bytes of their outputs. */
+  setQueueLimits(jobs: number, bytes: number): void;
+  /** The operators callQueued ran after waiting for queued jobs, with how often. */
+  queueWaits(): Record<string, number>;
 }
+
+/** What a queued recurrent forward saved for its gradient (native, opaque). */
+export type SavedState = { readonly __savedState: unique symbol };
 
 export type { IndexSpec };
 

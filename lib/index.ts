@@ -36,6 +36,7 @@ export type { TensorOptions } from './creation';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autograd } from './autograd';
 export type { GradOptions } from './autograd';
 export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, setFlushDenormal, cuda, backends, buildInfo } from './runtime';
+export type { MallocPolicy } from './binding';
 export { autocast, isAutocastEnabled, GradScaler } from './amp';
 export type { AutocastOptions, GradScalerOptions, GradScalerStateDict } from './amp';
 export * as amp from './amp';

@@ -1,5 +1,5 @@
 /** Process-wide settings: random seed, thread count, CUDA availability, build facts. */
-import { addonInfo, native } from './binding';
+import { addonInfo, MallocPolicy, native } from './binding';
 import { invalidArg } from './errors';
 import { assertCuda, checkBool, checkDevice, checkInt } from './validate';
 import { checkTensor, Tensor, wrap } from './tensor';
@@ -99,6 +99,23 @@ export const backends = {
     },
     kernels: { get: () => native.fusedRnnFlags().kernels, enumerable: true },
   }) as { enabled: boolean; auto: boolean; readonly kernels: 'avx2+fma' | 'baseline' },
+  /**
+   * The CPU allocator. torchrnn sets glibc malloc's thresholds once per process when it loads,
+   * so that the large buffers a training or inference loop frees and allocates again every
+   * iteration are reused instead of being mapped (and zeroed page by page) again: blocks up to
+   * 256 MiB come from the heap, and up to 512 MiB of free memory stays there for reuse.
+   * `TORCHRNN_MALLOC=default` leaves glibc's defaults; so does any glibc malloc setting of your own
+   * (`MALLOC_*_` variables, `GLIBC_TUNABLES=glibc.malloc.*`).
+   */
+  cpu: {
+    /** What was applied: `policy` 'torchrnn' (the thresholds above, in bytes), 'glibc-default', 'user' or 'other', and why. */
+    mallocPolicy(): MallocPolicy { return native.mallocPolicy(); },
+    /**
+     * Gives the memory the allocator keeps for reuse back to the operating system (glibc's
+     * malloc_trim): for a long-lived process after a large job. Returns whether any was returned.
+     */
+    releaseMemory(): boolean { return native.releaseMemory(); },
+  },
 };
 
 /** What the addon was built against: libtorch version and its build configuration. */

@@ -52,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitMalloc(env, exports);
   InitModules(env, exports);
   InitOptim(env, exports);
   InitJit(env, exports);
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTrain(env, exports);
   InitAmp(env, exports);
   InitTfjs(env, exports);
+  InitQueue(env, exports);
   InitDistributed(env, exports);
   return exports;
 }

@@ -6,6 +6,9 @@
 namespace trnn {
 
 class Executor;
+namespace queue {
+struct State;  // queue.cc
+}
 
 // An operator looked up once by name (ops.cc). Schemas of the common shapes (a tensor result
 // of one or two tensors and scalars) also keep a typed handle, which Call() uses to call the
@@ -60,6 +63,10 @@ struct AddonData {
   std::unique_ptr<Executor> executor;  // created on first use
   Executor& GetExecutor(Napi::Env env);
 
+  // Queued kernels (queue.h): the errors of failed jobs and what callQueued learned of each
+  // operator. Created on first use.
+  std::shared_ptr<queue::State> queue;
+
   // The default process group (distributed.initProcessGroup), or null. Async jobs hold
   // their own reference, so destroyProcessGroup() never frees it under a running job.
   std::shared_ptr<DistributedState> distributed;
@@ -82,6 +89,7 @@ void InitTensor(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitMalloc(Napi::Env env, Napi::Object exports);  // allocator.cc
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitJit(Napi::Env env, Napi::Object exports);
@@ -90,6 +98,7 @@ void InitJitExport(Napi::Env env, Napi::Object exports);  // jit/export.cc
 void InitTrain(Napi::Env env, Napi::Object exports);
 void InitAmp(Napi::Env env, Napi::Object exports);
 void InitTfjs(Napi::Env env, Napi::Object exports);  // tfjs/rnn.cc
+void InitQueue(Napi::Env env, Napi::Object exports);  // queue.cc
 void InitDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace trnn

@@ -66,14 +66,44 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   return Napi::Promise(env, promise);
 }
 
-void Executor::WaitIdle() {
-  if (pending_ == 0) return;
+uint64_t Executor::SubmitQuiet(Work work, size_t bytes) {
+  uint64_t waiting = submitted_ - Finished();
+  if (waiting >= maxQueued_ || queuedBytes_.load(std::memory_order_relaxed) >= maxQueuedBytes_) {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] {
+      return stopping_ || (submitted_ - finished_.load(std::memory_order_relaxed) <= maxQueued_ / 4 * 3 &&
+                           queuedBytes_.load(std::memory_order_relaxed) <= maxQueuedBytes_ / 4 * 3);
+    });
+  }
+  auto* job = new Job{std::move(work), nullptr, nullptr, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
+                     at::get_num_threads()};
+  job->quiet = true;
+  job->bytes = bytes;
+  queuedBytes_.fetch_add(bytes, std::memory_order_relaxed);
+  uint64_t seq = ++submitted_;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+    queued_.fetch_add(1, std::memory_order_release);
+    wake = sleeping_;
+  }
+  if (wake) cv_.notify_one();
+  return seq;
+}
+
+void Executor::WaitIdle() { WaitFor(submitted_); }
+
+void Executor::WaitFor(uint64_t seq) {
+  if (Finished() >= seq) return;
   std::unique_lock<std::mutex> lock(mu_);
-  uint64_t target = submitted_;
-  idle_.wait(lock, [this, target] { return finished_ >= target || stopping_; });
+  idle_.wait(lock, [this, seq] { return finished_.load(std::memory_order_relaxed) >= seq || stopping_; });
 }
 
 void Executor::Loop() {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "torchrnn-exec");  // for top -H, perf and /proc/<pid>/task
+#endif
   // This thread's flush-denormal mode; -1 = unknown (a new thread inherits its creator's
   // MXCSR), so the first job sets it. Changed only when a job's mode differs: cheap.
   int flushDenormal = -1;
@@ -120,12 +150,19 @@ void Executor::Loop() {
     job->work = nullptr;  // release captured tensors on this thread, before completion
     bool stopping;
     {
+      // Both counters change under mu_: SubmitQuiet's wait reads them in its predicate, and a
+      // change made between its check and its sleep would be a lost wake-up.
       std::lock_guard<std::mutex> lock(mu_);
-      finished_++;
+      finished_.fetch_add(1, std::memory_order_release);
+      if (job->quiet) queuedBytes_.fetch_sub(job->bytes, std::memory_order_relaxed);
       stopping = stopping_;
     }
     idle_.notify_all();
-    if (stopping || tsfn_.NonBlockingCall(job) != napi_ok) delete job;  // environment or process is closing
+    if (job->quiet) {
+      delete job;  // no completion: errors were recorded by the work itself (queue.h)
+    } else if (stopping || tsfn_.NonBlockingCall(job) != napi_ok) {
+      delete job;  // environment or process is closing
+    }
   }
 }
 

@@ -37,9 +37,31 @@ class Executor {
   // TorchError that `work` (or `complete`) threw.
   Napi::Promise Submit(Napi::Env env, Work work, Complete complete);
 
+  // A job with no promise and no completion (native/queue.cc: the tfjs backend's queued
+  // kernels): FIFO with every other job; `work` must catch its own errors (it records them,
+  // queue.h). `bytes`: the memory its outputs hold, for the queue's bound. Returns the job's
+  // number: Finished() reaches it once the job (and every job before it) has run. When more
+  // than maxQueued jobs or maxQueuedBytes bytes are waiting, blocks the JS thread until the
+  // executor has caught up to three quarters of either bound (a program that queues without
+  // ever reading cannot fill the memory).
+  uint64_t SubmitQuiet(Work work, size_t bytes = 0);
+  static constexpr uint64_t kMaxQueued = 8192;
+  static constexpr size_t kMaxQueuedBytes = size_t(1) << 30;
+  void SetQueueLimits(uint64_t jobs, size_t bytes) {
+    maxQueued_ = jobs;
+    maxQueuedBytes_ = bytes;
+  }
+
   // The ordering rule for synchronous calls: blocks the JS thread until every job queued so
   // far has run (not until its promise settled). Free when nothing is queued.
   void WaitIdle();
+  // Blocks the JS thread until job number `seq` and every job before it has run (free when
+  // it has). JS thread.
+  void WaitFor(uint64_t seq);
+  // Jobs run so far (any thread) and submitted so far (JS thread); a job's number is the
+  // value of Submitted() right after its submission.
+  uint64_t Finished() const { return finished_.load(std::memory_order_acquire); }
+  uint64_t Submitted() const { return submitted_; }
 
   // Stops the thread: queued jobs are dropped, the running one finishes, and its completion is
   // dropped too. Idempotent, from any thread. lib/binding.ts calls it (stopExecutor) on the
@@ -59,6 +81,8 @@ class Executor {
     int threads;  // the JS thread's libtorch intra-op thread count (setNumThreads)
     bool failed = false;
     ErrorInfo error{};
+    bool quiet = false;  // SubmitQuiet: no promise, no completion
+    size_t bytes = 0;
   };
   static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
   void Loop();
@@ -82,7 +106,10 @@ class Executor {
   bool stopping_ = false;
   size_t pending_ = 0;  // queued + running + awaiting completion; JS thread only
   uint64_t submitted_ = 0;  // JS thread only
-  uint64_t finished_ = 0;   // guarded by mu_
+  std::atomic<uint64_t> finished_{0};  // written under mu_, read anywhere
+  std::atomic<size_t> queuedBytes_{0};  // bytes of quiet jobs not yet run
+  uint64_t maxQueued_ = kMaxQueued;       // JS thread only
+  size_t maxQueuedBytes_ = kMaxQueuedBytes;
   std::condition_variable idle_;
   Napi::TypedThreadSafeFunction<Executor, Job, CallJs> tsfn_;
   std::thread thread_;

@@ -266,7 +266,7 @@ static Napi::Value Schemas(const Napi::CallbackInfo& info) {
   return out;
 }
 
-static torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op) {
+torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op) {
   const auto& args = op.schema().arguments();
   size_t given = info.Length() - 1;
   torch::jit::Stack stack;
@@ -362,7 +362,7 @@ static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, 
 }
 
 // An operator's results: undefined, the single value, or an array of them.
-static Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack) {
+Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack) {
   if (stack.empty()) return env.Undefined();
   if (stack.size() == 1) return FromIValue(env, stack[0]);
   Napi::Array out = Napi::Array::New(env, stack.size());
@@ -370,10 +370,8 @@ static Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack) {
   return out;
 }
 
-// call(index, ...args): the operator's result, a single value or an array of them.
-static Napi::Value Call(const Napi::CallbackInfo& info) {
+Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op) {
   Napi::Env env = info.Env();
-  const RegisteredOp& op = Data(env).ops.at(info[0].As<Napi::Number>().Uint32Value());
   if (op.unboxed.index() != 0) {
     at::Tensor result;
     if (CallUnboxed(info, op, result)) return TensorHandle::New(env, std::move(result));
@@ -381,6 +379,11 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
   torch::jit::Stack stack = BuildStack(info, op.handle);
   op.handle.callBoxed(&stack);
   return Results(env, stack);
+}
+
+// call(index, ...args): the operator's result, a single value or an array of them.
+static Napi::Value Call(const Napi::CallbackInfo& info) {
+  return CallOp(info, Data(info.Env()).ops.at(info[0].As<Napi::Number>().Uint32Value()));
 }
 
 // callInPlace(index, self, ...args): for `add_` and friends, whose result is `self` again:

@@ -11,4 +11,10 @@ c10::IValue ToIValue(const Napi::Value& v, const c10::TypePtr& type);
 // The same, for a value whose type the caller has read (vt).
 c10::IValue ToIValue(const Napi::Value& v, napi_valuetype vt, const c10::TypePtr& type);
 Napi::Value FromIValue(Napi::Env env, const c10::IValue& v);
+// The operator's arguments from info[1...] (info[0] is the operator's index), defaults filled in.
+torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op);
+// An operator's results: undefined, the single value, or an array of them.
+Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack);
+// call(): runs `op` on info[1...] now, on this thread (unboxed when its schema allows).
+Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op);
 }  // namespace trnn

@@ -6,7 +6,7 @@ namespace trnn {
 
 // ---- handle lifetime and memory accounting -------------------------------------------------
 
-Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
+Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t, uint64_t ready) {
   if (!t.defined()) return env.Null();
   // autograd's "efficient zero" tensors (the gradient of sgn, of a masked scatter...) have no
   // storage: reading one would dereference null. JS gets real zeros of the same shape.
@@ -20,11 +20,13 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t) {
     napi_delete_reference(env, ref);
     if (!ok) continue;
     spare->tensor_ = std::move(t);
+    spare->ready_ = ready;
     spare->Track(data, env);
     return Napi::Value(env, out);
   }
   auto* h = new TensorHandle();
   h->tensor_ = std::move(t);
+  h->ready_ = ready;
   napi_value out;
   napi_status status = napi_create_external(env, h, Finalize, nullptr, &out);
   if (status != napi_ok) {
@@ -232,6 +234,26 @@ static Napi::Value Meta(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// metaInto(h, out: Float64Array) -> rank: writes [dtype, rank, ...sizes] into `out` (which has
+// room for 2 + 64 numbers): what meta() says but the device, without building JS arrays (the
+// tfjs backend asks for every kernel's output).
+static Napi::Value MetaInto(const Napi::CallbackInfo& info) {
+  const torch::Tensor& t = TensorHandle::Get(info[0]);
+  void* data = nullptr;
+  size_t length = 0;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, &buffer, &offset), Napi::Value());
+  const int64_t rank = t.dim();
+  if (type != napi_float64_array || length < static_cast<size_t>(rank) + 2) throw std::invalid_argument("metaInto: expected a Float64Array with room for the shape");
+  auto* out = static_cast<double*>(data);
+  out[0] = static_cast<double>(static_cast<int>(t.scalar_type()));
+  out[1] = static_cast<double>(rank);
+  for (int64_t i = 0; i < rank; i++) out[2 + i] = static_cast<double>(t.size(i));
+  return Napi::Number::New(info.Env(), static_cast<double>(rank));
+}
+
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
   TensorHandle::Dispose(info.Env(), info[0]);
   return info.Env().Undefined();
@@ -289,6 +311,7 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   ExportOrdered<DataSync>(env, exports, "dataSync");
   Export<DataAsync>(env, exports, "dataAsync");
   Export<Meta>(env, exports, "meta");
+  Export<MetaInto>(env, exports, "metaInto");
   Export<Dispose>(env, exports, "dispose");
   Export<Memory>(env, exports, "memory");
   ExportOrdered<Index>(env, exports, "index");

@@ -12,14 +12,17 @@ namespace trnn {
 // constructor call and no private-property wrap, which was most of a tiny op's time.
 class TensorHandle {
  public:
-  // Wraps `t` in a new handle (undefined tensors become null).
-  static Napi::Value New(Napi::Env env, torch::Tensor t);
+  // Wraps `t` in a new handle (undefined tensors become null). `ready`: the number of the
+  // queued job that writes its data (native/queue.h), 0 when its data is already there.
+  static Napi::Value New(Napi::Env env, torch::Tensor t, uint64_t ready = 0);
   // The tensor behind a handle; throws a TorchError when it was disposed or is no handle.
   static const torch::Tensor& Get(const Napi::Value& v);
   // The handle behind `v`, or nullptr when `v` is not a tensor handle.
   static TensorHandle* Unwrap(const Napi::Value& v);
   static bool Is(const Napi::Value& v) { return Unwrap(v) != nullptr; }
   bool IsLive() const { return tracked_; }
+  // The executor job after which this tensor's data is complete (0: it is). See queue.h.
+  uint64_t Ready() const { return ready_; }
   const torch::Tensor& tensor() const { return tensor_; }
 
   void Release(Napi::Env env);
@@ -38,6 +41,7 @@ class TensorHandle {
   torch::Tensor tensor_;
   const void* storageKey_ = nullptr;
   bool tracked_ = false;
+  uint64_t ready_ = 0;
 };
 
 // Converts a tensor to a new JS typed array (a copy). JS thread.

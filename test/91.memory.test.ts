@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
 import { settle, throwsTorch } from './helpers';
@@ -113,5 +114,61 @@ describe('memory', () => {
       await new Promise((r) => setImmediate(r));
     }
     assert.ok(peak < 1024 * 1024 * 1024, `peak external bytes ${peak}`);
+  });
+});
+
+describe('memory: the C allocator (torch.backends.cpu)', function () {
+  this.timeout(120000);
+  // A child process (the policy is set once per process, at load) that allocates and frees a
+  // 64 MiB tensor (every page written) 16 times, then 128 MiB once, frees it and calls
+  // releaseMemory(): the policy, the minor page faults of the last 6 iterations (the first few
+  // may land on new addresses while glibc's free chunks settle: up to 8 seen), and RSS around it.
+  const script = `
+    const torch = require('../lib');
+    const faults = () => process.resourceUsage().minorPageFault;
+    const rss = () => Number(require('fs').readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+    const perIteration = [];
+    for (let i = 0; i < 16; i++) {
+      const f = faults();
+      torch.ones([16 * 1024 * 1024]).dispose();
+      perIteration.push(faults() - f);
+    }
+    const big = torch.ones([32 * 1024 * 1024]);
+    big.dispose();
+    const kept = rss();
+    const released = torch.backends.cpu.releaseMemory();
+    const after = rss();
+    process.stdout.write(JSON.stringify({ policy: torch.backends.cpu.mallocPolicy(), faults: perIteration.slice(10), kept, after, released }));
+  `;
+  const run = (extra: NodeJS.ProcessEnv) => {
+    const { TORCHRNN_MALLOC: _a, GLIBC_TUNABLES: _b, MALLOC_ARENA_MAX: _c, ...env } = process.env;
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: __dirname, env: { ...env, ...extra }, encoding: 'utf8', timeout: 60000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { policy: torch.MallocPolicy; faults: number[]; kept: number; after: number; released: boolean };
+  };
+  before(function () {
+    // the sanitizer build allocates with the sanitizer's allocator: no policy to test
+    if (torch.backends.cpu.mallocPolicy().policy === 'other') this.skip();
+  });
+
+  it('large blocks freed and allocated again are reused without page faults; releaseMemory() gives them back', () => {
+    const r = run({});
+    assert.deepStrictEqual(r.policy, { policy: 'torchrnn', reason: '', mmapThreshold: 256 * 2 ** 20, trimThreshold: 512 * 2 ** 20 });
+    // 64 MiB is 16,384 pages: once reused, an iteration touches none anew
+    for (const f of r.faults) assert.ok(f < 1000, `page faults per iteration: ${r.faults.join(', ')}`);
+    assert.strictEqual(r.released, true);
+    assert.ok(r.kept - r.after > 150 * 2 ** 20, `RSS before/after releaseMemory(): ${r.kept} -> ${r.after}`);
+  });
+
+  it('TORCHRNN_MALLOC=default keeps glibc\'s thresholds: every iteration maps and faults its 64 MiB again', () => {
+    const r = run({ TORCHRNN_MALLOC: 'default' });
+    assert.deepStrictEqual(r.policy, { policy: 'glibc-default', reason: 'TORCHRNN_MALLOC=default', mmapThreshold: 0, trimThreshold: 0 });
+    for (const f of r.faults) assert.ok(f > 16000, `page faults per iteration: ${r.faults.join(', ')}`);
+  });
+
+  it('a glibc malloc setting of the user\'s own is left alone', () => {
+    assert.deepStrictEqual(run({ MALLOC_ARENA_MAX: '2' }).policy, { policy: 'user', reason: 'MALLOC_ARENA_MAX is set', mmapThreshold: 0, trimThreshold: 0 });
+    assert.deepStrictEqual(run({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576' }).policy,
+      { policy: 'user', reason: 'GLIBC_TUNABLES sets glibc.malloc tunables', mmapThreshold: 0, trimThreshold: 0 });
   });
 });

@@ -41,6 +41,17 @@ function blasOf(libs: string[]): string {
 interface Prebuild { file: string; glibc: string; libtorch: string; variant: string }
 interface Choice { kind: 'build' | 'prebuild' | null; file: string | null; found?: Found | null; refused: string[]; prebuilds?: Prebuild[] }
 
+/** The C allocator's policy (native/allocator.cc), as one line. */
+function mallocLine(p: torch.MallocPolicy): string {
+  const mib = (n: number) => `${n / 2 ** 20} MiB`;
+  switch (p.policy) {
+    case 'torchrnn': return `allocator: glibc malloc with torchrnn's thresholds (mmap ${mib(p.mmapThreshold)}, trim ${mib(p.trimThreshold)}; TORCHRNN_MALLOC=default for glibc's own)`;
+    case 'user': return `allocator: glibc malloc as you configured it (${p.reason}; torchrnn's thresholds not applied)`;
+    case 'glibc-default': return `allocator: glibc malloc with its default thresholds (${p.reason})`;
+    default: return `allocator: ${p.reason}`;
+  }
+}
+
 export function doctorLines(): string[] {
   const info = torch.buildInfo();
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -84,6 +95,7 @@ export function doctorLines(): string[] {
     `libtorch linked: ${info.libtorch} (${info.cuda ? 'CUDA' : 'CPU'})${linked.length ? ` from ${linked.join(', ')}` : ''}`,
     `BLAS: ${blasOf(libs)}`,
     `threads: libtorch intra-op ${torch.getNumThreads()} (of ${require('os').cpus().length} CPUs)`,
+    mallocLine(torch.backends.cpu.mallocPolicy()),
     `CUDA: ${info.cuda ? `available, ${torch.cuda.deviceCount()} device(s)` : 'not available (CPU-only libtorch, or no GPU visible)'}; cuDNN: ${info.cudnn ? 'available' : 'not available'}`,
     ...info.config.split('\n').filter((l) => /BLAS|LAPACK|MKL|OpenMP|CUDA|CuDNN/i.test(l) && !/Build settings/.test(l)).map((l) => `build: ${l.trim()}`),
   );

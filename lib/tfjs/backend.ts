@@ -8,18 +8,21 @@
  * the native tensor at 0), so `tf.memory()` counts exactly what is alive and `dispose`/`tidy`
  * free native memory at once.
  *
- * Reading: `readSync` copies on the JS thread (after queued torchrnn jobs, the ordering rule);
- * `read` copies on torchrnn's executor thread and resolves with the values.
+ * Reading: `readSync` copies on the JS thread once the tensor's data is written (in the
+ * asynchronous mode, after the queued job that writes it); `read` copies a small tensor whose
+ * data is there at once, anything else on torchrnn's executor thread after every queued job.
  *
- * Threads: everything here runs on the JS thread; kernels are synchronous libtorch calls.
+ * Threads: everything here runs on the JS thread; kernels are synchronous libtorch calls, or,
+ * in the asynchronous mode (lib/tfjs/queue.ts), jobs queued on torchrnn's executor.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
 import { SCALAR_TYPE } from '../dtype';
 import type { KernelHost, TensorData } from './kernel-host';
+import { usePacedFit } from './queue';
 import { installFusedRecurrentLayers } from './rnn';
-import { atenOwned, CODE } from './torch';
+import { atenOwned, CODE, release } from './torch';
 
 type BackendValues = tf.backend_util.BackendValues;
 
@@ -50,6 +53,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     this.data = new tf.DataStorage<TensorData>(this, tf.engine());
     // tfjs-layers may have been loaded after `torchrnn/tfjs`: route its recurrent layers now.
     installFusedRecurrentLayers();
+    usePacedFit();
   }
 
   // ---- storage ---------------------------------------------------------------------------
@@ -123,11 +127,12 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
   }
 
   private free(entry: TensorData): void {
-    if (entry.h !== null) native.dispose(entry.h);
+    if (entry.h !== null) release(entry.h);
     if (entry.recurrent) {
-      for (const h of entry.recurrent.saved) native.dispose(h);
-      native.dispose(entry.recurrent.kernel);
-      native.dispose(entry.recurrent.recurrentKernel);
+      for (const h of entry.recurrent.saved) release(h);
+      if (entry.recurrent.state) native.tfjsRecurrentRelease(entry.recurrent.state);
+      release(entry.recurrent.kernel);
+      release(entry.recurrent.recurrentKernel);
       entry.recurrent = undefined;
     }
     entry.h = null;
@@ -150,9 +155,9 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
-      try { return native.dataSync(real) as Float32Array; } finally { native.dispose(real); }
+      try { return native.readReady(real) as Float32Array; } finally { release(real); }
     }
-    return native.dataSync(e.h) as BackendValues;
+    return native.readReady(e.h) as BackendValues;
   }
 
   override async read(dataId: DataId): Promise<BackendValues> {
@@ -161,9 +166,9 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
-      try { return (await native.dataAsync(real)) as Float32Array; } finally { native.dispose(real); }
+      try { return (await native.readQueued(real)) as Float32Array; } finally { release(real); }
     }
-    return (await native.dataAsync(e.h)) as BackendValues;
+    return (await native.readQueued(e.h)) as BackendValues;
   }
 
   /** The values as a TensorBuffer (strings decoded), for kernels that work element by element. */
@@ -227,7 +232,7 @@ export function handleFromValues(values: BackendValues | null, shape: number[], 
     try {
       return atenOwned('view_as_complex', '', pairs) as TensorHandle;
     } finally {
-      native.dispose(pairs);
+      release(pairs);
     }
   }
   let src = sourceCode(arr);

@@ -41,8 +41,11 @@
  *   freed when the last tensor viewing it is disposed. tf.memory() counts as tfjs defines it.
  * - `memory()` is reliable (`unreliable: false`) and adds `numTorchTensors`/`numTorchBytes`, the
  *   native totals of the whole process's torchrnn tensors.
- * - `data()` copies on torchrnn's executor thread (after torchrnn's queued async jobs);
- *   `dataSync()` copies on the JS thread.
+ * - Kernels are queued on torchrnn's executor thread and return at once (the asynchronous mode,
+ *   lib/tfjs/queue.ts; `tf.env().set('TORCH_ASYNC_KERNELS', false)` turns it off): `dataSync()`
+ *   waits for the job that writes the tensor, `await data()` without blocking; an error only
+ *   the running kernel sees is thrown when its result is read. `data()` of a small tensor whose
+ *   data is there resolves at once (as on tfjs's CPU backend), otherwise it copies on the executor.
  * - Fused recurrent layers (lib/tfjs/rnn.ts): the gradient of tfjs's hardSigmoid is taken as 0
  *   at exactly y = 0 and y = 1 (tfjs's clipByValue passes it there): a measure-zero difference.
  *   tfjs's default orthogonal initializer needs tfjs-core's chained ops, which `@tensorflow/tfjs`
@@ -61,6 +64,7 @@ import './kernels/nn';
 import './kernels/image';
 import './kernels/strings';
 import { installFusedRecurrentLayers, fusedStats, useFusedLayers } from './rnn';
+import { ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, setQueueLimits, usePacedFit } from './queue';
 import { registerFileSystemHandlers } from './io-file';
 
 import type * as Layers from '@tensorflow/tfjs-layers';
@@ -70,7 +74,7 @@ import { node } from './node';
 
 export { TorchBackend };
 export type { TensorData } from './backend';
-export { fusedStats, useFusedLayers };
+export { fusedStats, useFusedLayers, ASYNC_FLAG, asyncKernels, queueIdle, queueWaits, setQueueLimits, usePacedFit };
 
 // ---- tfjs-node's module: tfjs-core, tfjs-layers, tfjs-converter (the union when installed) -------
 
@@ -219,6 +223,7 @@ function register(): void {
     if (tf.getKernel(config.kernelName, BACKEND) === undefined) tf.registerKernel(config);
   }
   installFusedRecurrentLayers();
+  usePacedFit();
 }
 register();
 // tfjs-node's file:// save and load routers (lib/tfjs/io-file.ts).

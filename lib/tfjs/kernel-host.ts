@@ -7,7 +7,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { TensorHandle } from '../binding';
+import type { SavedState, TensorHandle } from '../binding';
 
 /** What one DataId holds. */
 export interface TensorData {
@@ -21,8 +21,9 @@ export interface TensorData {
   /**
    * What a fused recurrent kernel saved for its gradient kernel (the activations of every
    * step and the weights), kept while its output lives (lib/tfjs/rnn.ts). Freed with the entry.
+   * A queued forward (the asynchronous mode) keeps them natively instead: `state`.
    */
-  recurrent?: { saved: TensorHandle[]; kernel: TensorHandle; recurrentKernel: TensorHandle; hasBias: boolean };
+  recurrent?: { saved: TensorHandle[]; state?: SavedState; kernel: TensorHandle; recurrentKernel: TensorHandle; hasBias: boolean };
 }
 
 /** The backend as a kernel uses it (TorchBackend's methods of the same names). */

@@ -26,6 +26,11 @@
  * StackedRNNCells) takes tfjs-layers' per-step path, unchanged. initialState, stateful layers,
  * returnState, returnSequences and goBackwards are supported, with and without masks.
  *
+ * In the asynchronous mode (lib/tfjs/queue.ts) the three kernels take their queued forms
+ * (tfjsRecurrentQueued, …: outputs allocated at once, the kernel run as a job on the executor),
+ * masks included; what the forward saved for the gradient then stays native (a SavedState,
+ * released with the forward's first output).
+ *
  * Finding tfjs-layers: importing `torchrnn/tfjs` and setting the backend patch every copy of
  * `@tensorflow/tfjs-layers` already loaded; `useFusedLayers(tf.layers)`-style explicit calls
  * (`useFusedLayers(require('@tensorflow/tfjs-layers'))`) cover other setups.
@@ -35,7 +40,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../binding';
 import type { KernelHost } from './kernel-host';
 import { BACKEND, float, KERNEL_NAMES, KERNELS, meta, T } from './kernels/common';
-import { adopt, atenOwned, inScope, own } from './torch';
+import { adopt, atenOwned, inScope, isQueued, own } from './torch';
 
 /**
  * How many times each fused kernel ran (forward, gradient; `masked`: forward calls with a mask,
@@ -70,8 +75,8 @@ function forwardKernel(kind: Kind) {
     const kernel = get('kernel') as TensorHandle;
     const recurrentKernel = get('recurrentKernel') as TensorHandle;
     const mask = inputs.mask === undefined ? null : T(b, inputs.mask as TensorInfo);
-    const [sequence, h, c, saved] = native.tfjsRecurrent(KINDS[kind].code, get('x') as TensorHandle, get('h0'), get('c0'),
-      kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record, mask);
+    const [sequence, h, c, saved] = (isQueued() ? native.tfjsRecurrentQueued : native.tfjsRecurrent)(KINDS[kind].code, get('x') as TensorHandle,
+      get('h0'), get('c0'), kernel, recurrentKernel, get('bias'), a.activation, a.recurrentActivation, a.goBackwards, a.record, mask);
     fusedStats[kind]++;
     if (mask !== null) fusedStats.masked++;
     const outputs = [sequence, h, c].filter((x): x is TensorHandle => x !== null).map((x) => {
@@ -81,7 +86,8 @@ function forwardKernel(kind: Kind) {
     if (saved !== null) {
       // The gradient kernel finds these through the first output (tfjs saves it for the gradient).
       const keep = (w: TensorHandle) => atenOwned('detach', '', w) as TensorHandle;
-      b.entry(outputs[0].dataId).recurrent = { saved, kernel: keep(kernel), recurrentKernel: keep(recurrentKernel), hasBias: inputs.bias !== undefined };
+      const state = Array.isArray(saved) ? { saved } : { saved: [], state: saved };
+      b.entry(outputs[0].dataId).recurrent = { ...state, kernel: keep(kernel), recurrentKernel: keep(recurrentKernel), hasBias: inputs.bias !== undefined };
     }
     return outputs;
   });
@@ -100,8 +106,11 @@ function gradKernel(kind: Kind) {
     const a = attrs as unknown as RecurrentAttrs;
     const rec = savedBy(b, inputs.sequence as TensorInfo, `${KINDS[kind].kernel}Grad`);
     const dy = (n: string) => (inputs[n] === undefined ? null : float(T(b, inputs[n] as TensorInfo)));
-    const grads = native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
-      a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
+    const grads = rec.state || isQueued()
+      ? native.tfjsRecurrentBackwardQueued(KINDS[kind].code, rec.state ?? rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+        a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'))
+      : native.tfjsRecurrentBackward(KINDS[kind].code, rec.saved, rec.kernel, rec.recurrentKernel, rec.hasBias, a.activation,
+        a.recurrentActivation, a.goBackwards, dy('dSequence') as TensorHandle, dy('dH') as TensorHandle, dy('dC'));
     fusedStats[`${kind}Grad` as keyof typeof fusedStats]++;
     // Native order: x, h0, c0, kernel, recurrentKernel, bias; returned in the order of inputNames
     // but 'mask' (its zero gradient is made in the gradient function, only if asked for).
@@ -122,7 +131,8 @@ function inputGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   return inScope(() => {
     const b = backend as KernelHost;
     const rec = savedBy(b, inputs.sequence as TensorInfo, 'a recurrent InputGrad kernel');
-    const dx = own(native.tfjsRecurrentInputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
+    const inputGrad = isQueued() ? native.tfjsRecurrentInputGradQueued : native.tfjsRecurrentInputGrad;
+    const dx = own(inputGrad(float(T(b, inputs.dProjection as TensorInfo)), rec.kernel, (attrs as unknown as RecurrentAttrs).goBackwards));
     adopt(dx);
     return b.makeOutput(dx, meta(dx)[1], 'float32');
   });

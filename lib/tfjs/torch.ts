@@ -6,7 +6,12 @@
  * Ownership: a handle returned by `aten()` inside a kernel belongs to the kernel's scope and is
  * disposed when the kernel returns, unless `adopt()` claimed it (a kernel output). Outside a
  * kernel scope the caller owns what `aten()` returns. JS thread only.
+ *
+ * Asynchronous mode (the `TORCH_ASYNC_KERNELS` flag, read when a kernel starts): `aten()` calls
+ * `native.callQueued`, which returns the output at once and writes its data on torchrnn's
+ * executor thread, in call order (native/queue.h); see lib/tfjs/queue.ts.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataType } from '@tensorflow/tfjs-core';
 import { atenOp, isTensorHandle, native, TensorHandle } from '../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../dtype';
@@ -28,20 +33,51 @@ export function dtypeOfCode(code: number): DataType {
   }
 }
 
-const ops = new Map<string, number>();
+/**
+ * The tf.env() flag of the asynchronous mode: kernels are queued on torchrnn's executor and
+ * return at once; only synchronous reads wait. Default: on, unless the environment variable
+ * TORCHRNN_TFJS_ASYNC is `0`.
+ */
+export const ASYNC_FLAG = 'TORCH_ASYNC_KERNELS';
+try {
+  tf.env().registerFlag(ASYNC_FLAG, () => (typeof process === 'undefined' ? true : process.env.TORCHRNN_TFJS_ASYNC !== '0'));
+} catch {
+  // registered by another copy of this module
+}
 
-/** The dispatcher index of aten::name.overload (looked up once). */
+/** Whether the current kernel runs in the asynchronous mode (set when a kernel scope opens). */
+let queued = false;
+export function isQueued(): boolean { return queued; }
+
+/** Whether a handle's data is written (no queued job still writes it). */
+export function isReady(h: TensorHandle): boolean { return native.isReady(h); }
+
+/**
+ * [dtype, rank, ...shape] of `metaOf`: callQueued writes its result's there, and meta() reads it
+ * without another native call (out() asks for the meta of the result it was just given).
+ */
+const metaBuffer = new Float64Array(66);
+native.setMetaBuffer(metaBuffer);
+let metaOf: unknown = null;
+
+const ops = new Map<string, Map<string, number>>();
+
+/** The dispatcher index of aten::name.overload (looked up once; no key string built per call). */
 export function opId(name: string, overload: string): number {
-  const key = `${name}.${overload}`;
-  let id = ops.get(key);
+  let byOverload = ops.get(name);
+  if (byOverload === undefined) {
+    byOverload = new Map();
+    ops.set(name, byOverload);
+  }
+  let id = byOverload.get(overload);
   if (id === undefined) {
     id = atenOp(name, overload);
-    ops.set(key, id);
+    byOverload.set(overload, id);
   }
   return id;
 }
 
-interface Scope { handles: TensorHandle[]; kept: Set<TensorHandle> }
+interface Scope { handles: TensorHandle[]; kept: TensorHandle[] }
 let scope: Scope | null = null;
 
 export function isHandle(x: unknown): x is TensorHandle {
@@ -57,7 +93,13 @@ function collect(r: unknown): void {
 /** Calls aten::name.overload; tensor results are owned by the current kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function aten(name: string, overload: string, ...args: unknown[]): any {
-  const r = native.call(opId(name, overload), ...args);
+  let r;
+  if (queued) {
+    r = native.callQueued(opId(name, overload), ...args);
+    metaOf = r;  // callQueued wrote its result's meta into metaBuffer
+  } else {
+    r = native.call(opId(name, overload), ...args);
+  }
   collect(r);
   return r;
 }
@@ -65,7 +107,10 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
 /** Calls aten::name.overload; the caller owns the result even inside a kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function atenOwned(name: string, overload: string, ...args: unknown[]): any {
-  return native.call(opId(name, overload), ...args);
+  if (!queued) return native.call(opId(name, overload), ...args);
+  const r = native.callQueued(opId(name, overload), ...args);
+  metaOf = r;
+  return r;
 }
 
 /** A new libtorch tensor from JS values (owned by the current kernel scope). */
@@ -81,25 +126,32 @@ export function own<T>(h: T): T {
   return h;
 }
 
+/** Frees a handle (lib/tfjs frees through here: metaOf must not outlive it, natives reuse handles). */
+export function release(h: TensorHandle): void {
+  if (h === metaOf) metaOf = null;
+  native.dispose(h);
+}
+
 /** Makes `h` survive the current kernel scope (it became a kernel output). */
 export function adopt(h: TensorHandle): void {
-  if (scope !== null) scope.kept.add(h);
+  if (scope !== null) scope.kept.push(h);
 }
 
 /** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
 export function inScope<T>(fn: () => T): T {
   const outer = scope;
-  const s: Scope = { handles: [], kept: new Set() };
+  if (outer === null) queued = tf.env().getBool(ASYNC_FLAG) as boolean;
+  const s: Scope = { handles: [], kept: [] };
   scope = s;
   try {
     return fn();
   } finally {
     scope = outer;
     for (const h of s.handles) {
-      if (s.kept.has(h)) {
-        if (outer !== null) outer.kept.add(h);
+      if (s.kept.includes(h)) {
+        if (outer !== null) outer.kept.push(h);
       } else {
-        native.dispose(h);
+        release(h);
       }
     }
   }
@@ -107,6 +159,23 @@ export function inScope<T>(fn: () => T): T {
 
 /** [dtype code, shape] of a handle. */
 export function meta(h: TensorHandle): [number, number[]] {
-  const m = native.meta(h);
-  return [m[0], m[1]];
+  let rank: number;
+  if (h === metaOf && metaBuffer[1] >= 0) {
+    rank = metaBuffer[1];
+  } else {
+    rank = native.metaInto(h, metaBuffer);
+    metaOf = h;
+  }
+  const shape = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) shape[i] = metaBuffer[2 + i];
+  return [metaBuffer[0], shape];
+}
+
+/** The dtype code of a handle. */
+export function dtypeCode(h: TensorHandle): number {
+  if (h !== metaOf || metaBuffer[1] < 0) {
+    native.metaInto(h, metaBuffer);
+    metaOf = h;
+  }
+  return metaBuffer[0];
 }

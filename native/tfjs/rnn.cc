@@ -1,6 +1,7 @@
 #include "rnn.h"
 
 #include "../nn/fused/fused.h"
+#include "../queue.h"
 #include "../tensor.h"
 
 namespace trnn {
@@ -40,7 +41,7 @@ void InputWeightGrads(Grads& out, const torch::Tensor& x, const torch::Tensor& d
 // hPrev) · rk2 (one mm), the state pass (GruTfjsState). Saved: x, h0, sequence [B, T, U],
 // gates [T, B, 3U] (z, r, hh), r * hPrev [B, T, U] (and the mask).
 Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
-                  const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask) {
+                  const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask, const torch::Tensor& seqOut) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
   const auto opts = x.options();
   const torch::Tensor xg = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 3 * units});
@@ -49,7 +50,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
   torch::Tensor hg = torch::empty({batch, 2 * units}, opts), rhw = torch::empty({batch, units}, opts);
   torch::Tensor gates = torch::empty({save ? steps : 1, batch, 3 * units}, opts);
   torch::Tensor rh = torch::empty({batch, save ? steps : 1, units}, opts);
-  torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, opts);
   const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
   torch::Tensor h = h0;
   const float* hPrev = h0.data_ptr<float>();
@@ -85,7 +86,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
 // gradient of r * hPrev, one pass for dr, and one mm (added) for dh through rk1 (the passes:
 // gate_kernels::GruTfjsBackwardGates / Reset).
 Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, int recAct,
-                  const torch::Tensor& dSeq, const torch::Tensor& dH) {
+                  const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dProjOut) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2), &gates = s.at(3), &rh = s.at(4);
   const torch::Tensor mask = s.size() > kSavedGru ? s[kSavedGru] : torch::Tensor();
   const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
@@ -93,7 +94,7 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
   const torch::Tensor dSeqC = dSeq.contiguous(), h0C = h0.contiguous();
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), drh = torch::empty({batch, units}, seq.options());
   // dz, dr, dhh: the projection's gradient, batch-major as x (the weight gradients need no copies)
-  torch::Tensor dXG = torch::empty({batch, steps, 3 * units}, seq.options());
+  torch::Tensor dXG = BufferOr(dProjOut, {batch, steps, 3 * units}, seq.options());
   const int64_t grain = RowGrain(8 * units);
   for (int64_t t = steps - 1; t >= 0; t--) {
     gate_kernels::GruTfjsGradRows rows{gates.data_ptr<float>() + t * batch * 3 * units, 3 * units,
@@ -120,12 +121,12 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
 
 // Per step one mm and one pass (gate_kernels::RnnForward). Saved: x, h0, sequence (and the mask).
 Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
-                     const torch::Tensor& bias, int act, bool save, const torch::Tensor& mask) {
+                     const torch::Tensor& bias, int act, bool save, const torch::Tensor& mask, const torch::Tensor& seqOut) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
   const torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, units});
   const torch::Tensor rec = recurrent.contiguous(), h0 = h0In.contiguous();
   torch::Tensor hw = torch::empty({batch, units}, x.options());
-  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, x.options());
   const float* maskP = mask.defined() ? mask.data_ptr<float>() : nullptr;
   torch::Tensor h = h0;
   const float* hPrev = h0.data_ptr<float>();
@@ -151,13 +152,13 @@ Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const to
 }
 
 Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& recurrent, bool hasBias, int act, const torch::Tensor& dSeq,
-                     const torch::Tensor& dH) {
+                     const torch::Tensor& dH, const torch::Tensor& dProjOut) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &seq = s.at(2);
   const torch::Tensor mask = s.size() > kSavedSimple ? s[kSavedSimple] : torch::Tensor();
   const int64_t batch = seq.size(0), steps = seq.size(1), units = seq.size(2);
   const torch::Tensor dSeqC = dSeq.contiguous(), recurrentT = recurrent.t();
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous);
-  torch::Tensor dZ = torch::empty({batch, steps, units}, seq.options());  // batch-major as x
+  torch::Tensor dZ = BufferOr(dProjOut, {batch, steps, units}, seq.options());  // batch-major as x
   for (int64_t t = steps - 1; t >= 0; t--) {
     // dz = (dh + dSeq) * act'(h) (gate_kernels::RnnBackward); then dh for step t-1 = dz ·
     // recurrentᵀ (added to the masked rows' passed-through gradient)
@@ -187,8 +188,11 @@ torch::Tensor MaskRows(const torch::Tensor& mask, const torch::Tensor& x, bool g
   return m.contiguous();
 }
 
+// seqOut (optional): the [B, T, U] buffer the fused recurrences write the sequence into (the
+// queued forms' output; libtorch's at::lstm path returns its own).
 Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
-               const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save, const torch::Tensor& maskIn) {
+               const torch::Tensor& bias, int act, int recAct, bool goBackwards, bool save, const torch::Tensor& maskIn,
+               const torch::Tensor& seqOut = torch::Tensor()) {
   if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
   // no initial state: zeros
   if (!h.defined()) h = torch::zeros({x.size(0), recurrent.size(0)}, x.options());
@@ -207,14 +211,14 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
                             /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/true);
         return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0), {}};
       }
-      return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save, mask);
+      return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save, mask, seqOut);
     case kGru: {
-      Result r = ForwardGru(x, h, kernel, recurrent, bias, act, recAct, save, mask);
+      Result r = ForwardGru(x, h, kernel, recurrent, bias, act, recAct, save, mask, seqOut);
       r.c = c;
       return r;
     }
     case kSimple: {
-      Result r = ForwardSimple(x, h, kernel, recurrent, bias, act, save, mask);
+      Result r = ForwardSimple(x, h, kernel, recurrent, bias, act, save, mask, seqOut);
       r.c = c;
       return r;
     }
@@ -223,15 +227,19 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
   }
 }
 
+// dProjOut (optional): the buffer the projection's gradient is written into: [T, B, 4U] for the
+// LSTM (dProjection is its transpose), [B, T, G*U] for the others.
 Grads Backward(int kind, const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
-               int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc) {
+               int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc,
+               const torch::Tensor& dProjOut = torch::Tensor()) {
   const size_t base = kind == kLstm ? kSavedLstm : kind == kGru ? kSavedGru : kSavedSimple;
   if (kind < kLstm || kind > kSimple || s.size() < base || s.size() > base + 1) throw std::invalid_argument("bad saved activations");
   for (const torch::Tensor& t : s) {
     if (!t.device().is_cpu() || t.scalar_type() != at::kFloat) throw std::invalid_argument("the fused recurrent gradients take float32 CPU tensors");
   }
-  if (kind == kLstm) return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc);
-  Grads g = kind == kSimple ? BackwardSimple(s, recurrent, hasBias, act, dSeq, dh) : BackwardGru(s, recurrent, hasBias, act, recAct, dSeq, dh);
+  if (kind == kLstm) return BackwardLstm(s, kernel, recurrent, hasBias, act, recAct, dSeq, dh, dc, dProjOut);
+  Grads g = kind == kSimple ? BackwardSimple(s, recurrent, hasBias, act, dSeq, dh, dProjOut)
+                            : BackwardGru(s, recurrent, hasBias, act, recAct, dSeq, dh, dProjOut);
   g.dc0 = dc;
   return g;
 }
@@ -294,12 +302,195 @@ Napi::Value RecurrentInputGrad(const Napi::CallbackInfo& info) {
   return TensorHandle::New(info.Env(), dx.contiguous());
 }
 
+// ---- queued forms (native/queue.h: the TensorFlow.js backend's asynchronous mode) ----------------
+// The same kernels as jobs on the executor: the outputs are allocated here with the shapes the
+// inputs give, the job runs the kernel, which writes the large ones (the sequence, the
+// projection's gradient) in place and the rest is copied in (a second buffer of the large ones
+// and its copy cost ~10 % of a training step: fresh pages from the allocator every step). What
+// the forward saves for the gradient stays native, in a SavedState the JS side holds as an
+// external.
+
+// Jobs hold their own reference: released by JS (its reference dropped), it lives until the
+// last queued job that uses it has run.
+struct SavedState {
+  std::mutex mu;
+  std::vector<torch::Tensor> saved;
+  std::shared_ptr<const ErrorInfo> error;  // the forward job's, when it failed
+};
+using SavedPtr = std::shared_ptr<SavedState>;
+
+static Napi::Value NewSavedState(Napi::Env env, const SavedPtr& state) {
+  return Napi::External<SavedPtr>::New(env, new SavedPtr(state), [](Napi::Env, SavedPtr* p) { delete p; });
+}
+
+// The state behind a SavedState external; throws for one already released.
+static SavedPtr SavedStateOf(const Napi::Value& v) {
+  if (!v.IsExternal()) return nullptr;
+  SavedPtr* p = v.As<Napi::External<SavedPtr>>().Data();
+  if (p == nullptr || !*p) throw std::invalid_argument("the recurrent forward's saved state was released (its output was disposed)");
+  return *p;
+}
+
+// Copies a kernel's result into a queued output, unless the kernel wrote it there already.
+static void Into(torch::Tensor& out, const torch::Tensor& result) {
+  if (result.data_ptr() == out.data_ptr() && result.sizes() == out.sizes() && result.strides() == out.strides()) return;
+  out.copy_(result);
+}
+
+// What Forward would refuse, checked at once from the shapes and dtypes (the job runs later).
+static void CheckInput(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& kernel, const torch::Tensor& recurrent,
+                       const torch::Tensor& mask, bool save) {
+  if (x.dim() != 3) throw std::invalid_argument("expected a 3-D input [batch, time, features]");
+  if (save && x.size(1) == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
+  if (!AllFloatCpu({&x, &kernel, &recurrent}) || (h0.defined() && !AllFloatCpu({&h0}))) {
+    throw std::invalid_argument("the fused recurrent layers take float32 CPU tensors");
+  }
+  if (mask.defined() && mask.numel() != x.size(0) * x.size(1)) throw std::invalid_argument("the mask must be [batch, time] or [batch, time, 1]");
+}
+
+// tfjsRecurrentQueued(...tfjsRecurrent's arguments, mask included) -> [sequence, hT, cT | null, saved | null]
+Napi::Value RecurrentQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  torch::Tensor x = TensorHandle::Get(info[1]), h0 = OptTensor(info[2]), c0 = OptTensor(info[3]);
+  torch::Tensor kernel = TensorHandle::Get(info[4]), recurrent = TensorHandle::Get(info[5]), bias = OptTensor(info[6]);
+  int act = info[7].As<Napi::Number>().Int32Value(), recAct = info[8].As<Napi::Number>().Int32Value();
+  bool goBackwards = info[9].As<Napi::Boolean>().Value(), save = info[10].As<Napi::Boolean>().Value();
+  torch::Tensor mask = OptTensor(info[11]);
+  CheckInput(x, h0, kernel, recurrent, mask, save);
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  const bool lstm = kind == kLstm;
+  auto opts = x.options();
+  torch::Tensor seq = queue::Output({batch, steps, units}, opts), h = queue::Output({batch, units}, opts);
+  torch::Tensor c = lstm ? queue::Output({batch, units}, opts) : torch::Tensor();
+  SavedPtr state = save ? std::make_shared<SavedState>() : nullptr;
+  std::vector<torch::Tensor> outputs{seq, h};
+  if (lstm) outputs.push_back(c);
+  std::vector<torch::Tensor> inputs{x, kernel, recurrent};
+  for (const torch::Tensor& t : {h0, c0, bias, mask}) {
+    if (t.defined()) inputs.push_back(t);
+  }
+  uint64_t ready = queue::Enqueue(
+      env, inputs, outputs,
+      [=]() mutable {
+        // the fused recurrences write the sequence into `seq` (no second buffer, no copy)
+        Result r = Forward(kind, x, h0, c0, kernel, recurrent, bias, act, recAct, goBackwards, save, mask, seq);
+        Into(seq, r.sequence);
+        Into(h, r.h);
+        if (lstm) Into(c, r.c);
+        if (state) {
+          std::lock_guard<std::mutex> lock(state->mu);
+          state->saved = std::move(r.saved);
+        }
+      },
+      [state](const std::shared_ptr<const ErrorInfo>& e) {
+        if (!state) return;
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->error = e;
+      });
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, TensorHandle::New(env, seq, ready));
+  out.Set(1u, TensorHandle::New(env, h, ready));
+  out.Set(2u, lstm ? TensorHandle::New(env, c, ready) : env.Null());
+  out.Set(3u, state ? NewSavedState(env, state) : env.Null());
+  return out;
+}
+
+// tfjsRecurrentRelease(saved): drops JS's reference to what a queued forward saved (freed now,
+// or when the last queued job that uses it has run).
+Napi::Value RecurrentRelease(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) {
+    if (SavedPtr* p = info[0].As<Napi::External<SavedPtr>>().Data()) p->reset();
+  }
+  return info.Env().Undefined();
+}
+
+// tfjsRecurrentBackwardQueued(kind, saved (a queued forward's, or an array of handles), ...the
+// rest of tfjsRecurrentBackward's arguments) -> the same six gradients.
+Napi::Value RecurrentBackwardQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  SavedPtr state = SavedStateOf(info[1]);
+  std::vector<torch::Tensor> savedNow;
+  if (!state) {
+    Napi::Array a = info[1].As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); k++) savedNow.push_back(TensorHandle::Get(a.Get(k)));
+  }
+  torch::Tensor kernel = TensorHandle::Get(info[2]), recurrent = TensorHandle::Get(info[3]);
+  bool hasBias = info[4].As<Napi::Boolean>().Value();
+  int act = info[5].As<Napi::Number>().Int32Value(), recAct = info[6].As<Napi::Number>().Int32Value();
+  // info[7], goBackwards: the saved activations are in processing order already
+  torch::Tensor dSeq = TensorHandle::Get(info[8]), dH = TensorHandle::Get(info[9]), dC = OptTensor(info[10]);
+  if (dSeq.dim() != 3) throw std::invalid_argument("expected a 3-D sequence gradient [batch, time, units]");
+  const bool lstm = kind == kLstm;
+  const int64_t batch = dSeq.size(0), steps = dSeq.size(1), units = recurrent.size(0), gu = kernel.size(1);
+  auto opts = dSeq.options();
+  // The projection's gradient is written in place by the kernel: the LSTM's is the transpose of
+  // its [T, B, 4U] gate gradients (as tfjsRecurrentBackward returns it), the others' [B, T, G*U].
+  torch::Tensor dProjBuf = lstm ? queue::Output({steps, batch, gu}, opts) : queue::Output({batch, steps, gu}, opts);
+  torch::Tensor dProj = lstm ? dProjBuf.transpose(0, 1) : dProjBuf, dh0 = queue::Output({batch, units}, opts);
+  torch::Tensor dc0 = lstm ? queue::Output({batch, units}, opts) : torch::Tensor();
+  torch::Tensor dKernel = queue::Output(kernel.sizes(), opts), dRec = queue::Output(recurrent.sizes(), opts);
+  torch::Tensor dBias = hasBias ? queue::Output({gu}, opts) : torch::Tensor();
+  std::vector<torch::Tensor> outputs{dProj, dh0, dKernel, dRec};
+  if (lstm) outputs.push_back(dc0);
+  if (hasBias) outputs.push_back(dBias);
+  std::vector<torch::Tensor> inputs{kernel, recurrent, dSeq, dH};
+  if (dC.defined()) inputs.push_back(dC);
+  for (const torch::Tensor& t : savedNow) inputs.push_back(t);
+  uint64_t ready = queue::Enqueue(env, inputs, outputs, [=]() mutable {
+    std::vector<torch::Tensor> saved = savedNow;
+    if (state) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (state->error) throw CodedError(state->error->code, state->error->message);
+      saved = state->saved;
+    }
+    torch::NoGradGuard noGrad;
+    torch::Tensor dc = dC.defined() ? dC : torch::zeros_like(dH);
+    Grads g = Backward(kind, saved, kernel, recurrent, hasBias, act, recAct, dSeq, dH, dc, dProjBuf);
+    Into(dProj, g.dProjection);
+    Into(dh0, g.dh0);
+    if (lstm) Into(dc0, g.dc0);
+    Into(dKernel, g.dKernel);
+    Into(dRec, g.dRecurrent);
+    if (hasBias) Into(dBias, g.dBias);
+  });
+  Napi::Array out = Napi::Array::New(env, 6);
+  out.Set(0u, TensorHandle::New(env, dProj, ready));
+  out.Set(1u, TensorHandle::New(env, dh0, ready));
+  out.Set(2u, lstm ? TensorHandle::New(env, dc0, ready) : env.Null());
+  out.Set(3u, TensorHandle::New(env, dKernel, ready));
+  out.Set(4u, TensorHandle::New(env, dRec, ready));
+  out.Set(5u, hasBias ? TensorHandle::New(env, dBias, ready) : env.Null());
+  return out;
+}
+
+// tfjsRecurrentInputGradQueued(dProjection, kernel, goBackwards) -> dx
+Napi::Value RecurrentInputGradQueued(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::Tensor dProj = TensorHandle::Get(info[0]), kernel = TensorHandle::Get(info[1]);
+  bool goBackwards = info[2].As<Napi::Boolean>().Value();
+  if (dProj.dim() != 3) throw std::invalid_argument("expected a 3-D projection gradient [batch, time, gates * units]");
+  torch::Tensor dx = queue::Output({dProj.size(0), dProj.size(1), kernel.size(0)}, dProj.options());
+  uint64_t ready = queue::Enqueue(env, {dProj, kernel}, {dx}, [=]() mutable {
+    torch::NoGradGuard noGrad;
+    torch::Tensor r = torch::matmul(dProj, kernel.t());
+    if (goBackwards) r = r.flip({1});
+    dx.copy_(r);
+  });
+  return TensorHandle::New(env, dx, ready);
+}
+
 }  // namespace tfjs_rnn
 
 void InitTfjs(Napi::Env env, Napi::Object exports) {
   ExportOrdered<tfjs_rnn::Recurrent>(env, exports, "tfjsRecurrent");
   ExportOrdered<tfjs_rnn::RecurrentBackward>(env, exports, "tfjsRecurrentBackward");
   ExportOrdered<tfjs_rnn::RecurrentInputGrad>(env, exports, "tfjsRecurrentInputGrad");
+  Export<tfjs_rnn::RecurrentQueued>(env, exports, "tfjsRecurrentQueued");
+  Export<tfjs_rnn::RecurrentBackwardQueued>(env, exports, "tfjsRecurrentBackwardQueued");
+  Export<tfjs_rnn::RecurrentInputGradQueued>(env, exports, "tfjsRecurrentInputGradQueued");
+  Export<tfjs_rnn::RecurrentRelease>(env, exports, "tfjsRecurrentRelease");
   // lib/tfjs/rnn.ts fuses masked layers only with an addon whose tfjsRecurrent takes the mask
   exports.Set("tfjsRecurrentMasks", Napi::Boolean::New(env, true));
 }

@@ -31,7 +31,13 @@
 // input projection of all steps as one matmul up front, then per step one matmul and one
 // vectorized gate pass (gate_kernels.h; the GRU: two of each, around its reset gate).
 //
-// Threads: JS thread, synchronous (tfjs kernels are synchronous); ordered after queued jobs.
+// tfjsRecurrentQueued / tfjsRecurrentBackwardQueued / tfjsRecurrentInputGradQueued: the same
+//   arguments and results for the backend's asynchronous mode (native/queue.h): shapes checked
+//   and outputs allocated at once, the kernel run later as a job on the executor; the forward
+//   returns an opaque SavedState (released by tfjsRecurrentRelease) instead of saved handles.
+//
+// Threads: JS thread; the plain forms are synchronous and ordered after queued jobs, the queued
+// forms return at once and run on the executor in call order.
 #pragma once
 #include "../addon.h"
 

@@ -7,9 +7,9 @@ import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../../dtype';
 import type { KernelHost } from '../kernel-host';
-import { adopt, aten, CODE, dtypeOfCode, fromData, inScope, meta } from '../torch';
+import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inScope, isQueued, isReady, meta, release } from '../torch';
 
-export { aten, CODE, fromData, meta };
+export { aten, CODE, dtypeCode, fromData, isQueued, isReady, meta };
 export type H = TensorHandle;
 export const BACKEND = 'torch';
 
@@ -66,7 +66,7 @@ export function out(b: KernelHost, h: H, dtype?: DataType): TensorInfo {
 
 /** Casts to a tfjs dtype (complex64 → float32 keeps the real part, as tfjs's cast does). */
 export function cast(h: H, dtype: DataType): H {
-  const code = meta(h)[0];
+  const code = dtypeCode(h);
   const to = CODE[dtype as keyof typeof CODE];
   if (code === to) return h;
   if ((code === CODE.complex64 || code === COMPLEX_SCALAR_TYPE.complex128) && to !== CODE.complex64) return aten('to', 'dtype', aten('real', '', h), to, false, false, null);
@@ -75,11 +75,14 @@ export function cast(h: H, dtype: DataType): H {
 }
 
 export function castCode(h: H, code: number): H {
-  return meta(h)[0] === code ? h : aten('to', 'dtype', h, code, false, false, null);
+  return dtypeCode(h) === code ? h : aten('to', 'dtype', h, code, false, false, null);
 }
 
 /** A float32 version (int and bool tensors are converted). */
 export function float(h: H): H { return castCode(h, SCALAR_TYPE.float32); }
+
+/** float(h) for a handle whose tfjs dtype is known (no native call for a float32 one). */
+export function floatAs(h: H, dtype: DataType): H { return dtype === 'float32' ? h : float(h); }
 
 /** An int64 version (libtorch's index type). */
 export function long(h: H): H { return castCode(h, SCALAR_TYPE.int64); }
@@ -141,12 +144,12 @@ export function gradOf(f: (...xs: H[]) => H, xs: H[], wrt: number[], dy: H): H[]
       return l;
     });
     const y = f(...leaves);
-    const grads = native.grad([y], wrt.map((i) => leaves[i]), [castCode(dy, meta(y)[0])], false, false, true);
+    const grads = native.grad([y], wrt.map((i) => leaves[i]), [castCode(dy, dtypeCode(y))], false, false, true);
     return grads.map((g, k) => {
       if (g === null) return aten('zeros_like', '', leaves[wrt[k]], null, null, null, null, null);
       // native.grad returns new handles: hand them to the kernel scope.
       const r = aten('detach', '', g);
-      native.dispose(g);
+      release(g);
       return r;
     });
   } finally {

@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
-import { aten, cast, CODE, float, fromData, full, H, kernel, meta, out, T } from './common';
+import { aten, cast, CODE, dtypeCode, float, floatAs, fromData, full, H, kernel, out, T } from './common';
 
 /** A unary float kernel: int and bool inputs are computed in float32, as tfjs's ops cast them. */
 function unaryFloat(name: string, f: (x: H) => H): void {
-  kernel(name, ({ x }, b) => out(b, f(float(T(b, x))), 'float32'));
+  kernel(name, ({ x }, b) => out(b, f(floatAs(T(b, x), x.dtype)), 'float32'));
 }
 
 /** A unary kernel that keeps the input dtype (abs, neg, …). */
@@ -47,7 +47,7 @@ unarySame('Square', (x) => aten('mul', 'Tensor', x, x));
 // tfjs: sign(NaN) = 0.
 unarySame('Sign', (x) => {
   const s = aten('sign', '', x);
-  return meta(x)[0] === CODE.float32 ? aten('where', 'self', aten('isnan', '', x), 0.0, s) : s;
+  return dtypeCode(x) === CODE.float32 ? aten('where', 'self', aten('isnan', '', x), 0.0, s) : s;
 });
 unarySame('Relu', (x) => aten('relu', '', x));
 unarySame('Relu6', (x) => aten('clamp', '', x, 0, 6));
@@ -147,13 +147,15 @@ function upcast(a: DataType, b: DataType): DataType {
   return a === 'bool' && b === 'bool' ? 'bool' : a;
 }
 
-/** bool operands are promoted to int32 for arithmetic, as tfjs computes them. */
-function num(h: H): H { return meta(h)[0] === CODE.bool ? cast(h, 'int32') : h; }
+/** bool operands are promoted to int32 for arithmetic, as tfjs computes them (d: h's tfjs dtype, when known). */
+function num(h: H, d?: DataType): H {
+  return (d === undefined ? dtypeCode(h) === CODE.bool : d === 'bool') ? cast(h, 'int32') : h;
+}
 
-binary('Add', (a, b) => aten('add', 'Tensor', num(a), num(b), 1));
-binary('Sub', (a, b) => aten('sub', 'Tensor', num(a), num(b), 1));
-binary('Multiply', (a, b) => aten('mul', 'Tensor', num(a), num(b)));
-binary('RealDiv', (a, b) => aten('div', 'Tensor', float(a), float(b)), (a, b) => (a === 'complex64' || b === 'complex64' ? 'complex64' : 'float32'));
+binary('Add', (a, b, ad, bd) => aten('add', 'Tensor', num(a, ad), num(b, bd), 1));
+binary('Sub', (a, b, ad, bd) => aten('sub', 'Tensor', num(a, ad), num(b, bd), 1));
+binary('Multiply', (a, b, ad, bd) => aten('mul', 'Tensor', num(a, ad), num(b, bd)));
+binary('RealDiv', (a, b, ad, bd) => aten('div', 'Tensor', floatAs(a, ad), floatAs(b, bd)), (a, b) => (a === 'complex64' || b === 'complex64' ? 'complex64' : 'float32'));
 binary('FloorDiv', (a, b, ad, bd) => {
   if (ad === 'int32' && bd === 'int32') {
     // Integer floor division: libtorch throws on a zero divisor; tfjs gives 0 (Infinity → int32).
@@ -163,8 +165,8 @@ binary('FloorDiv', (a, b, ad, bd) => {
   }
   return aten('div', 'Tensor_mode', float(a), float(b), 'floor');
 });
-binary('Maximum', (a, b) => aten('maximum', '', num(a), num(b)));
-binary('Minimum', (a, b) => aten('minimum', '', num(a), num(b)));
+binary('Maximum', (a, b, ad, bd) => aten('maximum', '', num(a, ad), num(b, bd)));
+binary('Minimum', (a, b, ad, bd) => aten('minimum', '', num(a, ad), num(b, bd)));
 binary('Mod', (a, b, ad, bd) => {
   if (ad === 'int32' && bd === 'int32') {
     const zero = aten('eq', 'Scalar', b, 0);
@@ -178,10 +180,10 @@ binary('Pow', (a, b, ad, bd) => {
     // libtorch refuses negative integer powers of integers; tfjs computes them in floats.
     return aten('pow', 'Tensor_Tensor', float(a), float(b));
   }
-  return aten('pow', 'Tensor_Tensor', num(a), num(b));
+  return aten('pow', 'Tensor_Tensor', num(a, ad), num(b, bd));
 });
-binary('SquaredDifference', (a, b) => {
-  const d = aten('sub', 'Tensor', num(a), num(b), 1);
+binary('SquaredDifference', (a, b, ad, bd) => {
+  const d = aten('sub', 'Tensor', num(a, ad), num(b, bd), 1);
   return aten('mul', 'Tensor', d, d);
 });
 binary('Atan2', (a, b) => aten('atan2', '', float(a), float(b)), 'float32');
@@ -196,8 +198,8 @@ binary('LogicalOr', (a, b) => aten('logical_or', '', a, b), 'bool');
 binary('BitwiseAnd', (a, b) => aten('bitwise_and', 'Tensor', a, b));
 
 kernel('AddN', (inputs: TensorInfo[], b) => {
-  let acc = num(T(b, inputs[0]));
-  for (let i = 1; i < inputs.length; i++) acc = aten('add', 'Tensor', acc, num(T(b, inputs[i])), 1);
+  let acc = num(T(b, inputs[0]), inputs[0].dtype);
+  for (let i = 1; i < inputs.length; i++) acc = aten('add', 'Tensor', acc, num(T(b, inputs[i]), inputs[i].dtype), 1);
   return out(b, i0(acc, inputs), inputs[0].dtype);
 });
 function i0(h: H, inputs: TensorInfo[]): H {

@@ -12,13 +12,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
-import { aten, cast, float, full, gradOf, H, kernel, meta, out, T } from './common';
+import { aten, cast, float, floatAs, full, gradOf, H, kernel, meta, out, T } from './common';
 
 // ---- matmul ----------------------------------------------------------------------------------
 
-function matmul(a: H, b: H, transposeA: boolean, transposeB: boolean): H {
+/** a·b of tfjs's (batched) matmul; aShape, bShape: the inputs' shapes. */
+function matmul(a: H, b: H, transposeA: boolean, transposeB: boolean, aShape: number[], bShape: number[]): H {
   const x = transposeA ? aten('transpose', 'int', a, -1, -2) : a;
   const y = transposeB ? aten('transpose', 'int', b, -1, -2) : b;
+  // mm and bmm directly when they apply: matmul's own dispatch to them costs more than a tiny product.
+  if (aShape.length === 2 && bShape.length === 2) return aten('mm', '', x, y);
+  if (aShape.length === 3 && bShape.length === 3 && aShape[0] === bShape[0]) return aten('bmm', '', x, y);
   return aten('matmul', '', x, y);
 }
 
@@ -33,9 +37,10 @@ function checkMatmul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transpos
 kernel('BatchMatMul', ({ a, b: bb }, b, { transposeA, transposeB }) => {
   checkMatmul(a, bb, transposeA, transposeB);
   const dtype: DataType = a.dtype === 'float32' || bb.dtype === 'float32' ? 'float32' : a.dtype;
-  const x = cast(T(b, a), dtype === 'bool' ? 'int32' : dtype);
-  const y = cast(T(b, bb), dtype === 'bool' ? 'int32' : dtype);
-  return out(b, matmul(x, y, transposeA, transposeB), dtype === 'bool' ? 'int32' : dtype);
+  const want: DataType = dtype === 'bool' ? 'int32' : dtype;
+  const x = a.dtype === want ? T(b, a) : cast(T(b, a), want);
+  const y = bb.dtype === want ? T(b, bb) : cast(T(b, bb), want);
+  return out(b, matmul(x, y, transposeA, transposeB, a.shape, bb.shape), dtype === 'bool' ? 'int32' : dtype);
 });
 
 /** tfjs's fused activations. */
@@ -54,8 +59,8 @@ export function activate(h: H, activation: string | undefined, prelu: H | null, 
 
 kernel('_FusedMatMul', ({ a, b: bb, bias, preluActivationWeights }, b, { transposeA, transposeB, activation, leakyreluAlpha }) => {
   checkMatmul(a, bb, transposeA, transposeB);
-  let y = matmul(float(T(b, a)), float(T(b, bb)), transposeA, transposeB);
-  if (bias) y = aten('add', 'Tensor', y, float(T(b, bias)), 1);
+  let y = matmul(floatAs(T(b, a), a.dtype), floatAs(T(b, bb), bb.dtype), transposeA, transposeB, a.shape, bb.shape);
+  if (bias) y = aten('add', 'Tensor', y, floatAs(T(b, bias), bias.dtype), 1);
   y = activate(y, activation, preluActivationWeights ? float(T(b, preluActivationWeights)) : null, leakyreluAlpha);
   return out(b, y, 'float32');
 });

@@ -3,7 +3,7 @@
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
-import { aten, axes, cast, CODE, float, fromData, H, kernel, long, meta, out, reduceAxes, T } from './common';
+import { aten, axes, cast, CODE, dtypeCode, float, floatAs, fromData, H, kernel, long, meta, out, reduceAxes, T } from './common';
 
 /** tfjs's sum output dtype: bool and int32 sum to int32. */
 function sumType(d: DataType): DataType { return d === 'float32' || d === 'complex64' ? d : 'int32'; }
@@ -19,7 +19,7 @@ function reduceKernel(name: string, f: (x: H, ax: number[], keepDims: boolean, d
 
 reduceKernel('Sum', (x, ax, keep, d) => aten('sum', 'dim_IntList', d === 'bool' ? cast(x, 'int32') : x, ax, keep, null), sumType);
 reduceKernel('Prod', (x, ax, keep, d, shape) => reduceAxes(d === 'bool' ? cast(x, 'int32') : x, shape, ax, keep, (y, dim) => aten('prod', 'dim_int', y, dim, false, null)), sumType);
-reduceKernel('Mean', (x, ax, keep) => aten('mean', 'dim', float(x), ax, keep, null), () => 'float32');
+reduceKernel('Mean', (x, ax, keep, d) => aten('mean', 'dim', floatAs(x, d), ax, keep, null), () => 'float32');
 reduceKernel('Max', (x, ax, keep) => aten('amax', '', x, ax, keep), (d) => d, 'reductionIndices');
 reduceKernel('Min', (x, ax, keep) => aten('amin', '', x, ax, keep), (d) => d, 'axis');
 reduceKernel('All', (x, ax, keep, _d, shape) => reduceAxes(cast(x, 'bool'), shape, ax, keep, (y, dim) => aten('all', 'dim', y, dim, false)), () => 'bool');
@@ -66,7 +66,7 @@ scanKernel('Cumprod', 'cumprod', 1);
 
 kernel('Softmax', ({ logits }, b, { dim }) => {
   const rank = logits.shape.length;
-  return out(b, aten('softmax', 'int', float(T(b, logits)), dim === -1 ? rank - 1 : dim, null), 'float32');
+  return out(b, aten('softmax', 'int', floatAs(T(b, logits), logits.dtype), dim === -1 ? rank - 1 : dim, null), 'float32');
 });
 
 kernel('TopK', ({ x }, b, { k }) => {
@@ -164,15 +164,18 @@ kernel('UnsortedSegmentSum', ({ x, segmentIds }, b, { numSegments }) => {
   const h = T(b, x);
   const ids = long(T(b, segmentIds));
   const idShape = segmentIds.shape;
-  // segmentIds covers the first dims of x; ids outside [0, numSegments) are dropped.
+  // segmentIds covers the first dims of x; ids outside [0, numSegments) are dropped: they add
+  // into one extra row, cut off at the end. (Not a boolean-mask selection: its data-dependent
+  // shape made the asynchronous mode wait for the ids, and for x, which in gather's gradient,
+  // an Embedding layer's, is most of the backward pass.) The sums are those of the selection.
   const rest = x.shape.slice(idShape.length);
   const flat = aten('reshape', '', h, [-1, ...rest]);
   const flatIds = aten('reshape', '', ids, [-1]);
   const valid = aten('logical_and', '', aten('ge', 'Scalar', flatIds, 0), aten('lt', 'Scalar', flatIds, numSegments));
-  const vals = aten('index', 'Tensor', flat, [valid]);
-  const vids = aten('index', 'Tensor', flatIds, [valid]);
-  const zeros = aten('zeros', '', [numSegments, ...rest], meta(h)[0], null, null, null);
-  return out(b, aten('index_add', '', zeros, 0, vids, vals, 1), x.dtype);
+  const rows = aten('where', 'self', valid, flatIds, numSegments);
+  const zeros = aten('zeros', '', [numSegments + 1, ...rest], dtypeCode(h), null, null, null);
+  const sums = aten('index_add', '', zeros, 0, rows, flat, 1);
+  return out(b, aten('narrow', '', sums, 0, 0, numSegments), x.dtype);
 });
 
 kernel('SearchSorted', ({ sortedSequence, values }, b, { side }) => {

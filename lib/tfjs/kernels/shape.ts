@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
-import { aten, cast, CODE, fromData, H, kernel, KernelFn, long, longTensor, meta, out, readInts, T } from './common';
+import { aten, cast, CODE, fromData, H, isQueued, isReady, kernel, KernelFn, long, longTensor, meta, out, readInts, T } from './common';
 
 /** A data-movement kernel: works on any dtype, string tensors through position tensors. */
 export function movement(name: string, fn: KernelFn): void {
@@ -191,9 +191,13 @@ movement('GatherV2', ({ x, indices }, b, { axis, batchDims }) => {
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as unknown as tf.Tensor, indices as unknown as tf.Tensor, parsedAxis, $batchDims);
   const axisDim = x.shape[parsedAxis];
   const idx = long(T(b, indices));
-  // tfjs refuses out-of-range indices with this message (libtorch would too, with its own).
-  const bad = readIndices(b, indices).find((i) => i < 0 || i > axisDim - 1);
-  if (bad !== undefined) throw new Error(`GatherV2: the index value ${bad} is not in [0, ${axisDim - 1}]`);
+  // tfjs refuses out-of-range indices with this message. In the asynchronous mode, indices
+  // still being computed are not waited for: libtorch's gather refuses them when its job runs
+  // (its error then comes with the result, lib/tfjs/queue.ts).
+  if (!isQueued() || isReady(T(b, indices))) {
+    const bad = readIndices(b, indices).find((i) => i < 0 || i > axisDim - 1);
+    if (bad !== undefined) throw new Error(`GatherV2: the index value ${bad} is not in [0, ${axisDim - 1}]`);
+  }
   const indicesSize = tf.util.sizeFromShape(indices.shape);
   const x4 = aten('reshape', '', T(b, x), [info.batchSize, info.outerSize, info.dimSize, info.sliceSize]);
   const n = indicesSize / info.batchSize;

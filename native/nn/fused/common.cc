@@ -52,6 +52,14 @@ void StepMatmul(torch::Tensor& out, const torch::Tensor& h, const torch::Tensor&
   gate_kernels::SmallMatmul(m, 0, rows);
 }
 
+torch::Tensor BufferOr(const torch::Tensor& out, at::IntArrayRef sizes, const at::TensorOptions& options) {
+  if (!out.defined()) return torch::empty(sizes, options);
+  if (out.sizes() != sizes || !out.is_contiguous() || !AllFloatCpu({&out})) {
+    throw std::invalid_argument("a fused layer's output buffer must be a contiguous float32 CPU tensor of the result's size");
+  }
+  return out;
+}
+
 torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& kernel, const torch::Tensor& bias) {
   return bias.defined() ? torch::addmm(bias, rows, kernel) : rows.mm(kernel);
 }

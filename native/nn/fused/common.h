@@ -54,6 +54,11 @@ bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors);
 constexpr int64_t kSmallMatmulRows = 8;
 void StepMatmul(torch::Tensor& out, const torch::Tensor& h, const torch::Tensor& w);
 
+// A layer's result buffer: `out` when the caller passed one (it must be a contiguous float32 CPU
+// tensor of these sizes: the tfjs backend's queued kernels write into their outputs), else a new
+// one.
+torch::Tensor BufferOr(const torch::Tensor& out, at::IntArrayRef sizes, const at::TensorOptions& options);
+
 // rows [N, I] · kernel [I, G*U] (+ bias [G*U]): the input projection of every step at once.
 torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& kernel, const torch::Tensor& bias);
 

@@ -15,7 +15,8 @@ namespace lstm {
 // h0, c0, gates [T, B, 4U] (activated i, f, g, o), c [T, B, U], act(c) [T, B, U], sequence
 // [B, T, U] (and the mask).
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& c0In, const torch::Tensor& kernel,
-                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask) {
+                   const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask,
+                   const torch::Tensor& seqOut) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
   if (!AllFloatCpu({&x, &h0In, &c0In, &kernel, &recurrent})) throw std::invalid_argument("the fused LSTM takes float32 CPU tensors");
   torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
@@ -25,7 +26,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   torch::Tensor gates = torch::empty({slots, batch, 4 * units}, opts);
   torch::Tensor cs = torch::empty({slots, batch, units}, opts);
   torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
-  torch::Tensor seq = torch::empty({batch, steps, units}, opts);
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, opts);
   const torch::Tensor h0 = h0In.contiguous(), c0 = c0In.contiguous();
   const torch::Tensor maskC = mask.defined() ? mask.contiguous() : mask;
   torch::Tensor h = h0, c = c0;
@@ -76,13 +77,14 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
 
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
-                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC) {
+                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
+                   const torch::Tensor& dzOut) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
   const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(0);
   for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
   }
-  torch::Tensor dz = torch::empty_like(gates);
+  torch::Tensor dz = BufferOr(dzOut, gates.sizes(), gates.options());
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();

@@ -45,10 +45,11 @@ struct Grads {
 // and the cell (any activation code: one vectorized gate pass per step, gate_kernels.h).
 // `save`: keep what backward needs. mask (optional): [B, T] float32, contiguous, in processing
 // order; where it is 0 the step keeps the previous h and c (tfjs-layers' masking), so the
-// sequence repeats the previous output there.
+// sequence repeats the previous output there. seqOut (optional): a contiguous [B, T, U] float32
+// tensor the sequence is written into (the tfjs backend's queued kernels pass their output).
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
-                   const torch::Tensor& mask = torch::Tensor());
+                   const torch::Tensor& mask = torch::Tensor(), const torch::Tensor& seqOut = torch::Tensor());
 // One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
 // carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
 // with contiguous rows except dSeq (any row stride). Without a mask dh holds the incoming state
@@ -63,8 +64,11 @@ struct StepRows {
 };
 void LstmStepBackward(int act, int recAct, const StepRows& s);
 
+// dzOut (optional): a contiguous [T, B, 4U] float32 tensor the gate gradients are written into
+// (dProjection is then its transpose, as without it).
 Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
-                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC);
+                   int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
+                   const torch::Tensor& dzOut = torch::Tensor());
 
 // nn.LSTM's forward through torchrnn::lstm_layer, layer by layer (the reverse direction on the
 // time-flipped sequence): output, hN, cN. Training (the fused backward) and inference (the
