@@ -35,7 +35,18 @@ export interface LoopCase {
   id: string; kind: 'eventloop'; cell: 'lstm'; batch: number; seq: number; input: number; hidden: number; layers: number;
   classes: number; steps: number; intervalMs: number;
 }
-export type Case = ModelCase | MatmulCase | TinyCase | LoopCase;
+/**
+ * Serving: a recurrent module's forward on one sequence (batch 1, under no-grad), the output
+ * released. 'sync' and 'async' time one call per iteration (the rows report the p50 and the p99
+ * of the calls); 'concurrent' times `requests` async calls of which `inflight` are outstanding at
+ * any time (requests/s). `pool`: the Python peer's thread-pool size for its executor (0: asyncio's
+ * default, min(32, cores + 4)).
+ */
+export interface ServeCase {
+  id: string; kind: 'serve'; cell: 'lstm' | 'gru'; mode: 'sync' | 'async' | 'concurrent';
+  seq: number; input: number; hidden: number; layers: number; inflight: number; requests: number; pool: number;
+}
+export type Case = ModelCase | MatmulCase | TinyCase | LoopCase | ServeCase;
 
 /** What run() answers: seconds per iteration (per call for tiny cases). */
 export interface RunResult { times: number[] }

@@ -8,7 +8,7 @@
  * packed sequences. Loads `@tensorflow/tfjs` if installed, else its parts (tfjs-core,
  * tfjs-layers, tfjs-backend-cpu), which is what `@tensorflow/tfjs` bundles for the CPU.
  */
-import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, Runner, servePeer } from './common';
+import { Case, eventLoopDuring, Hello, LoopCase, ModelCase, Request, Runner, ServeCase, servePeer } from './common';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- TensorFlow.js is an optional peer, loaded at run time */
 type TF = any;
@@ -84,9 +84,28 @@ function modelRunner(c: ModelCase): Runner {
   return { iter: () => { const out = m.predict(x); out.dataSync(); out.dispose(); }, dispose };
 }
 
+/**
+ * Serving: the recurrent layers alone (returning the whole sequence, as nn.LSTM does) on one
+ * sequence: predict + dataSync, or predict + await data(). The suite does not ask for the
+ * concurrent case (the backends compute on the JS thread).
+ */
+function serveRunner(c: ServeCase): Runner {
+  if (c.mode === 'concurrent') throw new Error('n/a: calls in flight run one after another on the JS thread');
+  const m = tf.sequential();
+  const ctor = c.cell === 'lstm' ? tf.layers.lstm : tf.layers.gru;
+  for (let l = 0; l < c.layers; l++) {
+    m.add(ctor({ units: c.hidden, recurrentInitializer: 'glorotUniform', returnSequences: true, ...(l === 0 ? { inputShape: [c.seq, c.input] } : {}) }));
+  }
+  const x = tf.randomNormal([1, c.seq, c.input]);
+  const dispose = () => { x.dispose(); m.dispose(); };
+  if (c.mode === 'sync') return { iter: () => { const out = m.predict(x); out.dataSync(); out.dispose(); }, dispose };
+  return { iter: async () => { const out = m.predict(x); await out.data(); out.dispose(); }, dispose };
+}
+
 function setup(c: Case): Runner {
   switch (c.kind) {
     case 'classifier': case 'charlm': return modelRunner(c);
+    case 'serve': return serveRunner(c);
     case 'matmul': {
       const a = tf.randomNormal([c.n, c.n]);
       const b = tf.randomNormal([c.n, c.n]);

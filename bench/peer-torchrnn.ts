@@ -6,7 +6,7 @@
  */
 import type * as T from '../lib';
 import {
-  Case, eventLoopDuring, Hello, LoopCase, mappedBlas, ModelCase, Request, Runner, servePeer,
+  Case, eventLoopDuring, Hello, LoopCase, mappedBlas, ModelCase, Request, Runner, ServeCase, servePeer,
 } from './common';
 
 // The compiled package, as npm installs it (suite.ts compiles it first when lib/ is newer).
@@ -101,9 +101,41 @@ async function eventLoop(c: LoopCase): Promise<unknown> {
   return r;
 }
 
+/**
+ * Serving: the recurrent module alone on one sequence, under no-grad, its outputs released (a
+ * server would read them: the job has computed them when its promise resolves). 'concurrent':
+ * `inflight` async functions, each awaiting one forwardAsync after another, until `requests`.
+ */
+function serveRunner(c: ServeCase): Runner {
+  torch.manualSeed(0);
+  const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, batchFirst: true };
+  const rnn = c.cell === 'lstm' ? new nn.LSTM(opts) : new nn.GRU(opts);
+  rnn.eval();
+  const x = torch.randn([1, c.seq, c.input]);
+  const release = ([out, state]: [Tensor, Tensor | [Tensor, Tensor]]) => {
+    out.dispose();
+    if (Array.isArray(state)) { state[0].dispose(); state[1].dispose(); } else state.dispose();
+  };
+  // (a union of the two module types: TypeScript cannot pick among their overloads)
+  const m = rnn as T.nn.GRU;
+  const dispose = () => { x.dispose(); rnn.dispose(); };
+  if (c.mode === 'sync') return { iter: () => { release(torch.noGrad(() => m.forward(x))); }, dispose };
+  const call = async () => { release(await torch.noGrad(() => m.forwardAsync(x))); };
+  if (c.mode === 'async') return { iter: call, dispose };
+  return {
+    iter: async () => {
+      let left = c.requests;
+      const client = async () => { while (left > 0) { left--; await call(); } };
+      await Promise.all(Array.from({ length: c.inflight }, client));
+    },
+    dispose,
+  };
+}
+
 function setup(c: Case): Runner {
   switch (c.kind) {
     case 'classifier': case 'charlm': return modelRunner(c);
+    case 'serve': return serveRunner(c);
     case 'matmul': {
       const a = torch.randn([c.n, c.n]);
       const b = torch.randn([c.n, c.n]);

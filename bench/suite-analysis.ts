@@ -1,8 +1,8 @@
 // From the measured samples to rows: per-peer statistics, GFLOP/s against the large matmul, the
 // paired per-round ratios to torchrnn, and the linearity of the training step in sequence length.
 import { flops, median, ModelCase, Peer, PEERS, spread, Spread } from './common';
-import { curves, entries, limitMatmulId, Section } from './suite-cases';
-import { higherBetter, PeerRow, rowsByPeer, unitOf } from './suite-measure';
+import { curves, entries, Entry, limitMatmulId, Section } from './suite-cases';
+import { higherBetter, isLatency, PeerRow, rowsByPeer, unitOf } from './suite-measure';
 
 export interface Row {
   id: string; section: Section; title: string; unit: string; higherIsBetter: boolean; params: Record<string, number | string>;
@@ -30,8 +30,24 @@ export function buildRows(): { rows: Row[]; matmulReference: number | null } {
   const pooled = [...(mmRow?.torchrnn?.samples ?? []), ...(mmRow?.pytorch?.samples ?? [])];
   const matmulReference = pooled.length ? median(pooled) : null;
   const rows: Row[] = [];
+  // a serving latency case is measured once and reported as two rows, its p50 and its p99 (the
+  // median over rounds of each round's quantile; ratios paired by round as everywhere)
+  const expanded: [string, Entry, Partial<Record<Peer, PeerRow>>, string][] = [];
   for (const [id, e] of entries) {
     const peers = rowsByPeer.get(id) ?? {};
+    if (!isLatency(e.c)) { expanded.push([id, e, peers, unitOf(e.c)]); continue; }
+    for (const q of ['p50', 'p99'] as const) {
+      const qPeers: Partial<Record<Peer, PeerRow>> = {};
+      for (const p of PEERS) {
+        const pr = peers[p];
+        if (!pr) continue;
+        const { p99, samples, ...rest } = pr;
+        qPeers[p] = { ...rest, ...(q === 'p50' ? (samples ? { samples } : {}) : (p99 ? { samples: p99 } : {})) };
+      }
+      expanded.push([`${id}-${q}`, { ...e, title: e.title.replace(/ \((.*)\)$/, `, ${q} ($1)`) }, qPeers, `${unitOf(e.c)}, ${q}`]);
+    }
+  }
+  for (const [id, e, peers, unit] of expanded) {
     const c = e.c;
     const f = flops(c) || null;
     for (const p of PEERS) {
@@ -52,7 +68,7 @@ export function buildRows(): { rows: Row[]; matmulReference: number | null } {
     const tt = peers['tfjs-torch']?.samples;
     const tw = peers['tfjs-wasm']?.samples;
     const tfjsTorchVsWasm = tt?.length && tw?.length ? pairedRatios(tt, tw, higherBetter(c)) : null;
-    rows.push({ id, section: e.section, title: e.title, unit: unitOf(c), higherIsBetter: higherBetter(c), params: e.params, flops: f, note: e.note, peers, ratios, tfjsTorchVsWasm });
+    rows.push({ id, section: e.section, title: e.title, unit, higherIsBetter: higherBetter(c), params: e.params, flops: f, note: e.note, peers, ratios, tfjsTorchVsWasm });
   }
   return { rows, matmulReference };
 }

@@ -1,6 +1,6 @@
 // The suite's case list: the workloads, the cost curves, the limit grid and the overheads, at the
 // sizes of the chosen mode, narrowed by --only and --filter.
-import { Case, LoopCase, MatmulCase, ModelCase, spreadLengths, TinyCase } from './common';
+import { Case, LoopCase, MatmulCase, ModelCase, ServeCase, spreadLengths, TinyCase } from './common';
 import { mode, opt, sections } from './suite-options';
 
 export type Section = 'workloads' | 'curves' | 'limit' | 'overheads';
@@ -74,6 +74,26 @@ if (sections.has('overheads')) {
   tiny('add', false, 'tiny op: add of two 1x4 tensors, sync');
   tiny('linear', false, 'tiny op: Linear(4, 4) forward, sync');
   tiny('linear', true, 'tiny op: Linear(4, 4) forward, async (forwardAsync)');
+  // Serving: the reference size's recurrent module alone, on one sequence (batch 1), under no-grad.
+  // The latency rows become two rows each in the report (p50, p99: suite-analysis.ts).
+  const S = mode.serve;
+  const serve = (cell: 'lstm' | 'gru', m: ServeCase['mode'], pool = 1) => {
+    const c: ServeCase = { id: '', kind: 'serve', cell, mode: m, seq: R.seq, input: R.input, hidden: R.hidden, layers: R.layers, inflight: m === 'concurrent' ? S.inflight : 1, requests: m === 'concurrent' ? S.requests : 1, pool };
+    c.id = `serve-${cell}-b1-s${c.seq}-h${c.hidden}-l${c.layers}-i${c.input}-${m}${m === 'concurrent' ? `${c.inflight}${pool === 1 ? '' : `-pool${pool || 'default'}`}` : ''}`;
+    const name = cell.toUpperCase();
+    const size = `batch 1, seq ${c.seq}, in ${c.input}, hidden ${c.hidden}, ${c.layers} layers`;
+    const title = m === 'concurrent'
+      ? `${name} serving: ${c.inflight} forwardAsync in flight${pool === 1 ? '' : ', PyTorch on the default pool'} (${size})`
+      : `${name} serving: one forward${m === 'async' ? 'Async' : ''} (${size})`;
+    const pyForm = pool === 1 ? 'a one-thread executor' : 'asyncio\'s default executor (min(32, cores + 4) threads)';
+    const note = m === 'sync' ? 'PyTorch: `with torch.inference_mode(): lstm(x)`; torchrnn: `torch.noGrad(() => lstm.forward(x))`; TensorFlow.js: tf.layers model of the recurrent layers, predict + dataSync (its GRU is Keras\'s variant: reset gate before the recurrent matmul)'
+      : m === 'async' ? `PyTorch: the same call awaited from asyncio on ${pyForm} (\`await loop.run_in_executor(pool, call, x)\`, inference_mode set in the call: it is per thread); torchrnn: \`await torch.noGrad(() => lstm.forwardAsync(x))\`; TensorFlow.js: predict + await data()`
+        : `${c.requests} requests per iteration from ${c.inflight} coroutines/async functions that each await one call after another, so ${c.inflight} are outstanding; PyTorch on ${pyForm}; torchrnn's jobs run on its executor thread, none batched together; TensorFlow.js: n/a (its backends compute on the JS thread: the calls would run one after another, the sync row)`;
+    add({ c, section: 'overheads', title, note, params: { batch: 1, seq: c.seq, input: c.input, hidden: c.hidden, layers: c.layers, ...(m === 'concurrent' ? { inflight: c.inflight, requests: c.requests, pythonPool: pool || 'default' } : {}) } });
+  };
+  for (const cell of ['lstm', 'gru'] as const) for (const m of ['sync', 'async'] as const) serve(cell, m);
+  serve('lstm', 'concurrent', 1);
+  serve('lstm', 'concurrent', 0);
   const lc: LoopCase = { id: 'eventloop-fit', kind: 'eventloop', cell: 'lstm', ...R, steps: mode.loopSteps, intervalMs: 5 };
   loopIds.push(add({ c: lc, section: 'overheads', title: `event-loop delay while fit() trains the LSTM classifier (HTTP request every ${lc.intervalMs} ms)`, params: { steps: lc.steps } }));
 }

@@ -1,12 +1,13 @@
 // The measurement: set-up, warm-up and rounds in alternating peer order per case, the event-loop
 // case, and peak memory in fresh processes. Results collect in rowsByPeer.
-import { Case, flops, Hello, LoopCase, LoopResult, median, MemResult, ModelCase, Peer, RunResult, Spread } from './common';
+import { Case, flops, Hello, LoopCase, LoopResult, median, MemResult, ModelCase, Peer, quantile, RunResult, Spread } from './common';
 import { entries, Entry } from './suite-cases';
 import { mode } from './suite-options';
 import { Worker } from './suite-workers';
 
 export interface PeerRow {
   /** per-round values in the row's unit */ samples?: number[]; stats?: Spread; iterations?: number; setupSeconds?: number;
+  /** serving latency cases: each round's p99 call in µs (samples hold the p50s); suite-analysis.ts makes a row of each */ p99?: number[];
   gflops?: number; pctOfMatmul?: number; memory?: { peakMB: number; deltaMB: number } | { skipped: string };
   loop?: LoopResult[]; skipped?: string; error?: string;
 }
@@ -19,11 +20,15 @@ export const skippedPeers: Record<string, string> = {
   'tfjs-node': 'not run: @tensorflow/tfjs-node cannot be installed on a machine that reaches only the npm registry (its install script downloads the libtensorflow binary from outside npm)',
 };
 
-export const unitOf = (c: Case) => (c.kind === 'matmul' ? 'GFLOP/s' : c.kind === 'tiny' ? 'µs/call' : c.kind === 'eventloop' ? 'ms p99 delay' : 'seq/s');
-export const higherBetter = (c: Case) => c.kind === 'matmul' || c.kind === 'classifier' || c.kind === 'charlm';
+/** a serving case timed call by call (sync or async): reported as p50 and p99 rows */
+export const isLatency = (c: Case) => c.kind === 'serve' && c.mode !== 'concurrent';
+export const unitOf = (c: Case) => (c.kind === 'matmul' ? 'GFLOP/s' : c.kind === 'tiny' || isLatency(c) ? 'µs/call'
+  : c.kind === 'serve' ? 'requests/s' : c.kind === 'eventloop' ? 'ms p99 delay' : 'seq/s');
+export const higherBetter = (c: Case) => c.kind === 'matmul' || c.kind === 'classifier' || c.kind === 'charlm' || (c.kind === 'serve' && !isLatency(c));
 function valueOf(c: Case, seconds: number): number {
   if (c.kind === 'matmul') return flops(c) / seconds / 1e9;
-  if (c.kind === 'tiny') return seconds * 1e6;
+  if (c.kind === 'tiny' || isLatency(c)) return seconds * 1e6;
+  if (c.kind === 'serve') return c.requests / seconds;
   return (c as ModelCase).batch / seconds;
 }
 
@@ -33,6 +38,10 @@ function tfjsEstimate(p: Peer, c: Case): number | null {
   return r === undefined ? null : r * flops(c);
 }
 
+/** a serving row's warm-up call per peer and cell: the next row of that cell skips a too slow TensorFlow.js peer without one */
+const serveCallSeconds = new Map<string, number>();
+const tooSlow = (seconds: number, where: string) => `skipped: one call took ${seconds.toFixed(2)} s${where ? ` ${where}` : ''}, over the latency rows' budget of ${mode.tfjsBudget / 10} s (--tfjs-budget / 10)`;
+
 export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise<void> {
   const c = e.c;
   const active: Worker[] = [];
@@ -40,6 +49,9 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
     const pr = peerRow(c.id, p);
     if (w.dead) { pr.skipped = `worker unavailable: ${w.dead}`; continue; }
     if (p.startsWith('tfjs') && c.kind === 'matmul') { pr.skipped = 'not measured: the limit is libtorch\'s'; continue; }
+    if (p.startsWith('tfjs') && c.kind === 'serve' && c.mode === 'concurrent') { pr.skipped = 'n/a: TensorFlow.js computes on the JS thread, so calls in flight run one after another (the sync row)'; continue; }
+    const known = c.kind === 'serve' ? serveCallSeconds.get(`${p}/${c.cell}`) : undefined;
+    if (isLatency(c) && p.startsWith('tfjs') && known !== undefined && known > mode.tfjsBudget / 10) { pr.skipped = tooSlow(known, 'in the previous row'); continue; }
     if (p.startsWith('tfjs') && !e.force) {
       const est = tfjsEstimate(p, c);
       if (est !== null && est > mode.tfjsBudget) { pr.skipped = `skipped: estimated ${est.toFixed(1)} s per iteration > budget ${mode.tfjsBudget} s (--tfjs-budget)`; continue; }
@@ -51,10 +63,19 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
   }
   // warm-up: the first call traces (torchrnn), builds the train function (TensorFlow.js) or fills caches
   const slow = new Set<Peer>();
+  const callSeconds = new Map<Peer, number>();
   for (const w of [...active]) {
     try {
       const warm = await w.request<RunResult>({ op: 'run', minTime: mode.warmTime, minIters: 1, maxIters: w.peer.startsWith('tfjs') && (tfjsEstimate(w.peer, c) ?? 0) > mode.minTime ? 1 : 1e9 });
-      if (median(warm.times) > 1) slow.add(w.peer);
+      if (median(warm.times) > 1 && c.kind !== 'serve') slow.add(w.peer);  // (a serving row's iteration is short unless the machine is busy)
+      callSeconds.set(w.peer, median(warm.times));
+      // a serving latency row needs many calls: TensorFlow.js's slowest (the CPU backend's GRU
+      // takes seconds on one sequence) are left out
+      if (c.kind === 'serve') serveCallSeconds.set(`${w.peer}/${c.cell}`, median(warm.times));
+      if (isLatency(c) && w.peer.startsWith('tfjs') && median(warm.times) > mode.tfjsBudget / 10) {
+        peerRow(c.id, w.peer).skipped = tooSlow(median(warm.times), '');
+        active.splice(active.indexOf(w), 1);
+      }
     } catch (err) { peerRow(c.id, w.peer).error = (err as Error).message; active.splice(active.indexOf(w), 1); }
   }
   for (let r = 0; r < mode.rounds; r++) {
@@ -63,8 +84,12 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
       const pr = peerRow(c.id, w.peer);
       if (pr.error || (slow.has(w.peer) && r >= mode.slowRounds)) continue;
       try {
-        const res = await w.request<RunResult>({ op: 'run', minTime: mode.minTime, minIters: mode.minIters, maxIters: 1e9 });
+        // a latency row's p99 needs calls enough: mode.serve.latencyIters per round, or as many as
+        // twice --min-time holds for a slow peer (its warm-up call's time)
+        const minIters = isLatency(c) ? Math.max(mode.minIters, Math.min(mode.serve.latencyIters, Math.ceil((2 * mode.minTime) / Math.max(callSeconds.get(w.peer) ?? 0, 1e-6)))) : mode.minIters;
+        const res = await w.request<RunResult>({ op: 'run', minTime: mode.minTime, minIters, maxIters: 1e9 });
         (pr.samples ??= []).push(valueOf(c, median(res.times)));
+        if (isLatency(c)) (pr.p99 ??= []).push(quantile(res.times, 0.99) * 1e6);
         pr.iterations = (pr.iterations ?? 0) + res.times.length;
         if (c.kind === 'classifier' || c.kind === 'charlm') secPerFlop.set(`${w.peer}/${c.mode}`, median(res.times) / flops(c));
       } catch (err) { pr.error = (err as Error).message; }

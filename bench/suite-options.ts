@@ -34,6 +34,8 @@ export interface Mode {
   seqs: number[]; batches: number[]; hiddens: number[];
   matmul: number; limitGrid: [number, number][]; limitSeq: number;
   tinyCalls: number; loopSteps: number; loopBudget: number;
+  /** serving rows: calls per round at least (for the p99), requests per timed iteration and how many are in flight */
+  serve: { latencyIters: number; requests: number; inflight: number };
   /** which curve cases get a fresh-process memory measurement */ memory: ('seq' | 'batch' | 'hidden')[];
 }
 export const MODES: Record<ModeName, Mode> = {
@@ -45,6 +47,7 @@ export const MODES: Record<ModeName, Mode> = {
     seqs: [16, 32, 64, 128, 256, 512], batches: [1, 4, 16, 32, 64, 256], hiddens: [64, 128, 256, 512, 1024],
     matmul: 2048, limitGrid: [[32, 128], [32, 256], [32, 512], [64, 128], [64, 256], [64, 512], [128, 128], [128, 256], [128, 512], [256, 128], [256, 256], [256, 512]], limitSeq: 64,
     tinyCalls: 200, loopSteps: 80, loopBudget: 30, memory: ['seq', 'batch', 'hidden'],
+    serve: { latencyIters: 200, requests: 128, inflight: 64 },
   },
   quick: {
     rounds: 3, minTime: 0.2, minIters: 2, warmTime: 0.1, slowRounds: 1, loopRounds: 1, tfjsBudget: 1,
@@ -54,6 +57,7 @@ export const MODES: Record<ModeName, Mode> = {
     seqs: [16, 64, 256], batches: [1, 32, 256], hiddens: [64, 128, 512],
     matmul: 2048, limitGrid: [[256, 512]], limitSeq: 16,
     tinyCalls: 100, loopSteps: 20, loopBudget: 6, memory: ['seq'],
+    serve: { latencyIters: 50, requests: 64, inflight: 64 },
   },
   smoke: {
     rounds: 2, minTime: 0.02, minIters: 1, warmTime: 0, slowRounds: 1, loopRounds: 1, tfjsBudget: 2,
@@ -63,6 +67,7 @@ export const MODES: Record<ModeName, Mode> = {
     seqs: [4, 8, 16], batches: [1, 4], hiddens: [8, 16],
     matmul: 128, limitGrid: [[8, 16]], limitSeq: 8,
     tinyCalls: 10, loopSteps: 4, loopBudget: 3, memory: ['seq'],
+    serve: { latencyIters: 5, requests: 64, inflight: 64 },
   },
 };
 export const mode = MODES[modeName];

@@ -28,7 +28,7 @@ const speedCell = (r: Spread | null | undefined) => (r ? `${r.median >= 10 ? r.m
 export function markdown(rows: Row[], res: Record<string, unknown>): string {
   const L: string[] = [];
   const order: Section[] = ['workloads', 'curves', 'limit', 'overheads'];
-  const heads: Record<Section, string> = { workloads: 'Workloads', curves: 'Cost curves', limit: 'Limit: the large matmul, and LSTM training steps at larger sizes', overheads: 'Overheads (lower is better; ratio > 1: torchrnn faster)' };
+  const heads: Record<Section, string> = { workloads: 'Workloads', curves: 'Cost curves', limit: 'Limit: the large matmul, and LSTM training steps at larger sizes', overheads: 'Overheads (µs/call: lower is better; requests/s: higher is better; ratio > 1: torchrnn faster)' };
   const byId = new Map(rows.map((r) => [r.id, r]));
   const mem = (r: Row, p: Peer) => { const x = r.peers[p]?.memory; return x && 'peakMB' in x ? `${x.peakMB.toFixed(0)} (+${x.deltaMB.toFixed(0)})` : '—'; };
   for (const s of order) {
@@ -83,6 +83,8 @@ export function markdown(rows: Row[], res: Record<string, unknown>): string {
   for (const p of PEERS) {
     const sk = rows.filter((r) => r.peers[p]?.skipped?.startsWith('skipped: estimated'));
     if (sk.length) notes.push(`${PEER_NAMES[p]} skipped ${sk.length} row(s) whose estimated iteration exceeds the time budget of ${mode.tfjsBudget} s: ${sk.map((r) => r.title.replace(/^LSTM classifier train step /, '')).join('; ')}`);
+    const slowCalls = rows.filter((r) => r.peers[p]?.skipped?.startsWith('skipped: one call took'));
+    if (slowCalls.length) notes.push(`${PEER_NAMES[p]} skipped ${slowCalls.length} serving latency row(s) where one call took over ${mode.tfjsBudget / 10} s (--tfjs-budget / 10): ${slowCalls.map((r) => r.title.replace(/ \(.*\)$/, '')).join('; ')}`);
   }
   for (const [p, why] of Object.entries(skippedPeers)) notes.push(`${p}: ${why}`);
   if (notes.length) L.push('#### Notes', '', ...notes.map((n) => `- ${n}`), '');

@@ -104,7 +104,8 @@ import { ensureCompiled, isInstalled, python, Worker } from './suite-workers';
   const limit = mm ? { matmulN: mode.matmul, matmulGflops: { reference: matmulReference, torchrnn: mm.peers.torchrnn?.stats?.median, pytorch: mm.peers.pytorch?.stats?.median }, rows: limitRows } : undefined;
 
   // targets
-  const modelRows = rows.filter((r) => r.unit === 'seq/s' || r.unit === 'µs/call');
+  const modelRows = rows.filter((r) => r.unit === 'seq/s' || r.unit.startsWith('µs/call') || r.unit === 'requests/s');
+  const serveRows = rows.filter((r) => r.id.startsWith('serve-') && r.unit.startsWith('µs/call') && r.ratios.pytorch);
   const below = modelRows.filter((r) => r.ratios.pytorch && r.ratios.pytorch.median < 1);
   const refTrain = rows.find((r) => r.section === 'workloads' && r.id.startsWith('lstm-train-'));
   const big = limitRows.find((r) => r.batch === 256 && r.hidden === 512);
@@ -124,6 +125,11 @@ import { ensureCompiled, isInstalled, python, Worker } from './suite-workers';
       target: '>= 20x: tfjs-layers LSTM training step on the torch backend vs the wasm backend (reference size)',
       ratio: refTrain?.tfjsTorchVsWasm?.median ?? null, met: (refTrain?.tfjsTorchVsWasm?.median ?? 0) >= 20,
       skipped: refTrain?.tfjsTorchVsWasm ? undefined : skippedPeers['tfjs-torch'] ?? skippedPeers['tfjs-wasm'] ?? refTrain?.peers['tfjs-torch']?.error ?? refTrain?.peers['tfjs-wasm']?.skipped ?? refTrain?.peers['tfjs-wasm']?.error,
+    },
+    servingLatency: {
+      target: 'batch-1 LSTM and GRU forward and forwardAsync (reference size) at <= 0.8x PyTorch\'s latency, p50 and p99 (ratio >= 1.25)',
+      rows: serveRows.length, met: serveRows.length > 0 && serveRows.every((r) => r.ratios.pytorch!.median >= 1.25),
+      ratios: Object.fromEntries(serveRows.map((r) => [r.id, r.ratios.pytorch!.median])),
     },
     limit: {
       target: 'LSTM training step >= 40 % of the large-matmul FLOP/s at batch 256, hidden 512',
@@ -151,7 +157,7 @@ import { ensureCompiled, isInstalled, python, Worker } from './suite-workers';
   const md = `<!-- ${modeName} run, ${res.date}, ${res.machine && (res.machine as { cpu: string }).cpu}, load ${loadBefore.join(' ')} -> ${loadAfter.join(' ')} -->\n${markdown(rows, res)}`;
   fs.writeFileSync(path.join(outDir, 'results.md'), md);
   say('\n' + md);
-  say(`targets: ratio >= 1 vs PyTorch: ${targets.ratioVsPytorch.met ? 'met' : `missed on ${below.length} of ${targets.ratioVsPytorch.rows} rows`}; vs tfjs cpu >= 30x: ${targets.vsTfjsCpu.ratio === null ? 'not measured' : `${targets.vsTfjsCpu.ratio.toFixed(1)}x ${targets.vsTfjsCpu.met ? 'met' : 'missed'}`}; limit >= 40 %: ${targets.limit.pct === null ? 'not measured' : `${targets.limit.pct.toFixed(1)} % ${targets.limit.met ? 'met' : 'missed'}`}`);
+  say(`targets: ratio >= 1 vs PyTorch: ${targets.ratioVsPytorch.met ? 'met' : `missed on ${below.length} of ${targets.ratioVsPytorch.rows} rows`}; serving latency <= 0.8x PyTorch: ${targets.servingLatency.rows ? (targets.servingLatency.met ? 'met' : 'missed') : 'not measured'}; vs tfjs cpu >= 30x: ${targets.vsTfjsCpu.ratio === null ? 'not measured' : `${targets.vsTfjsCpu.ratio.toFixed(1)}x ${targets.vsTfjsCpu.met ? 'met' : 'missed'}`}; limit >= 40 %: ${targets.limit.pct === null ? 'not measured' : `${targets.limit.pct.toFixed(1)} % ${targets.limit.met ? 'met' : 'missed'}`}`);
   if (flag('plot')) say(`plots: ${plots(rows, res).join(', ')}`);
   say(`wrote ${path.join(outDir, 'results.json')} and results.md in ${res.seconds} s; load average ${loadBefore.join(' ')} -> ${loadAfter.join(' ')}`);
 })().catch((err) => { say(String(err?.stack ?? err)); process.exit(1); });

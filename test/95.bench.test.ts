@@ -50,10 +50,35 @@ describe('95 benchmark suite (--smoke)', function () {
     const want = [
       /^lstm-train-/, /^lstm-infer-/, /^gru-train-/, /^gru-infer-/, /^rnn-train-/, /^rnn-infer-/, /^charlm-train-/, /^charlm-infer-/,
       /^lstm-packed-train-/, /^lstm-packed-infer-/, /^matmul-/, /^tiny-add-sync$/, /^tiny-linear-sync$/, /^tiny-linear-async$/, /^eventloop-fit$/,
+      /^serve-lstm-b1-.*-sync-p50$/, /^serve-lstm-b1-.*-sync-p99$/, /^serve-lstm-b1-.*-async-p50$/, /^serve-lstm-b1-.*-async-p99$/,
+      /^serve-gru-b1-.*-sync-p50$/, /^serve-gru-b1-.*-sync-p99$/, /^serve-gru-b1-.*-async-p50$/, /^serve-gru-b1-.*-async-p99$/,
+      /^serve-lstm-b1-.*-concurrent64$/, /^serve-lstm-b1-.*-concurrent64-pooldefault$/,
     ];
     for (const w of want) assert.ok(ids.some((id) => w.test(id)), `no row matches ${w}`);
     for (const s of ['workloads', 'curves', 'limit', 'overheads']) assert.ok(res.rows.some((r) => r.section === s), `no ${s} rows`);
     assert.ok(res.rows.filter((r) => /^lstm-train-/.test(r.id)).length >= 5, 'the cost curves and the limit grid add LSTM training rows');
+  });
+
+  it('reports the serving rows: latency in µs/call (p50, p99; lower is better), 64 calls in flight in requests/s', () => {
+    const serve = res.rows.filter((r) => r.id.startsWith('serve-'));
+    assert.strictEqual(serve.length, 10);
+    for (const r of serve) {
+      const latency = !/concurrent/.test(r.id);
+      assert.strictEqual(r.section, 'overheads', r.id);
+      assert.strictEqual(r.unit, latency ? `µs/call, ${r.id.slice(-3)}` : 'requests/s', r.id);
+      assert.strictEqual(r.higherIsBetter, !latency, r.id);
+      if (latency) assert.match(r.title, new RegExp(`, ${r.id.slice(-3)} \\(batch 1, `), r.id);
+      else for (const p of ['tfjs-cpu', 'tfjs-wasm'] as const) if (r.peers[p]) assert.match(r.peers[p]!.skipped ?? '', /^n\/a: /, `${r.id}: ${p}`);
+    }
+    // a round's p99 is at least its p50, so the rows' medians are too
+    for (const r of serve.filter((x) => x.id.endsWith('-p50'))) {
+      const p99 = serve.find((x) => x.id === r.id.replace(/-p50$/, '-p99'))!;
+      for (const p of PEERS) {
+        const a = r.peers[p]?.stats;
+        const b = p99.peers[p]?.stats;
+        if (a && b) assert.ok(b.median >= a.median && b.min >= a.min, `${r.id}: ${p} p99 ${JSON.stringify(b)} < p50 ${JSON.stringify(a)}`);
+      }
+    }
   });
 
   it('measures torchrnn on every row, and gives every other peer a number or a reason', () => {

@@ -58,7 +58,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
   const int64_t grain = RowGrain(12 * units);
   for (int64_t t = 0; t < steps; t++) {
     const int64_t k = save ? t : 0;
-    at::mm_out(hg, h, rk1);
+    StepMatmul(hg, h, rk1);
     torch::Tensor rhT = rh.select(1, k);
     gate_kernels::GruTfjsRows rows{xg.data_ptr<float>() + t * 3 * units, steps * 3 * units, hg.data_ptr<float>(), 2 * units,
                                    hPrev, hPrevStride, gates.data_ptr<float>() + k * batch * 3 * units, 3 * units,
@@ -66,7 +66,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
                                    seq.data_ptr<float>() + t * units, steps * units, units, act, recAct};
     if (maskP != nullptr) rows.mask = maskP + t, rows.maskStride = steps;
     at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsGates(rows, b, e); });
-    at::mm_out(rhw, rhT, rk2);
+    StepMatmul(rhw, rhT, rk2);
     at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsState(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
@@ -132,7 +132,7 @@ Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const to
   const float* hPrev = h0.data_ptr<float>();
   int64_t hPrevStride = units;
   for (int64_t t = 0; t < steps; t++) {
-    at::mm_out(hw, h, rec);
+    StepMatmul(hw, h, rec);
     gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                seq.data_ptr<float>() + t * units, steps * units, units, act};
     if (maskP != nullptr) rows.hPrev = hPrev, rows.hPrevStride = hPrevStride, rows.mask = maskP + t, rows.maskStride = steps;

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "../../compat.h"
+#include "gate_kernels.h"
 
 namespace trnn {
 namespace fused {
@@ -38,6 +39,17 @@ bool AllFloatCpu(std::initializer_list<const torch::Tensor*> tensors) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
   }
   return true;
+}
+
+void StepMatmul(torch::Tensor& out, const torch::Tensor& h, const torch::Tensor& w) {
+  const int64_t rows = h.size(0);
+  if (rows > kSmallMatmulRows || h.stride(1) != 1 || w.stride(1) != 1 || out.stride(1) != 1 || !AllFloatCpu({&out, &h, &w})) {
+    at::mm_out(out, h, w);
+    return;
+  }
+  const gate_kernels::MatmulRows m{h.data_ptr<float>(), h.stride(0), w.data_ptr<float>(), w.stride(0), out.data_ptr<float>(), out.stride(0),
+                                   h.size(1), w.size(1)};
+  gate_kernels::SmallMatmul(m, 0, rows);
 }
 
 torch::Tensor BufferOr(const torch::Tensor& out, at::IntArrayRef sizes, const at::TensorOptions& options) {

@@ -351,7 +351,50 @@ TRNN_AI void GruTfjsBackwardResetBody(const GruTfjsGradRows& s, int64_t begin, i
   }
 }
 
+// ---- the small-batch recurrent product (MatmulRows): R rows at a time, T vectors of columns,
+// every weight row read once per block of R rows. R * T accumulators plus R broadcasts stay in
+// the 16 vector registers (the weights are FMA memory operands).
+template <int R, int T>
+TRNN_AI void MatmulBlock(const MatmulRows& s, int64_t r0) {
+  const float* a[R];
+  float* out[R];
+  for (int r = 0; r < R; r++) a[r] = s.a + (r0 + r) * s.aStride, out[r] = s.out + (r0 + r) * s.outStride;
+  int64_t j = 0;
+  for (; j + T * kLanes <= s.n; j += T * kLanes) {
+    V acc[R][T] = {};
+    const float* w = s.w + j;
+    for (int64_t k = 0; k < s.k; k++, w += s.wStride) {
+      for (int r = 0; r < R; r++) {
+        const V ak = Splat(a[r][k]);
+        for (int t = 0; t < T; t++) acc[r][t] += ak * Load(w + t * kLanes, kLanes);
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      for (int t = 0; t < T; t++) Store(out[r] + j + t * kLanes, acc[r][t], kLanes);
+    }
+  }
+  // the last columns, a vector at a time (the row's tail zero-padded)
+  for (; j < s.n; j += kLanes) {
+    const int n = static_cast<int>(s.n - j < kLanes ? s.n - j : kLanes);
+    V acc[R] = {};
+    const float* w = s.w + j;
+    for (int64_t k = 0; k < s.k; k++, w += s.wStride) {
+      const V wk = Load(w, n);
+      for (int r = 0; r < R; r++) acc[r] += Splat(a[r][k]) * wk;
+    }
+    for (int r = 0; r < R; r++) Store(out[r] + j, acc[r], n);
+  }
+}
+
+TRNN_AI void MatmulBody(const MatmulRows& s, int64_t begin, int64_t end) {
+  int64_t r = begin;
+  for (; r + 4 <= end; r += 4) MatmulBlock<4, 2>(s, r);
+  if (r + 2 <= end) MatmulBlock<2, 4>(s, r), r += 2;
+  if (r < end) MatmulBlock<1, 8>(s, r);
+}
+
 constexpr int kActs = 5;
+using MatmulFn = void (*)(const MatmulRows&, int64_t, int64_t);
 using LstmFn = void (*)(const LstmRows&, int64_t, int64_t);
 using GruFn = void (*)(const GruRows&, int64_t, int64_t);
 using RnnFn = void (*)(const RnnRows&, int64_t, int64_t);
@@ -361,6 +404,7 @@ using RnnGradFn = void (*)(const RnnGradRows&, int64_t, int64_t);
 using GruTfjsGradFn = void (*)(const GruTfjsGradRows&, int64_t, int64_t);
 
 struct Impl {
+  MatmulFn matmul;
   LstmFn lstm[kActs][kActs];  // [act][recAct]
   GruFn gru;
   RnnFn rnn[kActs];
@@ -422,6 +466,7 @@ void FillList(Fn (&list)[kActs], std::integer_sequence<int, A...>) {
     attr static void Run(const GruTfjsGradRows& s, int64_t b, int64_t e) { GruTfjsBackwardResetBody<R>(s, b, e); }    \
   };                                                                                                                  \
   attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { GruBody(s, b, e); }                                 \
+  attr void Matmul##suffix(const MatmulRows& s, int64_t b, int64_t e) { MatmulBody(s, b, e); }                        \
   Impl Make##suffix(const char* name) {                                                                               \
     Impl impl{};                                                                                                      \
     const auto acts = std::make_integer_sequence<int, kActs>{};                                                       \
@@ -434,6 +479,7 @@ void FillList(Fn (&list)[kActs], std::integer_sequence<int, A...>) {
     FillTable<GruTfjsGradFn, GruTfjsGradGates##suffix>(impl.gruTfjsGradGates, acts);                                  \
     FillList<GruTfjsGradFn, GruTfjsGradReset##suffix>(impl.gruTfjsGradReset, acts);                                   \
     impl.gru = Gru##suffix;                                                                                           \
+    impl.matmul = Matmul##suffix;                                                                                     \
     impl.name = name;                                                                                                 \
     return impl;                                                                                                      \
   }
@@ -466,6 +512,7 @@ int Checked(int act) {
 
 }  // namespace
 
+void SmallMatmul(const MatmulRows& s, int64_t begin, int64_t end) { Pick().matmul(s, begin, end); }
 void LstmForward(const LstmRows& s, int64_t begin, int64_t end) { Pick().lstm[Checked(s.act)][Checked(s.recAct)](s, begin, end); }
 void GruForward(const GruRows& s, int64_t begin, int64_t end) { Pick().gru(s, begin, end); }
 void RnnForward(const RnnRows& s, int64_t begin, int64_t end) { Pick().rnn[Checked(s.act)](s, begin, end); }

@@ -33,6 +33,23 @@ enum ActCode { kActLinear = 0, kActTanh = 1, kActSigmoid = 2, kActHardSigmoid = 
 // outputs of such a row (activated gates, tanh(c)) are left unwritten: the backward passes skip
 // masked rows.
 
+// The recurrent product of one step for a few rows: out [row, n] = a [row, k] · w [k, n], all
+// row-major with unit column stride (strides in elements: the rows of a step's state inside the
+// output sequence, the columns of a weight slice). At batch 1-8 a BLAS GEMM spends most of its
+// time around the multiply (OpenBLAS copies all of w into its packed layout on every call and
+// hands part of the product to a second thread to wait for: perf on the batch-1 LSTM, 64 steps
+// x 2 layers, saw sgemm's kernel at 13 % of the samples, its copy of w at 12 % and the wait in
+// sched_yield at 24 %, the gate pass at 1 %); here w is read once per four rows, straight from
+// memory (common.h's StepMatmul chooses). Each output is the sum over k in order, one FMA each
+// (separate multiply and add in the baseline variant), whatever the number of rows.
+struct MatmulRows {
+  const float* a; int64_t aStride;
+  const float* w; int64_t wStride;
+  float* out; int64_t outStride;
+  int64_t k, n;
+};
+void SmallMatmul(const MatmulRows& s, int64_t begin, int64_t end);
+
 // One LSTM step, gate order i, f, g, o (libtorch's), recAct on the gates i, f, o and act on g
 // and the cell (default: sigmoid and tanh, libtorch's):
 //   gates [row, 4U] holds the recurrent part h·W_hh of the pre-activations, xw [row, 4U] the

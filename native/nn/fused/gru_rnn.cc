@@ -82,7 +82,7 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
   const float* hPrev = h0.data_ptr<float>();
   int64_t hPrevStride = h0.stride(0);
   for (int64_t t = 0; t < steps; t++) {
-    at::mm_out(hg, h, whhT);
+    StepMatmul(hg, h, whhT);
     const gate_kernels::GruRows rows{xg.data_ptr<float>() + t * 3 * units, steps * 3 * units, hg.data_ptr<float>(), 3 * units,
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev, hPrevStride,
                                      seq.data_ptr<float>() + t * units, steps * units,
@@ -169,7 +169,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
   torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
   torch::Tensor h = h0;
   for (int64_t t = 0; t < steps; t++) {
-    at::mm_out(hw, h, whhT);
+    StepMatmul(hw, h, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                      seq.data_ptr<float>() + t * units, steps * units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
     at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });

@@ -50,7 +50,7 @@ std::pair<torch::Tensor, torch::Tensor> GruLayer(const torch::Tensor& data, cons
     // the previous states of this step's rows: a prefix of the previous step's rows
     const torch::Tensor hPrev = t > 0 ? out.narrow(0, prev, bs) : h0.narrow(0, 0, bs);
     torch::Tensor hgT = hg.narrow(0, 0, bs);
-    at::mm_out(hgT, hPrev, whhT);
+    StepMatmul(hgT, hPrev, whhT);
     const gate_kernels::GruRows rows{xg.data_ptr<float>() + off * 3 * units, 3 * units, hg.data_ptr<float>(), 3 * units,
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev.data_ptr<float>(), units,
                                      out.data_ptr<float>() + off * units, units,
@@ -144,7 +144,7 @@ torch::Tensor RnnLayer(const torch::Tensor& data, const PackedSteps& st, const t
     const int64_t bs = st.sizes[t], off = st.offsets[t], prev = t > 0 ? st.offsets[t - 1] : 0;
     const torch::Tensor hPrev = t > 0 ? out.narrow(0, prev, bs) : h0.narrow(0, 0, bs);
     torch::Tensor hwT = hw.narrow(0, 0, bs);
-    at::mm_out(hwT, hPrev, whhT);
+    StepMatmul(hwT, hPrev, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + off * units, units,
                                      out.data_ptr<float>() + off * units, units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
     at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });

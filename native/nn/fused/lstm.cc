@@ -39,7 +39,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   for (int64_t t = 0; t < steps; t++) {
     k = save ? t : t % 2;
     torch::Tensor g4 = gates.select(0, k);
-    at::mm_out(g4, h, rec);
+    StepMatmul(g4, h, rec);
     gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
                                 cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
                                 seqBase + t * units, steps * units, units, act, recAct};

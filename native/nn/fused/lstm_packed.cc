@@ -41,7 +41,7 @@ PackedResult LayerForward(const torch::Tensor& data, const Steps& st, const torc
     // the previous step's states of this step's rows: a prefix of the previous step's rows
     torch::Tensor hPrev = t > 0 ? r.out.narrow(0, prev, bs) : h0.narrow(0, 0, bs);
     torch::Tensor g4 = r.gates.narrow(0, gOff, bs);
-    at::mm_out(g4, hPrev, rec);
+    StepMatmul(g4, hPrev, rec);
     const gate_kernels::LstmRows rows{r.gates.data_ptr<float>() + gOff * 4 * units, 4 * units, xw.data_ptr<float>() + off * 4 * units, 4 * units,
                                       t > 0 ? r.cs.data_ptr<float>() + prev * units : c0.data_ptr<float>(), units,
                                       r.cs.data_ptr<float>() + off * units, units, r.tcs.data_ptr<float>() + gOff * units, units,
