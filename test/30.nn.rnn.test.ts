@@ -188,11 +188,19 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
           assert.notStrictEqual(reference.fn, PACKED_NODE[kind]);
           assert.ok(fused.values[0].some((v, i) => v !== reference.values[0][i]), 'the fused path ran (last bits differ)');
           // the second-order gradient (last) recomputes libtorch's layers on the fused layers'
-          // inputs, whose rounding it amplifies through two layers (seen: 2e-5 relative, RNN tanh)
-          fused.values.forEach((vs, k) => vs.forEach((v, i) => {
-            const r = reference.values[k][i], rtol = k === fused.values.length - 1 ? 1e-4 : 1e-5;
-            assert.ok(Math.abs(v - r) <= 1e-6 + rtol * Math.abs(r), `tensor ${k}[${i}]: ${v} vs ${r}`);
-          }));
+          // inputs, whose rounding it amplifies through two layers (seen: 2e-5 relative, RNN tanh).
+          // A gradient sums over steps and rows: its absolute rounding is of the order of its
+          // largest entries, also where its own entry is small (as test/36 compares), so its atol
+          // scales with the tensor's largest value (seen on libtorch 2.6, RNN tanh, bidirectional:
+          // a weight gradient's -0.031979 vs -0.031982, 3e-6 apart, after the small-batch product).
+          const outputs = 2 + (kind === 'lstm' ? 1 : 0);
+          fused.values.forEach((vs, k) => {
+            const scale = k < outputs ? 1 : Math.max(1, ...reference.values[k].map(Math.abs));
+            vs.forEach((v, i) => {
+              const r = reference.values[k][i], rtol = k === fused.values.length - 1 ? 1e-4 : 1e-5;
+              assert.ok(Math.abs(v - r) <= (k < outputs ? 1e-6 : 4e-6 * scale) + rtol * Math.abs(r), `tensor ${k}[${i}]: ${v} vs ${r}`);
+            });
+          });
         });
       });
     }
