@@ -236,6 +236,9 @@ def module_case(name, kind, opts, module, inputs, run, dtype=torch.float32):
         'projections': [enc(r) for r in projs],
         'inputGrads': {k: enc(g) for k, g in zip(diff_ins, grads[:len(diff_ins)])},
         'paramGrads': {n: enc(g) for (n, _), g in zip(params, grads[len(diff_ins):])},
+        # training mode with a random forward (dropout): torch.manual_seed(forwardSeed) right
+        # before the module's call
+        **({'training': True, 'forwardSeed': opts['_forwardSeed']} if '_forwardSeed' in opts else {}),
     })
 
 
@@ -271,6 +274,8 @@ def recurrent(name, kind, dtype=torch.float32, h0=False, lengths=None, unbatched
         hx = None
         if 'h0' in ins:
             hx = (ins['h0'], ins['c0']) if kind == 'lstm' else ins['h0']
+        if '_forwardSeed' in opts:
+            torch.manual_seed(opts['_forwardSeed'])
         if 'lengths' in ins:
             packed = torch.nn.utils.rnn.pack_padded_sequence(x, ins['lengths'], batch_first=bf, enforce_sorted=False)
             out, state = m(packed, hx)
@@ -348,6 +353,19 @@ layer('layernorm', 'layerNorm', {'normalizedShape': [4]}, torch.nn.LayerNorm(4),
 layer('layernorm_2d_noaffine', 'layerNorm', {'normalizedShape': [3, 4], 'elementwiseAffine': False, 'eps': 1e-3}, torch.nn.LayerNorm([3, 4], eps=1e-3, elementwise_affine=False), torch.randn(2, 3, 4, generator=gen))
 layer('dropout_eval', 'dropout', {'p': 0.5}, torch.nn.Dropout(0.5), torch.randn(3, 4, generator=gen))
 layer('sequential', 'sequential', {}, torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.LayerNorm(6), torch.nn.Dropout(0.2), torch.nn.Linear(6, 2)), torch.randn(5, 4, generator=gen))
+
+# Dropout between layers in training mode: the mask is drawn from the global generator after
+# torch.manual_seed(forwardSeed). Their own generator, so that the cases above and the
+# fixtures below keep their numbers.
+gen_saved, gen = gen, torch.Generator().manual_seed(2612)
+for kind, extra in (('rnn', {'nonlinearity': 'tanh'}), ('rnn', {'nonlinearity': 'relu'}), ('lstm', {}), ('gru', {})):
+    tag = kind + ('_' + extra['nonlinearity'] if extra else '')
+    recurrent(f'{tag}_dropout_train_uni_bf', kind, numLayers=3, dropout=0.4, batchFirst=True, _eval=False, _forwardSeed=31, **extra)
+    recurrent(f'{tag}_dropout_train_bi_bf_h0', kind, h0=True, numLayers=2, dropout=0.5, bidirectional=True, batchFirst=True,
+              _eval=False, _forwardSeed=32, **extra)
+    recurrent(f'{tag}_dropout_train_lengths_bi', kind, lengths=[4, 6, 2], numLayers=2, dropout=0.3, bidirectional=True,
+              _eval=False, _forwardSeed=33, **extra)
+gen = gen_saved
 
 # Initialization: after torch.manual_seed(s), constructing a module gives these parameters.
 inits = []

@@ -44,6 +44,8 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
     for (const kind of ['rnn_tanh', 'rnn_relu', 'lstm', 'gru']) {
       for (const l of [1, 2, 3]) assert.ok(names.some((n) => n.startsWith(`${kind}_l${l}_bi_bf`)), `${kind} ${l} layers`);
       for (const s of ['nobias', 'h0', 'dropout_eval', 'lengths', 'lengths_h0', 'unbatched', 'f64']) assert.ok(names.includes(`${kind}_${s}`), `${kind}_${s}`);
+      // dropout between layers in training mode: the mask after manualSeed(forwardSeed)
+      for (const s of ['dropout_train_uni_bf', 'dropout_train_bi_bf_h0', 'dropout_train_lengths_bi']) assert.ok(names.includes(`${kind}_${s}`), `${kind}_${s}`);
     }
     assert.ok(names.includes('lstm_proj_bi') && names.includes('lstm_proj_h0_lengths'));
     assert.ok(fixture.cases.length >= 100);
@@ -88,12 +90,13 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
   // the fused layer wherever it applies (auto would send small LSTM batches to oneDNN on 2.x)
   before(() => { torch.backends.fusedRnn.auto = false; });
   after(() => { torch.backends.fusedRnn.auto = true; });
-  // dropout between layers keeps training mode on libtorch's modules (its random mask); eval mode fuses
+  // dropout between layers in training mode runs fused too: at::dropout between the fused layers
+  // (the `dropout_train` cases: the same mask as PyTorch's after the same seed)
   const cases = fixture.cases.filter(fusedCase);
-  it('covers every kind with layers, directions, batchFirst, bias, h0, dropout (eval) and unbatched input', () => {
+  it('covers every kind with layers, directions, batchFirst, bias, h0, dropout (eval and training) and unbatched input', () => {
     const names = cases.map((c) => c.name);
     for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
-      for (const n of ['l1_bi_bf', 'l2_bi_bf', 'l3_bi_bf', 'nobias', 'h0', 'unbatched', 'dropout_eval']) {
+      for (const n of ['l1_bi_bf', 'l2_bi_bf', 'l3_bi_bf', 'nobias', 'h0', 'unbatched', 'dropout_eval', 'dropout_train_uni_bf', 'dropout_train_lengths_bi']) {
         assert.ok(names.some((x) => x.startsWith(`${kind}_${n}`)), `${kind}_${n}`);
       }
     }
@@ -101,7 +104,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       for (const n of ['lengths', 'lengths_h0', 'lengths_bi_bf']) assert.ok(names.includes(`${kind}_${n}`), `${kind}_${n}`);
     }
   });
-  cases.filter((c) => !c.name.includes('dropout')).forEach((c) => {
+  cases.filter((c) => !c.name.includes('dropout_eval')).forEach((c) => {
     it(`training mode: ${c.name}`, () => {
       torch.tidy(() => {
         const m = moduleFor(c).train();
@@ -112,7 +115,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       });
     });
   });
-  cases.forEach((c) => {
+  cases.filter((c) => !c.training).forEach((c) => {
     it(`eval mode: ${c.name}`, () => {
       torch.tidy(() => {
         const m = moduleFor(c);

@@ -15,6 +15,9 @@ export interface ModuleCase {
   projections: Encoded[];
   inputGrads: Record<string, Encoded | null>;
   paramGrads: Record<string, Encoded | null>;
+  /** training mode (dropout between layers): torch.manualSeed(forwardSeed) right before the forward */
+  training?: boolean;
+  forwardSeed?: number;
 }
 
 export function construct(kind: string, o: Record<string, unknown>): torch.nn.Module {
@@ -39,7 +42,7 @@ export function construct(kind: string, o: Record<string, unknown>): torch.nn.Mo
 
 /** The module of a case, converted to its dtype, in eval mode, with the fixture's parameters. */
 export function moduleFor(c: ModuleCase): torch.nn.Module {
-  const m = construct(c.kind, c.options).to(c.dtype).eval();
+  const m = construct(c.kind, c.options).to(c.dtype).train(c.training === true);
   const sd: Record<string, torch.Tensor> = {};
   for (const [k, v] of Object.entries(c.stateDict)) sd[k] = fromFixture(v);
   m.loadStateDict(sd);
@@ -54,6 +57,7 @@ export function runCase(c: ModuleCase, m: torch.nn.Module, lengthsAsArray: boole
   const x = inputs.input;
   const flat = (r: unknown): torch.Tensor[] => (Array.isArray(r) ? (r as unknown[]).flatMap(flat) : [r as torch.Tensor]);
   let result: unknown;
+  if (c.forwardSeed !== undefined) torch.manualSeed(c.forwardSeed);
   if (['rnn', 'lstm', 'gru'].includes(c.kind)) {
     const state = inputs.h0 ? (c.kind === 'lstm' ? [inputs.h0, inputs.c0] : inputs.h0) : undefined;
     const opts = inputs.lengths ? { lengths: lengthsAsArray ? Array.from(inputs.lengths.dataSync() as BigInt64Array, Number) : inputs.lengths } : undefined;

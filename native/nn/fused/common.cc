@@ -70,8 +70,8 @@ std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch
   return params;
 }
 
-bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
-  if (!Enabled() || compat::AutocastEnabled(c10::DeviceType::CPU) || (training && o.dropout() > 0 && o.num_layers() > 1)) return false;
+bool Fusable(const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& input, const std::vector<torch::Tensor>& weights) {
+  if (!Enabled() || compat::AutocastEnabled(c10::DeviceType::CPU)) return false;
   if (!AllFloatCpu({&input})) return false;
   for (const torch::Tensor& w : weights) {
     if (!AllFloatCpu({&w})) return false;
@@ -79,7 +79,16 @@ bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const to
   return true;
 }
 
-std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
+// Dropout between layers, as libtorch's stack applies it (at::dropout(layer output, p,
+// train=true), so the mask comes from the same generator draws): on the output in libtorch's
+// memory order, time-major ([T, B, F] contiguous, or the packed rows [N, F]), since the mask's
+// elements are drawn in memory order. featureDim 2: x is [B, T, F].
+static torch::Tensor DropoutBetweenLayers(const torch::Tensor& x, double p, int64_t featureDim) {
+  if (featureDim == 2) return at::dropout(x.transpose(0, 1).contiguous(), p, /*train=*/true).transpose(0, 1);
+  return at::dropout(x.contiguous(), p, /*train=*/true);
+}
+
+std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, torch::Tensor x,
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer) {
   const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1;
@@ -97,13 +106,14 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
       for (size_t i = 0; i < r.states.size(); i++) states[i].push_back(r.states[i]);
     }
     x = dirs == 2 ? torch::cat(outs, featureDim) : outs[0];
+    if (training && o.dropout() > 0 && l < layers - 1) x = DropoutBetweenLayers(x, o.dropout(), featureDim);
   }
   std::vector<torch::Tensor> result{x};
   for (const auto& s : states) result.push_back(torch::stack(s, 0));
   return result;
 }
 
-std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, const Packed& in,
+std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, const Packed& in,
                                        const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer) {
   const int64_t rows = o.num_layers() * (o.bidirectional() ? 2 : 1);
   for (torch::Tensor& s : states0) {
@@ -111,7 +121,7 @@ std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& 
     else if (in.sortedIndices.defined()) s = s.index_select(1, in.sortedIndices.to(s.device()));
   }
   const torch::Tensor reversed = o.bidirectional() ? st.ReversedRows() : torch::Tensor();
-  auto out = StackLayers(o, weights, in.data, 1, [&](const torch::Tensor& t) { return t.index_select(0, reversed); },
+  auto out = StackLayers(o, training, weights, in.data, 1, [&](const torch::Tensor& t) { return t.index_select(0, reversed); },
                          [&](const torch::Tensor& x, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
                              const OptTensor& bhh) {
                            std::vector<torch::Tensor> s0;

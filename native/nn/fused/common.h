@@ -67,9 +67,8 @@ torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& ke
 std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh);
 
 // Whether a module's forward may run a fused layer: torch.backends.fusedRnn enabled, no CPU
-// autocast, no dropout between layers in training mode (its random mask would differ from
-// libtorch's), float32 CPU input and weights. Callers check their input's shape.
-bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights);
+// autocast, float32 CPU input and weights. Callers check their input's shape.
+bool Fusable(const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& input, const std::vector<torch::Tensor>& weights);
 
 // One layer and direction k (layer * directions + direction) on x in processing order, with
 // its weights: the output sequence and its final states (h, or h and c).
@@ -82,9 +81,11 @@ using LayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, con
 
 // Layers and directions as libtorch stacks them, weights from all_weights(): the reverse
 // direction runs on reverse(x) and its output is reversed back (reverse is its own inverse),
-// the directions' outputs are concatenated on featureDim. Returns the last layer's output, then
-// each state stacked over layers and directions ([L*D, B, U]).
-std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
+// the directions' outputs are concatenated on featureDim. In training mode with dropout > 0,
+// each layer's output but the last goes through at::dropout as in libtorch's stack
+// (DropoutBetweenLayers). Returns the last layer's output, then each state stacked over layers
+// and directions ([L*D, B, U]).
+std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, torch::Tensor x,
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer);
 
@@ -152,7 +153,7 @@ using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, const st
 // on every sequence reversed in place (an index_select, the same batch sizes) and reverses back;
 // the final states come back in the batch's own order. Returns output data [N, D*U], then the
 // states.
-std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, const Packed& in,
+std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, const Packed& in,
                                        const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer);
 
 // Whether autograd must record a layer: grad mode on and some (defined) input requires grad.

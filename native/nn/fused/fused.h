@@ -1,8 +1,9 @@
 // The project's own CPU kernels: fused LSTM, GRU and RNN layers (one matmul and one vectorized
 // gate pass per step, their own backpropagation through time), registered with libtorch's
 // dispatcher as the operators torchrnn::lstm_layer, lstm_layer_packed, gru_layer and
-// rnn_layer. They are taken only where they apply (float32 CPU, no projection, no autocast, no
-// dropout between layers in training mode); everywhere else the callers run libtorch's own
+// rnn_layer. They are taken only where they apply (float32 CPU, no projection, no autocast;
+// dropout between layers in training mode is libtorch's at::dropout between the fused layers,
+// the same mask as libtorch's); everywhere else the callers run libtorch's own
 // modules, and torch.backends.fusedRnn.enabled = false turns them off process-wide. Tested
 // against libtorch's implementation (test/30.nn.rnn).
 //

@@ -260,12 +260,12 @@ template <typename M, typename Call>
 c10::optional<std::vector<torch::Tensor>> Run(const M& m, const torch::Tensor& input, const torch::Tensor& h0In, const Call& call) {
   const auto& o = m->options_base;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (!Fusable(o, m->is_training(), input, weights)) return c10::nullopt;
+  if (!Fusable(o, input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
   const int64_t states = o.num_layers() * (o.bidirectional() ? 2 : 1);
   torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
-  auto out = StackLayers(o, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
+  auto out = StackLayers(o, m->is_training(), weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
                                      [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh,
                                          const OptTensor& bih, const OptTensor& bhh) {
                                        Pair r = call(xk, h0[k], wih, whh, bih, bhh);

@@ -22,8 +22,7 @@ namespace gru_rnn {
 
 // output [same layout as input], hN [layers * dirs, B, U]; nullopt when the fused path does not
 // apply and the caller runs libtorch's module: torch.backends.fusedRnn disabled, CPU autocast,
-// not float32 on the CPU, not a 3-D input with at least one step, or dropout between layers in
-// training mode (its random mask would differ from libtorch's). input and the optional h0 as
+// not float32 on the CPU, or not a 3-D input with at least one step. input and the optional h0 as
 // the module takes them (3-D; packed input is never passed here).
 c10::optional<std::vector<torch::Tensor>> Gru(const torch::nn::GRU& m, const torch::Tensor& input, const torch::Tensor& h0);
 c10::optional<std::vector<torch::Tensor>> Rnn(const torch::nn::RNN& m, const torch::Tensor& input, const torch::Tensor& h0);

@@ -235,9 +235,9 @@ template <typename M, typename Call>
 c10::optional<std::vector<torch::Tensor>> RunPacked(const M& m, const Packed& in, const torch::Tensor& h0, const Call& call) {
   const auto& o = m->options_base;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (in.batchSizes.numel() == 0 || !Fusable(o, m->is_training(), in.data, weights)) return c10::nullopt;
+  if (in.batchSizes.numel() == 0 || !Fusable(o, in.data, weights)) return c10::nullopt;
   const PackedSteps st(in.batchSizes);
-  return StackPacked(o, weights, in, st, {h0},
+  return StackPacked(o, m->is_training(), weights, in, st, {h0},
                      [&](const torch::Tensor& x, const std::vector<torch::Tensor>& s0, const torch::Tensor& wih, const torch::Tensor& whh,
                          const OptTensor& bih, const OptTensor& bhh) {
                        Pair r = call(x, in.batchSizes, s0[0], wih, whh, bih, bhh);

@@ -216,7 +216,7 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
                                                   const torch::Tensor& c0In) {
   const auto& o = m->options;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (o.proj_size() != 0 || !Fusable(m->options_base, m->is_training(), input, weights)) return c10::nullopt;
+  if (o.proj_size() != 0 || !Fusable(m->options_base, input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   if (Auto() && compat::LstmRunsOnOneDnn()) {
     const int64_t batch = input.size(o.batch_first() ? 0 : 1);
@@ -231,7 +231,7 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
   torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
   torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
   // the reverse direction reads the sequence from its end; its output is put back in time order
-  auto out = StackLayers(m->options_base, weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
+  auto out = StackLayers(m->options_base, m->is_training(), weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
                          [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
                              const OptTensor& bhh) {
                            auto r = op.call(xk, h0[k], c0[k], wih, whh, bih, bhh);

@@ -73,8 +73,7 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor&
 // nn.LSTM's forward through torchrnn::lstm_layer, layer by layer (the reverse direction on the
 // time-flipped sequence): output, hN, cN. Training (the fused backward) and inference (the
 // fused forward alone: the op's CPU kernel, when no input needs a gradient). Only for float32
-// CPU weights and a 3-D input with at least one step, without projection, dropout between
-// layers in training mode (its random mask would differ from at::lstm's) or autocast, and
+// CPU weights and a 3-D input with at least one step, without projection or autocast, and
 // while fused::Enabled(); otherwise nullopt, and the caller runs libtorch's own LSTM. input and the
 // optional h0/c0 as nn.LSTM takes them.
 c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, const torch::Tensor& input, const torch::Tensor& h0,

@@ -138,12 +138,12 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
                                                         const torch::Tensor& c0In) {
   const auto& o = m->options;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (o.proj_size() != 0 || in.batchSizes.numel() == 0 || !Fusable(m->options_base, m->is_training(), in.data, weights)) return c10::nullopt;
+  if (o.proj_size() != 0 || in.batchSizes.numel() == 0 || !Fusable(m->options_base, in.data, weights)) return c10::nullopt;
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer_packed", "").typed<
       Triple(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
              const torch::Tensor&, const OptTensor&, const OptTensor&)>();
   const Steps st(in.batchSizes);
-  return StackPacked(m->options_base, weights, in, st, {h0In, c0In},
+  return StackPacked(m->options_base, m->is_training(), weights, in, st, {h0In, c0In},
                      [&](const torch::Tensor& x, const std::vector<torch::Tensor>& s0, const torch::Tensor& wih, const torch::Tensor& whh,
                          const OptTensor& bih, const OptTensor& bhh) {
                        auto r = op.call(x, in.batchSizes, s0[0], s0[1], wih, whh, bih, bhh);
