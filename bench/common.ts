@@ -25,6 +25,10 @@ export interface ModelCase {
   embed?: number;
   /** variable-length batch: each sequence's length (the longest is `seq`), run as packed sequences */
   lengths?: number[];
+  /** classifier, LSTM: projSize (the recurrent state's size; the head reads it) */
+  proj?: number;
+  /** classifier: dropout between the recurrent layers (training mode) */
+  dropout?: number;
 }
 /** One square float32 matrix multiply, n x n by n x n. */
 export interface MatmulCase { id: string; kind: 'matmul'; n: number }
@@ -76,11 +80,12 @@ export function flops(c: Case): number {
   const steps = c.lengths ? c.lengths.reduce((a, b) => a + b, 0) : c.batch * c.seq;
   const g = GATES[c.cell];
   let fwd = 0;
+  const out = c.proj || c.hidden;  // the state's size: projSize when there is one
   for (let l = 0; l < c.layers; l++) {
-    const inp = l === 0 ? (c.kind === 'charlm' ? c.embed! : c.input) : c.hidden;
-    fwd += 2 * g * c.hidden * (inp + c.hidden) * steps;
+    const inp = l === 0 ? (c.kind === 'charlm' ? c.embed! : c.input) : out;
+    fwd += 2 * g * c.hidden * (inp + out) * steps + (c.proj ? 2 * c.hidden * c.proj * steps : 0);
   }
-  fwd += c.kind === 'charlm' ? 2 * c.hidden * c.classes * steps : 2 * c.hidden * c.classes * c.batch;
+  fwd += c.kind === 'charlm' ? 2 * c.hidden * c.classes * steps : 2 * out * c.classes * c.batch;
   return c.mode === 'train' ? 3 * fwd : fwd;
 }
 

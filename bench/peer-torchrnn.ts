@@ -17,11 +17,11 @@ type Tensor = T.Tensor;
 class Classifier extends nn.Module {
   rnn: T.nn.LSTM | T.nn.GRU | T.nn.RNN;
   head: T.nn.Linear;
-  constructor(c: { cell: 'lstm' | 'gru' | 'rnn'; input: number; hidden: number; layers: number; classes: number }) {
+  constructor(c: { cell: 'lstm' | 'gru' | 'rnn'; input: number; hidden: number; layers: number; classes: number; proj?: number; dropout?: number }) {
     super();
-    const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, batchFirst: true };
-    this.rnn = c.cell === 'lstm' ? new nn.LSTM(opts) : c.cell === 'gru' ? new nn.GRU(opts) : new nn.RNN(opts);
-    this.head = new nn.Linear(c.hidden, c.classes);
+    const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, batchFirst: true, dropout: c.dropout ?? 0 };
+    this.rnn = c.cell === 'lstm' ? new nn.LSTM({ ...opts, projSize: c.proj ?? 0 }) : c.cell === 'gru' ? new nn.GRU(opts) : new nn.RNN(opts);
+    this.head = new nn.Linear(c.proj || c.hidden, c.classes);
   }
   forward(x: Tensor, lengths?: Tensor): Tensor {
     if (lengths) {

@@ -50,8 +50,9 @@ class Classifier(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
         ctor = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN}[c['cell']]
-        self.rnn = ctor(c['input'], c['hidden'], num_layers=c['layers'], batch_first=True)
-        self.head = torch.nn.Linear(c['hidden'], c['classes'])
+        extra = {'proj_size': c['proj']} if c.get('proj') else {}
+        self.rnn = ctor(c['input'], c['hidden'], num_layers=c['layers'], batch_first=True, dropout=c.get('dropout') or 0, **extra)
+        self.head = torch.nn.Linear(c.get('proj') or c['hidden'], c['classes'])
 
     def forward(self, x, lengths=None):
         if lengths is not None:

@@ -18,17 +18,19 @@ function add(e: Entry): string {
 function modelCase(kind: 'classifier' | 'charlm', cell: 'lstm' | 'gru' | 'rnn', m: 'train' | 'infer', s: Partial<ModelCase> & { batch: number; seq: number; hidden: number }): ModelCase {
   const r = mode.ref;
   const c: ModelCase = { id: '', kind, cell, mode: m, input: r.input, layers: r.layers, classes: r.classes, ...s };
-  c.id = `${kind === 'charlm' ? 'charlm' : cell}${c.lengths ? '-packed' : ''}-${m}-b${c.batch}-s${c.seq}-h${c.hidden}-l${c.layers}${kind === 'charlm' ? `-e${c.embed}-v${c.classes}` : `-i${c.input}`}`;
+  c.id = `${kind === 'charlm' ? 'charlm' : cell}${c.lengths ? '-packed' : ''}${c.proj ? `-proj${c.proj}` : ''}${c.dropout ? `-dropout${c.dropout}` : ''}-${m}-b${c.batch}-s${c.seq}-h${c.hidden}-l${c.layers}${kind === 'charlm' ? `-e${c.embed}-v${c.classes}` : `-i${c.input}`}`;
   return c;
 }
 const sizeLabel = (c: ModelCase) => (c.kind === 'charlm'
   ? `batch ${c.batch}, seq ${c.seq}, emb ${c.embed}, hidden ${c.hidden}, vocab ${c.classes}`
   : `batch ${c.batch}, seq ${c.lengths ? `${Math.min(...c.lengths)}..${c.seq}` : c.seq}, in ${c.input}, hidden ${c.hidden}, ${c.layers} layers`);
 function addModel(section: Section, c: ModelCase, force = false): string {
-  const name = c.kind === 'charlm' ? 'char-LSTM LM' : `${c.cell.toUpperCase()} classifier${c.lengths ? ', packed' : ''}`;
+  const name = c.kind === 'charlm' ? 'char-LSTM LM'
+    : `${c.cell.toUpperCase()} classifier${c.lengths ? ', packed' : ''}${c.proj ? `, projSize ${c.proj}` : ''}${c.dropout ? `, dropout ${c.dropout} between layers` : ''}`;
   return add({
     c, section, force, title: `${name} ${c.mode === 'train' ? 'train step' : 'inference'} (${sizeLabel(c)})`,
-    params: { batch: c.batch, seq: c.seq, hidden: c.hidden, layers: c.layers, ...(c.kind === 'charlm' ? { embed: c.embed!, vocab: c.classes } : { input: c.input }) },
+    params: { batch: c.batch, seq: c.seq, hidden: c.hidden, layers: c.layers, ...(c.kind === 'charlm' ? { embed: c.embed!, vocab: c.classes } : { input: c.input }),
+      ...(c.proj ? { projSize: c.proj } : {}), ...(c.dropout ? { dropout: c.dropout } : {}) },
   });
 }
 
@@ -50,6 +52,10 @@ if (sections.has('workloads')) {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
     for (const m of ['train', 'infer'] as const) addModel('workloads', modelCase('classifier', cell, m, { ...R, lengths }));
   }
+  // the LSTM's other options: projSize (training and inference), dropout between layers (training:
+  // in eval mode it does nothing)
+  for (const m of ['train', 'infer'] as const) addModel('workloads', modelCase('classifier', 'lstm', m, { ...R, proj: R.hidden / 2 }));
+  addModel('workloads', modelCase('classifier', 'lstm', 'train', { ...R, dropout: 0.3 }));
 }
 if (sections.has('curves')) {
   const curve = (name: 'seq' | 'batch' | 'hidden', xs: number[]) => {

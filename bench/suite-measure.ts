@@ -49,6 +49,7 @@ export async function measureCase(e: Entry, workers: Map<Peer, Worker>): Promise
     const pr = peerRow(c.id, p);
     if (w.dead) { pr.skipped = `worker unavailable: ${w.dead}`; continue; }
     if (p.startsWith('tfjs') && c.kind === 'matmul') { pr.skipped = 'not measured: the limit is libtorch\'s'; continue; }
+    if (p.startsWith('tfjs') && c.kind === 'classifier' && (c.proj || c.dropout)) { pr.skipped = 'n/a: tf.layers has no projSize, and its recurrent dropout is another operation'; continue; }
     if (p.startsWith('tfjs') && c.kind === 'serve' && c.mode === 'concurrent') { pr.skipped = 'n/a: TensorFlow.js computes on the JS thread, so calls in flight run one after another (the sync row)'; continue; }
     const known = c.kind === 'serve' ? serveCallSeconds.get(`${p}/${c.cell}`) : undefined;
     if (isLatency(c) && p.startsWith('tfjs') && known !== undefined && known > mode.tfjsBudget / 10) { pr.skipped = tooSlow(known, 'in the previous row'); continue; }

@@ -49,7 +49,7 @@ describe('95 benchmark suite (--smoke)', function () {
     const ids = res.rows.map((r) => r.id);
     const want = [
       /^lstm-train-/, /^lstm-infer-/, /^gru-train-/, /^gru-infer-/, /^rnn-train-/, /^rnn-infer-/, /^charlm-train-/, /^charlm-infer-/,
-      /^lstm-packed-train-/, /^lstm-packed-infer-/, /^matmul-/, /^tiny-add-sync$/, /^tiny-linear-sync$/, /^tiny-linear-async$/, /^eventloop-fit$/,
+      /^lstm-packed-train-/, /^lstm-packed-infer-/, /^lstm-proj\d+-train-/, /^lstm-proj\d+-infer-/, /^lstm-dropout0\.3-train-/, /^matmul-/, /^tiny-add-sync$/, /^tiny-linear-sync$/, /^tiny-linear-async$/, /^eventloop-fit$/,
       /^serve-lstm-b1-.*-sync-p50$/, /^serve-lstm-b1-.*-sync-p99$/, /^serve-lstm-b1-.*-async-p50$/, /^serve-lstm-b1-.*-async-p99$/,
       /^serve-gru-b1-.*-sync-p50$/, /^serve-gru-b1-.*-sync-p99$/, /^serve-gru-b1-.*-async-p50$/, /^serve-gru-b1-.*-async-p99$/,
       /^serve-lstm-b1-.*-concurrent64$/, /^serve-lstm-b1-.*-concurrent64-pooldefault$/,
