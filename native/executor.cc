@@ -51,10 +51,21 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
   napi_deferred deferred;
   napi_value promise;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &deferred, &promise), Napi::Promise());
-  auto* job = new Job{std::move(work), std::move(complete), deferred, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
-                     at::get_num_threads()};
+  Job* job = NewJob(std::move(work));
+  job->complete = std::move(complete);
+  job->deferred = deferred;
   if (pending_++ == 0) tsfn_.Ref(env);
   submitted_++;
+  Enqueue(job);
+  return Napi::Promise(env, promise);
+}
+
+Executor::Job* Executor::NewJob(Work work) {
+  return new Job{std::move(work), nullptr, nullptr, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
+                 at::get_num_threads()};
+}
+
+void Executor::Enqueue(Job* job) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,7 +74,6 @@ Napi::Promise Executor::Submit(Napi::Env env, Work work, Complete complete) {
     wake = sleeping_;
   }
   if (wake) cv_.notify_one();
-  return Napi::Promise(env, promise);
 }
 
 uint64_t Executor::SubmitQuiet(Work work, size_t bytes) {
@@ -75,20 +85,12 @@ uint64_t Executor::SubmitQuiet(Work work, size_t bytes) {
                            queuedBytes_.load(std::memory_order_relaxed) <= maxQueuedBytes_ / 4 * 3);
     });
   }
-  auto* job = new Job{std::move(work), nullptr, nullptr, torch::GradMode::is_enabled(), AutocastState::Current(), FlushDenormalMode(),
-                     at::get_num_threads()};
+  Job* job = NewJob(std::move(work));
   job->quiet = true;
   job->bytes = bytes;
   queuedBytes_.fetch_add(bytes, std::memory_order_relaxed);
   uint64_t seq = ++submitted_;
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(job);
-    queued_.fetch_add(1, std::memory_order_release);
-    wake = sleeping_;
-  }
-  if (wake) cv_.notify_one();
+  Enqueue(job);
   return seq;
 }
 

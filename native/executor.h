@@ -84,6 +84,10 @@ class Executor {
     bool quiet = false;  // SubmitQuiet: no promise, no completion
     size_t bytes = 0;
   };
+  // A job for `work` with the JS thread's modes captured (Submit, SubmitQuiet fill in the rest).
+  static Job* NewJob(Work work);
+  // Appends to the queue and wakes the executor thread if it sleeps. JS thread.
+  void Enqueue(Job* job);
   static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
   void Loop();
   // Runs from an env cleanup hook registered after the thread-safe function, so it runs
