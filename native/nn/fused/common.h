@@ -82,8 +82,10 @@ using LayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, con
 
 // Layers and directions as libtorch stacks them, weights from all_weights(): the reverse
 // direction runs on reverse(x) and its output is reversed back (reverse is its own inverse),
-// the directions' outputs are concatenated on featureDim. Returns the last layer's output, then
-// each state stacked over layers and directions ([L*D, B, U]).
+// the directions' outputs are concatenated on featureDim. Per layer and direction the weights
+// are w_ih, w_hh[, b_ih, b_hh][, w_hr] (an LSTM with projSize: the layer reads its w_hr, the
+// last of its `per` weights, at weights[(k + 1) * per - 1]). Returns the last layer's output, then
+// each state stacked over layers and directions ([L*D, B, U]; an LSTM's h with projSize [L*D, B, P]).
 std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, torch::Tensor x,
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer);
@@ -142,16 +144,16 @@ struct PackedSteps {
 };
 
 // One layer and direction k of a packed forward (StackPacked) on rows x in processing order, with
-// its initial states (sorted order, [B, U] each) and weights.
-using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,
+// its initial states (sorted order, [B, U] each; an LSTM's h0 [B, P] with projSize) and weights.
+using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,
                                                 const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh)>;
 
 // nn.LSTM / GRU / RNN's forward on a packed input through StackLayers: the initial states
-// (h0[, c0], [L*D, B, U] in the batch's own order, undefined for zeros) permuted into sorted
-// order, as libtorch's packed forward takes them; the reverse direction runs the forward layer
-// on every sequence reversed in place (an index_select, the same batch sizes) and reverses back;
-// the final states come back in the batch's own order. Returns output data [N, D*U], then the
-// states.
+// (h0[, c0], [L*D, B, U] in the batch's own order, undefined for zeros; an LSTM's h0 with
+// projSize [L*D, B, P]) permuted into sorted order, as libtorch's packed forward takes them;
+// the reverse direction runs the forward layer on every sequence reversed in place (an
+// index_select, the same batch sizes) and reverses back; the final states come back in the
+// batch's own order. Returns output data [N, D*U] (D*P with projSize), then the states.
 std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, const std::vector<torch::Tensor>& weights, const Packed& in,
                                        const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer);
 

@@ -26,6 +26,7 @@
 #include "gru_rnn.h"
 #include "lstm.h"
 #include "lstm_packed.h"
+#include "lstm_proj.h"
 
 namespace trnn {
 namespace fused {
@@ -34,6 +35,7 @@ namespace fused {
 inline void Register() {
   lstm::Register();
   lstm::RegisterPacked();
+  lstm::RegisterProj();
   gru_rnn::Register();
   gru_rnn::RegisterPacked();
 }
