@@ -1,4 +1,4 @@
-// What the fused recurrent layers share (lstm.cc, lstm_packed.cc, gru_rnn.cc): the
+// What the fused recurrent layers share (lstm.cc, lstm_packed.cc, lstm_proj.cc, gru_rnn.cc): the
 // torch.backends.fusedRnn flag, the test of whether a module's forward may take a fused layer,
 // the stacking of layers and directions as libtorch stacks them, the double-backward path
 // through libtorch's own implementation, and small row helpers.
@@ -68,7 +68,8 @@ std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch
 
 // Whether a module's forward may run a fused layer: torch.backends.fusedRnn enabled, no CPU
 // autocast, no dropout between layers in training mode (its random mask would differ from
-// libtorch's), float32 CPU input and weights. Callers check their input's shape.
+// libtorch's), float32 CPU input and weights (an LSTM's w_hr among them: projSize runs fused,
+// lstm_proj.h). Callers check their input's shape.
 bool Fusable(const torch::nn::detail::RNNOptionsBase& o, bool training, const torch::Tensor& input, const std::vector<torch::Tensor>& weights);
 
 // One layer and direction k (layer * directions + direction) on x in processing order, with
