@@ -307,6 +307,19 @@ for bidi in (False, True):
     recurrent(f'lstm_proj_{"bi" if bidi else "uni"}', 'lstm', projSize=3, numLayers=2, bidirectional=bidi)
 recurrent('lstm_proj_h0_lengths', 'lstm', projSize=2, h0=True, lengths=[5, 6, 1], numLayers=2, batchFirst=True)
 recurrent('lstm_proj_f64', 'lstm', torch.float64, projSize=4, h0=True, bidirectional=True)
+# projSize on the fused layers (issue 25): their inputs, weights and projections come from a
+# generator and a global seed of their own, and the global random state is put back after them,
+# so the cases before and after them keep their values.
+saved_gen, saved_rng = gen, torch.get_rng_state()
+gen = torch.Generator().manual_seed(2525)
+torch.manual_seed(2525)
+recurrent('lstm_proj_l3_uni_bf', 'lstm', projSize=3, h0=True, numLayers=3, batchFirst=True)
+recurrent('lstm_proj_nobias', 'lstm', projSize=2, numLayers=2, bidirectional=True, bias=False)
+recurrent('lstm_proj_lengths_bi', 'lstm', projSize=3, lengths=[6, 2, 4], numLayers=2, bidirectional=True)
+recurrent('lstm_proj_lengths_nobias_bf', 'lstm', projSize=1, h0=True, lengths=[3, 3, 6], batchFirst=True, bias=False)
+recurrent('lstm_proj_unbatched_h0', 'lstm', projSize=2, unbatched=True, h0=True, bidirectional=True)
+gen = saved_gen
+torch.set_rng_state(saved_rng)
 
 CELLS = {'rnn': torch.nn.RNNCell, 'lstm': torch.nn.LSTMCell, 'gru': torch.nn.GRUCell}
 

@@ -81,10 +81,23 @@ describe('nn modules match PyTorch (outputs, states, input and parameter gradien
 // over all steps where autograd sums per-step products (seen: up to 3e-7 absolute on values of
 // 0.01-0.1), hence rtol 1e-5.
 const FUSED_TOL = { rtol: 1e-5, atol: 1e-6 };
-// (with lengths, each kind runs its packed fused layer: torchrnn::*_layer_packed)
-const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32' && !c.name.includes('proj');
-const NODE: Record<string, string> = { lstm: 'LstmLayerBackward', gru: 'GruLayerBackward', rnn: 'RnnLayerBackward' };
-const PACKED_NODE: Record<string, string> = { lstm: 'LstmPackedLayerBackward', gru: 'GruPackedLayerBackward', rnn: 'RnnPackedLayerBackward' };
+// (with lengths, each kind runs its packed fused layer: torchrnn::*_layer_packed; an LSTM with
+// projSize torchrnn::lstm_proj_layer[_packed], kind 'lstm_proj' below)
+const fusedCase = (c: ModuleCase) => ['rnn', 'lstm', 'gru'].includes(c.kind) && c.dtype === 'float32';
+const NODE: Record<string, string> = { lstm: 'LstmLayerBackward', lstm_proj: 'LstmProjLayerBackward', gru: 'GruLayerBackward', rnn: 'RnnLayerBackward' };
+const PACKED_NODE: Record<string, string> = {
+  lstm: 'LstmPackedLayerBackward', lstm_proj: 'LstmProjPackedLayerBackward', gru: 'GruPackedLayerBackward', rnn: 'RnnPackedLayerBackward',
+};
+/** A fixture case's fused node: its kind's, or the projected LSTM's. */
+const nodeOf = (c: ModuleCase) => NODE[c.options.projSize ? 'lstm_proj' : c.kind];
+/**
+ * The projSize cases the fused layers run (lstm_proj_f64 is float64: libtorch's). The 2.6 fixtures
+ * were made before the ones added with the fused projection (issue 25); they get them when
+ * scripts/gen-fixtures.py runs again on Debian 13.
+ */
+const PROJ_CASES = ['lstm_proj_uni', 'lstm_proj_bi', 'lstm_proj_h0_lengths',
+  ...(fixture.cases.some((c) => c.name === 'lstm_proj_l3_uni_bf') || !libtorchAtLeast(2, 0)
+    ? ['lstm_proj_l3_uni_bf', 'lstm_proj_nobias', 'lstm_proj_lengths_bi', 'lstm_proj_lengths_nobias_bf', 'lstm_proj_unbatched_h0'] : [])];
 describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match PyTorch', () => {
   const { nn } = torch;
   // the fused layer wherever it applies (auto would send small LSTM batches to oneDNN on 2.x)
@@ -103,6 +116,8 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
       for (const n of ['lengths', 'lengths_h0', 'lengths_bi_bf']) assert.ok(names.includes(`${kind}_${n}`), `${kind}_${n}`);
     }
+    // projSize: 1-3 layers, bidirectional, batchFirst, no bias, h0, lengths (packed), unbatched
+    for (const n of PROJ_CASES) assert.ok(names.includes(n), n);
   });
   cases.filter((c) => !c.name.includes('dropout_eval')).forEach((c) => {
     it(`training mode: ${c.name}`, () => {
@@ -110,7 +125,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
         const m = moduleFor(c).train();
         const { outs, inputs } = runCase(c, m, false);
         const tensors = outs as torch.Tensor[];
-        if (c.name.endsWith('_uni_bf')) assert.strictEqual(tensors[0].gradFn, NODE[c.kind], 'the fused path was taken');
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual(tensors[0].gradFn, nodeOf(c), 'the fused path was taken');
         checkCase(c, m, tensors, inputs, FUSED_TOL);
       });
     });
@@ -120,17 +135,19 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       torch.tidy(() => {
         const m = moduleFor(c);
         const { outs, inputs } = runCase(c, m, false);
-        if (c.name.endsWith('_uni_bf')) assert.strictEqual((outs as torch.Tensor[])[0].gradFn, NODE[c.kind], 'the fused path was taken');
+        if (c.name.endsWith('_uni_bf')) assert.strictEqual((outs as torch.Tensor[])[0].gradFn, nodeOf(c), 'the fused path was taken');
         checkCase(c, m, outs as torch.Tensor[], inputs, FUSED_TOL);
       });
     });
   });
+  // kind 'lstm_proj': nn.LSTM with projSize 2 (torchrnn::lstm_proj_layer)
   const construct2 = (kind: string, nonlinearity?: string) => {
     const opts = { inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true, ...(nonlinearity ? { nonlinearity } : {}) };
-    const m = kind === 'lstm' ? new nn.LSTM(opts) : kind === 'gru' ? new nn.GRU(opts) : new nn.RNN(opts as never);
+    const m = kind === 'lstm' ? new nn.LSTM(opts) : kind === 'lstm_proj' ? new nn.LSTM({ ...opts, projSize: 2 }) : kind === 'gru' ? new nn.GRU(opts)
+      : new nn.RNN(opts as never);
     return m as unknown as { forward(x: torch.Tensor): [torch.Tensor, unknown]; train(on?: boolean): unknown; eval(): unknown };
   };
-  for (const [kind, nonlinearity] of [['lstm'], ['gru'], ['rnn', 'tanh'], ['rnn', 'relu']] as [string, string?][]) {
+  for (const [kind, nonlinearity] of [['lstm'], ['lstm_proj'], ['gru'], ['rnn', 'tanh'], ['rnn', 'relu']] as [string, string?][]) {
     it(`backward with createGraph (${kind}${nonlinearity ? ` ${nonlinearity}` : ''}): the gradients are differentiable, and equal libtorch's`, () => {
       torch.tidy(() => {
         torch.manualSeed(3);
@@ -156,32 +173,36 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       });
     });
   }
-  for (const [kind, nonlinearity] of [['lstm'], ['gru'], ['rnn', 'tanh'], ['rnn', 'relu']] as [string, string?][]) {
+  for (const [kind, nonlinearity] of [['lstm'], ['lstm_proj'], ['gru'], ['rnn', 'tanh'], ['rnn', 'relu']] as [string, string?][]) {
     const what = `${kind}${nonlinearity ? ` ${nonlinearity}` : ''}`;
+    const lstm = kind.startsWith('lstm'), width = kind === 'lstm_proj' ? 2 : 4; // the output's size: hidden 4, projSize 2
     for (const bidirectional of [false, true]) {
-      it(`${what}: a PackedSequence runs the packed fused layer${bidirectional ? ' (2 layers, bidirectional: the reverse direction on reversed sequences)' : ` (one ${PACKED_NODE[kind]} node per layer)`}, as libtorch's ${kind.toUpperCase()} computes it`, () => {
+      it(`${what}: a PackedSequence runs the packed fused layer${bidirectional ? ' (2 layers, bidirectional: the reverse direction on reversed sequences)' : ` (one ${PACKED_NODE[kind]} node per layer)`}, as libtorch's ${lstm ? 'LSTM' : kind.toUpperCase()} computes it`, () => {
         torch.tidy(() => {
           torch.manualSeed(5);
           const opts = { inputSize: 3, hiddenSize: 4, batchFirst: true, numLayers: bidirectional ? 2 : 1, bidirectional, ...(nonlinearity ? { nonlinearity } : {}) };
-          const m = (kind === 'lstm' ? new nn.LSTM(opts) : kind === 'gru' ? new nn.GRU(opts) : new nn.RNN(opts as never)) as unknown as torch.nn.LSTM;
+          const m = (kind === 'lstm' ? new nn.LSTM(opts) : kind === 'lstm_proj' ? new nn.LSTM({ ...opts, projSize: width }) : kind === 'gru' ? new nn.GRU(opts)
+            : new nn.RNN(opts as never)) as unknown as torch.nn.LSTM;
           const x = torch.randn([3, 6, 3], { requiresGrad: true });
-          const dirs = bidirectional ? 2 : 1, states = (bidirectional ? 4 : 1) * 12;
-          // a given h0 (GRU, RNN), in the batch's own order: permuted into sorted order for the layer
-          const h0 = kind === 'lstm' ? null : torch.randn([bidirectional ? 4 : 1, 3, 4], { requiresGrad: true });
+          const dirs = bidirectional ? 2 : 1, states = (bidirectional ? 4 : 1) * 3 * width;
+          // a given h0 (GRU, RNN; and [h0, c0] for the projected LSTM: h0 [L*D, B, P], c0 [L*D, B, H]), in
+          // the batch's own order: permuted into sorted order for the layer
+          const h0 = kind === 'lstm' ? null : torch.randn([bidirectional ? 4 : 1, 3, width], { requiresGrad: true });
+          const c0 = kind === 'lstm_proj' ? torch.randn([bidirectional ? 4 : 1, 3, 4], { requiresGrad: true }) : null;
           const run = (fused: boolean) => {
             torch.backends.fusedRnn.enabled = fused;
             try {
               // unsorted lengths: the states are permuted into sorted order and back
               const packed = nn.utils.rnn.packPaddedSequence(x, [4, 6, 2], { batchFirst: true, enforceSorted: false });
-              const [out, state] = (m.forward as (x: unknown, s?: unknown) => [torch.nn.utils.rnn.PackedSequence, unknown])(packed, h0 ?? undefined);
-              const [h, c] = kind === 'lstm' ? state as [torch.Tensor, torch.Tensor] : [state as torch.Tensor, null];
-              assert.deepStrictEqual(out.data.shape, [12, 4 * dirs]);
-              let loss = out.data.pow(2).sum().add(h.mul(torch.arange(states).reshape([...h.shape])).sum());
+              const [output, state] = (m.forward as (x: unknown, s?: unknown) => [torch.nn.utils.rnn.PackedSequence, unknown])(packed, c0 ? [h0, c0] : h0 ?? undefined);
+              const [h, c] = lstm ? state as [torch.Tensor, torch.Tensor] : [state as torch.Tensor, null];
+              assert.deepStrictEqual(output.data.shape, [12, width * dirs]);
+              let loss = output.data.pow(2).sum().add(h.mul(torch.arange(states).reshape([...h.shape])).sum());
               if (c) loss = loss.add(c.sum());
-              const wrt = [x, ...(h0 ? [h0] : []), ...m.parameters()];
+              const wrt = [x, ...(h0 ? [h0] : []), ...(c0 ? [c0] : []), ...m.parameters()];
               const grads = torch.autograd.grad(loss, wrt, { createGraph: true });
               const [ggx] = torch.autograd.grad(grads[0]!.pow(2).sum(), [x]); // backward with createGraph: differentiable
-              return { fn: out.data.gradFn, values: [out.data, h, ...(c ? [c] : []), ...grads.map((g) => g!), ggx!].map((t) => Array.from(t.dataSync() as Float32Array)) };
+              return { fn: output.data.gradFn, values: [output.data, h, ...(c ? [c] : []), ...grads.map((g) => g!), ggx!].map((t) => Array.from(t.dataSync() as Float32Array)) };
             } finally {
               torch.backends.fusedRnn.enabled = true;
             }
@@ -196,7 +217,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
           // largest entries, also where its own entry is small (as test/36 compares), so its atol
           // scales with the tensor's largest value (seen on libtorch 2.6, RNN tanh, bidirectional:
           // a weight gradient's -0.031979 vs -0.031982, 3e-6 apart, after the small-batch product).
-          const outputs = 2 + (kind === 'lstm' ? 1 : 0);
+          const outputs = 2 + (lstm ? 1 : 0);
           fused.values.forEach((vs, k) => {
             const scale = k < outputs ? 1 : Math.max(1, ...reference.values[k].map(Math.abs));
             vs.forEach((v, i) => {
@@ -209,7 +230,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     }
   }
   it('the fused layers leave no tensors behind: training steps, inference and packed input in a loop', () => {
-    const models = [construct2('lstm'), construct2('gru'), construct2('rnn')];
+    const models = [construct2('lstm'), construct2('lstm_proj'), construct2('gru'), construct2('rnn')];
     const x = torch.randn([2, 5, 3]);
     const once = () => torch.tidy(() => {
       for (const m of models) {
@@ -232,7 +253,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
   });
   it('the fused backward flushes denormal gradients to zero (and keeps tiny normal ones), padded and packed (lengths)', () => {
     torch.tidy(() => {
-      for (const [kind, lengths] of ['lstm', 'gru', 'rnn'].flatMap((k) => [[k, null], [k, [3, 5]]] as [string, number[] | null][])) {
+      for (const [kind, lengths] of ['lstm', 'lstm_proj', 'gru', 'rnn'].flatMap((k) => [[k, null], [k, [3, 5]]] as [string, number[] | null][])) {
         torch.manualSeed(4);
         const m = construct2(kind);
         const x = torch.randn([2, 5, 3], { requiresGrad: true });
@@ -259,7 +280,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
   it('torch.backends.fusedRnn.enabled switches between the fused nodes and libtorch\'s modules', () => {
     const x = torch.randn([2, 5, 3]);
     assert.strictEqual(torch.backends.fusedRnn.enabled, true);
-    for (const kind of ['lstm', 'gru', 'rnn']) {
+    for (const kind of ['lstm', 'lstm_proj', 'gru', 'rnn']) {
       const m = construct2(kind);
       const gradFn = () => m.forward(x)[0].gradFn;
       assert.strictEqual(gradFn(), NODE[kind]);
@@ -307,7 +328,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     this.timeout(120000);
     // a child process: the variant is chosen once per process. It prints the fused no-grad and
     // training-mode outputs of two fixture cases, which must match PyTorch as above.
-    const names = ['lstm_l2_bi_bf', 'lstm_h0', 'gru_l2_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0'].map((p) => fixture.cases.find((c) => c.name.startsWith(p))!.name);
+    const names = ['lstm_l2_bi_bf', 'lstm_h0', 'lstm_proj_bi', 'gru_l2_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0'].map((p) => fixture.cases.find((c) => c.name.startsWith(p))!.name);
     const script = `
       const torch = require('../lib');
       torch.backends.fusedRnn.auto = false;
@@ -365,16 +386,17 @@ describe('LSTM, GRU and RNN inference without autograd (the fused forward) match
           assertMatches(o, c.outputs[i], `output ${i}`, FUSED_TOL);
           assertMatches(reference[i], c.outputs[i], `libtorch's output ${i}`);
           const a = o.dataSync() as Float32Array, b = reference[i].dataSync() as Float32Array;
-          if (a.some((v, k) => v !== b[k])) differs[c.kind] = (differs[c.kind] ?? 0) + 1;
+          const kind = c.options.projSize ? 'lstm_proj' : c.kind;
+          if (a.some((v, k) => v !== b[k])) differs[kind] = (differs[kind] ?? 0) + 1;
         });
       });
     });
   });
   it('covers every kind, and the fused forward ran for each', () => {
-    for (const n of ['lstm_l3_bi_bf', 'gru_l3_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0', 'gru_unbatched_h0', 'lstm_dropout_eval', 'lstm_lengths_h0', 'gru_lengths_h0', 'rnn_relu_lengths_bi_bf']) {
+    for (const n of ['lstm_l3_bi_bf', 'gru_l3_bi_bf', 'rnn_tanh_l2_bi_sf', 'rnn_relu_h0', 'gru_unbatched_h0', 'lstm_dropout_eval', 'lstm_lengths_h0', 'gru_lengths_h0', 'rnn_relu_lengths_bi_bf', ...PROJ_CASES]) {
       assert.ok(cases.some((c) => c.name.startsWith(n)), n);
     }
-    assert.deepStrictEqual(Object.keys(differs).sort(), ['gru', 'lstm', 'rnn']);
+    assert.deepStrictEqual(Object.keys(differs).sort(), ['gru', 'lstm', 'lstm_proj', 'rnn']);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Shape fuzzing of the fused recurrent kernels (native/nn/fused/, native/tfjs/rnn.cc): seeded
  * random configurations that stress the 8-wide gate passes' tails (hidden 1-40), the packed
- * rows (lengths with ties, all equal, length-1 sequences, sorted and unsorted) and the stacking
- * (1-3 layers, bidirectional, batchFirst), each run twice: through the fused layers and through
+ * rows (lengths with ties, all equal, length-1 sequences, sorted and unsorted), the stacking
+ * (1-3 layers, bidirectional, batchFirst) and, for a third of the LSTMs, projSize (1 to
+ * hidden - 1: torchrnn::lstm_proj_layer[_packed]), each run twice: through the fused layers and through
  * libtorch's own implementation (torch.backends.fusedRnn.enabled = false). Outputs, final states
  * and every gradient (input, h0/c0, every parameter) must agree, and so must the gradients of
  * the gradients (backward with createGraph) where a configuration asks for them. Dropout between
@@ -126,6 +127,8 @@ export interface NnConfig {
   dtype: 'float32' | 'float64';
   /** also backward with createGraph and the gradients of the gradients */
   double: boolean;
+  /** LSTM's projSize (0: none; h0 and the output then have this size) */
+  projSize: number;
 }
 
 /** Lengths for a batch of `batch` sequences of at most `seq` steps, by one of four patterns. */
@@ -162,7 +165,7 @@ export function nnConfig(kind: NnKind, seed: number): NnConfig {
   // (at::dropout between the fused layers: the mask is libtorch's after the same seed)
   const dropout = numLayers > 1 && r.int(4) === 0 ? 0.25 + 0.5 * r.next() : 0;
   const training = dropout > 0 ? r.int(4) === 0 : r.int(2) === 0;
-  return {
+  const c: NnConfig = {
     kind, seed,
     inputSize: 1 + r.int(20), hiddenSize: 1 + r.int(40), batch: mode === 'unbatched' ? 1 : batch, seq, numLayers,
     bidirectional: r.int(2) === 0, batchFirst: r.int(2) === 0, bias: r.int(4) !== 0,
@@ -170,7 +173,17 @@ export function nnConfig(kind: NnKind, seed: number): NnConfig {
     lengths: drawn ? drawn.lengths : null, pattern: drawn ? drawn.pattern : '', enforceSorted,
     dtype: r.int(7) === 0 ? 'float64' : 'float32',
     double: r.int(5) === 0 && seq <= 30,
+    projSize: 0,
   };
+  // drawn last, so that the other fields keep the values they had before projSize was fuzzed
+  c.projSize = projSize(r, kind, c.hiddenSize);
+  return c;
+}
+
+/** A third of the LSTM configurations (with hidden size > 1) get a projSize of 1 to hidden - 1. */
+function projSize(r: Rng, kind: NnKind, hiddenSize: number): number {
+  if (kind !== 'lstm' || hiddenSize < 2 || r.int(3) !== 0) return 0;
+  return 1 + r.int(hiddenSize - 1);
 }
 
 /** Whether the fused layers take this configuration (native/nn/rnn.cc, fused/common.cc Fusable). */
@@ -187,7 +200,7 @@ function makeModule(c: NnConfig): Recurrent {
     inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias, batchFirst: c.batchFirst,
     dropout: c.dropout, bidirectional: c.bidirectional,
   };
-  const m = c.kind === 'lstm' ? new nn.LSTM(opts) : c.kind === 'gru' ? new nn.GRU(opts)
+  const m = c.kind === 'lstm' ? new nn.LSTM({ ...opts, projSize: c.projSize }) : c.kind === 'gru' ? new nn.GRU(opts)
     : new nn.RNN({ ...opts, nonlinearity: c.kind === 'rnn_relu' ? 'relu' : 'tanh' });
   if (c.dtype === 'float64') m.to('float64');
   m.train(c.training);
@@ -256,10 +269,11 @@ function runNn(c: NnConfig, m: Recurrent, x: torch.Tensor, h0: torch.Tensor | nu
 function nnInputs(c: NnConfig): { x: torch.Tensor; h0: torch.Tensor | null; c0: torch.Tensor | null } {
   const dirs = c.bidirectional ? 2 : 1;
   const xShape = c.mode === 'unbatched' ? [c.seq, c.inputSize] : c.batchFirst ? [c.batch, c.seq, c.inputSize] : [c.seq, c.batch, c.inputSize];
-  const sShape = c.mode === 'unbatched' ? [c.numLayers * dirs, c.hiddenSize] : [c.numLayers * dirs, c.batch, c.hiddenSize];
+  const sShape = (size: number) => (c.mode === 'unbatched' ? [c.numLayers * dirs, size] : [c.numLayers * dirs, c.batch, size]);
   const x = torch.randn(xShape, { dtype: c.dtype, requiresGrad: true });
-  const h0 = c.state ? torch.randn(sShape, { dtype: c.dtype, requiresGrad: true }) : null;
-  const c0 = c.state && c.kind === 'lstm' ? torch.randn(sShape, { dtype: c.dtype, requiresGrad: true }) : null;
+  // with projSize, h0 is [L*D, B, P] and c0 [L*D, B, H]
+  const h0 = c.state ? torch.randn(sShape(c.projSize || c.hiddenSize), { dtype: c.dtype, requiresGrad: true }) : null;
+  const c0 = c.state && c.kind === 'lstm' ? torch.randn(sShape(c.hiddenSize), { dtype: c.dtype, requiresGrad: true }) : null;
   return { x, h0, c0 };
 }
 
@@ -354,6 +368,15 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     some((c) => c.dropout > 0 && c.training && c.numLayers > 1, 'dropout between layers in training mode');
     some((c) => c.bidirectional && c.batchFirst && !c.bias && c.state, 'bidirectional, batchFirst, no bias, h0');
     some((c) => c.dtype === 'float64', 'float64');
+    // projSize: a third of the LSTMs, 1 to hidden - 1, in every input mode, stacked and bidirectional
+    const proj = all.filter((c) => c.projSize > 0);
+    assert.ok(proj.every((c) => c.kind === 'lstm' && c.projSize < c.hiddenSize));
+    assert.ok(Math.abs(proj.length / all.filter((c) => c.kind === 'lstm' && c.hiddenSize > 1).length - 1 / 3) < 0.1, `${proj.length} projSize configurations`);
+    for (const mode of ['padded', 'lengths', 'packed', 'unbatched']) some((c) => c.projSize > 0 && c.mode === mode && c.dtype === 'float32', `projSize, ${mode}`);
+    some((c) => c.projSize === 1, 'projSize 1');
+    some((c) => c.projSize > 0 && c.numLayers > 1 && c.bidirectional && c.state && !c.bias && c.dtype === 'float32', 'projSize, stacked, bidirectional, h0, no bias');
+    some((c) => c.projSize > 0 && c.double, 'projSize, double backward');
+    some((c) => c.projSize > 0 && c.training && c.dropout > 0, 'projSize, dropout in training mode (a fallback)');
     for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu']) {
       some((c) => c.double && c.mode === 'packed' && c.kind === kind, `double backward on packed ${kind}`);
       some((c) => c.mode === 'packed' && c.bidirectional && c.numLayers > 1 && c.state && c.kind === kind, `packed ${kind}, stacked, bidirectional, h0`);
@@ -388,9 +411,11 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
 
   it('a wrong result is reported with its configuration (the check can fail)', () => {
     // A configuration checked at a tolerance no fused kernel meets: the check names the tensor.
-    const c = { ...nnConfig('lstm', 1), mode: 'padded' as const, dtype: 'float32' as const, training: false, seq: 9, hiddenSize: 11, double: false };
-    assert.match(checkNn(c, { rtol: 0, atol: 0 }) ?? '', /^(output|hN|cN|grad of)/);
-    assert.strictEqual(checkNn(c), null);
+    for (const projSize of [0, 5]) {
+      const c = { ...nnConfig('lstm', 1), mode: 'padded' as const, dtype: 'float32' as const, training: false, seq: 9, hiddenSize: 11, double: false, projSize };
+      assert.match(checkNn(c, { rtol: 0, atol: 0 }) ?? '', /^(output|hN|cN|grad of)/);
+      assert.strictEqual(checkNn(c), null);
+    }
   });
 });
 

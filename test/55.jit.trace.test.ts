@@ -1,5 +1,6 @@
-// jit.trace (lib/jit.ts): a traced module gives the eager outputs and gradients, sync and async;
-// JS data made inside the forward becomes graph constants; a forward that reads values cannot be
+// jit.trace (lib/jit.ts): a traced module gives the eager outputs and gradients, sync and async
+// (an LSTM with projSize too: its fused layers are graph nodes); JS data made inside the forward
+// becomes graph constants; a forward that reads values cannot be
 // traced. TorchScript from Python (jit.load): test/56; the traced training step: test/61.
 import * as assert from 'assert';
 import * as torch from '../lib';
@@ -28,6 +29,34 @@ describe('jit.trace', () => {
     ga.forEach((g, i) => assert.deepStrictEqual(values(g!), values(gb[i]!)));
     const z = await traced.forwardAsync(torch.randn([2, 3, 4])) as torch.Tensor; // a new signature is traced again
     assert.deepStrictEqual(z.shape, [2, 3]);
+  });
+
+  it('an LSTM with projSize traces its fused layers (torchrnn::lstm_proj_layer, lstm_proj_layer_packed with lengths): the eager outputs and gradients', () => {
+    class Projected extends nn.Module {
+      lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 6, projSize: 3, numLayers: 2, bidirectional: true, batchFirst: true });
+      // one output: outputs, states and the packed run's output, flattened and weighted (the
+      // weights tell a swapped state from another)
+      forward(x: torch.Tensor, lengths: torch.Tensor): torch.Tensor {
+        const [out, [h, c]] = this.lstm.forward(x);
+        const [packed] = this.lstm.forward(x, { lengths }) as [torch.Tensor, unknown];
+        return torch.cat([out, h, c, packed].map((t, i) => t.flatten().mul(i + 1)));
+      }
+    }
+    torch.manualSeed(12);
+    const m = new Projected();
+    const x = torch.randn([3, 5, 4]), lengths = torch.tensor([5, 2, 4]);
+    const traced = torch.jit.trace(m, [x, lengths]);
+    const graph = traced.graph(x, lengths);
+    assert.strictEqual(graph.match(/torchrnn::lstm_proj_layer\(/g)?.length, 4); // 2 layers x 2 directions
+    assert.strictEqual(graph.match(/torchrnn::lstm_proj_layer_packed\(/g)?.length, 4);
+    assert.doesNotMatch(graph, /aten::lstm/);
+    const eager = m.forward(x, lengths);
+    const got = traced.forward(x, lengths) as torch.Tensor;
+    assert.deepStrictEqual(got.shape, [3 * 5 * 6 + 4 * 3 * 3 + 4 * 3 * 6 + 3 * 5 * 6]);
+    assert.deepStrictEqual(values(got), values(eager));
+    const ga = torch.autograd.grad(eager.pow(2).sum(), m.parameters());
+    const gb = torch.autograd.grad(got.pow(2).sum(), m.parameters());
+    ga.forEach((g, i) => assert.deepStrictEqual(values(g!), values(gb[i]!)));
   });
 
   it('tensors made from JS data inside the forward are constants of the graph (not uninitialized memory)', () => {

@@ -1,6 +1,7 @@
 // TorchScript export (lib/jit.ts toScript/save, native/jit/export.cc): a traced torchrnn model
 // saved with jit.save loads in Python's torch.jit.load with nothing of torchrnn, with the same
-// state-dict keys, and gives torchrnn's outputs on inputs of other batch sizes and lengths.
+// state-dict keys, and gives torchrnn's outputs on inputs of other batch sizes and lengths (an
+// LSTM with projSize, trained on its fused layers, too).
 import * as assert from 'assert';
 import * as child_process from 'child_process';
 import * as fs from 'fs';
@@ -93,6 +94,16 @@ class GruClassifier extends nn.Module {
   }
 }
 
+/** An LSTM with projSize on padded batches with lengths (packed by the layer), and a head on its output. */
+class ProjTagger extends nn.Module {
+  lstm = new nn.LSTM({ inputSize: 4, hiddenSize: 6, projSize: 3, numLayers: 2, bidirectional: true, batchFirst: true });
+  head = new nn.Linear(6, 2);
+  forward(x: torch.Tensor, lengths: torch.Tensor): torch.Tensor[] {
+    const [out, [h, c]] = this.lstm.forward(x, { lengths }) as [torch.Tensor, torch.Tensor[]];
+    return [this.head.forward(out), h, c];
+  }
+}
+
 describe('jit.save: TorchScript that Python loads without torchrnn', () => {
   let dir: string;
   before(() => { dir = tmpDir('torchrnn-export-'); });
@@ -129,6 +140,32 @@ describe('jit.save: TorchScript that Python loads without torchrnn', () => {
     const py = runInPython(file, [other], dir);
     assert.deepStrictEqual(py.keys, Object.keys(m.stateDict()));
     assertOutputs(py, torch.noGrad(() => m.forward(other)), 2e-5, 'gru');
+  });
+
+  it('an LSTM with projSize and lengths, trained on its fused layers: Python has the same keys and outputs at another batch size', async function () {
+    python(this);
+    torch.manualSeed(6);
+    const m = new ProjTagger();
+    const opt = new torch.optim.Adam(m.parameters(), { lr: 0.01 });
+    for (let i = 0; i < 3; i++) {
+      const [y, h] = m.forward(torch.randn([4, 7, 4]), torch.tensor([7, 3, 5, 1]));
+      opt.zeroGrad();
+      y.pow(2).mean().add(h.sum()).backward();
+      opt.step();
+    }
+    m.eval();
+    const traced = torch.jit.trace(m, [torch.randn([4, 7, 4]), torch.tensor([7, 3, 5, 1])]);
+    // the fused layers ran (in training above, as here); the exported graph is traced again on libtorch's
+    assert.match(traced.graph(torch.randn([4, 7, 4]), torch.tensor([7, 3, 5, 1])), /torchrnn::lstm_proj_layer_packed/);
+    const file = path.join(dir, 'proj.pt');
+    assert.deepStrictEqual(await warningsOf(() => traced.save(file)), []);
+    // another batch size; the longest length as in the example (the padded output's length is a constant)
+    const x = torch.randn([6, 7, 4]), lengths = torch.tensor([2, 7, 7, 4, 1, 6]);
+    const py = runInPython(file, [x, lengths], dir);
+    assert.deepStrictEqual(py.keys, Object.keys(m.stateDict()));
+    assert.ok(py.keys.includes('lstm.weight_hr_l1_reverse'), py.keys.join());
+    assertOutputs(py, torch.noGrad(() => m.forward(x, lengths)), 2e-5, 'projected LSTM');
+    assert.ok(!/torchrnn::/.test(py.code), py.code);
   });
 
   it('a TorchScript module from Python saves back (jit.load → jit.save) with its weights', function () {

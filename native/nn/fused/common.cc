@@ -92,7 +92,7 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer) {
   const int64_t layers = o.num_layers(), dirs = o.bidirectional() ? 2 : 1;
-  const size_t per = o.bias() ? 4 : 2;  // per layer and direction: w_ih, w_hh[, b_ih, b_hh]
+  const size_t per = (o.bias() ? 4 : 2) + (o.proj_size() > 0 ? 1 : 0);  // per layer and direction: w_ih, w_hh[, b_ih, b_hh][, w_hr]
   std::vector<std::vector<torch::Tensor>> states;
   for (int64_t l = 0; l < layers; l++) {
     std::vector<torch::Tensor> outs;
@@ -117,7 +117,8 @@ std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& 
                                        const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer) {
   const int64_t rows = o.num_layers() * (o.bidirectional() ? 2 : 1);
   for (torch::Tensor& s : states0) {
-    if (!s.defined()) s = torch::zeros({rows, st.sizes[0], o.hidden_size()}, in.data.options());
+    const int64_t size = &s == &states0[0] && o.proj_size() > 0 ? o.proj_size() : o.hidden_size();  // h0 of an LSTM with projSize: P
+    if (!s.defined()) s = torch::zeros({rows, st.sizes[0], size}, in.data.options());
     else if (in.sortedIndices.defined()) s = s.index_select(1, in.sortedIndices.to(s.device()));
   }
   const torch::Tensor reversed = o.bidirectional() ? st.ReversedRows() : torch::Tensor();
@@ -126,7 +127,7 @@ std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& 
                              const OptTensor& bhh) {
                            std::vector<torch::Tensor> s0;
                            for (const torch::Tensor& s : states0) s0.push_back(s[k]);
-                           return layer(x, s0, wih, whh, bih, bhh);
+                           return layer(x, k, s0, wih, whh, bih, bhh);
                          });
   for (size_t i = 1; i < out.size(); i++) {
     if (in.unsortedIndices.defined()) out[i] = out[i].index_select(1, in.unsortedIndices.to(out[i].device()));

@@ -1,4 +1,4 @@
-// What the fused recurrent layers share (lstm.cc, lstm_packed.cc, gru_rnn.cc): the
+// What the fused recurrent layers share (lstm.cc, lstm_packed.cc, lstm_proj.cc, gru_rnn.cc): the
 // torch.backends.fusedRnn flag, the test of whether a module's forward may take a fused layer,
 // the stacking of layers and directions as libtorch stacks them, the double-backward path
 // through libtorch's own implementation, and small row helpers.
@@ -67,7 +67,8 @@ torch::Tensor InputProjection(const torch::Tensor& rows, const torch::Tensor& ke
 std::vector<torch::Tensor> ReferenceParams(const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh);
 
 // Whether a module's forward may run a fused layer: torch.backends.fusedRnn enabled, no CPU
-// autocast, float32 CPU input and weights. Callers check their input's shape.
+// autocast, float32 CPU input and weights (an LSTM's w_hr among them: projSize runs fused,
+// lstm_proj.h). Callers check their input's shape.
 bool Fusable(const torch::nn::detail::RNNOptionsBase& o, const torch::Tensor& input, const std::vector<torch::Tensor>& weights);
 
 // One layer and direction k (layer * directions + direction) on x in processing order, with
@@ -81,10 +82,12 @@ using LayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, con
 
 // Layers and directions as libtorch stacks them, weights from all_weights(): the reverse
 // direction runs on reverse(x) and its output is reversed back (reverse is its own inverse),
-// the directions' outputs are concatenated on featureDim. In training mode with dropout > 0,
+// the directions' outputs are concatenated on featureDim. Per layer and direction the weights
+// are w_ih, w_hh[, b_ih, b_hh][, w_hr] (an LSTM with projSize: the layer reads its w_hr, the
+// last of its `per` weights, at weights[(k + 1) * per - 1]). In training mode with dropout > 0,
 // each layer's output but the last goes through at::dropout as in libtorch's stack
 // (DropoutBetweenLayers). Returns the last layer's output, then each state stacked over layers
-// and directions ([L*D, B, U]).
+// and directions ([L*D, B, U]; an LSTM's h with projSize [L*D, B, P]).
 std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, torch::Tensor x,
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer);
@@ -143,16 +146,16 @@ struct PackedSteps {
 };
 
 // One layer and direction k of a packed forward (StackPacked) on rows x in processing order, with
-// its initial states (sorted order, [B, U] each) and weights.
-using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,
+// its initial states (sorted order, [B, U] each; an LSTM's h0 [B, P] with projSize) and weights.
+using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,
                                                 const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh)>;
 
 // nn.LSTM / GRU / RNN's forward on a packed input through StackLayers: the initial states
-// (h0[, c0], [L*D, B, U] in the batch's own order, undefined for zeros) permuted into sorted
-// order, as libtorch's packed forward takes them; the reverse direction runs the forward layer
-// on every sequence reversed in place (an index_select, the same batch sizes) and reverses back;
-// the final states come back in the batch's own order. Returns output data [N, D*U], then the
-// states.
+// (h0[, c0], [L*D, B, U] in the batch's own order, undefined for zeros; an LSTM's h0 with
+// projSize [L*D, B, P]) permuted into sorted order, as libtorch's packed forward takes them;
+// the reverse direction runs the forward layer on every sequence reversed in place (an
+// index_select, the same batch sizes) and reverses back; the final states come back in the
+// batch's own order. Returns output data [N, D*U] (D*P with projSize), then the states.
 std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, const Packed& in,
                                        const PackedSteps& st, std::vector<torch::Tensor> states0, const PackedLayerFn& layer);
 

@@ -238,7 +238,7 @@ c10::optional<std::vector<torch::Tensor>> RunPacked(const M& m, const Packed& in
   if (in.batchSizes.numel() == 0 || !Fusable(o, in.data, weights)) return c10::nullopt;
   const PackedSteps st(in.batchSizes);
   return StackPacked(o, m->is_training(), weights, in, st, {h0},
-                     [&](const torch::Tensor& x, const std::vector<torch::Tensor>& s0, const torch::Tensor& wih, const torch::Tensor& whh,
+                     [&](const torch::Tensor& x, int64_t, const std::vector<torch::Tensor>& s0, const torch::Tensor& wih, const torch::Tensor& whh,
                          const OptTensor& bih, const OptTensor& bhh) {
                        Pair r = call(x, in.batchSizes, s0[0], wih, whh, bih, bhh);
                        return LayerResult{std::get<0>(r), {std::get<1>(r)}};

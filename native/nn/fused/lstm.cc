@@ -3,6 +3,7 @@
 #include "../../compat.h"
 #include "common.h"
 #include "gate_kernels.h"
+#include "lstm_proj.h"
 
 namespace trnn {
 namespace fused {
@@ -11,14 +12,19 @@ namespace lstm {
 // The LSTM's recurrence over preallocated buffers: per step one mm (the recurrent matrix
 // row-major once per call: no transposed operand, no bias copy) and one vectorized pass over the
 // rows (gate_kernels, any activations) that adds the input projection and does all the gate
-// math. What backward needs is the buffers themselves (no per-step lists to stack). Saved: x,
-// h0, c0, gates [T, B, 4U] (activated i, f, g, o), c [T, B, U], act(c) [T, B, U], sequence
-// [B, T, U] (and the mask).
+// math (with a projection, then h_t = (o * act(c_t)) · projection, one more small mm). What
+// backward needs is the buffers themselves (no per-step lists to stack). Saved: x, h0, c0,
+// gates [T, B, 4U] (activated i, f, g, o), c [T, B, U], act(c) [T, B, U], sequence [B, T, P]
+// (and the mask; with a projection an empty place, then o * act(c) [T, B, U]).
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& c0In, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask,
-                   const torch::Tensor& seqOut) {
-  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
-  if (!AllFloatCpu({&x, &h0In, &c0In, &kernel, &recurrent})) throw std::invalid_argument("the fused LSTM takes float32 CPU tensors");
+                   const torch::Tensor& seqOut, const torch::Tensor& projection) {
+  const bool proj = projection.defined();
+  const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(1) / 4, outSize = proj ? projection.size(1) : units;
+  if (!AllFloatCpu({&x, &h0In, &c0In, &kernel, &recurrent}) || (proj && !AllFloatCpu({&projection}))) {
+    throw std::invalid_argument("the fused LSTM takes float32 CPU tensors");
+  }
+  if (proj && mask.defined()) throw std::invalid_argument("the fused LSTM with a projection takes no mask");
   torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
@@ -26,12 +32,16 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   torch::Tensor gates = torch::empty({slots, batch, 4 * units}, opts);
   torch::Tensor cs = torch::empty({slots, batch, units}, opts);
   torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
-  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, opts);
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, outSize}, opts);
+  // with a projection the gate pass writes o * act(c) here, and the step's mm projects it into seq
+  torch::Tensor pre = proj ? torch::empty({slots, batch, units}, opts) : torch::Tensor();
+  const torch::Tensor projC = proj ? projection.contiguous() : projection;
   const torch::Tensor h0 = h0In.contiguous(), c0 = c0In.contiguous();
   const torch::Tensor maskC = mask.defined() ? mask.contiguous() : mask;
   torch::Tensor h = h0, c = c0;
   const torch::Tensor rec = recurrent.contiguous();
   float *gBase = gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
+  float* preBase = proj ? pre.data_ptr<float>() : nullptr;
   const float* xwBase = xw.data_ptr<float>();
   const float *cPrev = c0.data_ptr<float>(), *hPrev = h0.data_ptr<float>();
   int64_t cPrevStride = units, hPrevStride = units, k = 0;
@@ -42,13 +52,14 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
     StepMatmul(g4, h, rec);
     gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
                                 cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
-                                seqBase + t * units, steps * units, units, act, recAct};
+                                proj ? preBase + k * batch * units : seqBase + t * units, proj ? units : steps * units, units, act, recAct};
     if (maskC.defined()) {
       rows.hPrev = hPrev, rows.hPrevStride = hPrevStride;
       rows.mask = maskC.data_ptr<float>() + t, rows.maskStride = steps;
     }
     at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
     h = seq.select(1, t);
+    if (proj) StepMatmul(h, pre.select(0, k), projC);
     cPrev = rows.c, cPrevStride = units;
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -60,7 +71,8 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   if (save) {
     if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
     r.saved = {x, h0In, c0In, gates, cs, tcs, seq};
-    if (maskC.defined()) r.saved.push_back(maskC);
+    if (maskC.defined() || proj) r.saved.push_back(maskC);
+    if (proj) r.saved.push_back(pre);
   }
   return r;
 }
@@ -78,9 +90,9 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
-                   const torch::Tensor& dzOut) {
+                   const torch::Tensor& dzOut, const torch::Tensor& projection) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
-  const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(0);
+  const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(1) / 4, outSize = seq.size(2);
   for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
   }
@@ -89,23 +101,41 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();
   const torch::Tensor mask = s.size() > 7 ? s[7] : torch::Tensor();
-  for (int64_t t = steps - 1; t >= 0; t--) {
-    // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
-    // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
-    // passed-through gradient when there is a mask).
-    StepRows rows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]};
-    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
-    LstmStepBackward(act, recAct, rows);
-    if (mask.defined()) dh.addmm_(dz[t], recurrentT);
-    else at::mm_out(dh, dz[t], recurrentT);
-  }
   Grads out;
+  if (projection.defined()) {
+    // dh_t (the gradient of h_t from step t+1, dhs[t]) goes through the projection to o * act(c):
+    // dPre = dh_t · projectionᵀ per step, dSeq's part (dSeqPre) for all steps at once
+    const torch::Tensor projT = projection.t().contiguous(), &pre = s.at(8);  // [P, U]
+    const torch::Tensor dSeqPre = dSeqC.view({batch * steps, outSize}).mm(projT).view({batch, steps, units});
+    torch::Tensor dhs = torch::empty({steps, batch, outSize}, dh.options()), dPre = torch::empty({batch, units}, dh.options());
+    dhs[steps - 1].copy_(dh);
+    for (int64_t t = steps - 1; t >= 0; t--) {
+      torch::Tensor dhT = dhs[t], dhPrev = t > 0 ? dhs[t - 1] : dh;
+      StepMatmul(dPre, dhT, projT);
+      LstmStepBackward(act, recAct, StepRows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqPre.select(1, t), dPre, dc, dz[t]});
+      at::mm_out(dhPrev, dz[t], recurrentT);
+    }
+    // the projection's weight gradient over all steps: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t)
+    dhs.add_(dSeqC.transpose(0, 1));
+    out.dProjKernel = pre.view({steps * batch, units}).t().mm(dhs.view({steps * batch, outSize}));
+  } else {
+    for (int64_t t = steps - 1; t >= 0; t--) {
+      // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
+      // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
+      // passed-through gradient when there is a mask).
+      StepRows rows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]};
+      if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
+      LstmStepBackward(act, recAct, rows);
+      if (mask.defined()) dh.addmm_(dz[t], recurrentT);
+      else at::mm_out(dh, dz[t], recurrentT);
+    }
+  }
   torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
   torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
   out.dKernel = xTime.t().mm(dzFlat);
   if (hasBias) out.dBias = dzFlat.sum(0);
   out.dProjection = dz.transpose(0, 1);
-  torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, units});
+  torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, outSize});
   out.dRecurrent = hPrev.t().mm(dzFlat);
   out.dh0 = dh;
   out.dc0 = dc;
@@ -125,75 +155,89 @@ namespace lstm {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// libtorch's own at::lstm for one layer: differentiable, so the double-backward path
-// recomputes with it (and non-float32 inputs, which the fused forward does not take, run it).
-static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerReference(
-    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
-    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  const std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
-  auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, params.size() == 4, 1, 0.0, false, false, /*batch_first=*/true);
+// The layer with w_hr (lstm_proj_layer) passes it: params w_ih, w_hh[, b_ih, b_hh], w_hr, and
+// at::lstm sees the projection in h0's size differing from c0's.
+Triple LayerReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih,
+                      const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh, const torch::Tensor& whr) {
+  std::vector<torch::Tensor> params = ReferenceParams(wih, whh, bih, bhh);
+  const bool hasBias = params.size() == 4;
+  if (whr.defined()) params.push_back(whr);
+  auto out = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, params, hasBias, 1, 0.0, false, false, /*batch_first=*/true);
   return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0)};
 }
 
-// Without autograd (no input needs a gradient, or grad mode is off: inference): the fused
-// forward without saving anything, two steps' buffers reused.
-static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerNoGrad(
-    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
-    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
+// w_ih, w_hh and w_hr as the recurrence takes them: kernel [I, 4U], recurrent [P, 4U], projection [U, P]
+static torch::Tensor ProjectionOf(const torch::Tensor& whr) { return whr.defined() ? whr.t() : whr; }
+
+Triple LayerForwardNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih,
+                          const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh, const torch::Tensor& whr) {
   const bool hasBias = bih.has_value() && bih->defined();
-  if (!AllFloatCpu({&x, &h0, &c0, &wih, &whh}) || x.size(1) == 0) return LayerReference(x, h0, c0, wih, whh, bih, bhh);
-  Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), hasBias ? *bih + *bhh : torch::Tensor(), kTanh, kSigmoid, false);
+  if (!AllFloatCpu({&x, &h0, &c0, &wih, &whh}) || (whr.defined() && !AllFloatCpu({&whr})) || x.size(1) == 0) {
+    return LayerReference(x, h0, c0, wih, whh, bih, bhh, whr);
+  }
+  Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), hasBias ? *bih + *bhh : torch::Tensor(), kTanh, kSigmoid, false, torch::Tensor(),
+                         torch::Tensor(), ProjectionOf(whr));
   return {r.sequence, r.h, r.c};
+}
+
+variable_list LayerForwardSaving(AutogradContext* ctx, const variable_list& in) {
+  const torch::Tensor whr = in.size() > 7 ? in[7] : torch::Tensor();
+  Result r = ForwardLstm(in[0], in[1], in[2], in[3].t(), in[4].t(), in[5] + in[6], kTanh, kSigmoid, true, torch::Tensor(), torch::Tensor(),
+                         ProjectionOf(whr));
+  // hT is the sequence's last step: its own tensor, not a view of another output
+  torch::Tensor hT = r.h.is_alias_of(r.sequence) ? r.h.clone() : r.h;
+  variable_list saved(in);
+  saved.push_back(r.sequence);
+  ctx->save_for_backward(saved);
+  ctx->saved_data["gates"] = r.saved[3];
+  ctx->saved_data["cs"] = r.saved[4];
+  ctx->saved_data["tcs"] = r.saved[5];
+  if (whr.defined()) ctx->saved_data["pre"] = r.saved[8];
+  return {r.sequence, hT, r.c};
+}
+
+variable_list LayerBackwardSaved(AutogradContext* ctx, const variable_list& grads) {
+  const variable_list s = ctx->get_saved_variables();
+  const variable_list in(s.begin(), s.end() - 1);  // x, h0, c0, w_ih, w_hh, b_ih, b_hh[, w_hr]
+  const torch::Tensor &x = in[0], &h0 = in[1], &c0 = in[2], &wih = in[3], &whh = in[4], &seq = s.back();
+  const torch::Tensor whr = in.size() > 7 ? in[7] : torch::Tensor();
+  if (torch::GradMode::is_enabled()) {
+    // backward(create_graph=True): gradients that are themselves differentiable, from libtorch's
+    // own LSTM recomputed on the saved inputs (the fused backward is not differentiable)
+    auto layer = LayerReference(x, h0, c0, wih, whh, in[5], in[6], whr);
+    return ReferenceGrads(in, {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)}, grads);
+  }
+  torch::Tensor dSeq = grads[0].defined() ? grads[0] : torch::zeros_like(seq);
+  torch::Tensor dH = grads[1].defined() ? grads[1] : torch::zeros_like(h0);
+  torch::Tensor dC = grads[2].defined() ? grads[2] : torch::zeros_like(c0);
+  std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(),
+                                   ctx->saved_data["tcs"].toTensor(), seq};
+  if (whr.defined()) saved.insert(saved.end(), {torch::Tensor(), ctx->saved_data["pre"].toTensor()});
+  Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC, torch::Tensor(), ProjectionOf(whr));
+  auto wanted = [&](size_t k, const std::function<torch::Tensor()>& grad) { return ctx->needs_input_grad(k) ? grad() : torch::Tensor(); };
+  variable_list out{wanted(0, [&] { return torch::matmul(g.dProjection, wih); }), wanted(1, [&] { return g.dh0; }),
+                    wanted(2, [&] { return g.dc0; }), wanted(3, [&] { return g.dKernel.t(); }), wanted(4, [&] { return g.dRecurrent.t(); }),
+                    wanted(5, [&] { return g.dBias; }), wanted(6, [&] { return g.dBias; })};
+  if (whr.defined()) out.push_back(wanted(7, [&] { return g.dProjKernel.t(); }));
+  return out;
 }
 
 struct LstmLayerBackward : public torch::autograd::Function<LstmLayerBackward> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
                                const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh) {
-    Result r = ForwardLstm(x, h0, c0, wih.t(), whh.t(), bih + bhh, kTanh, kSigmoid, true);
-    // hT is the sequence's last step: its own tensor, not a view of another output
-    torch::Tensor hT = r.h.is_alias_of(r.sequence) ? r.h.clone() : r.h;
-    ctx->save_for_backward({x, h0, c0, wih, whh, bih, bhh, r.sequence});
-    ctx->saved_data["gates"] = r.saved[3];
-    ctx->saved_data["cs"] = r.saved[4];
-    ctx->saved_data["tcs"] = r.saved[5];
-    return {r.sequence, hT, r.c};
+    return LayerForwardSaving(ctx, {x, h0, c0, wih, whh, bih, bhh});
   }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    variable_list s = ctx->get_saved_variables();
-    const torch::Tensor &x = s[0], &h0 = s[1], &c0 = s[2], &wih = s[3], &whh = s[4], &seq = s[7];
-    if (torch::GradMode::is_enabled()) return DoubleBackwardable(s, grads);
-    torch::Tensor dSeq = grads[0].defined() ? grads[0] : torch::zeros_like(seq);
-    torch::Tensor dH = grads[1].defined() ? grads[1] : torch::zeros_like(h0);
-    torch::Tensor dC = grads[2].defined() ? grads[2] : torch::zeros_like(c0);
-    std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(),
-                                     ctx->saved_data["tcs"].toTensor(), seq};
-    Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC);
-    torch::Tensor dx = ctx->needs_input_grad(0) ? torch::matmul(g.dProjection, wih) : torch::Tensor();
-    auto wanted = [&](size_t k, const torch::Tensor& grad) { return ctx->needs_input_grad(k) ? grad : torch::Tensor(); };
-    return {dx, wanted(1, g.dh0), wanted(2, g.dc0), wanted(3, g.dKernel.t()), wanted(4, g.dRecurrent.t()), wanted(5, g.dBias),
-            wanted(6, g.dBias)};
-  }
-
-  // backward(create_graph=True): gradients that are themselves differentiable, from libtorch's
-  // own LSTM recomputed on the saved inputs (the fused backward is not differentiable).
-  static variable_list DoubleBackwardable(const variable_list& s, const variable_list& grads) {
-    std::vector<torch::Tensor> inputs(s.begin(), s.begin() + 7);
-    auto layer = LayerReference(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6]);
-    return ReferenceGrads(inputs, {std::get<0>(layer), std::get<1>(layer), std::get<2>(layer)}, grads);
-  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) { return LayerBackwardSaved(ctx, grads); }
 };
 
-static std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> LayerAutograd(
-    const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih, const torch::Tensor& whh,
-    const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh) {
-  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
-  if (!NeedsGrad({&x, &h0, &c0, &wih, &whh, &bi, &bh})) {
-    at::AutoDispatchBelowADInplaceOrView below;
-    return LayerNoGrad(x, h0, c0, wih, whh, bih, bhh);
-  }
-  variable_list out = LstmLayerBackward::apply(x, h0, c0, wih, whh, bi, bh);
-  return {out[0], out[1], out[2]};
+// The operator's kernels: CPU (no autograd: inference) and Autograd.
+static Triple LayerNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih,
+                          const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
+  return LayerForwardNoGrad(x, h0, c0, wih, whh, bih, bhh);
+}
+static Triple LayerAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& wih,
+                            const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh) {
+  return LayerAutogradWith<LstmLayerBackward>(x, h0, c0, wih, whh, bih, bhh);
 }
 
 // Registered when the addon loads (InitRnn), not by static TORCH_LIBRARY initializers: a second
@@ -216,9 +260,11 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
                                                   const torch::Tensor& c0In) {
   const auto& o = m->options;
   const std::vector<torch::Tensor> weights = m->all_weights();
-  if (o.proj_size() != 0 || !Fusable(m->options_base, input, weights)) return c10::nullopt;
+  if (!Fusable(m->options_base, input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
-  if (Auto() && compat::LstmRunsOnOneDnn()) {
+  const bool proj = o.proj_size() != 0;
+  // (oneDNN's LSTM takes no projection: libtorch 2.x runs its own per-step cells then)
+  if (!proj && Auto() && compat::LstmRunsOnOneDnn()) {
     const int64_t batch = input.size(o.batch_first() ? 0 : 1);
     const bool grad = NeedsGrad({&input, &weights[0]});
     if (batch < (grad ? kLstmFusedMinBatchTraining : kLstmFusedMinBatchInference)) return c10::nullopt;
@@ -227,14 +273,16 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
       std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                                               const torch::Tensor&, const OptTensor&, const OptTensor&)>();
   const int64_t states = o.num_layers() * (o.bidirectional() ? 2 : 1);
+  const size_t per = weights.size() / states;  // w_ih, w_hh[, b_ih, b_hh][, w_hr]
   torch::Tensor x = o.batch_first() ? input : input.transpose(0, 1);  // [B, T, I]
-  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
+  torch::Tensor h0 = h0In.defined() ? h0In : torch::zeros({states, x.size(0), proj ? o.proj_size() : o.hidden_size()}, x.options());
   torch::Tensor c0 = c0In.defined() ? c0In : torch::zeros({states, x.size(0), o.hidden_size()}, x.options());
   // the reverse direction reads the sequence from its end; its output is put back in time order
   auto out = StackLayers(m->options_base, m->is_training(), weights, x, 2, [](const torch::Tensor& t) { return t.flip(1); },
                          [&](const torch::Tensor& xk, int64_t k, const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih,
                              const OptTensor& bhh) {
-                           auto r = op.call(xk, h0[k], c0[k], wih, whh, bih, bhh);
+                           auto r = proj ? ProjLayer(xk, h0[k], c0[k], wih, whh, bih, bhh, weights[(k + 1) * per - 1])
+                                         : op.call(xk, h0[k], c0[k], wih, whh, bih, bhh);
                            return LayerResult{std::get<0>(r), {std::get<1>(r), std::get<2>(r)}};
                          });
   if (!o.batch_first()) out[0] = out[0].transpose(0, 1);

@@ -7,12 +7,14 @@
 // The operator torchrnn::lstm_layer_packed(data, batch_sizes, h0, c0, w_ih, w_hh, b_ih?, b_hh?)
 // -> (output data, hN, cN) carries one layer: CPU kernel the forward alone, Autograd kernel
 // its own backward (node LstmPackedLayerBackward; createGraph recomputes with libtorch's
-// packed at::lstm). States are in sorted order, as libtorch's packed layer takes them.
+// packed at::lstm). States are in sorted order, as libtorch's packed layer takes them. With
+// projSize, torchrnn::lstm_proj_layer_packed (lstm_proj.h) runs the same layer with w_hr.
 //
 // Threads: whichever thread runs the module (JS thread or the executor).
 #pragma once
 #include "../../addon.h"
 #include "common.h"
+#include "lstm.h"
 
 namespace trnn {
 namespace fused {
@@ -27,6 +29,40 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
 
 // Registers torchrnn::lstm_layer_packed (once per process).
 void RegisterPacked();
+
+// ---- One packed layer operator's parts, shared by torchrnn::lstm_layer_packed (here) and
+// lstm_proj_layer_packed (lstm_proj.cc): data [N, I] (packed rows), batch_sizes, h0 [B, P] and
+// c0 [B, U] in sorted order, w_ih, w_hh, b_ih, b_hh as lstm.h's layer parts, w_hr [P, U] with a
+// projection (undefined without). Outputs: output data [N, P], hN, cN.
+
+// libtorch's packed at::lstm on one layer (differentiable: the double backward recomputes with it).
+Triple PackedReference(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
+                       const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh,
+                       const torch::Tensor& whr = torch::Tensor());
+// Without autograd: the fused forward alone, one step's scratch.
+Triple PackedForwardNoGrad(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
+                           const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh,
+                           const torch::Tensor& whr = torch::Tensor());
+// An autograd Function's forward (inputs: data, h0, c0, w_ih, w_hh, b_ih, b_hh[, w_hr], biases
+// defined; the Function's own inputs have batch_sizes second) and backward (one gradient per
+// Function input, none for batch_sizes; grad mode on: ReferenceGrads through PackedReference).
+torch::autograd::variable_list PackedForwardSaving(torch::autograd::AutogradContext* ctx, const torch::Tensor& batchSizes,
+                                                   const torch::autograd::variable_list& inputs);
+torch::autograd::variable_list PackedBackwardSaved(torch::autograd::AutogradContext* ctx, const torch::autograd::variable_list& grads);
+
+// An operator's Autograd kernel: the Function F where some input needs a gradient, else the
+// forward alone. whr: none, or w_hr.
+template <typename F, typename... Proj>
+Triple PackedAutogradWith(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
+                          const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh, const Proj&... whr) {
+  torch::Tensor bi = BiasOr(bih, wih), bh = BiasOr(bhh, wih);
+  if (!NeedsGrad({&data, &h0, &c0, &wih, &whh, &bi, &bh, &whr...})) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    return PackedForwardNoGrad(data, batchSizes, h0, c0, wih, whh, bih, bhh, whr...);
+  }
+  torch::autograd::variable_list out = F::apply(data, batchSizes, h0, c0, wih, whh, bi, bh, whr...);
+  return {out[0], out[1], out[2]};
+}
 
 }  // namespace lstm
 }  // namespace fused
