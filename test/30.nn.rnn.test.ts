@@ -298,7 +298,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.enabled but received 1' });
     assert.ok(['avx2+fma', 'baseline'].includes(torch.backends.fusedRnn.kernels));
   });
-  it('torch.backends.fusedRnn.auto: small LSTM batches take oneDNN\'s LSTM on libtorch 2.x, the fused layer on 1.13', () => {
+  it('torch.backends.fusedRnn.auto: LSTM inference and small training batches take oneDNN\'s LSTM on libtorch 2.x, the fused layer on 1.13', () => {
     torch.backends.fusedRnn.auto = true;
     try {
       const m = construct2('lstm');
@@ -313,11 +313,29 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       assert.strictEqual(fused(1), !oneDnn);
       assert.strictEqual(fused(8), true);
       assert.strictEqual(fused(64), true);
+      // inference (no node to see): oneDNN's output is libtorch's own bit for bit, the fused
+      // forward's differs in the last bits somewhere
+      const lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 16, numLayers: 2, batchFirst: true });
+      const sameBitsAsLibtorch = (batch: number) => torch.tidy(() => {
+        const x = torch.randn([batch, 7, 3]);
+        const run = () => torch.noGrad(() => lstm.forward(x)[0].dataSync() as Float32Array);
+        const a = run();
+        torch.backends.fusedRnn.enabled = false;
+        try {
+          const b = run();
+          return a.every((v, k) => v === b[k]);
+        } finally {
+          torch.backends.fusedRnn.enabled = true;
+        }
+      });
+      assert.strictEqual(sameBitsAsLibtorch(64), oneDnn);
+      assert.strictEqual(sameBitsAsLibtorch(2), oneDnn);
       // GRU and RNN always fuse (libtorch has no oneDNN GRU/RNN on the CPU)
       assert.strictEqual(construct2('gru').forward(torch.randn([1, 5, 3]))[0].gradFn, NODE.gru);
       torch.backends.fusedRnn.auto = false;
       assert.strictEqual(torch.backends.fusedRnn.auto, false);
       assert.strictEqual(fused(1), true);
+      assert.strictEqual(sameBitsAsLibtorch(64), false);
     } finally {
       torch.backends.fusedRnn.auto = true;
     }

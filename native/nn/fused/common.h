@@ -17,17 +17,19 @@ bool Enabled();
 void SetEnabled(bool on);
 
 // torch.backends.fusedRnn.auto (default true): where libtorch's own layer is faster than the
-// fused one, take it. Today one case: a non-packed LSTM at small batches on a libtorch whose
-// at::lstm runs on oneDNN (2.x; compat::LstmRunsOnOneDnn). false: the fused layer wherever it
-// applies (the tests of the fused kernels set it).
+// fused one, take it. Today: a non-packed LSTM without projSize on a libtorch whose at::lstm
+// runs on oneDNN (2.x; compat::LstmRunsOnOneDnn) in inference (no gradient recorded) at every
+// batch, and in training at small batches. false: the fused layer wherever it applies (the
+// tests of the fused kernels set it).
 bool Auto();
 void SetAuto(bool on);
-// The smallest batch for which the fused LSTM beats oneDNN's, measured with 1 intra-op thread
-// on libtorch 2.6 (input 32, 2 layers, seq 64, hidden 128 and 256): 8 when gradients are
-// recorded, 16 for inference. Below these, oneDNN's was 1.2-2.5x faster; at and above them the
-// fused layer was 1.1-1.7x faster.
+// The smallest batch for which the fused LSTM's training step beats oneDNN's, measured with 1
+// intra-op thread on libtorch 2.6 (input 32, 2 layers, seq 64, hidden 128 and 256): below 8,
+// oneDNN's was 1.2-2.5x faster. Inference has no such batch: remeasured on 2026-12-05 (the
+// same sizes, batches 1-128), oneDNN's forward was as fast (batch 1-2) or faster (batch 4-128:
+// the fused forward at 0.57-0.87 of its speed; the bench's inference row 0.72x PyTorch 2.6),
+// where the fused training step was 0.8-1.0x at batch 8-32 and 1.15x from 64.
 constexpr int64_t kLstmFusedMinBatchTraining = 8;
-constexpr int64_t kLstmFusedMinBatchInference = 16;
 
 using OptTensor = c10::optional<torch::Tensor>;
 

@@ -263,11 +263,11 @@ c10::optional<std::vector<torch::Tensor>> Forward(const torch::nn::LSTM& m, cons
   if (!Fusable(m->options_base, input, weights)) return c10::nullopt;
   if (input.dim() != 3 || input.size(o.batch_first() ? 1 : 0) == 0) return c10::nullopt;
   const bool proj = o.proj_size() != 0;
-  // (oneDNN's LSTM takes no projection: libtorch 2.x runs its own per-step cells then)
+  // oneDNN's LSTM (libtorch 2.x) where it is faster: inference, and small training batches
+  // (common.h). It takes no projection: libtorch 2.x runs its own per-step cells then.
   if (!proj && Auto() && compat::LstmRunsOnOneDnn()) {
     const int64_t batch = input.size(o.batch_first() ? 0 : 1);
-    const bool grad = NeedsGrad({&input, &weights[0]});
-    if (batch < (grad ? kLstmFusedMinBatchTraining : kLstmFusedMinBatchInference)) return c10::nullopt;
+    if (!NeedsGrad({&input, &weights[0]}) || batch < kLstmFusedMinBatchTraining) return c10::nullopt;
   }
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::lstm_layer", "").typed<
       std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
