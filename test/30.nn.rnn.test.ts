@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import * as childProcess from 'child_process';
 import * as torch from '../lib';
 import { libtorchAtLeast } from '../lib/compat';
-import { assertMatches, Encoded, fromFixture, loadFixture, values } from './helpers';
+import { assertMatches, CROSS_CPU_TOL, Encoded, fromFixture, loadFixture, values } from './helpers';
 import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
 
 const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; options: Record<string, unknown>; seed: number; stateDict: Record<string, Encoded> }[] }>('nn.json');
@@ -12,10 +12,8 @@ const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; option
 type Tol = { rtol: number; atol: number } | undefined;
 
 // Weight gradients sum over every step and batch row inside one GEMM, whose summation order is
-// the BLAS kernel's: OpenBLAS picks its kernel by CPU, so the 1.13 fixtures (made on another
-// machine) and a run on an AMD EPYC differ by up to ~4e-7 on values of ~0.1, while libtorch and
-// PyTorch on the same CPU agree to the bit. Outputs and input gradients keep the default tolerance.
-const WEIGHT_GRAD_TOL = { rtol: 1e-5, atol: 1e-6 };
+// the BLAS kernel's (helpers.ts CROSS_CPU_TOL). Outputs and input gradients keep the default tolerance.
+const WEIGHT_GRAD_TOL = CROSS_CPU_TOL;
 
 function checkCase(c: ModuleCase, m: torch.nn.Module, outs: torch.Tensor[], inputs: Record<string, torch.Tensor>, tol?: Tol): void {
   assert.strictEqual(outs.length, c.outputs.length, 'number of outputs');

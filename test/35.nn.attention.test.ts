@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
 import { libtorchLine, libtorchVersion } from '../lib/compat';
-import { assertMatches, byLine, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, throwsTorch, tolerance, Tolerance, values, warningsOf } from './helpers';
+import { assertMatches, byLine, CROSS_CPU_TOL, Encoded, fixturePath, fromFixture, invalid, loadFixture, sameParams, suiteTmpDir, throwsTorch, tolerance, Tolerance, values, warningsOf } from './helpers';
 
 const { nn } = torch;
 const { multiHeadAttentionForward } = nn.functional;
@@ -82,7 +82,8 @@ describe(`nn.MultiheadAttention against PyTorch ${FX.torch} (${FX.cases.length} 
       for (const n of names) {
         const t = inputs[n] ?? params.get(n)!;
         assert.ok(t.grad !== null, `${n} has a gradient`);
-        assertMatches(t.grad!, c.grads[n], `grad ${n}`, tol);
+        // (the parameters' gradients sum over every row in a BLAS product: CROSS_CPU_TOL in float32)
+        assertMatches(t.grad!, c.grads[n], `grad ${n}`, c.dtype === 'float32' && !c.fastPath && params.has(n) ? CROSS_CPU_TOL : tol);
       }
     });
   }
