@@ -204,6 +204,37 @@ describe('tfjs backend: torch', function () {
       }
     });
 
+    it('data moved to the cpu backend and back is counted and freed (own DataIds and moved-in ones)', async () => {
+      await tf.setBackend('torch');
+      const torchBackend = tf.findBackend('torch') as TorchBackend;
+      const base = tf.memory();
+      const nativeBase = torch.memory();
+      const ids = torchBackend.numDataIds();
+      const t = tf.tensor([1, 2, 3]); // a DataId of the torch backend
+      const s = tf.tensor(['x', 'yz'], [2], 'string');
+      await tf.setBackend('cpu');
+      const onCpu = tf.add(t, 1); // t moves to the cpu backend
+      const sCpu = tf.tile(s, [2]); // s moves to the cpu backend too
+      assert.deepStrictEqual(Array.from(onCpu.dataSync()), [2, 3, 4]);
+      assert.strictEqual(torchBackend.numDataIds(), ids, 't and s moved out');
+      assert.strictEqual(torch.memory().tensors, nativeBase.tensors, 't\'s libtorch tensor was freed when it moved');
+      await tf.setBackend('torch');
+      const back = tf.mul(t, 2); // t moves back in (a DataId torch made, moved in like a foreign one)
+      const c = tf.add(onCpu, back); // onCpu (the cpu backend's DataId) moves in
+      assert.deepStrictEqual(Array.from(c.dataSync()), [4, 7, 10]);
+      const joined = tf.concat([s, sCpu]); // s moves back in, and sCpu (a cpu DataId) in
+      assert.deepStrictEqual(joined.dataSync(), ['x', 'yz', 'x', 'yz', 'x', 'yz']);
+      assert.strictEqual(torchBackend.numDataIds(), ids + 7);
+      assert.strictEqual(torchBackend.refCount(t.dataId), 1);
+      assert.strictEqual(torchBackend.refCount(s.dataId), 1);
+      tf.dispose([t, onCpu, back, c, s, sCpu, joined]);
+      await settle();
+      assert.deepStrictEqual([tf.memory().numTensors, tf.memory().numDataBuffers, tf.memory().numBytes], [base.numTensors, base.numDataBuffers, base.numBytes]);
+      assert.strictEqual(torchBackend.numDataIds(), ids);
+      assert.strictEqual(torchBackend.refCount(t.dataId), 0);
+      assert.deepStrictEqual(torch.memory(), nativeBase);
+    });
+
     it('string tensors live in JS and round-trip', () => {
       const s = tf.tensor1d(['a', 'bé', '', 'c'], 'string');
       assert.deepStrictEqual(tf.tile(tf.reshape(s, [2, 2]), [1, 2]).dataSync(), ['a', 'bé', 'a', 'bé', '', 'c', '', 'c']);

@@ -1,9 +1,11 @@
 /**
  * The `torch` TensorFlow.js backend: a KernelBackend whose DataIds map to libtorch tensors.
  *
- * Storage: each DataId maps to one entry holding a native tensor handle (float32, int32, bool
+ * Storage: each DataId has one entry holding a native tensor handle (float32, int32, bool
  * and complex64 tensors are libtorch Float, Int, Bool and ComplexFloat tensors of the same
  * shape) or, for tfjs `string` tensors, which libtorch has no type for, the encoded bytes in JS.
+ * The DataIds this backend makes are their own entries (no map between them); data moved in
+ * from another backend is found through a DataStorage (a WeakMap) under that backend's DataId.
  * Reference counts follow tfjs's contract (write → 1, incRef, disposeData decrements and frees
  * the native tensor at 0), so `tf.memory()` counts exactly what is alive and `dispose`/`tidy`
  * free native memory at once.
@@ -39,18 +41,47 @@ function sourceCode(values: ArrayBufferView): number | null {
   return null;
 }
 
-let nextId = 0;
+/**
+ * One DataId's storage. The backend's own DataIds (write, makeOutput) ARE their entries: a
+ * kernel finds its inputs' tensors without a map lookup, and making or freeing a tensor touches
+ * no WeakMap (tfjs-core's DataStorage costs a WeakMap insertion per tensor, a fifth of a tiny
+ * kernel). Only data moved in from another backend (`move`) keeps a DataStorage entry under
+ * that backend's DataId. Every live entry is on the backend's list (prev/next), for dispose().
+ */
+class Entry implements TensorData {
+  h: TensorHandle | null;
+  strings: Uint8Array[] | null;
+  dtype: DataType;
+  shape: number[];
+  refCount: number;
+  recurrent: TensorData['recurrent'] = undefined;
+  /** The backend this is a live DataId of (null: freed, or a moved-in entry, found through `data`). */
+  owner: TorchBackend | null = null;
+  prev: Entry | null = null;
+  next: Entry | null = null;
+
+  constructor(h: TensorHandle | null, strings: Uint8Array[] | null, dtype: DataType, shape: number[], refCount: number) {
+    this.h = h;
+    this.strings = strings;
+    this.dtype = dtype;
+    this.shape = shape;
+    this.refCount = refCount;
+  }
+}
 
 export class TorchBackend extends tf.KernelBackend implements KernelHost {
-  /** DataId → entry. tfjs's DataStorage moves data in from other backends on first use. */
+  /** Moved-in DataId → entry. tfjs's DataStorage moves data in from other backends on first use. */
   readonly data: tf.DataStorage<TensorData>;
-  /** Every live entry, so dispose() can free them all (DataStorage is a WeakMap). */
-  private readonly live = new Set<TensorData>();
+  /** The live entries (own and moved-in), a list so that dispose() can free them all. */
+  private readonly head = new Entry(null, null, 'float32', [], 0);
+  private liveCount = 0;
   private disposed = false;
 
   constructor() {
     super();
     this.data = new tf.DataStorage<TensorData>(this, tf.engine());
+    this.head.prev = this.head;
+    this.head.next = this.head;
     // tfjs-layers may have been loaded after `torchrnn/tfjs`: route its recurrent layers now.
     installFusedRecurrentLayers();
     usePacedFit();
@@ -58,62 +89,84 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
 
   // ---- storage ---------------------------------------------------------------------------
 
+  private link(e: Entry): void {
+    const last = this.head.prev as Entry;
+    e.prev = last;
+    e.next = this.head;
+    last.next = e;
+    this.head.prev = e;
+    this.liveCount++;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev === null) return;
+    (e.prev as Entry).next = e.next;
+    (e.next as Entry).prev = e.prev;
+    e.prev = null;
+    e.next = null;
+    this.liveCount--;
+  }
+
+  /** The entry of one of this backend's live DataIds (undefined: another backend's, moved in, or freed). */
+  private own(dataId: DataId): Entry | undefined {
+    return (dataId as Partial<Entry>).owner === this ? dataId as Entry : undefined;
+  }
+
+  /** A new DataId of this backend (its own entry), refCount 1 unless given. */
+  private newOwn(h: TensorHandle | null, strings: Uint8Array[] | null, dtype: DataType, shape: number[], refCount = 1): Entry {
+    const e = new Entry(h, strings, dtype, shape, refCount);
+    e.owner = this;
+    this.link(e);
+    return e;
+  }
+
   override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
-    const dataId = { id: nextId++ };
-    this.store(dataId, values, shape, dtype, 1);
-    return dataId;
+    const [h, strings] = fromValues(values, shape, dtype);
+    return this.newOwn(h, strings, dtype, shape.slice());
   }
 
   override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
-    this.store(dataId, values, shape, dtype, refCount);
-  }
-
-  private store(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
-    const entry: TensorData = { h: null, strings: null, dtype, shape: shape.slice(), refCount };
-    if (dtype === 'string') {
-      const strings = (values ?? []) as Uint8Array[];
-      if (!Array.isArray(strings)) throw new Error(`torch backend: expected an array of encoded strings for a string tensor but received ${describeValues(values)}`);
-      entry.strings = strings;
-    } else {
-      entry.h = handleFromValues(values, shape, dtype);
-    }
-    this.data.set(dataId, entry);
-    this.live.add(entry);
+    const [h, strings] = fromValues(values, shape, dtype);
+    const e = new Entry(h, strings, dtype, shape.slice(), refCount);
+    this.data.set(dataId, e);
+    this.link(e);
   }
 
   /** Registers a kernel's output handle as a new DataId (refCount 1). */
   makeOutput(h: TensorHandle, shape: number[], dtype: DataType): TensorInfo {
-    const dataId = { id: nextId++ };
-    const entry: TensorData = { h, strings: null, dtype, shape, refCount: 1 };
-    this.data.set(dataId, entry);
-    this.live.add(entry);
-    return { dataId, shape, dtype };
+    return { dataId: this.newOwn(h, null, dtype, shape), shape, dtype };
   }
 
   /** Registers a string kernel output. */
   makeStringOutput(strings: Uint8Array[], shape: number[]): TensorInfo {
-    const dataId = { id: nextId++ };
-    const entry: TensorData = { h: null, strings, dtype: 'string', shape, refCount: 1 };
-    this.data.set(dataId, entry);
-    this.live.add(entry);
-    return { dataId, shape, dtype: 'string' };
+    return { dataId: this.newOwn(null, strings, 'string', shape), shape, dtype: 'string' };
   }
 
   override refCount(dataId: DataId): number {
+    const e = this.own(dataId);
+    if (e !== undefined) return e.refCount;
     return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
   }
 
   override incRef(dataId: DataId): void {
-    this.data.get(dataId).refCount++;
+    (this.own(dataId) ?? this.data.get(dataId)).refCount++;
   }
 
   override numDataIds(): number {
-    return this.data.numDataIds();
+    return this.liveCount;
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
+    const own = this.own(dataId);
+    if (own !== undefined) {
+      own.refCount--;
+      if (!force && own.refCount > 0) return false;
+      own.owner = null;
+      this.free(own);
+      return true;
+    }
     if (!this.data.has(dataId)) return true;
-    const entry = this.data.get(dataId);
+    const entry = this.data.get(dataId) as Entry;
     entry.refCount--;
     if (!force && entry.refCount > 0) return false;
     this.free(entry);
@@ -126,7 +179,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     this.disposeData(info.dataId);
   }
 
-  private free(entry: TensorData): void {
+  private free(entry: Entry): void {
     if (entry.h !== null) release(entry.h);
     if (entry.recurrent) {
       for (const h of entry.recurrent.saved) release(h);
@@ -137,13 +190,15 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     }
     entry.h = null;
     entry.strings = null;
-    this.live.delete(entry);
+    this.unlink(entry);
   }
 
   // ---- reading ---------------------------------------------------------------------------
 
   /** The entry of a DataId (moved in from another backend if it lives there). */
   entry(dataId: DataId): TensorData {
+    const own = this.own(dataId);
+    if (own !== undefined) return own;
     const e = this.data.get(dataId);
     if (e === undefined) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     return e;
@@ -203,9 +258,21 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
 
   override dispose(): void {
     if (this.disposed) return;
-    for (const entry of [...this.live]) this.free(entry);
+    while (this.head.next !== this.head) {
+      const e = this.head.next as Entry;
+      e.owner = null;
+      this.free(e);
+    }
     this.disposed = true;
   }
+}
+
+/** A new entry's storage: a libtorch tensor, or for a string tensor its encoded bytes. */
+function fromValues(values: BackendValues, shape: number[], dtype: DataType): [TensorHandle | null, Uint8Array[] | null] {
+  if (dtype !== 'string') return [handleFromValues(values, shape, dtype), null];
+  const strings = (values ?? []) as Uint8Array[];
+  if (!Array.isArray(strings)) throw new Error(`torch backend: expected an array of encoded strings for a string tensor but received ${describeValues(values)}`);
+  return [null, strings];
 }
 
 function describeValues(values: unknown): string {

@@ -77,7 +77,14 @@ export function opId(name: string, overload: string): number {
   return id;
 }
 
-interface Scope { handles: TensorHandle[]; kept: TensorHandle[] }
+/**
+ * A kernel scope: the handles made in it (`handles[0..n)`) and those adopted as outputs
+ * (`kept[0..k)`). Scopes are reused by nesting depth (a kernel allocates no arrays), their
+ * slots cleared when the kernel returns.
+ */
+interface Scope { handles: TensorHandle[]; n: number; kept: TensorHandle[]; k: number }
+const scopes: Scope[] = [];
+let depth = 0;
 let scope: Scope | null = null;
 
 export function isHandle(x: unknown): x is TensorHandle {
@@ -86,7 +93,7 @@ export function isHandle(x: unknown): x is TensorHandle {
 
 function collect(r: unknown): void {
   if (scope === null) return;
-  if (isHandle(r)) scope.handles.push(r);
+  if (isHandle(r)) scope.handles[scope.n++] = r;
   else if (Array.isArray(r)) for (const x of r) collect(x);
 }
 
@@ -97,6 +104,11 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
   if (queued) {
     r = native.callQueued(opId(name, overload), ...args);
     metaOf = r;  // callQueued wrote its result's meta into metaBuffer
+    // meta[1] >= 0: the result is one live tensor handle (no isExternal check needed).
+    if (metaBuffer[1] >= 0) {
+      if (scope !== null) scope.handles[scope.n++] = r as TensorHandle;
+      return r;
+    }
   } else {
     r = native.call(opId(name, overload), ...args);
   }
@@ -134,25 +146,55 @@ export function release(h: TensorHandle): void {
 
 /** Makes `h` survive the current kernel scope (it became a kernel output). */
 export function adopt(h: TensorHandle): void {
-  if (scope !== null) scope.kept.push(h);
+  if (scope !== null) scope.kept[scope.k++] = h;
+}
+
+function isKept(s: Scope, h: TensorHandle): boolean {
+  for (let i = 0; i < s.k; i++) if (s.kept[i] === h) return true;
+  return false;
+}
+
+/** The tf.env() value of the asynchronous-mode flag. */
+function asyncFlag(): boolean {
+  return tf.env().getBool(ASYNC_FLAG) as boolean;
 }
 
 /** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
 export function inScope<T>(fn: () => T): T {
+  return inKernelScope(fn, undefined, undefined, undefined);
+}
+
+/** inScope(() => fn(a, b, c)) without the closure (a registered kernel's call allocates none). */
+export function inKernelScope<A, B, C, T>(fn: (a: A, b: B, c: C) => T, a: A, b: B, c: C): T {
   const outer = scope;
-  if (outer === null) queued = tf.env().getBool(ASYNC_FLAG) as boolean;
-  const s: Scope = { handles: [], kept: [] };
+  if (outer === null) queued = asyncFlag();
+  let s = scopes[depth];
+  if (s === undefined) {
+    s = { handles: [], n: 0, kept: [], k: 0 };
+    scopes[depth] = s;
+  }
+  depth++;
   scope = s;
   try {
-    return fn();
+    return fn(a, b, c);
   } finally {
     scope = outer;
-    for (const h of s.handles) {
-      if (s.kept.includes(h)) {
-        if (outer !== null) outer.kept.push(h);
-      } else {
-        release(h);
+    depth--;
+    const { handles, kept } = s;
+    try {
+      for (let i = 0; i < s.n; i++) {
+        const h = handles[i];
+        if (isKept(s, h)) {
+          if (outer !== null) outer.kept[outer.k++] = h;
+        } else {
+          release(h);
+        }
       }
+    } finally {
+      for (let i = 0; i < s.n; i++) handles[i] = null as unknown as TensorHandle;
+      for (let i = 0; i < s.k; i++) kept[i] = null as unknown as TensorHandle;
+      s.n = 0;
+      s.k = 0;
     }
   }
 }

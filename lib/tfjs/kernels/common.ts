@@ -7,7 +7,7 @@ import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../../dtype';
 import type { KernelHost } from '../kernel-host';
-import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inScope, isQueued, isReady, meta, release } from '../torch';
+import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inKernelScope, isQueued, isReady, meta, release } from '../torch';
 
 export { aten, CODE, dtypeCode, fromData, isQueued, isReady, meta };
 export type H = TensorHandle;
@@ -32,7 +32,7 @@ export function kernel(name: string, fn: KernelFn): void {
   KERNELS.push({
     kernelName: name,
     backendName: BACKEND,
-    kernelFunc: ({ inputs, backend, attrs }) => inScope(() => fn(inputs, backend as KernelHost, attrs ?? {})) as TensorInfo | TensorInfo[],
+    kernelFunc: ({ inputs, backend, attrs }) => inKernelScope(fn, inputs, backend as KernelHost, attrs ?? {}) as TensorInfo | TensorInfo[],
   });
 }
 

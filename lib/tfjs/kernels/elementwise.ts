@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
-import { aten, cast, CODE, dtypeCode, float, floatAs, fromData, full, H, kernel, out, T } from './common';
+import { aten, cast, CODE, dtypeCode, float, floatAs, fromData, full, H, kernel, out, sameShape, T } from './common';
 
 /** A unary float kernel: int and bool inputs are computed in float32, as tfjs's ops cast them. */
 function unaryFloat(name: string, f: (x: H) => H): void {
@@ -118,7 +118,7 @@ function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataT
       return out(b, f(ra, rb, 'int32', 'int32'), 'bool');
     }
     // tfjs's message for shapes that do not broadcast (libtorch's would name sizes differently).
-    tf.backend_util.assertAndGetBroadcastShape(a.shape, bb.shape);
+    if (!sameShape(a.shape, bb.shape)) tf.backend_util.assertAndGetBroadcastShape(a.shape, bb.shape);
     const ah = T(b, a);
     const bh = T(b, bb);
     const d = typeof dtype === 'function' ? dtype(a.dtype, bb.dtype) : dtype ?? upcast(a.dtype, bb.dtype);
