@@ -21,7 +21,7 @@ import { ones, tensor, zeros, zerosLike } from '../creation';
 import { checkTensor, Tensor, wrap } from '../tensor';
 import { checkBool, checkFinite, checkInt, checkOptions } from '../validate';
 import * as init from './init';
-import { Module, Parameter } from './module';
+import { checkModuleDtype, Module, Parameter } from './module';
 
 const BATCH_NORM = atenOp('batch_norm');
 
@@ -133,10 +133,7 @@ abstract class BatchNormNd extends Module {
     const nbt = this.num_batches_tracked;
     // the module's dtype (under autocast libtorch takes lower-precision input with float32 statistics)
     const own = this.weight ?? rm;
-    if (own !== null && x.dtype !== own.dtype) {
-      const ac = native.autocastState();
-      if (!ac.cpu && !ac.cuda) invalidArg(`a ${own.dtype} tensor (the module's dtype)`, 'input', x);
-    }
+    if (own !== null) checkModuleDtype(x, own.dtype, 'input');
     // PyTorch's _BatchNorm.forward: batch statistics in training, and in eval without running ones
     const bnTraining = this.training || (rm === null && rv === null);
     if (bnTraining) {

@@ -6,7 +6,7 @@ import { native, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, wrap } from '../tensor';
 import { checkBool, checkFinite, checkInt, checkOptions } from '../validate';
-import { Module, Parameter } from './module';
+import { checkModuleDtype, Module, Parameter } from './module';
 
 /** A built-in layer of one tensor in, one tensor out. */
 abstract class SimpleLayer extends Module {
@@ -28,7 +28,7 @@ function floatInput(m: Module, x: unknown, lastDim: number | null, lastName: str
   const p = m._nativeParams[0]?.[1]; // built-in layers own their parameters (no tree walk per call)
   if (t.dim() < 1) invalidArg('a tensor with at least one dimension', 'input', t);
   if (lastDim !== null && t.shape[t.dim() - 1] !== lastDim) invalidArg(`a tensor whose last dimension is ${lastDim} (${lastName})`, 'input', t);
-  if (p && t.dtype !== p.dtype) invalidArg(`a ${p.dtype} tensor (the module's dtype)`, 'input', t);
+  if (p) checkModuleDtype(t, p.dtype, 'input');
   return t.handle('input');
 }
 

@@ -19,6 +19,21 @@ import { load as loadFile, loadAsync as loadFileAsync, save as saveFile, saveAsy
 const DETACH = atenOp('detach');
 
 /**
+ * Refuses an input tensor whose dtype is not the module's, as the built-in modules do, except a
+ * floating-point one under autocast: there PyTorch's operators cast their inputs themselves (a
+ * float32 Linear or LSTM takes the bfloat16 output of a layer before it; oneDNN's bfloat16 LSTM on
+ * CPUs with AVX-512 BF16 gives one).
+ */
+export function checkModuleDtype(t: Tensor, dtype: DType, name: string): void {
+  if (t.dtype === dtype) return;
+  if (isFloating(t.dtype) && isFloating(dtype)) {
+    const ac = native.autocastState();
+    if (ac.cpu || ac.cuda) return;
+  }
+  invalidArg(`a ${dtype} tensor (the module's dtype)`, name, t);
+}
+
+/**
  * A tensor that a Module registers as trainable (requiresGrad by default), as torch.nn.Parameter.
  * It shares data with the tensor it is made from. Parameters are never disposed by tidy().
  * @example this.scale = new nn.Parameter(torch.ones([4]));

@@ -3,11 +3,12 @@
  * torch::nn modules (so CUDA builds run cuDNN's fused kernels). Options and defaults are
  * PyTorch's; return values follow PyTorch: LSTM gives [output, [hN, cN]], GRU/RNN [output, hN].
  */
+import { DType } from '../dtype';
 import { native, ModuleHandle, NativeRecurrentArgs, NativeRnnOptions, RecurrentKind, TensorHandle } from '../binding';
 import { invalidArg, withCallerStack } from '../errors';
 import { checkTensor, Tensor, tracing, wrap } from '../tensor';
 import { checkBool, checkInt, checkOptions, checkString } from '../validate';
-import { Module } from './module';
+import { checkModuleDtype, Module } from './module';
 import { lengthsTensor, PackedSequence } from './packed';
 
 export interface RNNOptions {
@@ -66,7 +67,7 @@ function rnnOptions(kind: Kind, opts: unknown): NativeRnnOptions {
 function shapeStr(s: readonly number[]): string { return `[${s.join(', ')}]`; }
 
 /** The module's dtype and device: its first parameter's. */
-function paramMeta(m: Module): { dtype: string; device: string } {
+function paramMeta(m: Module): { dtype: DType; device: string } {
   const p = m._nativeParams[0][1]; // built-in modules own their parameters (no tree walk per call)
   return { dtype: p.dtype, device: p.device };
 }
@@ -76,7 +77,7 @@ function checkInput(m: Module, value: unknown, name: string, ranks: number[], la
   const { dtype, device } = paramMeta(m);
   if (!ranks.includes(t.dim())) invalidArg(ranks.length === 2 ? `a ${ranks[0]}-D (unbatched) or ${ranks[1]}-D (batched) tensor` : `a ${ranks[0]}-D tensor`, name, t);
   if (t.shape[t.dim() - 1] !== lastDim) invalidArg(`a tensor whose last dimension is ${lastDim} (${lastName})`, name, t);
-  if (t.dtype !== dtype) invalidArg(`a ${dtype} tensor (the module's dtype)`, name, t);
+  checkModuleDtype(t, dtype, name);
   if (t.device !== device) invalidArg(`a tensor on ${device} (the module's device)`, name, t);
   return t;
 }
@@ -85,7 +86,7 @@ function checkState(m: Module, value: unknown, name: string, shape: number[]): T
   const t = checkTensor(value, name);
   const { dtype } = paramMeta(m);
   if (t.dim() !== shape.length || t.shape.some((s, i) => s !== shape[i])) invalidArg(`a tensor of shape ${shapeStr(shape)}`, name, t);
-  if (t.dtype !== dtype) invalidArg(`a ${dtype} tensor (the module's dtype)`, name, t);
+  checkModuleDtype(t, dtype, name);
   return t;
 }
 
