@@ -24,9 +24,6 @@
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 #include <ATen/autocast_mode.h>
-#if TORCHRNN_TORCH_AT_LEAST(2, 0)
-#include <ATen/cpu/Utils.h>
-#endif
 
 #include <cstdlib>
 #include <sstream>
@@ -60,14 +57,18 @@ inline void SetAutocastDtype(c10::DeviceType device, at::ScalarType dtype) {
 
 // Recurrent layers under CPU autocast: from 2.x, at::lstm under CPU autocast takes oneDNN's RNN
 // in bfloat16, which fails on CPUs without AVX-512 ("could not create a primitive descriptor
-// for the LSTM forward propagation primitive"; PyTorch 2.6 itself fails the same way). There
-// the guard turns CPU autocast off around libtorch's recurrent module, which then runs in
-// float32 as it does on 1.13 and as PyTorch does with oneDNN disabled. Elsewhere: no effect.
+// for the LSTM forward propagation primitive"; PyTorch 2.6 itself fails the same way), and on
+// CPUs with it returns bfloat16 from float32 inputs inside the autocast kernel, below the
+// tracer: a traced graph records a float32 LSTM whose output the next layer's recorded casts
+// take for bfloat16, and trainStep({ amp, trace }) failed on replay ("mat1 and mat2 must have
+// the same dtype"; CI on an Intel Xeon). So the guard turns CPU autocast off around libtorch's
+// recurrent module on every CPU: it runs in float32, as on 1.13 and as PyTorch does with oneDNN
+// disabled, the same on every machine, and the layers after it autocast as usual.
 class RecurrentAutocastGuard {
  public:
   RecurrentAutocastGuard() {
 #if TORCHRNN_TORCH_AT_LEAST(2, 0)
-    if (AutocastEnabled(c10::DeviceType::CPU) && !at::cpu::is_avx512_supported()) {
+    if (AutocastEnabled(c10::DeviceType::CPU)) {
       active_ = true;
       SetAutocastEnabled(c10::DeviceType::CPU, false);
     }
