@@ -229,16 +229,24 @@ describe('tfjs backend: asynchronous kernels', function () {
       setAsync(true);
       const x = tf.range(0, 10);
       const big = tf.ones([1024, 1024]);
+      const unit = tf.div(big, 1024);
       await queueIdle();
-      const slow = tf.matMul(big, big);                                   // every element 1024, queued
+      // A chain of eight matmuls (each waits for the one before): tens of milliseconds of queued
+      // work even on a fast CPU, so idx is still being computed when gather is called (one
+      // matmul was not always enough: CI once saw idx ready and tfjs's synchronous check).
+      let chain = big;
+      const links: tf.Tensor[] = [];
+      for (let k = 0; k < 8; k++) { chain = tf.matMul(chain, unit); links.push(chain); }   // every element stays 1
+      const slow = tf.matMul(chain, big);                                 // every element 1024, queued
       const idx = tf.cast(tf.reshape(tf.slice(slow, [0, 0], [1, 2]), [2]), 'int32');
+      assert.ok(!native.isReady((tf.engine().backend as unknown as KernelHost).entry(idx.dataId).h as never), 'idx is still queued');
       const y = tf.gather(x, idx);                                        // returns: idx is not read
       assert.deepStrictEqual(y.shape, [2]);
       assert.ok(pending() > 0);
       assert.throws(() => y.dataSync(), (err: unknown) => err instanceof torch.TorchError && /index 1024 is out of bounds for dimension 2 with size 10/.test(err.message));
       // Indices that are there already are checked at once, with tfjs's message.
       assert.throws(() => tf.gather(x, tf.tensor1d([12], 'int32')), /GatherV2: the index value 12 is not in \[0, 9\]/);
-      tf.dispose([x, big, slow, idx, y]);
+      tf.dispose([x, big, unit, ...links, slow, idx, y]);
     });
 
     it('of a fused recurrent kernel reach its outputs and its gradient', async () => {
