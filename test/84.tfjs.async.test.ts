@@ -42,6 +42,19 @@ function dataset(n: number, steps: number, features: number): { xs: tf.Tensor3D;
 }
 
 /** A test-only kernel: gather through the backend's aten() path (libtorch checks the indices when the job runs). */
+/** 1024×1024 ones times itself after `links` chained matmuls by ones/1024 (each waits for the one
+ * before): every element 1024, and tens of milliseconds of queued work even on a fast CPU. One
+ * matmul alone was not always enough (CI once found its output ready). Returns the result and
+ * every intermediate, to dispose. */
+function slowMatMul(big: tf.Tensor, links = 4): { slow: tf.Tensor; all: tf.Tensor[] } {
+  const all: tf.Tensor[] = [tf.div(big, 1024)];
+  let chain = big;
+  for (let k = 0; k < links; k++) { chain = tf.matMul(chain, all[0]); all.push(chain); }   // every element stays 1
+  const slow = tf.matMul(chain, big);
+  all.push(slow);
+  return { slow, all };
+}
+
 const GATHER = 'TorchTestGather';
 tf.registerKernel({
   kernelName: GATHER, backendName: BACKEND,
@@ -229,15 +242,8 @@ describe('tfjs backend: asynchronous kernels', function () {
       setAsync(true);
       const x = tf.range(0, 10);
       const big = tf.ones([1024, 1024]);
-      const unit = tf.div(big, 1024);
       await queueIdle();
-      // A chain of eight matmuls (each waits for the one before): tens of milliseconds of queued
-      // work even on a fast CPU, so idx is still being computed when gather is called (one
-      // matmul was not always enough: CI once saw idx ready and tfjs's synchronous check).
-      let chain = big;
-      const links: tf.Tensor[] = [];
-      for (let k = 0; k < 8; k++) { chain = tf.matMul(chain, unit); links.push(chain); }   // every element stays 1
-      const slow = tf.matMul(chain, big);                                 // every element 1024, queued
+      const { slow, all } = slowMatMul(big, 8);                           // every element 1024, queued
       const idx = tf.cast(tf.reshape(tf.slice(slow, [0, 0], [1, 2]), [2]), 'int32');
       assert.ok(!native.isReady((tf.engine().backend as unknown as KernelHost).entry(idx.dataId).h as never), 'idx is still queued');
       const y = tf.gather(x, idx);                                        // returns: idx is not read
@@ -246,7 +252,7 @@ describe('tfjs backend: asynchronous kernels', function () {
       assert.throws(() => y.dataSync(), (err: unknown) => err instanceof torch.TorchError && /index 1024 is out of bounds for dimension 2 with size 10/.test(err.message));
       // Indices that are there already are checked at once, with tfjs's message.
       assert.throws(() => tf.gather(x, tf.tensor1d([12], 'int32')), /GatherV2: the index value 12 is not in \[0, 9\]/);
-      tf.dispose([x, big, unit, ...links, slow, idx, y]);
+      tf.dispose([x, big, ...all, idx, y]);
     });
 
     it('of a fused recurrent kernel reach its outputs and its gradient', async () => {
@@ -331,7 +337,7 @@ describe('tfjs backend: asynchronous kernels', function () {
     const b = tf.mul(tf.add(x, 1), 2);           // small, on ready inputs: runs at once
     const big = tf.ones([1024, 1024]);
     await queueIdle();
-    const slow = tf.matMul(big, big);             // queued: milliseconds
+    const { slow, all } = slowMatMul(big);        // queued: milliseconds
     const after = tf.sub(tf.div(tf.sum(slow), 1024), 1);   // queued after it
     assert.deepStrictEqual(Array.from(b.dataSync()), [4, 6, 8, 10]);
     assert.ok(pending() > 0, 'dataSync of a tensor written earlier did not wait for the queue');
@@ -359,7 +365,7 @@ describe('tfjs backend: asynchronous kernels', function () {
     }
     assert.deepStrictEqual(expected, want);
     assert.deepStrictEqual(await Promise.all(reads), want);
-    tf.dispose([x, b, big, slow, after, t]);
+    tf.dispose([x, b, big, ...all, after, t]);
   });
 
   it('a loop that never reads queues no more than the queue\'s bounds', async () => {
