@@ -49,13 +49,13 @@ struct AddonData {
   int64_t liveBytes = 0;
   int64_t unreportedBytes = 0;  // not yet passed to AdjustExternalMemory (tensor.cc)
 
-  // Externals of disposed tensor handles, kept (one strong reference each) for reuse by
-  // TensorHandle::New: an op's result then costs no new external, and the disposed one
-  // leaves no weak handle for the GC. Only dispose() adds here: a disposed handle is
+  // Disposed tensor handles whose externals are kept (their own reference made strong) for
+  // reuse by TensorHandle::New: an op's result then costs no new external, and the disposed
+  // one leaves no garbage for the GC. Only dispose() adds here: a disposed handle is
   // unreachable from lib (Tensor.dispose() drops it). Never freed by ~AddonData: Node
   // releases the references and finalizes the externals at teardown.
   static constexpr size_t kMaxSpareHandles = 64;
-  std::vector<std::pair<napi_ref, class TensorHandle*>> spareHandles;
+  std::vector<class TensorHandle*> spareHandles;
 
   // Operators looked up once by name (ops.cc), called by index.
   std::vector<RegisteredOp> ops;

@@ -5,6 +5,8 @@
 
 #include <ATen/ScalarOps.h>
 
+#include <optional>
+
 namespace trnn {
 
 // Each conversion reads the value's type once (napi_typeof is most of a tiny op's argument cost).
@@ -294,9 +296,10 @@ struct TensorArg {
   operator const at::Tensor&() const { return *t; }
 };
 
-static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out) {
+static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out, const KnownArgs* known) {
   if (i >= info.Length()) return false;
-  if (TensorHandle* h = TensorHandle::Unwrap(info[i])) {
+  TensorHandle* h = known != nullptr && i - 1 < known->n ? known->h[i - 1] : TensorHandle::Unwrap(info[i]);
+  if (h != nullptr) {
     if (!h->IsLive()) return false;  // the boxed path throws the error
     out.t = &h->tensor();
     return true;
@@ -333,21 +336,23 @@ static bool ReadScalar(const Napi::CallbackInfo& info, size_t i, const c10::Argu
 template <class... A>
 using Typed = c10::TypedOperatorHandle<at::Tensor(const A&...)>;
 
-static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, at::Tensor& result) {
+static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, at::Tensor& result, const KnownArgs* known) {
   using T = RegisteredOp::T;
   using S = RegisteredOp::S;
   const auto& args = op.handle.schema().arguments();
   if (info.Length() - 1 > args.size()) return false;
   TensorArg t0, t1;
   c10::Scalar s1, s2;
-  if (!ReadTensor(info, 1, t0)) return false;
+  if (!ReadTensor(info, 1, t0, known)) return false;
+  std::optional<at::AutoDispatchBelowAutograd> belowAutograd;
+  if (known != nullptr && known->noGrad) belowAutograd.emplace();
   if (auto* f = std::get_if<Typed<T>>(&op.unboxed)) {
     result = f->call(t0);
   } else if (auto* f = std::get_if<Typed<T, T>>(&op.unboxed)) {
-    if (!ReadTensor(info, 2, t1)) return false;
+    if (!ReadTensor(info, 2, t1, known)) return false;
     result = f->call(t0, t1);
   } else if (auto* f = std::get_if<Typed<T, T, S>>(&op.unboxed)) {
-    if (!ReadTensor(info, 2, t1) || !ReadScalar(info, 3, args[2], s2)) return false;
+    if (!ReadTensor(info, 2, t1, known) || !ReadScalar(info, 3, args[2], s2)) return false;
     result = f->call(t0, t1, s2);
   } else if (auto* f = std::get_if<Typed<T, S>>(&op.unboxed)) {
     if (!ReadScalar(info, 2, args[1], s1)) return false;
@@ -370,11 +375,11 @@ Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack) {
   return out;
 }
 
-Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op) {
+Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op, const KnownArgs* known) {
   Napi::Env env = info.Env();
   if (op.unboxed.index() != 0) {
     at::Tensor result;
-    if (CallUnboxed(info, op, result)) return TensorHandle::New(env, std::move(result));
+    if (CallUnboxed(info, op, result, known)) return TensorHandle::New(env, std::move(result));
   }
   torch::jit::Stack stack = BuildStack(info, op.handle);
   op.handle.callBoxed(&stack);

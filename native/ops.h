@@ -15,6 +15,16 @@ Napi::Value FromIValue(Napi::Env env, const c10::IValue& v);
 torch::jit::Stack BuildStack(const Napi::CallbackInfo& info, const c10::OperatorHandle& op);
 // An operator's results: undefined, the single value, or an array of them.
 Napi::Value Results(Napi::Env env, const torch::jit::Stack& stack);
+// The tensor handles of info[1...] as a caller already read them (callQueued reads every
+// argument once): h[i] is info[i + 1]'s handle, nullptr when it is no handle, for i < n.
+// noGrad: no tensor argument records gradients, so the unboxed call starts below autograd's
+// kernel (which would only pass the call on: no result of it records gradients either).
+struct KnownArgs {
+  static constexpr size_t kMax = 6;
+  class TensorHandle* h[kMax] = {};
+  size_t n = 0;
+  bool noGrad = false;
+};
 // call(): runs `op` on info[1...] now, on this thread (unboxed when its schema allows).
-Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op);
+Napi::Value CallOp(const Napi::CallbackInfo& info, const RegisteredOp& op, const KnownArgs* known = nullptr);
 }  // namespace trnn

@@ -165,16 +165,24 @@ static void Note(ArgFacts& f, TensorHandle* h) {
   if (h->tensor().requires_grad()) f.grad = true;
 }
 
-static ArgFacts Facts(const Napi::CallbackInfo& info) {
+// Reads every argument once: the handles go to `known` too, for the call (CallOp).
+static ArgFacts Facts(const Napi::CallbackInfo& info, KnownArgs& known) {
   ArgFacts f;
   napi_env env = info.Env();
   for (size_t i = 1; i < info.Length(); i++) {
-    napi_value v = info[i];
+    Napi::Value v = info[i];
+    TensorHandle* h = TensorHandle::Unwrap(v);
+    if (i - 1 < KnownArgs::kMax) {
+      known.h[i - 1] = h;
+      known.n = i;
+    }
+    if (h != nullptr) {
+      Note(f, h);
+      continue;
+    }
     napi_valuetype t;
     if (napi_typeof(env, v, &t) != napi_ok) continue;
-    if (t == napi_external) {
-      Note(f, TensorHandle::Unwrap(info[i]));
-    } else if (t == napi_object) {
+    if (t == napi_object) {
       bool isArray = false;
       napi_is_array(env, v, &isArray);
       if (!isArray) continue;
@@ -275,7 +283,7 @@ static const OpTraits& TraitsOf(State& st, size_t index, const c10::OperatorHand
 }
 
 // Runs the operator now, after the jobs that write its inputs (and every job, when `all`).
-static Napi::Value RunNow(const Napi::CallbackInfo& info, const RegisteredOp& op, uint64_t ready, bool all) {
+static Napi::Value RunNow(const Napi::CallbackInfo& info, const RegisteredOp& op, uint64_t ready, bool all, const KnownArgs* known = nullptr) {
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
   Executor& ex = data.GetExecutor(env);
@@ -289,7 +297,7 @@ static Napi::Value RunNow(const Napi::CallbackInfo& info, const RegisteredOp& op
     torch::jit::Stack stack = BuildStack(info, op.handle);
     if (auto e = data.queue->poisons->FirstOf(TensorsOf(stack))) ThrowError(*e);
   }
-  return CallOp(info, op);
+  return CallOp(info, op, known);
 }
 
 static Napi::Value WithReady(Napi::Env env, const torch::jit::Stack& stack, uint64_t ready) {
@@ -535,10 +543,12 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   State& st = StateOf(env);
   const OpTraits& tr = TraitsOf(st, index, op.handle);
   Executor& ex = data.GetExecutor(env);
-  ArgFacts f = Facts(info);
-  if (tr.ordered || (f.grad && torch::GradMode::is_enabled()) || compat::AutocastEnabled(c10::DeviceType::CPU)) return RunNow(info, op, f.ready, true);
+  KnownArgs known;
+  ArgFacts f = Facts(info, known);
+  known.noGrad = !f.grad;
+  if (tr.ordered || (f.grad && torch::GradMode::is_enabled()) || compat::AutocastEnabled(c10::DeviceType::CPU)) return RunNow(info, op, f.ready, true, &known);
   const bool done = f.ready <= ex.Finished();
-  if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel && !st.queueAll)) return RunNow(info, op, f.ready, false);
+  if (!f.tensors || (tr.metaBroken && tr.rule == kNoRule) || (done && f.numel <= kSmallNumel && !st.queueAll)) return RunNow(info, op, f.ready, false, &known);
 
   torch::jit::Stack stack = BuildStack(info, op.handle);
   const bool keyed = PlanKey(st.key, index, stack);
@@ -548,12 +558,12 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
       const Plan& plan = it->second;
       if (plan.kind == Plan::kViews) return MakeViews(env, st, op.handle, stack, f.ready, done);
       if (plan.kind == Plan::kFresh) return Allocated(env, tr, op.handle, std::move(stack), plan);
-      return RunNow(info, op, f.ready, false);
+      return RunNow(info, op, f.ready, false, &known);
     }
   }
   auto byRule = [&]() -> Napi::Value {
     at::Tensor o = RuleOutput(tr.rule, op.handle, stack);
-    if (!o.defined()) return RunNow(info, op, f.ready, false);
+    if (!o.defined()) return RunNow(info, op, f.ready, false, &known);
     Plan plan;
     plan.kind = Plan::kFresh;
     plan.outs.push_back(OutOf(o));
@@ -616,7 +626,7 @@ static Napi::Value CallQueued(const Napi::CallbackInfo& info) {
   if (aliases > 0 || other > 0) {
     // Mixed results, or lists of fresh tensors: not worth a job.
     Remember(st, keyed, plan);  // kNow
-    return RunNow(info, op, f.ready, false);
+    return RunNow(info, op, f.ready, false, &known);
   }
   // Fresh outputs: allocated here with the meta result's sizes and strides, written by a job.
   plan.kind = Plan::kFresh;

@@ -13,11 +13,12 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t, uint64_t ready) {
   if (t._is_zerotensor()) t = at::zeros(t.sizes(), t.options());
   AddonData& data = Data(env);
   while (!data.spareHandles.empty()) {
-    auto [ref, spare] = data.spareHandles.back();
+    TensorHandle* spare = data.spareHandles.back();
     data.spareHandles.pop_back();
     napi_value out = nullptr;
-    bool ok = napi_get_reference_value(env, ref, &out) == napi_ok && out != nullptr;
-    napi_delete_reference(env, ref);
+    bool ok = napi_get_reference_value(env, spare->self_, &out) == napi_ok && out != nullptr;
+    uint32_t count = 0;
+    napi_reference_unref(env, spare->self_, &count);  // weak again: the handle's JS owner keeps it
     if (!ok) continue;
     spare->tensor_ = std::move(t);
     spare->ready_ = ready;
@@ -33,6 +34,9 @@ Napi::Value TensorHandle::New(Napi::Env env, torch::Tensor t, uint64_t ready) {
     delete h;
     NAPI_THROW_IF_FAILED(env, status, Napi::Value());
   }
+  // A weak reference for the handle's whole life: dispose() makes it strong to keep the
+  // external as a spare, New() weak again when it reuses it (no reference made per tensor).
+  if (napi_create_reference(env, out, 0, &h->self_) != napi_ok) h->self_ = nullptr;
   h->Track(data, env);
   return Napi::Value(env, out);
 }
@@ -42,14 +46,15 @@ void TensorHandle::Dispose(Napi::Env env, const Napi::Value& v) {
   if (h == nullptr || !h->tracked_) return;  // a second dispose() must not pool it twice
   h->Release(env);
   AddonData& data = Data(env);
-  if (data.spareHandles.size() >= AddonData::kMaxSpareHandles) return;
-  napi_ref ref;
-  if (napi_create_reference(env, v, 1, &ref) == napi_ok) data.spareHandles.emplace_back(ref, h);
+  if (h->self_ == nullptr || data.spareHandles.size() >= AddonData::kMaxSpareHandles) return;
+  uint32_t count = 0;
+  if (napi_reference_ref(env, h->self_, &count) == napi_ok) data.spareHandles.push_back(h);
 }
 
 void TensorHandle::Finalize(napi_env env, void* data, void*) {
   auto* h = static_cast<TensorHandle*>(data);
   h->Release(Napi::Env(env));
+  if (h->self_ != nullptr) napi_delete_reference(env, h->self_);
   h->magic_ = 0;
   delete h;
 }

@@ -38,6 +38,7 @@ class TensorHandle {
   void Track(AddonData& data, Napi::Env env);
   void Untrack(Napi::Env env);
   uint64_t magic_ = kMagic;
+  napi_ref self_ = nullptr;  // weak while in use, strong while a spare (AddonData::spareHandles)
   torch::Tensor tensor_;
   const void* storageKey_ = nullptr;
   bool tracked_ = false;

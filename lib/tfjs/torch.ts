@@ -97,12 +97,38 @@ function collect(r: unknown): void {
   else if (Array.isArray(r)) for (const x of r) collect(x);
 }
 
+// native.callQueued / native.call with the arguments spelled out up to 6: a spread call of a
+// native function is several times the cost of a call with a fixed argument count.
+function callQueued(id: number, a: unknown[]): unknown {
+  switch (a.length) {
+    case 1: return native.callQueued(id, a[0]);
+    case 2: return native.callQueued(id, a[0], a[1]);
+    case 3: return native.callQueued(id, a[0], a[1], a[2]);
+    case 4: return native.callQueued(id, a[0], a[1], a[2], a[3]);
+    case 5: return native.callQueued(id, a[0], a[1], a[2], a[3], a[4]);
+    case 6: return native.callQueued(id, a[0], a[1], a[2], a[3], a[4], a[5]);
+    default: return native.callQueued(id, ...a);
+  }
+}
+
+function callNow(id: number, a: unknown[]): unknown {
+  switch (a.length) {
+    case 1: return native.call(id, a[0]);
+    case 2: return native.call(id, a[0], a[1]);
+    case 3: return native.call(id, a[0], a[1], a[2]);
+    case 4: return native.call(id, a[0], a[1], a[2], a[3]);
+    case 5: return native.call(id, a[0], a[1], a[2], a[3], a[4]);
+    case 6: return native.call(id, a[0], a[1], a[2], a[3], a[4], a[5]);
+    default: return native.call(id, ...a);
+  }
+}
+
 /** Calls aten::name.overload; tensor results are owned by the current kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function aten(name: string, overload: string, ...args: unknown[]): any {
   let r;
   if (queued) {
-    r = native.callQueued(opId(name, overload), ...args);
+    r = callQueued(opId(name, overload), args);
     metaOf = r;  // callQueued wrote its result's meta into metaBuffer
     // meta[1] >= 0: the result is one live tensor handle (no isExternal check needed).
     if (metaBuffer[1] >= 0) {
@@ -110,7 +136,7 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
       return r;
     }
   } else {
-    r = native.call(opId(name, overload), ...args);
+    r = callNow(opId(name, overload), args);
   }
   collect(r);
   return r;
@@ -119,8 +145,8 @@ export function aten(name: string, overload: string, ...args: unknown[]): any {
 /** Calls aten::name.overload; the caller owns the result even inside a kernel scope. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function atenOwned(name: string, overload: string, ...args: unknown[]): any {
-  if (!queued) return native.call(opId(name, overload), ...args);
-  const r = native.callQueued(opId(name, overload), ...args);
+  if (!queued) return callNow(opId(name, overload), args);
+  const r = callQueued(opId(name, overload), args);
   metaOf = r;
   return r;
 }
