@@ -180,9 +180,11 @@ function isKept(s: Scope, h: TensorHandle): boolean {
   return false;
 }
 
-/** The tf.env() value of the asynchronous-mode flag. */
+/** The tf.env() value of the asynchronous-mode flag (read from getFlags() once evaluated). */
 function asyncFlag(): boolean {
-  return tf.env().getBool(ASYNC_FLAG) as boolean;
+  const env = tf.env();
+  const v = env.getFlags()[ASYNC_FLAG];
+  return v !== undefined ? v as boolean : env.getBool(ASYNC_FLAG) as boolean;
 }
 
 /** Runs fn as a kernel: every tensor it made and did not adopt is freed when it returns or throws. */
@@ -227,6 +229,22 @@ export function inKernelScope<A, B, C, T>(fn: (a: A, b: B, c: C) => T, a: A, b: 
 
 /** [dtype code, shape] of a handle. */
 export function meta(h: TensorHandle): [number, number[]] {
+  const shape = shapeOf(h);
+  return [metaBuffer[0], shape];
+}
+
+/** A size read from the meta buffer (a double) as an integer, so shape arrays hold small integers. */
+function size(x: number): number {
+  return x < 2147483648 ? x | 0 : x;
+}
+
+/**
+ * The shape of a handle (a new array; its dtype code is then dtypeCode(h) at no native call).
+ * Packed arrays of small integers, as the shapes tfjs users write are (a Float64Array's values
+ * stored as they are would make arrays of doubles): tfjs's code that reads shapes sees one
+ * kind of array.
+ */
+export function shapeOf(h: TensorHandle): number[] {
   let rank: number;
   if (h === metaOf && metaBuffer[1] >= 0) {
     rank = metaBuffer[1];
@@ -234,9 +252,19 @@ export function meta(h: TensorHandle): [number, number[]] {
     rank = native.metaInto(h, metaBuffer);
     metaOf = h;
   }
-  const shape = new Array<number>(rank);
-  for (let i = 0; i < rank; i++) shape[i] = metaBuffer[2 + i];
-  return [metaBuffer[0], shape];
+  const m = metaBuffer;
+  switch (rank) {
+    case 0: return [];
+    case 1: return [size(m[2])];
+    case 2: return [size(m[2]), size(m[3])];
+    case 3: return [size(m[2]), size(m[3]), size(m[4])];
+    case 4: return [size(m[2]), size(m[3]), size(m[4]), size(m[5])];
+    default: {
+      const shape: number[] = [];
+      for (let i = 0; i < rank; i++) shape.push(size(m[2 + i]));
+      return shape;
+    }
+  }
 }
 
 /** The dtype code of a handle. */

@@ -7,9 +7,9 @@ import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { native, TensorHandle } from '../../binding';
 import { COMPLEX_SCALAR_TYPE, SCALAR_TYPE } from '../../dtype';
 import type { KernelHost } from '../kernel-host';
-import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inKernelScope, isQueued, isReady, meta, release } from '../torch';
+import { adopt, aten, CODE, dtypeCode, dtypeOfCode, fromData, inKernelScope, isQueued, isReady, meta, release, shapeOf } from '../torch';
 
-export { aten, CODE, dtypeCode, fromData, isQueued, isReady, meta };
+export { aten, CODE, dtypeCode, fromData, isQueued, isReady, meta, shapeOf };
 export type H = TensorHandle;
 export const BACKEND = 'torch';
 
@@ -55,7 +55,8 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * dtype differs); by default libtorch's dtype mapped to tfjs's (int64 → int32, float64 → float32).
  */
 export function out(b: KernelHost, h: H, dtype?: DataType): TensorInfo {
-  const [code, shape] = meta(h);
+  const shape = shapeOf(h);
+  const code = dtypeCode(h);  // no native call: shapeOf read it
   const want = dtype ?? dtypeOfCode(code);
   const wantCode = CODE[want as keyof typeof CODE];
   if (wantCode === undefined) throw new Error(`torch backend: cannot make a ${want} output`);
@@ -104,7 +105,6 @@ export function full(shape: number[], value: number, code: number): H {
   return aten('full', '', shape, value, code, null, null, null);
 }
 
-export function shapeOf(h: H): number[] { return meta(h)[1]; }
 
 /** Normalizes tfjs axes (number or array, negatives allowed) against a rank. */
 export function axes(axis: number | number[] | null | undefined, shape: readonly number[]): number[] {

@@ -152,8 +152,9 @@ function num(h: H, d?: DataType): H {
   return (d === undefined ? dtypeCode(h) === CODE.bool : d === 'bool') ? cast(h, 'int32') : h;
 }
 
-binary('Add', (a, b, ad, bd) => aten('add', 'Tensor', num(a, ad), num(b, bd), 1));
-binary('Sub', (a, b, ad, bd) => aten('sub', 'Tensor', num(a, ad), num(b, bd), 1));
+// add/sub: alpha is left to the schema's default (1): the call reads one argument less.
+binary('Add', (a, b, ad, bd) => aten('add', 'Tensor', num(a, ad), num(b, bd)));
+binary('Sub', (a, b, ad, bd) => aten('sub', 'Tensor', num(a, ad), num(b, bd)));
 binary('Multiply', (a, b, ad, bd) => aten('mul', 'Tensor', num(a, ad), num(b, bd)));
 binary('RealDiv', (a, b, ad, bd) => aten('div', 'Tensor', floatAs(a, ad), floatAs(b, bd)), (a, b) => (a === 'complex64' || b === 'complex64' ? 'complex64' : 'float32'));
 binary('FloorDiv', (a, b, ad, bd) => {
@@ -183,7 +184,7 @@ binary('Pow', (a, b, ad, bd) => {
   return aten('pow', 'Tensor_Tensor', num(a, ad), num(b, bd));
 });
 binary('SquaredDifference', (a, b, ad, bd) => {
-  const d = aten('sub', 'Tensor', num(a, ad), num(b, bd), 1);
+  const d = aten('sub', 'Tensor', num(a, ad), num(b, bd));
   return aten('mul', 'Tensor', d, d);
 });
 binary('Atan2', (a, b) => aten('atan2', '', float(a), float(b)), 'float32');
@@ -199,7 +200,7 @@ binary('BitwiseAnd', (a, b) => aten('bitwise_and', 'Tensor', a, b));
 
 kernel('AddN', (inputs: TensorInfo[], b) => {
   let acc = num(T(b, inputs[0]), inputs[0].dtype);
-  for (let i = 1; i < inputs.length; i++) acc = aten('add', 'Tensor', acc, num(T(b, inputs[i]), inputs[i].dtype), 1);
+  for (let i = 1; i < inputs.length; i++) acc = aten('add', 'Tensor', acc, num(T(b, inputs[i]), inputs[i].dtype));
   return out(b, i0(acc, inputs), inputs[0].dtype);
 });
 function i0(h: H, inputs: TensorInfo[]): H {

@@ -60,7 +60,7 @@ export function activate(h: H, activation: string | undefined, prelu: H | null, 
 kernel('_FusedMatMul', ({ a, b: bb, bias, preluActivationWeights }, b, { transposeA, transposeB, activation, leakyreluAlpha }) => {
   checkMatmul(a, bb, transposeA, transposeB);
   let y = matmul(floatAs(T(b, a), a.dtype), floatAs(T(b, bb), bb.dtype), transposeA, transposeB, a.shape, bb.shape);
-  if (bias) y = aten('add', 'Tensor', y, floatAs(T(b, bias), bias.dtype), 1);
+  if (bias) y = aten('add', 'Tensor', y, floatAs(T(b, bias), bias.dtype));
   y = activate(y, activation, preluActivationWeights ? float(T(b, preluActivationWeights)) : null, leakyreluAlpha);
   return out(b, y, 'float32');
 });
