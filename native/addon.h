@@ -2,6 +2,7 @@
 // Stored with env.SetInstanceData, never in statics, so the addon works in worker_threads.
 #pragma once
 #include "errors.h"
+#include "small_binary.h"
 
 namespace trnn {
 
@@ -11,19 +12,26 @@ struct State;  // queue.cc
 }
 
 // An operator looked up once by name (ops.cc). Schemas of the common shapes (a tensor result
-// of one or two tensors and scalars) also keep a typed handle, which Call() uses to call the
-// operator unboxed, as Python's generated bindings do, without building an IValue stack.
+// of one or two tensors and scalars, or of a tensor and a list of sizes) also keep a typed
+// handle, which Call() uses to call the operator unboxed, as Python's generated bindings do,
+// without building an IValue stack.
 struct RegisteredOp {
   using T = at::Tensor;
   using S = at::Scalar;
+  // A tensor and a list of sizes (permute, reshape, view: lib/tfjs gives the list as an Int32Array).
+  using TIntList = c10::TypedOperatorHandle<T(const T&, at::IntArrayRef)>;
+  using TSymIntList = c10::TypedOperatorHandle<T(const T&, c10::SymIntArrayRef)>;
   c10::OperatorHandle handle;
   std::variant<std::monostate,
                c10::TypedOperatorHandle<T(const T&)>,
                c10::TypedOperatorHandle<T(const T&, const T&)>,
                c10::TypedOperatorHandle<T(const T&, const T&, const S&)>,
                c10::TypedOperatorHandle<T(const T&, const S&)>,
-               c10::TypedOperatorHandle<T(const T&, const S&, const S&)>>
+               c10::TypedOperatorHandle<T(const T&, const S&, const S&)>,
+               TIntList,
+               TSymIntList>
       unboxed;
+  SmallBinary small = SmallBinary::kNone;  // add/sub/mul/div.Tensor: small operands computed in small_binary.cc
 };
 struct DistributedState;  // distributed/process_group.h
 

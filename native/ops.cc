@@ -38,7 +38,22 @@ static at::Tensor WrappedNumber(const Napi::Value& v, napi_valuetype type) {
   return t;
 }
 
+// The values of an Int32Array, or false for any other value. lib/tfjs passes shapes so:
+// reading a JS array costs a napi call per element (most of a reshape's cost).
+static bool ReadInt32Array(napi_env env, napi_value v, c10::SmallVector<int64_t, 8>& out) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array) return false;
+  const int32_t* p = static_cast<const int32_t*>(data);
+  out.assign(p, p + length);
+  return true;
+}
+
 static c10::IValue ToList(const Napi::Value& v, const c10::TypePtr& elem) {
+  const bool ints = elem->kind() == c10::TypeKind::IntType || elem->kind() == c10::TypeKind::SymIntType;
+  c10::SmallVector<int64_t, 8> values;
+  if (ints && ReadInt32Array(v.Env(), v, values)) return c10::List<int64_t>(values);
   // A lone number where a list of ints is expected (dim=1 for int[1] dim) becomes [n].
   if (!v.IsArray()) {
     if (elem->kind() == c10::TypeKind::IntType || elem->kind() == c10::TypeKind::SymIntType) {
@@ -190,6 +205,13 @@ static decltype(RegisteredOp::unboxed) UnboxedFor(const c10::OperatorHandle& h) 
     switch (a.type()->kind()) {
       case c10::TypeKind::TensorType: shape += 'T'; break;
       case c10::TypeKind::NumberType: shape += 'S'; break;
+      case c10::TypeKind::ListType: {
+        c10::TypeKind elem = a.type()->castRaw<c10::ListType>()->getElementType()->kind();
+        if (elem == c10::TypeKind::IntType) shape += 'L';
+        else if (elem == c10::TypeKind::SymIntType) shape += 'Y';
+        else return {};
+        break;
+      }
       default: return {};
     }
   }
@@ -199,6 +221,8 @@ static decltype(RegisteredOp::unboxed) UnboxedFor(const c10::OperatorHandle& h) 
     if (shape == "TTS") return h.typed<T(const T&, const T&, const S&)>();
     if (shape == "TS") return h.typed<T(const T&, const S&)>();
     if (shape == "TSS") return h.typed<T(const T&, const S&, const S&)>();
+    if (shape == "TL") return h.typed<T(const T&, at::IntArrayRef)>();
+    if (shape == "TY") return h.typed<T(const T&, c10::SymIntArrayRef)>();
   } catch (const c10::Error&) {
     // registered with another C++ signature: stays boxed
   }
@@ -210,7 +234,7 @@ static Napi::Value Op(const Napi::CallbackInfo& info) {
   AddonData& data = Data(info.Env());
   c10::OperatorHandle handle = c10::Dispatcher::singleton().findSchemaOrThrow(
       info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
-  data.ops.push_back(RegisteredOp{handle, UnboxedFor(handle)});
+  data.ops.push_back(RegisteredOp{handle, UnboxedFor(handle), SmallBinaryOf(handle)});
   return Napi::Number::New(info.Env(), static_cast<double>(data.ops.size() - 1));
 }
 
@@ -316,6 +340,11 @@ static bool ReadTensor(const Napi::CallbackInfo& info, size_t i, TensorArg& out,
   }
 }
 
+// An int[] or SymInt[] argument given as an Int32Array (a JS array takes the boxed path).
+static bool ReadIntList(const Napi::CallbackInfo& info, size_t i, c10::SmallVector<int64_t, 8>& out) {
+  return i < info.Length() && ReadInt32Array(info.Env(), info[i], out);
+}
+
 static bool ReadScalar(const Napi::CallbackInfo& info, size_t i, const c10::Argument& arg, c10::Scalar& out) {
   napi_valuetype vt = i < info.Length() ? info[i].Type() : napi_undefined;
   switch (vt) {
@@ -350,16 +379,24 @@ static bool CallUnboxed(const Napi::CallbackInfo& info, const RegisteredOp& op, 
     result = f->call(t0);
   } else if (auto* f = std::get_if<Typed<T, T>>(&op.unboxed)) {
     if (!ReadTensor(info, 2, t1, known)) return false;
-    result = f->call(t0, t1);
+    if (!TrySmallBinary(op.small, t0, t1, nullptr, result)) result = f->call(t0, t1);
   } else if (auto* f = std::get_if<Typed<T, T, S>>(&op.unboxed)) {
     if (!ReadTensor(info, 2, t1, known) || !ReadScalar(info, 3, args[2], s2)) return false;
-    result = f->call(t0, t1, s2);
+    if (!TrySmallBinary(op.small, t0, t1, &s2, result)) result = f->call(t0, t1, s2);
   } else if (auto* f = std::get_if<Typed<T, S>>(&op.unboxed)) {
     if (!ReadScalar(info, 2, args[1], s1)) return false;
     result = f->call(t0, s1);
   } else if (auto* f = std::get_if<Typed<T, S, S>>(&op.unboxed)) {
     if (!ReadScalar(info, 2, args[1], s1) || !ReadScalar(info, 3, args[2], s2)) return false;
     result = f->call(t0, s1, s2);
+  } else if (auto* f = std::get_if<RegisteredOp::TIntList>(&op.unboxed)) {
+    c10::SmallVector<int64_t, 8> list;
+    if (!ReadIntList(info, 2, list)) return false;
+    result = f->call(t0, list);
+  } else if (auto* f = std::get_if<RegisteredOp::TSymIntList>(&op.unboxed)) {
+    c10::SmallVector<int64_t, 8> list;
+    if (!ReadIntList(info, 2, list)) return false;
+    result = f->call(t0, c10::fromIntArrayRefUnchecked(list));  // int32 values: never symbolic
   } else {
     return false;
   }

@@ -176,3 +176,47 @@ describe('slices past the ends clamp as Python\'s do (numbers beyond ±(2^53 - 1
     assert.deepStrictEqual(y.index(['...', '3:9007199254740991']).toArray(), [[3], [7], [11]]);
   });
 });
+
+// add/sub/mul/div of small same-shape contiguous float32/int32 tensors are computed by the
+// addon (native/small_binary.cc) instead of libtorch's TensorIterator: the bits must be
+// libtorch's. The same values in a tensor too large for that path are libtorch's reference.
+describe('small elementwise add, sub, mul and div', () => {
+  const bits = (t: Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array | Int32Array).slice().buffer));
+  const floats = Float32Array.from([1.5, -2.25, 0, -0, NaN, Infinity, -Infinity, 1e-40, -3e-39, 3.4e38, 1 / 3, 7, 0.1, -1e-7, 2 ** 24 + 1, 5e-45]);
+  const others = Float32Array.from([0.1, 3, -0, 0, 1, Infinity, 2.5, 1e-40, 1e30, 3.4e38, 3, 0, 0.2, -1e-7, 1, 0.5]);
+  const ints = Int32Array.from([2147483647, -2147483648, -2147483648, 46341, -7, 0, 1, 65536]);
+  const intOthers = Int32Array.from([1, -1, 1, 46341, 3, 0, -2147483648, 65536]);
+  const large = (a: Float32Array | Int32Array) => {
+    const out = new (a.constructor as Float32ArrayConstructor)(a.length * 200);
+    for (let i = 0; i < out.length; i++) out[i] = a[i % a.length];
+    return out;
+  };
+  const ops: [string, (x: Tensor, y: Tensor) => Tensor][] = [
+    ['add', (x, y) => x.add(y)], ['sub', (x, y) => x.sub(y)], ['mul', (x, y) => x.mul(y)], ['div', (x, y) => x.div(y)],
+    ['add alpha 2', (x, y) => x.add(y, { alpha: 2 })], ['sub alpha 0.5', (x, y) => x.sub(y, { alpha: 0.5 })],
+  ];
+  for (const [name, f] of ops) {
+    it(`${name}: float32 and int32 bits as libtorch's`, () => {
+      const cases: [Float32Array | Int32Array, Float32Array | Int32Array, number[]][] = [[floats, others, [4, 4]], [floats, others, [16]]];
+      if (name !== 'div' && name !== 'sub alpha 0.5') cases.push([ints, intOthers, [2, 4]]);
+      for (const [a, b, shape] of cases) {
+        const small = f(torch.tensor(a, { shape }), torch.tensor(b, { shape }));
+        const big = f(torch.tensor(large(a)), torch.tensor(large(b)));
+        assert.strictEqual(small.dtype, big.dtype);
+        assert.deepStrictEqual(small.shape, shape);
+        assert.deepStrictEqual(bits(small), bits(big).slice(0, a.length), `${name} ${small.dtype}`);
+      }
+    });
+  }
+  it('leave gradients, broadcasting, views and other dtypes to libtorch', () => {
+    const x = torch.tensor([[1.5, 2], [3, 4]], { requiresGrad: true });
+    const y = torch.tensor([[0.5, 0.25], [2, 4]]);
+    const z = x.mul(y).add(y).sub(x).div(y);
+    z.sum().backward();
+    assert.deepStrictEqual(Array.from(x.grad!.dataSync()), [1 - 2, 1 - 4, 1 - 0.5, 1 - 0.25]);
+    assert.deepStrictEqual(x.t().add(y).toArray(), [[2, 3.25], [4, 8]]);                        // a transposed operand
+    assert.deepStrictEqual(torch.tensor([1.5, 2]).add(torch.tensor([[10], [20]])).toArray(), [[11.5, 12], [21.5, 22]]);
+    assert.deepStrictEqual(torch.tensor([1, 2], { dtype: 'float64' }).mul(torch.tensor([3, 4], { dtype: 'float64' })).toArray(), [3, 8]);
+    assert.strictEqual(torch.tensor(new Int32Array([7, 9])).div(torch.tensor(new Int32Array([2, 3]))).dtype, 'float32');
+  });
+});

@@ -40,8 +40,25 @@ export function kernel(name: string, fn: KernelFn): void {
 export function T(b: KernelHost, t: TensorInfo): H {
   const e = b.entry(t.dataId);
   if (e.h === null) throw new Error(`torch backend: this kernel does not support ${e.dtype} tensors`);
-  if (!sameShape(e.shape, t.shape)) return aten('reshape', '', e.h, t.shape);
+  if (!sameShape(e.shape, t.shape)) return aten('reshape', '', e.h, sizes(t.shape));
   return e.h;
+}
+
+/**
+ * Int32Arrays, one per rank, that T() passes a reshape's sizes in: the native call reads them
+ * at once (a JS array costs a napi call per element). Over ArrayBuffers of their own (off V8's
+ * heap: a small typed array made per call lives on it, and the native call would move it off
+ * first). The call copies the values: the next T() may overwrite them.
+ */
+const sizesByRank: Int32Array[] = [];
+function sizes(shape: readonly number[]): Int32Array {
+  let a = sizesByRank[shape.length];
+  if (a === undefined) {
+    a = new Int32Array(new ArrayBuffer(4 * shape.length));
+    sizesByRank[shape.length] = a;
+  }
+  for (let i = 0; i < shape.length; i++) a[i] = shape[i];
+  return a;
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
