@@ -213,7 +213,7 @@ describe('small elementwise add, sub, mul and div', () => {
     const y = torch.tensor([[0.5, 0.25], [2, 4]]);
     const z = x.mul(y).add(y).sub(x).div(y);
     z.sum().backward();
-    assert.deepStrictEqual(Array.from(x.grad!.dataSync()), [1 - 2, 1 - 4, 1 - 0.5, 1 - 0.25]);
+    assert.deepStrictEqual(Array.from(x.grad!.dataSync() as Float32Array), [1 - 2, 1 - 4, 1 - 0.5, 1 - 0.25]);
     assert.deepStrictEqual(x.t().add(y).toArray(), [[2, 3.25], [4, 8]]);                        // a transposed operand
     assert.deepStrictEqual(torch.tensor([1.5, 2]).add(torch.tensor([[10], [20]])).toArray(), [[11.5, 12], [21.5, 22]]);
     assert.deepStrictEqual(torch.tensor([1, 2], { dtype: 'float64' }).mul(torch.tensor([3, 4], { dtype: 'float64' })).toArray(), [3, 8]);

@@ -375,10 +375,12 @@ describe('tfjs backend: asynchronous kernels', function () {
     const big = tf.ones([1024, 1024]);
     // The most jobs waiting while the slow matmul ahead of them has not run: once it has, the
     // adds alone (8,400 bytes each) are far below the byte bound.
-    const run = (n: number) => {
+    // links: matmuls chained ahead of the loop, so that it queues while the executor is busy
+    // (ASan's slower loop too); none under the byte bound, which counts only one matmul's output.
+    const run = (n: number, links: number) => {
       let most = 0;
       let acc = tf.zeros([2100]);
-      const slow = tf.matMul(big, big);    // the executor is busy while the loop queues
+      const { all } = links > 0 ? slowMatMul(big, links) : { all: [tf.matMul(big, big)] };
       const slowJob = submitted();
       for (let i = 0; i < n; i++) {
         const next = tf.add(acc, x);
@@ -387,16 +389,16 @@ describe('tfjs backend: asynchronous kernels', function () {
         if (native.queueState()[1] < slowJob) most = Math.max(most, pending());
       }
       const last = acc.dataSync()[2099];
-      tf.dispose([acc, slow]);
+      tf.dispose([acc, ...all]);
       return { most, last };
     };
     try {
       setQueueLimits({ jobs: 300 });
-      const r = run(1000);
+      const r = run(1000, 8);
       assert.ok(r.most <= 300 && r.most > 200, `at most 300 jobs waited (${r.most})`);
       assert.strictEqual(r.last, 1000);
       setQueueLimits({ bytes: 1024 * 1024 * 4 + 100 * 2100 * 4 });   // the matmul's output and 100 of 2100 floats
-      const s = run(500);
+      const s = run(500, 0);
       assert.ok(s.most <= 102 && s.most > 50, `at most ~100 outputs waited (${s.most})`);
       assert.strictEqual(s.last, 500);
     } finally {
