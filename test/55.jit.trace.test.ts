@@ -59,6 +59,21 @@ describe('jit.trace', () => {
     ga.forEach((g, i) => assert.deepStrictEqual(values(g!), values(gb[i]!)));
   });
 
+  it('a module with several outputs (nn.LSTM: output, [h, c]) gives them all, in their structure, sync and async', async () => {
+    torch.manualSeed(5);
+    const lstm = new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true });
+    const x = torch.randn([2, 5, 3]);
+    const traced = torch.jit.trace(lstm, [x]);
+    const [eOut, [eH, eC]] = lstm.forward(x);
+    for (const got of [traced.forward(x), await traced.forwardAsync(x)]) {
+      const [out, [h, c]] = got as [torch.Tensor, [torch.Tensor, torch.Tensor]];
+      assert.deepStrictEqual([out.shape, h.shape, c.shape], [[2, 5, 4], [2, 2, 4], [2, 2, 4]]);
+      assert.deepStrictEqual(values(out), values(eOut));
+      assert.deepStrictEqual(values(h), values(eH));
+      assert.deepStrictEqual(values(c), values(eC));
+    }
+  });
+
   it('tensors made from JS data inside the forward are constants of the graph (not uninitialized memory)', () => {
     class Offset extends nn.Module {
       forward(x: torch.Tensor) { return x.add(torch.tensor([10, 20, 30], { dtype: 'float64' }).to('float32')); }

@@ -135,6 +135,10 @@ static Napi::Value TracedExport(const Napi::CallbackInfo& info) {
   for (size_t i = 1; i < graph->inputs().size(); i++) graph->inputs()[i]->setDebugName("input_" + std::to_string(i - 1));
   {
     std::vector<Value*> outs(graph->outputs().begin(), graph->outputs().end());
+    if (traced->tupledOutputs) {  // the trace's flat outputs, as `structure` counts them
+      torch::jit::Node* tuple = outs.at(0)->node();
+      outs.assign(tuple->inputs().begin(), tuple->inputs().end());
+    }
     while (!graph->outputs().empty()) graph->eraseOutput(0);
     torch::jit::WithInsertPoint guard(graph->return_node());
     graph->registerOutput(Pack(*graph, info[5], outs));

@@ -53,8 +53,17 @@ static Napi::Value Trace(const Napi::CallbackInfo& info) {
       },
       [](const torch::autograd::Variable&) { return std::string(); }, /*strict=*/false);
   auto graph = traced.first->graph;
+  // A function's graph has one output (libtorch refuses to run one with several: "Method ...
+  // require a single output"): several become one tuple, which RunGraph takes apart again.
+  const bool tupled = graph->outputs().size() != 1;
+  if (tupled) {
+    std::vector<torch::jit::Value*> outs(graph->outputs().begin(), graph->outputs().end());
+    while (!graph->outputs().empty()) graph->eraseOutput(0);
+    graph->registerOutput(graph->insertNode(graph->createTuple(outs))->output());
+  }
   Napi::Object obj = Data(env).tracedCtor.New({});
   TracedHandle* h = TracedHandle::Unwrap(obj);
+  h->tupledOutputs = tupled;
   // SIMPLE: run the recorded ops as they are (no profiling or fusion passes), so forward and
   // backward give eager mode's numbers.
   h->fn = std::make_shared<torch::jit::GraphFunction>("forward", graph, nullptr, torch::jit::ExecutorExecutionMode::SIMPLE);

@@ -18,6 +18,7 @@ class TracedHandle : public Napi::ObjectWrap<TracedHandle> {
   explicit TracedHandle(const Napi::CallbackInfo& info);
   std::shared_ptr<torch::jit::GraphFunction> fn;
   size_t numInputs = 0;
+  bool tupledOutputs = false;  // the trace's several outputs were packed into the graph's one tuple output (trace.cc)
 };
 
 // Runs a traced graph: inputs in graph order, outputs flattened. Any thread.
