@@ -31,7 +31,10 @@ enum Act { kLinear = 0, kTanh = 1, kSigmoid = 2, kHardSigmoid = 3, kRelu = 4 };
 // What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
 //   LSTM (ForwardLstm's buffers): x, h0, c0, gates [T, B, 4U] (activated i, f, g, o),
 //     c [T, B, U], act(c) [T, B, U], sequence [B, T, P], and the mask [B, T] when there is one;
-//     with a projection, the mask's place empty (no masks then) and o * act(c) [T, B, U]
+//     with a projection, the mask's place empty (no masks then) and o * act(c) [T, B, U].
+//     `lean` (nn.LSTM's operators): gates is a [T, B, 4U] view of a batch-major [B, T, 4U]
+//     buffer (the input projection's own, overwritten step by step) and act(c) undefined
+//     (BackwardLstm recomputes it from c, one activation per element in its gate pass).
 //   (tfjs/rnn.cc's GRU and SimpleRNN: see there)
 struct Result {
   torch::Tensor sequence, h, c;
@@ -55,10 +58,13 @@ struct Grads {
 // projection (optional; nn.LSTM's projSize, no mask): [U, P], h_t = (o * act(c_t)) · projection,
 // one more small matmul per step (StepMatmul) after the gate pass, which writes o * act(c) into
 // a [B, U] buffer per step. Without it P = U and h_t = o * act(c_t).
+// lean (with save; nn.LSTM's operators, not the tfjs backend's, whose saved buffers JS holds):
+// save in less memory, Result's `saved` as described there: no [B, T, 4U] input projection
+// beside the gates (the gates are written over it) and no act(c).
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
                    const torch::Tensor& mask = torch::Tensor(), const torch::Tensor& seqOut = torch::Tensor(),
-                   const torch::Tensor& projection = torch::Tensor());
+                   const torch::Tensor& projection = torch::Tensor(), bool lean = false);
 // One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
 // carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
 // with contiguous rows except dSeq (any row stride). Without a mask dh holds the incoming state
@@ -70,11 +76,16 @@ struct StepRows {
   torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
   const float* mask = nullptr;
   int64_t maskStride = 0;
+  bool cIsC = false;  // tc holds the step's c, not act(c): the pass recomputes act(c)
 };
 void LstmStepBackward(int act, int recAct, const StepRows& s);
 
 // dzOut (optional): a contiguous [T, B, 4U] float32 tensor the gate gradients are written into
-// (dProjection is then its transpose, as without it). projection: ForwardLstm's (undefined
+// (dProjection is then its transpose, and the weight gradients read time-major copies of x and
+// of the previous states). Without it the gate gradients go into a batch-major [B, T, 4U]
+// buffer, returned as dProjection (contiguous: dx = dProjection · kernelᵀ is one GEMM without a
+// copy), and dKernel, dRecurrent and dBias are matmuls/sums over views of x, the sequence and
+// that buffer: no [T·B, ·] copies. saved[5] (act(c)) may be undefined: recomputed from c. projection: ForwardLstm's (undefined
 // without). With it, per step the gradient of o * act(c) is (dh + dSeq_t) · projectionᵀ (dSeq's
 // part for all steps in one matmul before the loop, dh's one small matmul per step), and
 // dProjKernel is one matmul over all steps at the end: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t).
