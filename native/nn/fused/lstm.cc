@@ -108,10 +108,13 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
   }
-  // dz [T, B, 4U] as the loop indexes it: dzOut's time-major buffer, or a view of a batch-major
-  // one [B, T, 4U] (then dProjection is that buffer itself, and the weight gradients below are
-  // single matmuls over contiguous rows, no time-major copies of x and the previous states)
-  const bool timeMajor = dzOut.defined();
+  // dz [T, B, 4U] as the loop indexes it: a time-major buffer (dzOut's, or the tfjs backend's
+  // without one: its saved act(c) says it is not lean; its queued kernels pass dzOut and the
+  // weight gradients then sum in the same order both ways: bit-identical training, test/84), or
+  // after a lean forward a view of a batch-major one [B, T, 4U] (then dProjection is that buffer
+  // itself, and the weight gradients below are single matmuls over contiguous rows, no
+  // time-major copies of x and the previous states)
+  const bool timeMajor = dzOut.defined() || tcs.defined();
   torch::Tensor dzBuf = timeMajor ? BufferOr(dzOut, gates.sizes(), gates.options()) : torch::empty({batch, steps, 4 * units}, gates.options());
   torch::Tensor dz = timeMajor ? dzBuf : dzBuf.transpose(0, 1);
   // act(c) when ForwardLstm saved it, else (lean) the gate pass recomputes it from c

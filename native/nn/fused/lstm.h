@@ -82,13 +82,15 @@ void LstmStepBackward(int act, int recAct, const StepRows& s);
 
 // dzOut (optional): a contiguous [T, B, 4U] float32 tensor the gate gradients are written into
 // (dProjection is then its transpose, and the weight gradients read time-major copies of x and
-// of the previous states). Without it the gate gradients go into a batch-major [B, T, 4U]
-// buffer, returned as dProjection (contiguous: dx = dProjection · kernelᵀ is one GEMM without a
-// copy), and dKernel, dRecurrent and dBias are matmuls/sums over views of x, the sequence and
-// that buffer: no [T·B, ·] copies. saved[5] (act(c)) may be undefined: recomputed from c. projection: ForwardLstm's (undefined
-// without). With it, per step the gradient of o * act(c) is (dh + dSeq_t) · projectionᵀ (dSeq's
-// part for all steps in one matmul before the loop, dh's one small matmul per step), and
-// dProjKernel is one matmul over all steps at the end: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t).
+// of the previous states; so too without it after a forward that was not `lean`). After a lean
+// forward (saved[5], act(c), undefined: recomputed from c) the gate gradients go into a
+// batch-major [B, T, 4U] buffer, returned as dProjection (contiguous: dx = dProjection ·
+// kernelᵀ is one GEMM without a copy), and dKernel, dRecurrent and dBias are matmuls and sums
+// over views of x, the sequence and that buffer: no [T·B, ·] copies. projection: ForwardLstm's
+// (undefined without). With it, per step the gradient of o * act(c) is (dh + dSeq_t) ·
+// projectionᵀ (dSeq's part for all steps in one matmul before the loop, dh's one small matmul
+// per step), and dProjKernel is one matmul over all steps at the end: Σ_t (o * act(c))_tᵀ
+// (dh_t + dSeq_t).
 Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
                    const torch::Tensor& dzOut = torch::Tensor(), const torch::Tensor& projection = torch::Tensor());
