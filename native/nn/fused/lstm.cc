@@ -102,27 +102,49 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
 // Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
-                   const torch::Tensor& dzOut, const torch::Tensor& projection) {
+                   const torch::Tensor& dzOut, const torch::Tensor& projection, bool inputGrad) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
   const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(1) / 4, outSize = seq.size(2);
   for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
   }
-  // dz [T, B, 4U] as the loop indexes it: a time-major buffer (dzOut's, or the tfjs backend's
-  // without one: its saved act(c) says it is not lean; its queued kernels pass dzOut and the
-  // weight gradients then sum in the same order both ways: bit-identical training, test/84), or
-  // after a lean forward a view of a batch-major one [B, T, 4U] (then dProjection is that buffer
-  // itself, and the weight gradients below are single matmuls over contiguous rows, no
-  // time-major copies of x and the previous states)
-  const bool timeMajor = dzOut.defined() || tcs.defined();
-  torch::Tensor dzBuf = timeMajor ? BufferOr(dzOut, gates.sizes(), gates.options()) : torch::empty({batch, steps, 4 * units}, gates.options());
-  torch::Tensor dz = timeMajor ? dzBuf : dzBuf.transpose(0, 1);
+  // The gate gradients: all steps' [T, B, 4U] (dzOut's buffer, or the tfjs backend's without
+  // one: its saved act(c) says it is not lean; its queued kernels pass dzOut and the weight
+  // gradients then sum in the same order both ways: bit-identical training, test/84), or after a
+  // lean forward a chunk of `chunk` steps' [chunk, B, 4U], step t in slot t % chunk: when the
+  // loop has done a chunk's first step, Flush adds the chunk's share of the weight gradients
+  // (and writes its rows of dx).
+  const bool whole = dzOut.defined() || tcs.defined();
+  const int64_t chunk = whole ? steps : std::min<int64_t>(steps, std::max<int64_t>(8, (kBackwardChunkRows + batch - 1) / batch));
+  const torch::Tensor dzBuf = whole ? BufferOr(dzOut, gates.sizes(), gates.options()) : torch::empty({chunk, batch, 4 * units}, gates.options());
+  auto dzAt = [&](int64_t t) { return dzBuf[whole ? t : t % chunk]; };
+  const int64_t inSize = x.size(2);
+  Grads out;
+  if (!whole) {
+    out.dKernel = torch::zeros({inSize, 4 * units}, gates.options());
+    out.dRecurrent = torch::zeros({outSize, 4 * units}, gates.options());
+    if (hasBias) out.dBias = torch::zeros({4 * units}, gates.options());
+    if (inputGrad) out.dx = torch::empty({batch, steps, inSize}, gates.options());
+  }
+  // steps [t0, t0 + n), in slots 0..n-1: small time-major copies of their x rows and previous
+  // states (h0, then the sequence) for the weight gradients' matmuls
+  auto flush = [&](int64_t t0, int64_t n) {
+    const torch::Tensor rows = dzBuf.narrow(0, 0, n).view({n * batch, 4 * units});
+    out.dKernel.addmm_(x.narrow(1, t0, n).transpose(0, 1).reshape({n * batch, inSize}).t(), rows);
+    const torch::Tensor hPrev = t0 > 0 ? seq.narrow(1, t0 - 1, n).transpose(0, 1).reshape({n * batch, outSize})
+                                       : torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, n - 1).transpose(0, 1)}, 0).view({n * batch, outSize});
+    out.dRecurrent.addmm_(hPrev.t(), rows);
+    if (hasBias) out.dBias.add_(rows.sum(0));
+    if (inputGrad) out.dx.narrow(1, t0, n).copy_(rows.mm(kernel.t()).view({n, batch, inSize}).transpose(0, 1));
+  };
+  auto flushAt = [&](int64_t t) {
+    if (!whole && t % chunk == 0) flush(t, std::min(chunk, steps - t));
+  };
   // act(c) when ForwardLstm saved it, else (lean) the gate pass recomputes it from c
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();
   const torch::Tensor mask = s.size() > 7 ? s[7] : torch::Tensor();
-  Grads out;
   if (projection.defined()) {
     // dh_t (the gradient of h_t from step t+1, dhs[t]) goes through the projection to o * act(c):
     // dPre = dh_t · projectionᵀ per step, dSeq's part (dSeqPre) for all steps at once
@@ -134,8 +156,9 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
       torch::Tensor dhT = dhs[t], dhPrev = t > 0 ? dhs[t - 1] : dh;
       StepMatmul(dPre, dhT, projT);
       LstmStepBackward(act, recAct, StepRows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqPre.select(1, t), dPre,
-                                             dc, dz[t], nullptr, 0, !tcs.defined()});
-      at::mm_out(dhPrev, dz[t], recurrentT);
+                                             dc, dzAt(t), nullptr, 0, !tcs.defined()});
+      at::mm_out(dhPrev, dzAt(t), recurrentT);
+      flushAt(t);
     }
     // the projection's weight gradient over all steps: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t)
     dhs.add_(dSeqC.transpose(0, 1));
@@ -145,35 +168,22 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
       // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
       // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
       // passed-through gradient when there is a mask).
-      StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t], nullptr, 0, !tcs.defined()};
+      StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dzAt(t), nullptr, 0, !tcs.defined()};
       if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
       LstmStepBackward(act, recAct, rows);
-      if (mask.defined()) dh.addmm_(dz[t], recurrentT);
-      else at::mm_out(dh, dz[t], recurrentT);
+      if (mask.defined()) dh.addmm_(dzAt(t), recurrentT);
+      else at::mm_out(dh, dzAt(t), recurrentT);
+      flushAt(t);
     }
   }
-  if (timeMajor) {
-    torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
-    torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
+  if (whole) {
+    const torch::Tensor dzFlat = dzBuf.view({steps * batch, 4 * units});  // time-major rows
+    torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, inSize});
     out.dKernel = xTime.t().mm(dzFlat);
     if (hasBias) out.dBias = dzFlat.sum(0);
-    out.dProjection = dz.transpose(0, 1);
+    out.dProjection = dzBuf.transpose(0, 1);
     torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, outSize});
     out.dRecurrent = hPrev.t().mm(dzFlat);
-  } else {
-    const torch::Tensor dzRows = dzBuf.view({batch * steps, 4 * units});  // row b * T + t
-    out.dKernel = x.reshape({batch * steps, x.size(2)}).t().mm(dzRows);   // x [B, T, I]: a view when contiguous
-    if (hasBias) out.dBias = dzRows.sum(0);
-    out.dProjection = dzBuf;
-    // Σ_t hPrev_tᵀ dz_t with hPrev_0 = h0 and hPrev_t = seq[:, t - 1]: over the flat rows, seq's
-    // row r - 1 pairs with dz's row r, one matmul on two views; the pairs that straddle two batch
-    // rows (seq[b - 1, T - 1] with dz[b, 0]) are taken out again, h0's added.
-    out.dRecurrent = h0.t().mm(dz[0]);
-    if (steps > 1) {
-      const torch::Tensor seqRows = seq.reshape({batch * steps, outSize});
-      out.dRecurrent.addmm_(seqRows.narrow(0, 0, batch * steps - 1).t(), dzRows.narrow(0, 1, batch * steps - 1));
-      if (batch > 1) out.dRecurrent.addmm_(seq.select(1, steps - 1).narrow(0, 0, batch - 1).t(), dz[0].narrow(0, 1, batch - 1), 1, -1);
-    }
   }
   out.dh0 = dh;
   out.dc0 = dc;
@@ -249,9 +259,10 @@ variable_list LayerBackwardSaved(AutogradContext* ctx, const variable_list& grad
   torch::Tensor dC = grads[2].defined() ? grads[2] : torch::zeros_like(c0);
   std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(), torch::Tensor(), seq};
   if (whr.defined()) saved.insert(saved.end(), {torch::Tensor(), ctx->saved_data["pre"].toTensor()});
-  Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC, torch::Tensor(), ProjectionOf(whr));
+  Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC, torch::Tensor(), ProjectionOf(whr),
+                         /*inputGrad=*/ctx->needs_input_grad(0));
   auto wanted = [&](size_t k, const std::function<torch::Tensor()>& grad) { return ctx->needs_input_grad(k) ? grad() : torch::Tensor(); };
-  variable_list out{wanted(0, [&] { return torch::matmul(g.dProjection, wih); }), wanted(1, [&] { return g.dh0; }),
+  variable_list out{wanted(0, [&] { return g.dx.defined() ? g.dx : torch::matmul(g.dProjection, wih); }), wanted(1, [&] { return g.dh0; }),
                     wanted(2, [&] { return g.dc0; }), wanted(3, [&] { return g.dKernel.t(); }), wanted(4, [&] { return g.dRecurrent.t(); }),
                     wanted(5, [&] { return g.dBias; }), wanted(6, [&] { return g.dBias; })};
   if (whr.defined()) out.push_back(wanted(7, [&] { return g.dProjKernel.t(); }));

@@ -45,7 +45,9 @@ struct Grads {
   // dProjection: the gradient of the input projection x·kernel (+ bias), [B, T, G*U] in
   // processing order; the input's own gradient is dProjection · kernelᵀ, made only when needed.
   // dProjKernel: the output projection's gradient [U, P] (LSTM with a projection only).
-  torch::Tensor dProjection, dh0, dc0, dKernel, dRecurrent, dBias, dProjKernel;
+  // dx: the input's gradient [B, T, I] where BackwardLstm makes it (after a lean forward, when
+  // asked: dProjection is then undefined).
+  torch::Tensor dx, dProjection, dh0, dc0, dKernel, dRecurrent, dBias, dProjKernel;
 };
 
 // x [B, T, I], h0 [B, P] and c0 [B, U], kernel [I, 4U], recurrent [P, 4U], bias [4U] or
@@ -81,19 +83,22 @@ struct StepRows {
 void LstmStepBackward(int act, int recAct, const StepRows& s);
 
 // dzOut (optional): a contiguous [T, B, 4U] float32 tensor the gate gradients are written into
-// (dProjection is then its transpose, and the weight gradients read time-major copies of x and
-// of the previous states; so too without it after a forward that was not `lean`). After a lean
-// forward (saved[5], act(c), undefined: recomputed from c) the gate gradients go into a
-// batch-major [B, T, 4U] buffer, returned as dProjection (contiguous: dx = dProjection ·
-// kernelᵀ is one GEMM without a copy), and dKernel, dRecurrent and dBias are matmuls and sums
-// over views of x, the sequence and that buffer: no [T·B, ·] copies. projection: ForwardLstm's
-// (undefined without). With it, per step the gradient of o * act(c) is (dh + dSeq_t) ·
-// projectionᵀ (dSeq's part for all steps in one matmul before the loop, dh's one small matmul
-// per step), and dProjKernel is one matmul over all steps at the end: Σ_t (o * act(c))_tᵀ
-// (dh_t + dSeq_t).
+// (dProjection is then its transpose; so too without it after a forward that was not `lean`),
+// and the weight gradients are one matmul each over all steps (on time-major copies of x and
+// of the previous states). After a lean forward (saved[5], act(c), undefined: recomputed from c)
+// the gate gradients live in a buffer of `chunk` steps only (chunk · B ≥ kBackwardChunkRows
+// rows, at least 8 steps): after each chunk the weight gradients take its share (addmm_ on small
+// time-major copies of the chunk's x and previous states) and, with inputGrad, dx its rows
+// (dx = dz · kernelᵀ), so there is no [T, B, 4U] gradient buffer and no dProjection.
+// projection: ForwardLstm's (undefined without). With it, per step the gradient of o * act(c)
+// is (dh + dSeq_t) · projectionᵀ (dSeq's part for all steps in one matmul before the loop, dh's
+// one small matmul per step), and dProjKernel is one matmul over all steps at the end:
+// Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t).
+constexpr int64_t kBackwardChunkRows = 2048;
 Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
-                   const torch::Tensor& dzOut = torch::Tensor(), const torch::Tensor& projection = torch::Tensor());
+                   const torch::Tensor& dzOut = torch::Tensor(), const torch::Tensor& projection = torch::Tensor(),
+                   bool inputGrad = false);
 
 // nn.LSTM's forward through torchrnn::lstm_layer, or torchrnn::lstm_proj_layer with projSize
 // (lstm_proj.h), layer by layer (the reverse direction on the time-flipped sequence): output,
