@@ -99,7 +99,7 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
   at::parallel_for(0, s.tc.size(0), RowGrain(8 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
-// Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
+// Backpropagation through time for ForwardLstm: all steps' gate gradients [T, B, 4U], or (lean) a chunk's.
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
                    const torch::Tensor& dzOut, const torch::Tensor& projection, bool inputGrad) {
@@ -112,7 +112,7 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   // one: its saved act(c) says it is not lean; its queued kernels pass dzOut and the weight
   // gradients then sum in the same order both ways: bit-identical training, test/84), or after a
   // lean forward a chunk of `chunk` steps' [chunk, B, 4U], step t in slot t % chunk: when the
-  // loop has done a chunk's first step, Flush adds the chunk's share of the weight gradients
+  // loop has done a chunk's first step, flush adds the chunk's share of the weight gradients
   // (and writes its rows of dx).
   const bool whole = dzOut.defined() || tcs.defined();
   const int64_t chunk = whole ? steps : std::min<int64_t>(steps, std::max<int64_t>(8, (kBackwardChunkRows + batch - 1) / batch));
@@ -140,7 +140,7 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
   auto flushAt = [&](int64_t t) {
     if (!whole && t % chunk == 0) flush(t, std::min(chunk, steps - t));
   };
-  // act(c) when ForwardLstm saved it, else (lean) the gate pass recomputes it from c
+  // (each step's pass reads act(c) where ForwardLstm saved it, else (lean) recomputes it from c)
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();

@@ -2,7 +2,8 @@
 // and one vectorized pass for the gate math per step, gate_kernels.h, with any of tfjs's
 // activations; no allocation), optionally masked (tfjs-layers' masks), and its backpropagation
 // through time (per step one arithmetic pass for the gate gradients and one matmul; the weight
-// gradients one matmul each over all steps). Float32 CPU tensors.
+// gradients one matmul each over all steps, or for nn.LSTM's operators over each chunk of steps:
+// BackwardLstm). Float32 CPU tensors.
 //
 // Used by two callers:
 //  - the TensorFlow.js backend's fused recurrent layers (native/tfjs/rnn.cc), in tfjs's layout and
