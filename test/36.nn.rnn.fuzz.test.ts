@@ -409,6 +409,19 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     });
   }
 
+  it('LSTM backward in chunks of steps (fused/lstm.h kBackwardChunkRows: 8 steps at batch 300): every gradient equals libtorch\'s', () => {
+    // the fuzzed batches (1-9) fit a whole sequence in one chunk; here 21 steps are 8 + 8 + 5
+    for (const projSize of [0, 4]) {
+      for (const bidirectional of [false, true]) {
+        const c = {
+          ...nnConfig('lstm', 1), mode: 'padded' as const, dtype: 'float32' as const, training: true, dropout: 0, double: false,
+          batch: 300, seq: 21, inputSize: 5, hiddenSize: 11, numLayers: 2, bidirectional, bias: true, state: true, projSize,
+        };
+        assert.strictEqual(checkNn(c), null, JSON.stringify({ projSize, bidirectional }));
+      }
+    }
+  });
+
   it('a wrong result is reported with its configuration (the check can fail)', () => {
     // A configuration checked at a tolerance no fused kernel meets: the check names the tensor.
     for (const projSize of [0, 5]) {

@@ -273,7 +273,8 @@ template <int A, int R>
 TRNN_AI void LstmBackwardBody(const LstmGradRows& s, int64_t begin, int64_t end) {
   const int64_t u = s.units;
   for (int64_t r = begin; r < end; r++) {
-    const float *g = s.gates + r * s.gatesStride, *tcr = s.tc + r * s.tcStride, *cp = s.cPrev + r * s.cPrevStride, *ds = s.dSeq + r * s.dSeqStride;
+    const float *g = s.gates + r * s.gatesStride, *tcr = s.tc != nullptr ? s.tc + r * s.tcStride : nullptr,
+                *cr = s.tc != nullptr ? nullptr : s.c + r * s.cStride, *cp = s.cPrev + r * s.cPrevStride, *ds = s.dSeq + r * s.dSeqStride;
     float *dh = s.dh + r * s.dhStride, *dc = s.dc + r * s.dcStride, *dz = s.dz + r * s.dzStride;
     if (Masked(s.mask, s.maskStride, r)) {
       PassThrough(dh, ds, u, dz, 4 * u);
@@ -282,7 +283,7 @@ TRNN_AI void LstmBackwardBody(const LstmGradRows& s, int64_t begin, int64_t end)
     for (int64_t j = 0; j < u; j += kLanes) {
       const int n = static_cast<int>(u - j < kLanes ? u - j : kLanes);
       const V i = Load(g + j, n), f = Load(g + u + j, n), gg = Load(g + 2 * u + j, n), o = Load(g + 3 * u + j, n);
-      const V tc = Load(tcr + j, n);
+      const V tc = tcr != nullptr ? Load(tcr + j, n) : Activate<A>(Load(cr + j, n));
       const V h = Load(dh + j, n) + Load(ds + j, n);
       const V c = Load(dc + j, n) + (h * o) * Deriv<A>(tc);
       Store(dz + 3 * u + j, Flush((h * tc) * Deriv<R>(o)), n);

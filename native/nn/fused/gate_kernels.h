@@ -134,7 +134,7 @@ void GruTfjsState(const GruTfjsRows& s, int64_t begin, int64_t end);
 // gradient; dh, dc in/out; dz [row, 4U] the pre-activation gradients.
 struct LstmGradRows {
   const float* gates; int64_t gatesStride;
-  const float* tc; int64_t tcStride;
+  const float* tc; int64_t tcStride;  // act(c); null: recomputed from c (below)
   const float* cPrev; int64_t cPrevStride;
   const float* dSeq; int64_t dSeqStride;
   float* dh; int64_t dhStride;
@@ -143,6 +143,7 @@ struct LstmGradRows {
   int64_t units;
   int act, recAct;
   const float* mask = nullptr; int64_t maskStride = 0;
+  const float* c = nullptr; int64_t cStride = 0;  // the step's cell state, read when tc is null
 };
 void LstmBackward(const LstmGradRows& s, int64_t begin, int64_t end);
 

@@ -15,10 +15,14 @@ namespace lstm {
 // math (with a projection, then h_t = (o * act(c_t)) · projection, one more small mm). What
 // backward needs is the buffers themselves (no per-step lists to stack). Saved: x, h0, c0,
 // gates [T, B, 4U] (activated i, f, g, o), c [T, B, U], act(c) [T, B, U], sequence [B, T, P]
-// (and the mask; with a projection an empty place, then o * act(c) [T, B, U]).
+// (and the mask; with a projection an empty place, then o * act(c) [T, B, U]). `lean`: the
+// gates overwrite the input projection's batch-major buffer (saved as its [T, B, 4U] view) and
+// act(c) is not kept (one step's scratch): at batch 32, hidden 128, seq 512 that is 34 MB less
+// at the forward's peak and 8 MB less saved per layer.
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& c0In, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask,
-                   const torch::Tensor& seqOut, const torch::Tensor& projection) {
+                   const torch::Tensor& seqOut, const torch::Tensor& projection, bool lean) {
+  lean = lean && save;
   const bool proj = projection.defined();
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(1) / 4, outSize = proj ? projection.size(1) : units;
   if (!AllFloatCpu({&x, &h0In, &c0In, &kernel, &recurrent}) || (proj && !AllFloatCpu({&projection}))) {
@@ -29,9 +33,13 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
   auto opts = x.options();
-  torch::Tensor gates = torch::empty({slots, batch, 4 * units}, opts);
+  // lean: the gates are xw's own buffer (batch-major; gates[t] is a view with row stride T * 4U):
+  // each step's recurrent product goes into `rec4` and the gate pass adds it to the input
+  // projection in place. act(c) goes into one step's scratch, not saved.
+  torch::Tensor gates = lean ? xw.transpose(0, 1) : torch::empty({slots, batch, 4 * units}, opts);
+  torch::Tensor rec4 = lean ? torch::empty({batch, 4 * units}, opts) : torch::Tensor();
   torch::Tensor cs = torch::empty({slots, batch, units}, opts);
-  torch::Tensor tcs = torch::empty({slots, batch, units}, opts);
+  torch::Tensor tcs = torch::empty({lean ? 1 : slots, batch, units}, opts);
   torch::Tensor seq = BufferOr(seqOut, {batch, steps, outSize}, opts);
   // with a projection the gate pass writes o * act(c) here, and the step's mm projects it into seq
   torch::Tensor pre = proj ? torch::empty({slots, batch, units}, opts) : torch::Tensor();
@@ -40,7 +48,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   const torch::Tensor maskC = mask.defined() ? mask.contiguous() : mask;
   torch::Tensor h = h0, c = c0;
   const torch::Tensor rec = recurrent.contiguous();
-  float *gBase = gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
+  float *gBase = lean ? xw.data_ptr<float>() : gates.data_ptr<float>(), *cBase = cs.data_ptr<float>(), *tcBase = tcs.data_ptr<float>(), *seqBase = seq.data_ptr<float>();
   float* preBase = proj ? pre.data_ptr<float>() : nullptr;
   const float* xwBase = xw.data_ptr<float>();
   const float *cPrev = c0.data_ptr<float>(), *hPrev = h0.data_ptr<float>();
@@ -48,10 +56,12 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   const int64_t grain = RowGrain(16 * units);
   for (int64_t t = 0; t < steps; t++) {
     k = save ? t : t % 2;
-    torch::Tensor g4 = gates.select(0, k);
+    torch::Tensor g4 = lean ? rec4 : gates.select(0, k);
     StepMatmul(g4, h, rec);
-    gate_kernels::LstmRows rows{gBase + k * batch * 4 * units, 4 * units, xwBase + t * 4 * units, steps * 4 * units,
-                                cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + k * batch * units, units,
+    // lean: the "gates" the pass reads and overwrites are step t's rows of xw, its "xw" rec4
+    gate_kernels::LstmRows rows{lean ? gBase + t * 4 * units : gBase + k * batch * 4 * units, lean ? steps * 4 * units : 4 * units,
+                                lean ? g4.data_ptr<float>() : xwBase + t * 4 * units, lean ? 4 * units : steps * 4 * units,
+                                cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + (lean ? 0 : k) * batch * units, units,
                                 proj ? preBase + k * batch * units : seqBase + t * units, proj ? units : steps * units, units, act, recAct};
     if (maskC.defined()) {
       rows.hPrev = hPrev, rows.hPrevStride = hPrevStride;
@@ -70,7 +80,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   r.c = steps > 0 ? c.clone() : c0In;
   if (save) {
     if (steps == 0) throw std::invalid_argument("a recurrent layer needs at least one time step to be trained");
-    r.saved = {x, h0In, c0In, gates, cs, tcs, seq};
+    r.saved = {x, h0In, c0In, gates, cs, lean ? torch::Tensor() : tcs, seq};
     if (maskC.defined() || proj) r.saved.push_back(maskC);
     if (proj) r.saved.push_back(pre);
   }
@@ -80,28 +90,61 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
 // One step's gate gradients: gate_kernels::LstmBackward (vectorized) over the rows.
 void LstmStepBackward(int act, int recAct, const StepRows& s) {
   const int64_t units = s.tc.size(1);
-  gate_kernels::LstmGradRows rows{s.gates.data_ptr<float>(), s.gates.stride(0), s.tc.data_ptr<float>(), s.tc.stride(0),
+  // cIsC: s.tc holds c, act(c) recomputed
+  gate_kernels::LstmGradRows rows{s.gates.data_ptr<float>(), s.gates.stride(0), s.cIsC ? nullptr : s.tc.data_ptr<float>(), s.tc.stride(0),
                                   s.cPrev.data_ptr<float>(), s.cPrev.stride(0), s.dSeq.data_ptr<float>(), s.dSeq.stride(0),
                                   s.dh.data_ptr<float>(), s.dh.stride(0), s.dc.data_ptr<float>(), s.dc.stride(0),
-                                  s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride};
+                                  s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride,
+                                  s.tc.data_ptr<float>(), s.tc.stride(0)};
   at::parallel_for(0, s.tc.size(0), RowGrain(8 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
-// Backpropagation through time for ForwardLstm, into preallocated gate gradients [T, B, 4U].
+// Backpropagation through time for ForwardLstm: all steps' gate gradients [T, B, 4U], or (lean) a chunk's.
 Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
-                   const torch::Tensor& dzOut, const torch::Tensor& projection) {
+                   const torch::Tensor& dzOut, const torch::Tensor& projection, bool inputGrad) {
   const torch::Tensor &x = s.at(0), &h0 = s.at(1), &c0 = s.at(2), &gates = s.at(3), &cs = s.at(4), &tcs = s.at(5), &seq = s.at(6);
   const int64_t steps = gates.size(0), batch = gates.size(1), units = recurrent.size(1) / 4, outSize = seq.size(2);
   for (const torch::Tensor* t : {&gates, &dSeq, &dH, &dC, &c0}) {
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) throw std::invalid_argument("the fused LSTM gradient takes float32 CPU tensors");
   }
-  torch::Tensor dz = BufferOr(dzOut, gates.sizes(), gates.options());
+  // The gate gradients: all steps' [T, B, 4U] (dzOut's buffer, or the tfjs backend's without
+  // one: its saved act(c) says it is not lean; its queued kernels pass dzOut and the weight
+  // gradients then sum in the same order both ways: bit-identical training, test/84), or after a
+  // lean forward a chunk of `chunk` steps' [chunk, B, 4U], step t in slot t % chunk: when the
+  // loop has done a chunk's first step, flush adds the chunk's share of the weight gradients
+  // (and writes its rows of dx).
+  const bool whole = dzOut.defined() || tcs.defined();
+  const int64_t chunk = whole ? steps : std::min<int64_t>(steps, std::max<int64_t>(8, (kBackwardChunkRows + batch - 1) / batch));
+  const torch::Tensor dzBuf = whole ? BufferOr(dzOut, gates.sizes(), gates.options()) : torch::empty({chunk, batch, 4 * units}, gates.options());
+  auto dzAt = [&](int64_t t) { return dzBuf[whole ? t : t % chunk]; };
+  const int64_t inSize = x.size(2);
+  Grads out;
+  if (!whole) {
+    out.dKernel = torch::zeros({inSize, 4 * units}, gates.options());
+    out.dRecurrent = torch::zeros({outSize, 4 * units}, gates.options());
+    if (hasBias) out.dBias = torch::zeros({4 * units}, gates.options());
+    if (inputGrad) out.dx = torch::empty({batch, steps, inSize}, gates.options());
+  }
+  // steps [t0, t0 + n), in slots 0..n-1: small time-major copies of their x rows and previous
+  // states (h0, then the sequence) for the weight gradients' matmuls
+  auto flush = [&](int64_t t0, int64_t n) {
+    const torch::Tensor rows = dzBuf.narrow(0, 0, n).view({n * batch, 4 * units});
+    out.dKernel.addmm_(x.narrow(1, t0, n).transpose(0, 1).reshape({n * batch, inSize}).t(), rows);
+    const torch::Tensor hPrev = t0 > 0 ? seq.narrow(1, t0 - 1, n).transpose(0, 1).reshape({n * batch, outSize})
+                                       : torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, n - 1).transpose(0, 1)}, 0).view({n * batch, outSize});
+    out.dRecurrent.addmm_(hPrev.t(), rows);
+    if (hasBias) out.dBias.add_(rows.sum(0));
+    if (inputGrad) out.dx.narrow(1, t0, n).copy_(rows.mm(kernel.t()).view({n, batch, inSize}).transpose(0, 1));
+  };
+  auto flushAt = [&](int64_t t) {
+    if (!whole && t % chunk == 0) flush(t, std::min(chunk, steps - t));
+  };
+  // (each step's pass reads act(c) where ForwardLstm saved it, else (lean) recomputes it from c)
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), dc = dC.clone(at::MemoryFormat::Contiguous);
   torch::Tensor dSeqC = dSeq.contiguous(), c0C = c0.contiguous();
   torch::Tensor recurrentT = recurrent.t();
   const torch::Tensor mask = s.size() > 7 ? s[7] : torch::Tensor();
-  Grads out;
   if (projection.defined()) {
     // dh_t (the gradient of h_t from step t+1, dhs[t]) goes through the projection to o * act(c):
     // dPre = dh_t · projectionᵀ per step, dSeq's part (dSeqPre) for all steps at once
@@ -112,8 +155,10 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
     for (int64_t t = steps - 1; t >= 0; t--) {
       torch::Tensor dhT = dhs[t], dhPrev = t > 0 ? dhs[t - 1] : dh;
       StepMatmul(dPre, dhT, projT);
-      LstmStepBackward(act, recAct, StepRows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqPre.select(1, t), dPre, dc, dz[t]});
-      at::mm_out(dhPrev, dz[t], recurrentT);
+      LstmStepBackward(act, recAct, StepRows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqPre.select(1, t), dPre,
+                                             dc, dzAt(t), nullptr, 0, !tcs.defined()});
+      at::mm_out(dhPrev, dzAt(t), recurrentT);
+      flushAt(t);
     }
     // the projection's weight gradient over all steps: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t)
     dhs.add_(dSeqC.transpose(0, 1));
@@ -123,20 +168,23 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
       // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
       // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
       // passed-through gradient when there is a mask).
-      StepRows rows{gates[t], tcs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dz[t]};
+      StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dzAt(t), nullptr, 0, !tcs.defined()};
       if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
       LstmStepBackward(act, recAct, rows);
-      if (mask.defined()) dh.addmm_(dz[t], recurrentT);
-      else at::mm_out(dh, dz[t], recurrentT);
+      if (mask.defined()) dh.addmm_(dzAt(t), recurrentT);
+      else at::mm_out(dh, dzAt(t), recurrentT);
+      flushAt(t);
     }
   }
-  torch::Tensor dzFlat = dz.view({steps * batch, 4 * units});  // time-major rows
-  torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, x.size(2)});
-  out.dKernel = xTime.t().mm(dzFlat);
-  if (hasBias) out.dBias = dzFlat.sum(0);
-  out.dProjection = dz.transpose(0, 1);
-  torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, outSize});
-  out.dRecurrent = hPrev.t().mm(dzFlat);
+  if (whole) {
+    const torch::Tensor dzFlat = dzBuf.view({steps * batch, 4 * units});  // time-major rows
+    torch::Tensor xTime = x.transpose(0, 1).reshape({steps * batch, inSize});
+    out.dKernel = xTime.t().mm(dzFlat);
+    if (hasBias) out.dBias = dzFlat.sum(0);
+    out.dProjection = dzBuf.transpose(0, 1);
+    torch::Tensor hPrev = torch::cat({h0.unsqueeze(0), seq.narrow(1, 0, steps - 1).transpose(0, 1)}, 0).view({steps * batch, outSize});
+    out.dRecurrent = hPrev.t().mm(dzFlat);
+  }
   out.dh0 = dh;
   out.dc0 = dc;
   return out;
@@ -183,7 +231,7 @@ Triple LayerForwardNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const
 variable_list LayerForwardSaving(AutogradContext* ctx, const variable_list& in) {
   const torch::Tensor whr = in.size() > 7 ? in[7] : torch::Tensor();
   Result r = ForwardLstm(in[0], in[1], in[2], in[3].t(), in[4].t(), in[5] + in[6], kTanh, kSigmoid, true, torch::Tensor(), torch::Tensor(),
-                         ProjectionOf(whr));
+                         ProjectionOf(whr), /*lean=*/true);
   // hT is the sequence's last step: its own tensor, not a view of another output
   torch::Tensor hT = r.h.is_alias_of(r.sequence) ? r.h.clone() : r.h;
   variable_list saved(in);
@@ -191,7 +239,6 @@ variable_list LayerForwardSaving(AutogradContext* ctx, const variable_list& in) 
   ctx->save_for_backward(saved);
   ctx->saved_data["gates"] = r.saved[3];
   ctx->saved_data["cs"] = r.saved[4];
-  ctx->saved_data["tcs"] = r.saved[5];
   if (whr.defined()) ctx->saved_data["pre"] = r.saved[8];
   return {r.sequence, hT, r.c};
 }
@@ -210,12 +257,12 @@ variable_list LayerBackwardSaved(AutogradContext* ctx, const variable_list& grad
   torch::Tensor dSeq = grads[0].defined() ? grads[0] : torch::zeros_like(seq);
   torch::Tensor dH = grads[1].defined() ? grads[1] : torch::zeros_like(h0);
   torch::Tensor dC = grads[2].defined() ? grads[2] : torch::zeros_like(c0);
-  std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(),
-                                   ctx->saved_data["tcs"].toTensor(), seq};
+  std::vector<torch::Tensor> saved{x, h0, c0, ctx->saved_data["gates"].toTensor(), ctx->saved_data["cs"].toTensor(), torch::Tensor(), seq};
   if (whr.defined()) saved.insert(saved.end(), {torch::Tensor(), ctx->saved_data["pre"].toTensor()});
-  Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC, torch::Tensor(), ProjectionOf(whr));
+  Grads g = BackwardLstm(saved, wih.t(), whh.t(), /*hasBias=*/true, kTanh, kSigmoid, dSeq, dH, dC, torch::Tensor(), ProjectionOf(whr),
+                         /*inputGrad=*/ctx->needs_input_grad(0));
   auto wanted = [&](size_t k, const std::function<torch::Tensor()>& grad) { return ctx->needs_input_grad(k) ? grad() : torch::Tensor(); };
-  variable_list out{wanted(0, [&] { return torch::matmul(g.dProjection, wih); }), wanted(1, [&] { return g.dh0; }),
+  variable_list out{wanted(0, [&] { return g.dx.defined() ? g.dx : torch::matmul(g.dProjection, wih); }), wanted(1, [&] { return g.dh0; }),
                     wanted(2, [&] { return g.dc0; }), wanted(3, [&] { return g.dKernel.t(); }), wanted(4, [&] { return g.dRecurrent.t(); }),
                     wanted(5, [&] { return g.dBias; }), wanted(6, [&] { return g.dBias; })};
   if (whr.defined()) out.push_back(wanted(7, [&] { return g.dProjKernel.t(); }));

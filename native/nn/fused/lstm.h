@@ -2,7 +2,8 @@
 // and one vectorized pass for the gate math per step, gate_kernels.h, with any of tfjs's
 // activations; no allocation), optionally masked (tfjs-layers' masks), and its backpropagation
 // through time (per step one arithmetic pass for the gate gradients and one matmul; the weight
-// gradients one matmul each over all steps). Float32 CPU tensors.
+// gradients one matmul each over all steps, or for nn.LSTM's operators over each chunk of steps:
+// BackwardLstm). Float32 CPU tensors.
 //
 // Used by two callers:
 //  - the TensorFlow.js backend's fused recurrent layers (native/tfjs/rnn.cc), in tfjs's layout and
@@ -31,7 +32,10 @@ enum Act { kLinear = 0, kTanh = 1, kSigmoid = 2, kHardSigmoid = 3, kRelu = 4 };
 // What the backward pass needs, stacked over time ([T, B, ·]); x is [B, T, I] in processing order.
 //   LSTM (ForwardLstm's buffers): x, h0, c0, gates [T, B, 4U] (activated i, f, g, o),
 //     c [T, B, U], act(c) [T, B, U], sequence [B, T, P], and the mask [B, T] when there is one;
-//     with a projection, the mask's place empty (no masks then) and o * act(c) [T, B, U]
+//     with a projection, the mask's place empty (no masks then) and o * act(c) [T, B, U].
+//     `lean` (nn.LSTM's operators): gates is a [T, B, 4U] view of a batch-major [B, T, 4U]
+//     buffer (the input projection's own, overwritten step by step) and act(c) undefined
+//     (BackwardLstm recomputes it from c, one activation per element in its gate pass).
 //   (tfjs/rnn.cc's GRU and SimpleRNN: see there)
 struct Result {
   torch::Tensor sequence, h, c;
@@ -42,7 +46,9 @@ struct Grads {
   // dProjection: the gradient of the input projection x·kernel (+ bias), [B, T, G*U] in
   // processing order; the input's own gradient is dProjection · kernelᵀ, made only when needed.
   // dProjKernel: the output projection's gradient [U, P] (LSTM with a projection only).
-  torch::Tensor dProjection, dh0, dc0, dKernel, dRecurrent, dBias, dProjKernel;
+  // dx: the input's gradient [B, T, I] where BackwardLstm makes it (after a lean forward, when
+  // asked: dProjection is then undefined).
+  torch::Tensor dx, dProjection, dh0, dc0, dKernel, dRecurrent, dBias, dProjKernel;
 };
 
 // x [B, T, I], h0 [B, P] and c0 [B, U], kernel [I, 4U], recurrent [P, 4U], bias [4U] or
@@ -55,10 +61,13 @@ struct Grads {
 // projection (optional; nn.LSTM's projSize, no mask): [U, P], h_t = (o * act(c_t)) · projection,
 // one more small matmul per step (StepMatmul) after the gate pass, which writes o * act(c) into
 // a [B, U] buffer per step. Without it P = U and h_t = o * act(c_t).
+// lean (with save; nn.LSTM's operators, not the tfjs backend's, whose saved buffers JS holds):
+// save in less memory, Result's `saved` as described there: no [B, T, 4U] input projection
+// beside the gates (the gates are written over it) and no act(c).
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
                    const torch::Tensor& mask = torch::Tensor(), const torch::Tensor& seqOut = torch::Tensor(),
-                   const torch::Tensor& projection = torch::Tensor());
+                   const torch::Tensor& projection = torch::Tensor(), bool lean = false);
 // One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
 // carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
 // with contiguous rows except dSeq (any row stride). Without a mask dh holds the incoming state
@@ -70,17 +79,27 @@ struct StepRows {
   torch::Tensor gates, tc, cPrev, dSeq, dh, dc, dz;
   const float* mask = nullptr;
   int64_t maskStride = 0;
+  bool cIsC = false;  // tc holds the step's c, not act(c): the pass recomputes act(c)
 };
 void LstmStepBackward(int act, int recAct, const StepRows& s);
 
 // dzOut (optional): a contiguous [T, B, 4U] float32 tensor the gate gradients are written into
-// (dProjection is then its transpose, as without it). projection: ForwardLstm's (undefined
-// without). With it, per step the gradient of o * act(c) is (dh + dSeq_t) · projectionᵀ (dSeq's
-// part for all steps in one matmul before the loop, dh's one small matmul per step), and
-// dProjKernel is one matmul over all steps at the end: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t).
+// (dProjection is then its transpose; so too without it after a forward that was not `lean`),
+// and the weight gradients are one matmul each over all steps (on time-major copies of x and
+// of the previous states). After a lean forward (saved[5], act(c), undefined: recomputed from c)
+// the gate gradients live in a buffer of `chunk` steps only (chunk · B ≥ kBackwardChunkRows
+// rows, at least 8 steps): after each chunk the weight gradients take its share (addmm_ on small
+// time-major copies of the chunk's x and previous states) and, with inputGrad, dx its rows
+// (dx = dz · kernelᵀ), so there is no [T, B, 4U] gradient buffer and no dProjection.
+// projection: ForwardLstm's (undefined without). With it, per step the gradient of o * act(c)
+// is (dh + dSeq_t) · projectionᵀ (dSeq's part for all steps in one matmul before the loop, dh's
+// one small matmul per step), and dProjKernel is one matmul over all steps at the end:
+// Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t).
+constexpr int64_t kBackwardChunkRows = 2048;
 Grads BackwardLstm(const std::vector<torch::Tensor>& saved, const torch::Tensor& kernel, const torch::Tensor& recurrent, bool hasBias,
                    int act, int recAct, const torch::Tensor& dSeq, const torch::Tensor& dH, const torch::Tensor& dC,
-                   const torch::Tensor& dzOut = torch::Tensor(), const torch::Tensor& projection = torch::Tensor());
+                   const torch::Tensor& dzOut = torch::Tensor(), const torch::Tensor& projection = torch::Tensor(),
+                   bool inputGrad = false);
 
 // nn.LSTM's forward through torchrnn::lstm_layer, or torchrnn::lstm_proj_layer with projSize
 // (lstm_proj.h), layer by layer (the reverse direction on the time-flipped sequence): output,
