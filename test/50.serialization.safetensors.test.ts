@@ -95,6 +95,11 @@ describe('safetensors files', () => {
     fs.mkdirSync(sub);
     throwsTorch(() => torch.load(sub), 'ERR_CHECKPOINT', /sub\.safetensors.*not a file/);
     throwsTorch(() => torch.save({ a: 5 as never }, path.join(dir(), 'x.safetensors')), 'ERR_INVALID_ARG', 'Expected a live Tensor for tensors["a"] but received number');
+    // a bare tensor: safetensors files hold named tensors (a .pt file takes one)
+    const bare = 'Expected an object of named tensors for a .safetensors file (save { name: tensor }, or a bare tensor to a .pt file) for obj but received a float32 Tensor of shape [2]';
+    throwsTorch(() => torch.save(torch.zeros([2]) as never, path.join(dir(), 'bare.safetensors')), 'ERR_INVALID_ARG', bare);
+    assert.throws(() => torch.saveAsync(torch.zeros([2]) as never, path.join(dir(), 'bare.safetensors')), (e: Error) => e.message === bare);
+    assert.ok(!fs.existsSync(path.join(dir(), 'bare.safetensors')));
   });
 
   it('a place that cannot be written: ERR_CHECKPOINT naming the path (save, saveAsync, Module.save/saveAsync), no temporary file left', async () => {

@@ -39,10 +39,14 @@ function formatOf(file: unknown, format: unknown): Format {
   return f;
 }
 
-function saveArgs(file: string, opts: unknown): [Format, Record<string, string> | undefined] {
+function saveArgs(obj: unknown, file: string, opts: unknown): [Format, Record<string, string> | undefined] {
   const o = checkOptions<SaveOptions>(opts, 'options', ['format', 'metadata']);
   const f = formatOf(file, o.format);
   if (f === 'pt' && o.metadata !== undefined) invalidArg('no metadata for a .pt file (only safetensors files carry metadata)', 'metadata', o.metadata);
+  // safetensors holds named tensors only (as safetensors.torch.save_file takes a dict)
+  if (f === 'safetensors' && obj instanceof Tensor) {
+    invalidArg('an object of named tensors for a .safetensors file (save { name: tensor }, or a bare tensor to a .pt file)', 'obj', obj);
+  }
   return [f, o.metadata];
 }
 
@@ -55,14 +59,14 @@ function saveArgs(file: string, opts: unknown): [Format, Record<string, string> 
  * @example torch.save(optimizer.stateDict(), 'optimizer.pt');
  */
 export function save(obj: Record<string, Tensor> | PtValue, file: string, opts?: SaveOptions): void {
-  const [f, metadata] = saveArgs(file, opts);
+  const [f, metadata] = saveArgs(obj, file, opts);
   if (f === 'pt') savePt(obj, file);
   else saveSafetensors(obj as Record<string, Tensor>, file, metadata);
 }
 
 /** save() with tensor data read after the queued async jobs, and the file written without blocking. */
 export function saveAsync(obj: Record<string, Tensor> | PtValue, file: string, opts?: SaveOptions): Promise<void> {
-  const [f, metadata] = saveArgs(file, opts);
+  const [f, metadata] = saveArgs(obj, file, opts);
   if (f === 'pt') return savePtAsync(obj, file);
   return saveSafetensorsAsync(obj as Record<string, Tensor>, file, metadata);
 }
