@@ -167,13 +167,17 @@ describe('tfjs backend: asynchronous kernels', function () {
     queued.weights.forEach((w, i) => assert.deepStrictEqual(w, sync.weights[i], `weight ${i}`));
   });
 
-  it('the event loop keeps running while an LSTM model.fit trains, with about one batch queued', async () => {
+  it('the event loop keeps running while an LSTM model.fit trains, with at most two batches queued', async () => {
     // 32 batches: long enough that the gaps are many (a p90 over 8 gaps was the largest one,
     // and one slow batch on a loaded machine failed it).
     const batches = 32;
     const model = classifier(32, 16, 48);
     const { xs, ys } = dataset(batches * 32, 32, 16);
-    const fit = () => model.fit(xs, ys, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
+    // Jobs queued per batch (from one batch's start to the next's): a kernel whose inputs are
+    // ready while the queue is idle runs at once, so the count varies from batch to batch.
+    let starts: number[] = [];
+    const counter = { onBatchBegin: async () => { starts.push(submitted()); } };
+    const fit = () => model.fit(xs, ys, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0, callbacks: counter });
     const measure = async (asyncMode: boolean) => {
       setAsync(asyncMode);
       await fit();  // warm: the first fit builds the training function
@@ -187,24 +191,27 @@ describe('tfjs backend: asynchronous kernels', function () {
         maxPending = Math.max(maxPending, pending());
       }, 1);
       const s0 = submitted();
+      starts = [];
       const t0 = performance.now();
       await fit();
       const seconds = (performance.now() - t0) / 1000;
       clearInterval(timer);
+      starts.push(submitted());
+      const largestBatch = Math.max(...starts.slice(1).map((s, b) => s - starts[b]));
       gaps.push(performance.now() - last);
       gaps.sort((p, q) => p - q);
-      return { p90: gaps[Math.floor(0.9 * gaps.length)], ticks: gaps.length, seconds, maxPending, jobs: submitted() - s0 };
+      return { p90: gaps[Math.floor(0.9 * gaps.length)], ticks: gaps.length, seconds, maxPending, jobs: submitted() - s0, largestBatch };
     };
     const sync = await measure(false);
     const queued = await measure(true);
-    const perBatch = queued.jobs / batches;
     // Generous bounds (a loaded CI machine; on a starved one, relative to the synchronous
-    // mode): the timer runs throughout; the queue holds about one batch while the next is
-    // queued (never the whole epoch).
+    // mode): the timer runs throughout; the queue holds one batch while the next is queued,
+    // never more than two (never the whole epoch), and the warm fit's last jobs count as one.
     const gaps = `p90 timer gap during the fit: ${queued.p90.toFixed(1)} ms (synchronous: ${sync.p90.toFixed(1)} ms); ${JSON.stringify({ queued, sync })}`;
     assert.ok(queued.p90 < 25 || queued.p90 < sync.p90 / 4, gaps);
     assert.ok(queued.ticks > 2 * sync.ticks, `timer ticks: ${queued.ticks} queued vs ${sync.ticks} synchronous in ${queued.seconds.toFixed(2)} / ${sync.seconds.toFixed(2)} s`);
-    assert.ok(queued.maxPending <= 3 * perBatch, `at most ${queued.maxPending} jobs queued (${perBatch.toFixed(0)} per batch)`);
+    assert.ok(queued.jobs > 20 * batches, `kernels were queued: ${queued.jobs}`);
+    assert.ok(queued.maxPending <= 2 * queued.largestBatch, `at most ${queued.maxPending} jobs queued (the largest batch: ${queued.largestBatch} jobs)`);
     tf.dispose([xs, ys]);
     model.dispose();
   });

@@ -37,7 +37,7 @@ const DEFAULT_LIMITS = { jobs: 8192, bytes: 2 ** 30 };
 /**
  * Bounds the queue: when more than `jobs` kernels, or kernels whose outputs hold more than
  * `bytes`, wait to run, the JS thread waits until the executor has run a quarter of them.
- * Defaults: 8192 kernels, 1 GiB. (model.fit keeps about one batch queued regardless.)
+ * Defaults: 8192 kernels, 1 GiB. (model.fit keeps at most two batches queued regardless.)
  * @example setQueueLimits({ bytes: 256 * 2 ** 20 })
  */
 export function setQueueLimits(limits: { jobs?: number; bytes?: number }): void {
@@ -55,7 +55,7 @@ export function queueWaits(): Record<string, number> {
   return native.queueWaits();
 }
 
-/** The fit() callback: one batch's jobs in flight while the next batch is queued. */
+/** The fit() callback: one batch's jobs in flight while the next batch is queued (at most two batches queued). */
 class QueuePacer {
   private previous: Promise<void> | null = null;
   // tfjs-layers' BaseCallback interface (CallbackList calls each of these).
@@ -64,7 +64,12 @@ class QueuePacer {
   params: unknown = null;
   setParams(params: unknown): void { this.params = params; }
   setModel(model: unknown): void { this.model = model; }
-  async onTrainBegin(): Promise<void> { this.previous = null; }
+  async onTrainBegin(): Promise<void> {
+    // Jobs left from before this fit (the last fit's final batch): the first batch's end waits
+    // for them, so the queue never holds more than two batches.
+    const [submitted, finished] = native.queueState();
+    this.previous = asyncKernels() && submitted !== finished ? native.queueFence() : null;
+  }
   async onTrainEnd(): Promise<void> { this.previous = null; }
   async onEpochBegin(): Promise<void> {}
   async onEpochEnd(): Promise<void> {}
