@@ -275,7 +275,8 @@ static const RecurrentKind& RecurrentKindOf(const torch::nn::Module& m) {
 // createRecurrent(kind, opts). Its handle's forward is recurrentForward; the generic
 // moduleForward takes [input, h0, c0].
 static Napi::Value CreateRecurrent(const Napi::CallbackInfo& info) {
-  const RecurrentKind& kind = FindRecurrentKind(info[0].As<Napi::String>().Utf8Value());
+  const std::string kindName = info[0].As<Napi::String>().Utf8Value();  // named: GCC 14 took the reference for a dangling one
+  const RecurrentKind& kind = FindRecurrentKind(kindName);
   std::shared_ptr<torch::nn::Module> m = kind.create(RecurrentOptions::Read(info[1].As<Napi::Object>()));
   auto forward = kind.forward;
   return ModuleHandle::New(info.Env(), m, [m, forward](const Tensors& a) {
@@ -308,7 +309,8 @@ static Napi::Value RecurrentForwardAsync(const Napi::CallbackInfo& info) {
 
 // createCell(kind, opts). forward args: [input, h0, c0].
 static Napi::Value CreateCell(const Napi::CallbackInfo& info) {
-  const RecurrentKind& kind = FindRecurrentKind(info[0].As<Napi::String>().Utf8Value());
+  const std::string kindName = info[0].As<Napi::String>().Utf8Value();  // named: GCC 14 took the reference for a dangling one
+  const RecurrentKind& kind = FindRecurrentKind(kindName);
   auto [m, forward] = kind.createCell(RecurrentOptions::Read(info[1].As<Napi::Object>()));
   return ModuleHandle::New(info.Env(), m, forward);
 }

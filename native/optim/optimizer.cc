@@ -164,7 +164,8 @@ GroupOptions ReadGroups(const OptimizerHandle& h, const Napi::Value& v) { return
 // createOptimizer(kind, [{ params: handles, options }])
 static Napi::Value CreateOptimizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const OptimizerKind& kind = FindOptimizerKind(info[0].As<Napi::String>().Utf8Value());
+  const std::string kindName = info[0].As<Napi::String>().Utf8Value();  // named: GCC 14 took the reference for a dangling one
+  const OptimizerKind& kind = FindOptimizerKind(kindName);
   Napi::Array groups = info[1].As<Napi::Array>();
   std::vector<optim::OptimizerParamGroup> pgs;
   std::shared_ptr<const optim::OptimizerOptions> first;
