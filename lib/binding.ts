@@ -24,8 +24,6 @@ export interface MallocPolicy {
   /** bytes; 0 when glibc's own (dynamic) threshold is in effect */
   mmapThreshold: number;
   trimThreshold: number;
-  /** glibc's arena limit torchrnn set (1: every thread allocates from one arena); 0 when glibc's own */
-  arenaMax: number;
 }
 /** An opaque native object that owns one traced graph. */
 export interface TracedHandle { readonly __brand: 'TracedHandle' }

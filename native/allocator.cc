@@ -25,25 +25,16 @@ namespace trnn {
 // stays at the top of the heap: a loop that allocates what it freed last iteration reuses it
 // without faults. Memory a program freed is kept for reuse (RSS stays at its working size
 // instead of falling and rising every step); `releaseMemory()` (malloc_trim) gives it back.
-// And one arena for every thread that allocates from now on (the executor that runs training
-// steps, libtorch's and OpenBLAS's threads): by default glibc gives each thread an arena of its
-// own, so what a step freed on the executor thread is not reused for what the JS thread allocates
-// next (or the other way round), and the process keeps both working sets: a 2-layer LSTM
-// trainStep with Adam at batch 32, seq 64, hidden 512 peaked at +233 MB over idle with an arena
-// per thread and +201 MB with one (PyTorch's Python loop, on one thread: +222). Small blocks
-// come from each thread's tcache without the arena's lock, large ones are rare.
 // Not applied when TORCHRNN_MALLOC=default, when the user configured glibc's malloc
 // (MALLOC_*_ variables, glibc.malloc.* tunables), or under a sanitizer (its own allocator).
 constexpr size_t kMmapThreshold = size_t(256) << 20;
 constexpr size_t kTrimThreshold = size_t(512) << 20;
-constexpr int kArenaMax = 1;
 
 struct MallocPolicy {
   std::string policy = "glibc-default";  // "torchrnn" | "glibc-default" | "user" | "other"
   std::string reason;
   size_t mmapThreshold = 0;  // set by torchrnn (0: glibc's own, dynamic)
   size_t trimThreshold = 0;
-  int arenaMax = 0;          // 0: glibc's own (8 per core)
 };
 
 static MallocPolicy& Policy() {
@@ -85,11 +76,10 @@ static void ApplyPolicy() {
       p.policy = "user";
       p.reason = why;
     } else if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMmapThreshold)) == 1 &&
-               mallopt(M_TRIM_THRESHOLD, static_cast<int>(kTrimThreshold)) == 1 && mallopt(M_ARENA_MAX, kArenaMax) == 1) {
+               mallopt(M_TRIM_THRESHOLD, static_cast<int>(kTrimThreshold)) == 1) {
       p.policy = "torchrnn";
       p.mmapThreshold = kMmapThreshold;
       p.trimThreshold = kTrimThreshold;
-      p.arenaMax = kArenaMax;
     } else {
       p.reason = "mallopt refused the thresholds";
     }
@@ -97,7 +87,7 @@ static void ApplyPolicy() {
   });
 }
 
-// mallocPolicy() -> { policy, reason, mmapThreshold, trimThreshold, arenaMax }
+// mallocPolicy() -> { policy, reason, mmapThreshold, trimThreshold }
 static Napi::Value GetMallocPolicy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const MallocPolicy& p = Policy();
@@ -106,7 +96,6 @@ static Napi::Value GetMallocPolicy(const Napi::CallbackInfo& info) {
   out.Set("reason", Napi::String::New(env, p.reason));
   out.Set("mmapThreshold", Napi::Number::New(env, static_cast<double>(p.mmapThreshold)));
   out.Set("trimThreshold", Napi::Number::New(env, static_cast<double>(p.trimThreshold)));
-  out.Set("arenaMax", Napi::Number::New(env, p.arenaMax));
   return out;
 }
 

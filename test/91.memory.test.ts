@@ -154,49 +154,16 @@ describe('memory: the C allocator (torch.backends.cpu)', function () {
 
   it('large blocks freed and allocated again are reused without page faults; releaseMemory() gives them back', () => {
     const r = run({});
-    assert.deepStrictEqual(r.policy, { policy: 'torchrnn', reason: '', mmapThreshold: 256 * 2 ** 20, trimThreshold: 512 * 2 ** 20, arenaMax: 1 });
+    assert.deepStrictEqual(r.policy, { policy: 'torchrnn', reason: '', mmapThreshold: 256 * 2 ** 20, trimThreshold: 512 * 2 ** 20 });
     // 64 MiB is 16,384 pages: once reused, an iteration touches none anew
     for (const f of r.faults) assert.ok(f < 1000, `page faults per iteration: ${r.faults.join(', ')}`);
     assert.strictEqual(r.released, true);
     assert.ok(r.kept - r.after > 96 * 2 ** 20, `RSS before/after releaseMemory(): ${r.kept} -> ${r.after}`);
   });
 
-  it('memory a job freed on the executor thread is reused by the JS thread without page faults (one arena)', () => {
-    // x (68 MiB) is allocated on the JS thread and kept; x * x (68 MiB) is allocated by a job on
-    // the executor and freed. Then the JS thread allocates 64 MiB: with one arena it takes the
-    // block the job freed; with an arena per thread (where 68 MiB does not fit a thread arena's
-    // 64 MiB heap and is mapped and unmapped) its own arena has none free and maps it afresh.
-    const probe = `
-      const torch = require('../lib');
-      const faults = () => process.resourceUsage().minorPageFault;
-      (async () => {
-        const x = torch.ones([17 * 1024 * 1024]);
-        for (let i = 0; i < 2; i++) (await torch.ops.aten.mul.Tensor.callAsync(x, x)).dispose();
-        const f = faults();
-        const y = torch.ones([16 * 1024 * 1024]);
-        const n = faults() - f;
-        y.dispose(); x.dispose();
-        process.stdout.write(JSON.stringify({ policy: torch.backends.cpu.mallocPolicy(), faults: n }));
-      })();
-    `;
-    const go = (extra: NodeJS.ProcessEnv) => {
-      const { TORCHRNN_MALLOC: _a, GLIBC_TUNABLES: _b, MALLOC_ARENA_MAX: _c, ...env } = process.env;
-      const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', probe], { cwd: __dirname, env: { ...env, ...extra }, encoding: 'utf8', timeout: 60000 });
-      assert.strictEqual(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as { policy: torch.MallocPolicy; faults: number };
-    };
-    const one = go({});
-    assert.strictEqual(one.policy.arenaMax, 1);
-    assert.ok(one.faults < 1000, `page faults of the JS thread's 64 MiB after a job freed 68 MiB: ${one.faults}`);
-    // the control: torchrnn's thresholds, but glibc's arena per thread
-    const perThread = go({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912' });
-    assert.strictEqual(perThread.policy.policy, 'user');
-    assert.ok(perThread.faults > 8000, `an arena per thread: ${perThread.faults} page faults`);
-  });
-
   it('TORCHRNN_MALLOC=default keeps glibc\'s thresholds: every iteration maps and faults its 64 MiB again', () => {
     const r = run({ TORCHRNN_MALLOC: 'default' });
-    assert.deepStrictEqual(r.policy, { policy: 'glibc-default', reason: 'TORCHRNN_MALLOC=default', mmapThreshold: 0, trimThreshold: 0, arenaMax: 0 });
+    assert.deepStrictEqual(r.policy, { policy: 'glibc-default', reason: 'TORCHRNN_MALLOC=default', mmapThreshold: 0, trimThreshold: 0 });
     // 16,384 pages of 4 KiB; with transparent huge pages always on, 32 of 2 MiB
     let thp = '';
     try { thp = fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'); } catch { /* no THP */ }
@@ -205,8 +172,8 @@ describe('memory: the C allocator (torch.backends.cpu)', function () {
   });
 
   it('a glibc malloc setting of the user\'s own is left alone', () => {
-    assert.deepStrictEqual(run({ MALLOC_ARENA_MAX: '2' }).policy, { policy: 'user', reason: 'MALLOC_ARENA_MAX is set', mmapThreshold: 0, trimThreshold: 0, arenaMax: 0 });
+    assert.deepStrictEqual(run({ MALLOC_ARENA_MAX: '2' }).policy, { policy: 'user', reason: 'MALLOC_ARENA_MAX is set', mmapThreshold: 0, trimThreshold: 0 });
     assert.deepStrictEqual(run({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576' }).policy,
-      { policy: 'user', reason: 'GLIBC_TUNABLES sets glibc.malloc tunables', mmapThreshold: 0, trimThreshold: 0, arenaMax: 0 });
+      { policy: 'user', reason: 'GLIBC_TUNABLES sets glibc.malloc tunables', mmapThreshold: 0, trimThreshold: 0 });
   });
 });
