@@ -22,10 +22,12 @@
  *   TORCHRNN_FUZZ_COUNT  configurations per kind (default: 50 per nn kind, 8 per tfjs kind)
  */
 import * as assert from 'assert';
+import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
+import { native } from '../lib/binding';
 import { fusedStats } from '../lib/tfjs';
 import { Rng, settle } from './helpers';
 
@@ -422,6 +424,24 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     }
   });
 
+  it('gate passes shared with the helper thread (fused/row_helper.h: batch 256, hidden 128 is over its threshold): every output and gradient equals libtorch\'s', () => {
+    // the fuzzed batches (1-9) run every pass on one thread; here the calling thread and the
+    // helper take chunks of 16 rows of every forward and backward pass
+    const before = native.fusedRnnFlags().helperChunks;
+    for (const kind of ['lstm', 'gru', 'rnn_tanh'] as const) {
+      for (const mode of ['padded', 'packed'] as const) {
+        const c = {
+          ...nnConfig(kind, 1), mode, dtype: 'float32' as const, training: true, dropout: 0, double: false, batch: 256, seq: 4, inputSize: 6,
+          hiddenSize: 128, numLayers: 1, bidirectional: false, bias: true, state: true, projSize: 0,
+          lengths: mode === 'packed' ? Array.from({ length: 256 }, (_, i) => 4 - (i % 2)) : null, pattern: 'ties', enforceSorted: false,
+        };
+        assert.strictEqual(checkNn(c), null, JSON.stringify({ kind, mode }));
+      }
+    }
+    const chunks = native.fusedRnnFlags().helperChunks - before;
+    if (os.cpus().length >= 2) assert.ok(chunks > 0, 'the helper thread computed some of the chunks');
+  });
+
   it('a wrong result is reported with its configuration (the check can fail)', () => {
     // A configuration checked at a tolerance no fused kernel meets: the check names the tensor.
     for (const projSize of [0, 5]) {
@@ -586,6 +606,19 @@ describe('fuzz: the tfjs backend\'s fused LSTM, GRU and SimpleRNN against tfjs\'
     assert.ok(all.some((c) => !tfFusedExpected(c)), 'fallbacks');
     assert.ok(all.some((c) => c.goBackwards && c.returnSequences && c.returnState && c.initialState && !c.useBias));
     assert.ok(all.some((c) => c.unitForgetBias));
+  });
+
+  it('tfjs LSTM, GRU and SimpleRNN with gate passes shared with the helper thread (batch 256, 128 units): equal the cpu backend\'s', async () => {
+    const before = native.fusedRnnFlags().helperChunks;
+    for (const kind of ['lstm', 'gru', 'simpleRNN'] as TfKind[]) {
+      const c: TfConfig = {
+        ...tfConfig(kind, 1), units: 128, inputSize: 6, batch: 256, steps: 3, activation: 'tanh', recurrentActivation: kind === 'simpleRNN' ? null : 'sigmoid',
+        useBias: true, goBackwards: false, returnSequences: true, returnState: false, initialState: true,
+      };
+      const failure = await checkTf(c);
+      if (failure) assert.fail(`tfjs ${kind}: ${failure}`);
+    }
+    if (os.cpus().length >= 2) assert.ok(native.fusedRnnFlags().helperChunks > before, 'the helper thread computed some of the chunks');
   });
 
   for (const kind of ['lstm', 'gru', 'simpleRNN'] as TfKind[]) {

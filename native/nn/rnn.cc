@@ -5,6 +5,7 @@
 #include "../tensor.h"
 
 #include "fused/fused.h"
+#include "fused/row_helper.h"
 
 #include <torch/csrc/jit/frontend/tracer.h>
 
@@ -322,6 +323,7 @@ static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
   o.Set("enabled", fused::Enabled());
   o.Set("auto", fused::Auto());
   o.Set("kernels", fused::KernelVariant());
+  o.Set("helperChunks", static_cast<double>(fused::SharedRowsHelperChunks()));
   return o;
 }
 

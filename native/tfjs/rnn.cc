@@ -1,6 +1,7 @@
 #include "rnn.h"
 
 #include "../nn/fused/fused.h"
+#include "../nn/fused/row_helper.h"
 #include "../queue.h"
 #include "../tensor.h"
 
@@ -55,7 +56,7 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
   torch::Tensor h = h0;
   const float* hPrev = h0.data_ptr<float>();
   int64_t hPrevStride = units;
-  const int64_t grain = RowGrain(12 * units);
+  const int64_t cost = 12 * units;  // elements per row of the gate passes
   for (int64_t t = 0; t < steps; t++) {
     const int64_t k = save ? t : 0;
     StepMatmul(hg, h, rk1);
@@ -65,9 +66,9 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
                                    rhT.data_ptr<float>(), rh.stride(0), rhw.data_ptr<float>(), units,
                                    seq.data_ptr<float>() + t * units, steps * units, units, act, recAct};
     if (maskP != nullptr) rows.mask = maskP + t, rows.maskStride = steps;
-    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsGates(rows, b, e); });
+    SharedRows(batch, cost, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsGates(rows, b, e); });
     StepMatmul(rhw, rhT, rk2);
-    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsState(rows, b, e); });
+    SharedRows(batch, cost, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsState(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -95,17 +96,17 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
   torch::Tensor dh = dH.clone(at::MemoryFormat::Contiguous), drh = torch::empty({batch, units}, seq.options());
   // dz, dr, dhh: the projection's gradient, batch-major as x (the weight gradients need no copies)
   torch::Tensor dXG = BufferOr(dProjOut, {batch, steps, 3 * units}, seq.options());
-  const int64_t grain = RowGrain(8 * units);
+  const int64_t cost = 8 * units;
   for (int64_t t = steps - 1; t >= 0; t--) {
     gate_kernels::GruTfjsGradRows rows{gates.data_ptr<float>() + t * batch * 3 * units, 3 * units,
                                        t > 0 ? seq.data_ptr<float>() + (t - 1) * units : h0C.data_ptr<float>(), t > 0 ? steps * units : units,
                                        dSeqC.data_ptr<float>() + t * units, steps * units, dh.data_ptr<float>(), units,
                                        dXG.data_ptr<float>() + t * 3 * units, steps * 3 * units, drh.data_ptr<float>(), units, units, act, recAct};
     if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
-    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardGates(rows, b, e); });
+    SharedRows(batch, cost, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardGates(rows, b, e); });
     const torch::Tensor dStep = dXG.select(1, t);
     at::mm_out(drh, dStep.narrow(1, 2 * units, units), rk2T);
-    at::parallel_for(0, batch, grain, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardReset(rows, b, e); });
+    SharedRows(batch, cost, [&](int64_t b, int64_t e) { gate_kernels::GruTfjsBackwardReset(rows, b, e); });
     dh.addmm_(dStep.narrow(1, 0, 2 * units), rk1T);
   }
   Grads out;
@@ -136,7 +137,7 @@ Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const to
     gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                seq.data_ptr<float>() + t * units, steps * units, units, act};
     if (maskP != nullptr) rows.hPrev = hPrev, rows.hPrevStride = hPrevStride, rows.mask = maskP + t, rows.maskStride = steps;
-    at::parallel_for(0, batch, RowGrain(4 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    SharedRows(batch, 4 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -165,7 +166,7 @@ Grads BackwardSimple(const std::vector<torch::Tensor>& s, const torch::Tensor& r
     gate_kernels::RnnGradRows rows{seq.data_ptr<float>() + t * units, steps * units, dSeqC.data_ptr<float>() + t * units, steps * units,
                                    dh.data_ptr<float>(), units, dZ.data_ptr<float>() + t * units, steps * units, units, act};
     if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
-    at::parallel_for(0, batch, RowGrain(4 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
+    SharedRows(batch, 4 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
     if (mask.defined()) dh.addmm_(dZ.select(1, t), recurrentT);
     else at::mm_out(dh, dZ.select(1, t), recurrentT);
   }

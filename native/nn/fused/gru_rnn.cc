@@ -1,6 +1,7 @@
 #include "gru_rnn.h"
 
 #include "common.h"
+#include "row_helper.h"
 #include "gate_kernels.h"
 
 namespace trnn {
@@ -87,7 +88,7 @@ std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev, hPrevStride,
                                      seq.data_ptr<float>() + t * units, steps * units,
                                      save ? gates.data_ptr<float>() + t * batch * 4 * units : nullptr, 4 * units, units};
-    at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
+    SharedRows(batch, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
     h = seq.select(1, t);
     hPrev = rows.h, hPrevStride = rows.hStride;
   }
@@ -172,7 +173,7 @@ torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const 
     StepMatmul(hw, h, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + t * units, steps * units,
                                      seq.data_ptr<float>() + t * units, steps * units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
-    at::parallel_for(0, batch, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    SharedRows(batch, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
     h = seq.select(1, t);
   }
   return seq;

@@ -3,6 +3,7 @@
 // batch_sizes[t] rows of the sorted batch are active (sequences sorted by length, longest
 // first), so a step is one mm and one gate pass over a prefix of rows: no mask.
 #include "common.h"
+#include "row_helper.h"
 #include "gate_kernels.h"
 #include "gru_rnn.h"
 
@@ -55,7 +56,7 @@ std::pair<torch::Tensor, torch::Tensor> GruLayer(const torch::Tensor& data, cons
                                      bhhC.defined() ? bhhC.data_ptr<float>() : nullptr, hPrev.data_ptr<float>(), units,
                                      out.data_ptr<float>() + off * units, units,
                                      save ? gates.data_ptr<float>() + off * 4 * units : nullptr, 4 * units, units};
-    at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
+    SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::GruForward(rows, b, e); });
   }
   return {out, gates};
 }
@@ -147,7 +148,7 @@ torch::Tensor RnnLayer(const torch::Tensor& data, const PackedSteps& st, const t
     StepMatmul(hwT, hPrev, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + off * units, units,
                                      out.data_ptr<float>() + off * units, units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
-    at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
+    SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
   }
   return out;
 }
@@ -208,7 +209,7 @@ struct RnnPackedLayerBackward : public torch::autograd::Function<RnnPackedLayerB
       const gate_kernels::RnnGradRows rows{out.data_ptr<float>() + off * units, units, dOut.data_ptr<float>() + off * units, units,
                                            dh.data_ptr<float>(), units, dZ.data_ptr<float>() + off * units, units, units,
                                            relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
-      at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
+      SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnBackward(rows, b, e); });
       torch::Tensor dhT = dh.narrow(0, 0, bs);
       at::mm_out(dhT, dZ.narrow(0, off, bs), whh);
     }

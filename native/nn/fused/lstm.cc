@@ -2,6 +2,7 @@
 
 #include "../../compat.h"
 #include "common.h"
+#include "row_helper.h"
 #include "gate_kernels.h"
 #include "lstm_proj.h"
 
@@ -53,7 +54,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
   const float* xwBase = xw.data_ptr<float>();
   const float *cPrev = c0.data_ptr<float>(), *hPrev = h0.data_ptr<float>();
   int64_t cPrevStride = units, hPrevStride = units, k = 0;
-  const int64_t grain = RowGrain(16 * units);
+  const int64_t cost = 16 * units;  // elements per row of the gate pass
   for (int64_t t = 0; t < steps; t++) {
     k = save ? t : t % 2;
     torch::Tensor g4 = lean ? rec4 : gates.select(0, k);
@@ -67,7 +68,7 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
       rows.hPrev = hPrev, rows.hPrevStride = hPrevStride;
       rows.mask = maskC.data_ptr<float>() + t, rows.maskStride = steps;
     }
-    at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
+    SharedRows(batch, cost, [&](int64_t begin, int64_t end) { gate_kernels::LstmForward(rows, begin, end); });
     h = seq.select(1, t);
     if (proj) StepMatmul(h, pre.select(0, k), projC);
     cPrev = rows.c, cPrevStride = units;
@@ -96,7 +97,7 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
                                   s.dh.data_ptr<float>(), s.dh.stride(0), s.dc.data_ptr<float>(), s.dc.stride(0),
                                   s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride,
                                   s.tc.data_ptr<float>(), s.tc.stride(0)};
-  at::parallel_for(0, s.tc.size(0), RowGrain(8 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
+  SharedRows(s.tc.size(0), 8 * units, [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
 // Backpropagation through time for ForwardLstm: all steps' gate gradients [T, B, 4U], or (lean) a chunk's.

@@ -1,6 +1,7 @@
 #include "lstm_packed.h"
 
 #include "common.h"
+#include "row_helper.h"
 #include "gate_kernels.h"
 #include "lstm.h"
 #include "lstm_proj.h"
@@ -49,7 +50,7 @@ PackedResult PackedLayerForward(const torch::Tensor& data, const PackedSteps& st
                                       t > 0 ? r.cs.data_ptr<float>() + prev * units : c0.data_ptr<float>(), units,
                                       r.cs.data_ptr<float>() + off * units, units, r.tcs.data_ptr<float>() + gOff * units, units,
                                       proj ? r.pre.data_ptr<float>() + gOff * units : r.out.data_ptr<float>() + off * units, units, units};
-    at::parallel_for(0, bs, RowGrain(16 * units), [&](int64_t b, int64_t e) { gate_kernels::LstmForward(rows, b, e); });
+    SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::LstmForward(rows, b, e); });
     if (proj) {
       torch::Tensor h = r.out.narrow(0, off, bs);
       StepMatmul(h, r.pre.narrow(0, gOff, bs), projection);
