@@ -14,18 +14,17 @@
 #pragma once
 #include <cstdint>
 
-
 namespace trnn {
 namespace fused {
 
 // Passes below this many elements (rows * cost), or of fewer rows, run on the calling thread
 // alone: the helper's wake-up and the chunks' handoff cost more than they save. Measured on 2
-// vCPUs (libtorch 1.13, OpenBLAS 0.3.21, 2-layer LSTM training step, input 32, seq 64, ms per
-// step, helper / alone, 3 alternating runs each): batch 256 hidden 512: 1552-1604 / 1640-1649;
-// batch 128 hidden 256: 235-253 / 254-271; batch 256 hidden 128: 165-182 / 185-188; batch 64
-// hidden 512: 438-458 / 464-478. Slower with the helper: batch 32 hidden 128 (65,536 elements
-// per pass) 34-35 / 28-29; batch 32 hidden 256 82-85 / 76-77; batch 64 hidden 256 (the forward
-// pass: 64 rows, 262,144 elements) 137-140 / 133-136.
+// vCPUs (libtorch 1.13, OpenBLAS 0.3.21, 2-layer LSTM training step, input 32, seq 64), whole
+// process with the helper / with TORCHRNN_ROW_HELPER=0 (farm-bench, 6-8 paired runs): batch 256
+// hidden 128 0.925, batch 256 hidden 512 0.965, batch 128 hidden 128 0.984, batch 64 hidden 512
+// 0.995. Sharing smaller passes (a threshold of 2^15, 3 alternating runs, ms per step, shared /
+// alone) was slower: batch 32 hidden 128 (65,536 elements per forward pass) 34-35 / 28-29,
+// batch 32 hidden 256 82-85 / 76-77, batch 64 hidden 256 (64 rows, 262,144) 137-140 / 133-136.
 constexpr int64_t kSharedRowsMinWork = int64_t(1) << 18;
 constexpr int64_t kSharedRowsMinRows = 64;
 // below 128 rows, twice the work
