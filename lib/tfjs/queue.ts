@@ -67,8 +67,7 @@ class QueuePacer {
   async onTrainBegin(): Promise<void> {
     // Jobs left from before this fit (the last fit's final batch): the first batch's end waits
     // for them, so the queue never holds more than two batches.
-    const [submitted, finished] = native.queueState();
-    this.previous = asyncKernels() && submitted !== finished ? native.queueFence() : null;
+    this.previous = asyncKernels() ? queueIdle() : null;
   }
   async onTrainEnd(): Promise<void> { this.previous = null; }
   async onEpochBegin(): Promise<void> {}
