@@ -24,6 +24,19 @@ export interface MallocPolicy {
   /** bytes; 0 when glibc's own (dynamic) threshold is in effect */
   mmapThreshold: number;
   trimThreshold: number;
+  /** libtorch's CPU allocator with torchrnn's cache of large blocks (native/block_cache.cc) */
+  largeBlocks: {
+    /** installed (with policy 'torchrnn' only) */
+    enabled: boolean;
+    /** bytes: blocks from this size on are cached (0 when not enabled) */
+    threshold: number;
+    /** large allocations served from the cache / newly mapped */
+    hits: number;
+    misses: number;
+    /** bytes of free blocks kept for reuse / of large blocks in use */
+    cachedBytes: number;
+    liveBytes: number;
+  };
 }
 /** An opaque native object that owns one traced graph. */
 export interface TracedHandle { readonly __brand: 'TracedHandle' }

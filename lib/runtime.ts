@@ -104,15 +104,19 @@ export const backends = {
    * so that the large buffers a training or inference loop frees and allocates again every
    * iteration are reused instead of being mapped (and zeroed page by page) again: blocks up to
    * 256 MiB come from the heap, and up to 512 MiB of free memory stays there for reuse.
-   * `TORCHRNN_MALLOC=default` leaves glibc's defaults; so does any glibc malloc setting of your own
-   * (`MALLOC_*_` variables, `GLIBC_TUNABLES=glibc.malloc.*`).
+   * Tensors from 256 KiB on bypass malloc: they come from torchrnn's own cache of page-mapped
+   * blocks, one for the whole process (malloc keeps one per thread), which a miss shrinks before it
+   * maps a new block, so resident memory stays at the working size.
+   * `TORCHRNN_MALLOC=default` leaves glibc's defaults and libtorch's allocator; so does any glibc
+   * malloc setting of your own (`MALLOC_*_` variables, `GLIBC_TUNABLES=glibc.malloc.*`).
    */
   cpu: {
-    /** What was applied: `policy` 'torchrnn' (the thresholds above, in bytes), 'glibc-default', 'user' or 'other', and why. */
+    /** What was applied: `policy` 'torchrnn' (the thresholds above, in bytes), 'glibc-default', 'user' or 'other', and why; `largeBlocks`: the block cache and its counters. */
     mallocPolicy(): MallocPolicy { return native.mallocPolicy(); },
     /**
-     * Gives the memory the allocator keeps for reuse back to the operating system (glibc's
-     * malloc_trim): for a long-lived process after a large job. Returns whether any was returned.
+     * Gives the memory the allocator keeps for reuse back to the operating system (the cached
+     * large blocks, then glibc's malloc_trim): for a long-lived process after a large job. Returns
+     * whether any was returned.
      */
     releaseMemory(): boolean { return native.releaseMemory(); },
   },

@@ -1,5 +1,7 @@
 #include "allocator.h"
 
+#include "block_cache.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -25,7 +27,9 @@ namespace trnn {
 // stays at the top of the heap: a loop that allocates what it freed last iteration reuses it
 // without faults. Memory a program freed is kept for reuse (RSS stays at its working size
 // instead of falling and rising every step); `releaseMemory()` (malloc_trim) gives it back.
-// Not applied when TORCHRNN_MALLOC=default, when the user configured glibc's malloc
+// Blocks from 256 KiB on do not come from malloc at all: libtorch's CPU allocator is replaced by
+// block_cache.cc's, which keeps them in one process-wide cache (glibc's per-thread arenas kept
+// them apart). Not applied when TORCHRNN_MALLOC=default, when the user configured glibc's malloc
 // (MALLOC_*_ variables, glibc.malloc.* tunables), or under a sanitizer (its own allocator).
 constexpr size_t kMmapThreshold = size_t(256) << 20;
 constexpr size_t kTrimThreshold = size_t(512) << 20;
@@ -80,6 +84,7 @@ static void ApplyPolicy() {
       p.policy = "torchrnn";
       p.mmapThreshold = kMmapThreshold;
       p.trimThreshold = kTrimThreshold;
+      InstallBlockCache();
     } else {
       p.reason = "mallopt refused the thresholds";
     }
@@ -96,16 +101,27 @@ static Napi::Value GetMallocPolicy(const Napi::CallbackInfo& info) {
   out.Set("reason", Napi::String::New(env, p.reason));
   out.Set("mmapThreshold", Napi::Number::New(env, static_cast<double>(p.mmapThreshold)));
   out.Set("trimThreshold", Napi::Number::New(env, static_cast<double>(p.trimThreshold)));
+  const BlockCacheStats c = GetBlockCacheStats();
+  Napi::Object cache = Napi::Object::New(env);
+  cache.Set("enabled", Napi::Boolean::New(env, c.installed));
+  cache.Set("threshold", Napi::Number::New(env, static_cast<double>(c.threshold)));
+  cache.Set("hits", Napi::Number::New(env, static_cast<double>(c.hits)));
+  cache.Set("misses", Napi::Number::New(env, static_cast<double>(c.misses)));
+  cache.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(c.cachedBytes)));
+  cache.Set("liveBytes", Napi::Number::New(env, static_cast<double>(c.liveBytes)));
+  out.Set("largeBlocks", cache);
   return out;
 }
 
-// releaseMemory() -> whether memory went back to the kernel: malloc_trim(0), which returns the
-// free top of every arena and the free pages inside them.
+// releaseMemory() -> whether memory went back to the kernel: the cached large blocks, then
+// malloc_trim(0), which returns the free top of every arena and the free pages inside them.
 static Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
+  const bool blocks = ReleaseBlockCache() > 0;
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+  const bool trimmed = malloc_trim(0) == 1;
+  return Napi::Boolean::New(info.Env(), blocks || trimmed);
 #else
-  return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), blocks);
 #endif
 }
 

@@ -43,7 +43,7 @@ describe('torchrnn CLI', () => {
     assert.match(r.stdout, new RegExp(`^libtorch linked: ${libtorchLine.replace('.', '\\.')}\\.\\d \\(CPU\\)`, 'm'));
     assert.match(r.stdout, /^BLAS: OpenBLAS/m);
     assert.match(r.stdout, /^threads: libtorch intra-op \d+/m);
-    assert.match(r.stdout, /^allocator: (glibc malloc with torchrnn's thresholds \(mmap 256 MiB, trim 512 MiB; TORCHRNN_MALLOC=default for glibc's own\)|sanitizer build \(the sanitizer's allocator\))$/m);
+    assert.match(r.stdout, /^allocator: (glibc malloc with torchrnn's thresholds \(mmap 256 MiB, trim 512 MiB\), tensors from 256 KiB in torchrnn's block cache; TORCHRNN_MALLOC=default for glibc's own|sanitizer build \(the sanitizer's allocator\))$/m);
     assert.match(r.stdout, /^CUDA: not available \(CPU-only libtorch, or no GPU visible\); cuDNN: not available$/m);
   });
 

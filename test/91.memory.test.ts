@@ -137,33 +137,77 @@ describe('memory: the C allocator (torch.backends.cpu)', function () {
     const big = torch.ones([32 * 1024 * 1024]);
     big.dispose();
     const kept = rss();
+    const beforeRelease = torch.backends.cpu.mallocPolicy();
     const released = torch.backends.cpu.releaseMemory();
     const after = rss();
-    process.stdout.write(JSON.stringify({ policy: torch.backends.cpu.mallocPolicy(), faults: perIteration.slice(10), kept, after, released }));
+    process.stdout.write(JSON.stringify({ policy: torch.backends.cpu.mallocPolicy(), beforeRelease, faults: perIteration.slice(10), kept, after, released }));
   `;
-  const run = (extra: NodeJS.ProcessEnv) => {
+  const runScript = <T>(code: string, extra: NodeJS.ProcessEnv): T => {
     const { TORCHRNN_MALLOC: _a, GLIBC_TUNABLES: _b, MALLOC_ARENA_MAX: _c, ...env } = process.env;
-    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: __dirname, env: { ...env, ...extra }, encoding: 'utf8', timeout: 60000 });
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', code], { cwd: __dirname, env: { ...env, ...extra }, encoding: 'utf8', timeout: 100000 });
     assert.strictEqual(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { policy: torch.MallocPolicy; faults: number[]; kept: number; after: number; released: boolean };
+    return JSON.parse(r.stdout) as T;
   };
+  const run = (extra: NodeJS.ProcessEnv) =>
+    runScript<{ policy: torch.MallocPolicy; beforeRelease: torch.MallocPolicy; faults: number[]; kept: number; after: number; released: boolean }>(script, extra);
   before(function () {
     // the sanitizer build allocates with the sanitizer's allocator: no policy to test
     if (torch.backends.cpu.mallocPolicy().policy === 'other') this.skip();
   });
 
+  const noCache = { enabled: false, threshold: 0, hits: 0, misses: 0, cachedBytes: 0, liveBytes: 0 };
+
   it('large blocks freed and allocated again are reused without page faults; releaseMemory() gives them back', () => {
     const r = run({});
-    assert.deepStrictEqual(r.policy, { policy: 'torchrnn', reason: '', mmapThreshold: 256 * 2 ** 20, trimThreshold: 512 * 2 ** 20 });
+    const { largeBlocks, ...thresholds } = r.policy;
+    assert.deepStrictEqual(thresholds, { policy: 'torchrnn', reason: '', mmapThreshold: 256 * 2 ** 20, trimThreshold: 512 * 2 ** 20 });
+    // the block cache: the 64 MiB block mapped once and taken again 15 times; the 128 MiB block is a
+    // miss that first unmaps the cached 64 MiB one; it stays cached until releaseMemory()
+    assert.deepStrictEqual(r.beforeRelease.largeBlocks, { enabled: true, threshold: 256 * 2 ** 10, hits: 15, misses: 2, cachedBytes: 128 * 2 ** 20, liveBytes: 0 });
+    assert.deepStrictEqual(largeBlocks, { ...r.beforeRelease.largeBlocks, cachedBytes: 0 });
     // 64 MiB is 16,384 pages: once reused, an iteration touches none anew
     for (const f of r.faults) assert.ok(f < 1000, `page faults per iteration: ${r.faults.join(', ')}`);
     assert.strictEqual(r.released, true);
     assert.ok(r.kept - r.after > 96 * 2 ** 20, `RSS before/after releaseMemory(): ${r.kept} -> ${r.after}`);
   });
 
+  it('an LSTM training loop reaches a steady state: every large block comes from the cache, and RSS stays put', () => {
+    // trainStep runs on the executor thread, the fused kernels' gate passes partly on the row
+    // helper, and tensors are freed on whichever thread drops them last: with glibc's per-thread
+    // arenas their free space stayed apart. Here, after two steps every large block is a hit.
+    const code = `
+      const torch = require('../lib');
+      const rss = () => Number(require('fs').readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+      (async () => {
+        torch.manualSeed(0);
+        const lstm = new torch.nn.LSTM({ inputSize: 32, hiddenSize: 128, numLayers: 2, batchFirst: true });
+        const head = new torch.nn.Linear(128, 10);
+        const params = [...lstm.parameters(), ...head.parameters()];
+        const opt = new torch.optim.Adam(params, { lr: 1e-3 });
+        const x = torch.randn([32, 256, 32]), y = torch.randint(0, 10, [32]);
+        const at = [];
+        for (let i = 0; i < 8; i++) {
+          opt.zeroGrad();
+          const loss = torch.tidy(() => torch.nn.functional.crossEntropy(head.forward(lstm.forward(x)[0].select(1, -1)), y));
+          await loss.backwardAsync();
+          await opt.stepAsync();
+          loss.dispose();
+          const p = torch.backends.cpu.mallocPolicy().largeBlocks;
+          at.push({ misses: p.misses, hits: p.hits, rss: rss() });
+        }
+        process.stdout.write(JSON.stringify(at));
+      })();
+    `;
+    const at = runScript<{ misses: number; hits: number; rss: number }[]>(code, {});
+    const [third, last] = [at[2], at[7]];
+    assert.ok(last.hits - third.hits > 5 * 20, `hits: ${at.map((a) => a.hits).join(', ')}`);
+    assert.strictEqual(last.misses, third.misses, `misses per step: ${at.map((a) => a.misses).join(', ')}`);
+    assert.ok(last.rss - third.rss < 4 * 2 ** 20, `RSS: ${at.map((a) => (a.rss / 2 ** 20).toFixed(1)).join(', ')} MiB`);
+  });
+
   it('TORCHRNN_MALLOC=default keeps glibc\'s thresholds: every iteration maps and faults its 64 MiB again', () => {
     const r = run({ TORCHRNN_MALLOC: 'default' });
-    assert.deepStrictEqual(r.policy, { policy: 'glibc-default', reason: 'TORCHRNN_MALLOC=default', mmapThreshold: 0, trimThreshold: 0 });
+    assert.deepStrictEqual(r.policy, { policy: 'glibc-default', reason: 'TORCHRNN_MALLOC=default', mmapThreshold: 0, trimThreshold: 0, largeBlocks: noCache });
     // 16,384 pages of 4 KiB; with transparent huge pages always on, 32 of 2 MiB
     let thp = '';
     try { thp = fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'); } catch { /* no THP */ }
@@ -172,8 +216,8 @@ describe('memory: the C allocator (torch.backends.cpu)', function () {
   });
 
   it('a glibc malloc setting of the user\'s own is left alone', () => {
-    assert.deepStrictEqual(run({ MALLOC_ARENA_MAX: '2' }).policy, { policy: 'user', reason: 'MALLOC_ARENA_MAX is set', mmapThreshold: 0, trimThreshold: 0 });
+    assert.deepStrictEqual(run({ MALLOC_ARENA_MAX: '2' }).policy, { policy: 'user', reason: 'MALLOC_ARENA_MAX is set', mmapThreshold: 0, trimThreshold: 0, largeBlocks: noCache });
     assert.deepStrictEqual(run({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576' }).policy,
-      { policy: 'user', reason: 'GLIBC_TUNABLES sets glibc.malloc tunables', mmapThreshold: 0, trimThreshold: 0 });
+      { policy: 'user', reason: 'GLIBC_TUNABLES sets glibc.malloc tunables', mmapThreshold: 0, trimThreshold: 0, largeBlocks: noCache });
   });
 });

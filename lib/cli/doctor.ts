@@ -45,7 +45,7 @@ interface Choice { kind: 'build' | 'prebuild' | null; file: string | null; found
 function mallocLine(p: torch.MallocPolicy): string {
   const mib = (n: number) => `${n / 2 ** 20} MiB`;
   switch (p.policy) {
-    case 'torchrnn': return `allocator: glibc malloc with torchrnn's thresholds (mmap ${mib(p.mmapThreshold)}, trim ${mib(p.trimThreshold)}; TORCHRNN_MALLOC=default for glibc's own)`;
+    case 'torchrnn': return `allocator: glibc malloc with torchrnn's thresholds (mmap ${mib(p.mmapThreshold)}, trim ${mib(p.trimThreshold)})${p.largeBlocks.enabled ? `, tensors from ${p.largeBlocks.threshold / 2 ** 10} KiB in torchrnn's block cache` : ''}; TORCHRNN_MALLOC=default for glibc's own`;
     case 'user': return `allocator: glibc malloc as you configured it (${p.reason}; torchrnn's thresholds not applied)`;
     case 'glibc-default': return `allocator: glibc malloc with its default thresholds (${p.reason})`;
     default: return `allocator: ${p.reason}`;
