@@ -442,6 +442,57 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     if (os.cpus().length >= 2) assert.ok(chunks > 0, 'the helper thread computed some of the chunks');
   });
 
+  it('the directions of a bidirectional layer run at once (fused/row_helper.h SharedPairRun): every output and gradient equals libtorch\'s', () => {
+    // a fused bidirectional layer runs its reverse direction on the helper thread while the
+    // calling thread runs the forward one: in inference always, in training from
+    // kPairMinTrainingWork (rows x gate rows: 2^21) on; padded and packed, projSize
+    const pairs = native.fusedRnnFlags().concurrentPairs;
+    const check = (kind: NnKind, mode: 'padded' | 'packed', training: boolean, batch: number, seq: number, hiddenSize: number, projSize: number, numLayers = 2) => {
+      const c = {
+        ...nnConfig(kind, 1), mode, dtype: 'float32' as const, training, dropout: 0, double: false, batch, seq, inputSize: 7,
+        hiddenSize, numLayers, bidirectional: true, bias: true, state: true, projSize,
+        lengths: mode === 'packed' ? Array.from({ length: batch }, (_, i) => seq - (i % 5)) : null, pattern: 'ties', enforceSorted: false,
+      };
+      assert.strictEqual(checkNn(c), null, JSON.stringify({ kind, mode, training, batch, hiddenSize }));
+    };
+    const both = os.cpus().length >= 2 && process.env.TORCHRNN_CONCURRENT_DIRECTIONS !== '0';
+    // a pair counts when the helper took its direction (on a loaded machine it may wake too late
+    // for one layer, not for all of them)
+    // inference (no gradient): paired at every size; equal to the same layer run with gradients
+    // (small: one direction after the other, checked against libtorch below)
+    let before = native.fusedRnnFlags().concurrentPairs;
+    torch.manualSeed(5);
+    const x = torch.randn([24, 12, 7]);
+    for (const layer of [
+      new torch.nn.LSTM({ inputSize: 7, hiddenSize: 40, numLayers: 2, bidirectional: true, batchFirst: true }),
+      new torch.nn.GRU({ inputSize: 7, hiddenSize: 40, numLayers: 2, bidirectional: true, batchFirst: true }),
+      new torch.nn.RNN({ inputSize: 7, hiddenSize: 40, numLayers: 2, bidirectional: true, batchFirst: true, nonlinearity: 'relu' }),
+    ]) {
+      torch.tidy(() => {
+        const run = (grad: boolean) => {
+          const forward = (t: torch.Tensor) => (layer as torch.nn.GRU).forward(t) as [torch.Tensor, unknown];
+          const [out, state] = grad ? forward(x) : torch.noGrad(() => forward(x));
+          const s = Array.isArray(state) ? (state as torch.Tensor[]) : [state as torch.Tensor];
+          return [out, ...s].map((t) => t.detach());
+        };
+        const [paired, sequential] = [run(false), run(true)];
+        paired.forEach((t, i) => assert.ok(t.allclose(sequential[i], { rtol: 1e-5, atol: 1e-6 }), `${layer.constructor.name} output ${i}`));
+      });
+      layer.dispose();
+    }
+    x.dispose();
+    if (both) assert.ok(native.fusedRnnFlags().concurrentPairs > before, 'inference: no layer ran both directions at once');
+    before = native.fusedRnnFlags().concurrentPairs;
+    check('lstm', 'padded', true, 24, 12, 40, 9);  // 288 rows x 160 gate rows: one after the other
+    check('gru', 'packed', true, 24, 12, 40, 0);
+    assert.strictEqual(native.fusedRnnFlags().concurrentPairs, before, 'small training layers run one direction after the other');
+    check('lstm', 'padded', true, 64, 32, 256, 0, 1);  // 2,048 rows x 1,024 gate rows = 2^21
+    check('lstm', 'packed', true, 64, 34, 256, 64, 1);  // packed: 2,048 rows + 128
+    check('gru', 'padded', true, 64, 32, 352, 0, 1);
+    if (both) assert.ok(native.fusedRnnFlags().concurrentPairs > before, 'training: no layer ran both directions at once');
+    assert.ok(native.fusedRnnFlags().concurrentPairs >= pairs);
+  });
+
   it('a wrong result is reported with its configuration (the check can fail)', () => {
     // A configuration checked at a tolerance no fused kernel meets: the check names the tensor.
     for (const projSize of [0, 5]) {

@@ -324,6 +324,7 @@ static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
   o.Set("auto", fused::Auto());
   o.Set("kernels", fused::KernelVariant());
   o.Set("helperChunks", static_cast<double>(fused::SharedRowsHelperChunks()));
+  o.Set("concurrentPairs", static_cast<double>(fused::SharedPairsRun()));
   return o;
 }
 

@@ -1,9 +1,14 @@
 #include "common.h"
 
+#include <ATen/ThreadLocalState.h>
+#include <torch/csrc/jit/frontend/tracer.h>
+
 #include <atomic>
+#include <exception>
 
 #include "../../compat.h"
 #include "gate_kernels.h"
+#include "row_helper.h"
 
 namespace trnn {
 namespace fused {
@@ -88,6 +93,36 @@ static torch::Tensor DropoutBetweenLayers(const torch::Tensor& x, double p, int6
   return at::dropout(x.contiguous(), p, /*train=*/true);
 }
 
+// The two directions of a bidirectional layer, at once where SharedPairRun can (row_helper.h),
+// else one after the other. The helper thread runs with the caller's thread-local state (grad
+// mode, inference mode, autocast), so the graph it records is the one the caller would; an
+// exception in either direction is rethrown here once both have finished.
+template <typename F>
+static void BothDirections(const F& direction) {
+  struct Ctx {
+    const F* f;
+    at::ThreadLocalState tls;
+    std::exception_ptr err[2];
+  } c{&direction, at::ThreadLocalState(), {}};
+  const RowRangeFn each = [](const void* p, int64_t d, int64_t) {
+    auto* c = static_cast<Ctx*>(const_cast<void*>(p));
+    try {
+      at::ThreadLocalStateGuard guard(c->tls);
+      (*c->f)(d);
+    } catch (...) {
+      c->err[d] = std::current_exception();
+    }
+  };
+  // a trace records on the thread that traces (its state is thread-local): one after the other
+  if (torch::jit::tracer::isTracing() || !SharedPairRun(each, &c)) {
+    each(&c, 0, 1);
+    each(&c, 1, 2);
+  }
+  for (const std::exception_ptr& e : c.err) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
 std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& o, bool training, const std::vector<torch::Tensor>& weights, torch::Tensor x,
                                        int64_t featureDim, const std::function<torch::Tensor(const torch::Tensor&)>& reverse,
                                        const LayerFn& layer) {
@@ -96,14 +131,24 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
   std::vector<std::vector<torch::Tensor>> states;
   for (int64_t l = 0; l < layers; l++) {
     std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; d++) {
+    const torch::Tensor xs[2] = {x, dirs == 2 ? reverse(x) : torch::Tensor()};
+    LayerResult rs[2];
+    const auto direction = [&](int64_t d) {
       const int64_t k = l * dirs + d;
       const torch::Tensor* w = &weights[k * per];
       const OptTensor bih = o.bias() ? OptTensor(w[2]) : OptTensor(), bhh = o.bias() ? OptTensor(w[3]) : OptTensor();
-      LayerResult r = layer(d == 1 ? reverse(x) : x, k, w[0], w[1], bih, bhh);
-      outs.push_back(d == 1 ? reverse(r.out) : r.out);
-      states.resize(r.states.size());
-      for (size_t i = 0; i < r.states.size(); i++) states[i].push_back(r.states[i]);
+      rs[d] = layer(xs[d], k, w[0], w[1], bih, bhh);
+    };
+    const int64_t rows = x.numel() / std::max<int64_t>(1, x.size(-1));  // batch x steps, or packed rows
+    if (dirs == 2 && (!NeedsGrad({&x, &weights[0]}) || rows * weights[1].size(0) >= kPairMinTrainingWork)) {
+      BothDirections(direction);
+    } else {
+      for (int64_t d = 0; d < dirs; d++) direction(d);
+    }
+    for (int64_t d = 0; d < dirs; d++) {
+      outs.push_back(d == 1 ? reverse(rs[d].out) : rs[d].out);
+      states.resize(rs[d].states.size());
+      for (size_t i = 0; i < rs[d].states.size(); i++) states[i].push_back(rs[d].states[i]);
     }
     x = dirs == 2 ? torch::cat(outs, featureDim) : outs[0];
     if (training && o.dropout() > 0 && l < layers - 1) x = DropoutBetweenLayers(x, o.dropout(), featureDim);

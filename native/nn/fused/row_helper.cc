@@ -1,5 +1,7 @@
 #include "row_helper.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -104,19 +107,100 @@ static RowHelper* TheHelper() {
   return helper;
 }
 
-bool SharedRowsRun(int64_t rows, RowRangeFn fn, const void* ctx) {
+static bool EnvOff(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string(v) == "0";
+}
+
+static bool HelperOn() {
   // TORCHRNN_ROW_HELPER=0: every pass on the calling thread
-  static const bool on = std::thread::hardware_concurrency() >= 2 && [] {
-    const char* v = std::getenv("TORCHRNN_ROW_HELPER");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  if (!on) return false;
+  static const bool on = std::thread::hardware_concurrency() >= 2 && !EnvOff("TORCHRNN_ROW_HELPER");
+  return on;
+}
+
+bool SharedRowsRun(int64_t rows, RowRangeFn fn, const void* ctx) {
+  if (!HelperOn()) return false;
   // chunks of about a sixteenth of the pass, at least 8 rows: both threads stay busy to the end
   const int64_t chunk = std::max<int64_t>(8, (rows + 15) / 16);
   return TheHelper()->Run(rows, chunk, fn, ctx);
 }
 
 uint64_t SharedRowsHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }
+
+namespace {
+
+// OpenBLAS's thread count, set to 1 while any pair runs (a process-wide count of running pairs:
+// the first sets it, the last puts back what it found). libtorch loads OpenBLAS twice on Debian
+// (libopenblas.so.0 and the openblas-pthread build of libblas.so.3), each with its own pool and
+// setting: both are set. Found with RTLD_NOLOAD: only libraries already in the process.
+class BlasThreads {
+ public:
+  BlasThreads() {
+    for (const char* lib : {"libopenblas.so.0", "libblas.so.3"}) {
+      void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+      if (h == nullptr) continue;
+      auto set = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+      auto get = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
+      if (set != nullptr && get != nullptr) libs_.push_back({set, get, 0});
+    }
+  }
+  bool Found() const { return !libs_.empty(); }
+  void Enter() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_++ > 0) return;
+    for (Lib& l : libs_) {
+      l.saved = l.get();
+      if (l.saved != 1) l.set(1);
+    }
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ > 0) return;
+    for (Lib& l : libs_) {
+      if (l.saved != 1) l.set(l.saved);
+    }
+  }
+
+ private:
+  struct Lib {
+    void (*set)(int);
+    int (*get)();
+    int saved;
+  };
+  std::vector<Lib> libs_;
+  std::mutex mu_;
+  int active_ = 0;
+};
+
+std::atomic<uint64_t> gPairs{0};
+
+struct PairCtx {
+  RowRangeFn fn;
+  const void* ctx;
+  std::thread::id caller;
+  std::atomic<bool> helperRan{false};
+};
+
+}  // namespace
+
+bool SharedPairRun(RowRangeFn fn, const void* ctx) {
+  static BlasThreads* blas = new BlasThreads();  // never destroyed (see TheHelper)
+  static const bool on = HelperOn() && blas->Found() && !EnvOff("TORCHRNN_CONCURRENT_DIRECTIONS");
+  if (!on) return false;
+  PairCtx pc{fn, ctx, std::this_thread::get_id()};
+  const RowRangeFn each = [](const void* c, int64_t b, int64_t e) {
+    auto* p = static_cast<PairCtx*>(const_cast<void*>(c));
+    if (std::this_thread::get_id() != p->caller) p->helperRan.store(true, std::memory_order_relaxed);
+    p->fn(p->ctx, b, e);
+  };
+  blas->Enter();
+  const bool ran = TheHelper()->Run(2, 1, each, &pc);
+  blas->Leave();
+  if (ran && pc.helperRan.load()) gPairs.fetch_add(1, std::memory_order_relaxed);
+  return ran;
+}
+
+uint64_t SharedPairsRun() { return gPairs.load(std::memory_order_relaxed); }
 
 }  // namespace fused
 }  // namespace trnn

@@ -38,6 +38,30 @@ bool SharedRowsRun(int64_t rows, RowRangeFn fn, const void* ctx);
 // Chunks the helper thread has computed so far (fusedRnnFlags().helperChunks: tests see it work)
 uint64_t SharedRowsHelperChunks();
 
+// Two independent tasks at once, fn(ctx, i, i + 1) for i = 0 and 1: the two directions of a
+// bidirectional layer. The caller runs one and the helper the other (the caller runs both when
+// the helper is busy or late), and OpenBLAS runs on one thread meanwhile, so the two directions'
+// matmuls do not contend for its pool. Measured on 2 vCPUs (libtorch 1.13, OpenBLAS 0.3.21, one
+// bidirectional LSTM layer, input 32, seq 64, each direction in its own worker thread with
+// OPENBLAS_NUM_THREADS=1 against the layer run as before), time per pass, concurrent / one after
+// the other: inference batch 8 hidden 128 1.92 / 4.35 ms, batch 32 hidden 128 6.1 / 13.1,
+// batch 64 hidden 256 34 / 62, batch 128 hidden 512 207 / 288; the forward and backward of a
+// training step at batch 32 hidden 128 13.1 / 23.3, batch 64 hidden 256 85 / 112. With
+// OpenBLAS's two threads in each direction the same pairs were slower than one after the other
+// (1.1-1.4x). So the pair runs only where torchrnn can set OpenBLAS's threads; false otherwise
+// (and with TORCHRNN_CONCURRENT_DIRECTIONS=0): run the tasks one after the other. `fn` must not
+// throw.
+bool SharedPairRun(RowRangeFn fn, const void* ctx);
+// In training, a pair pays only for larger layers: whole process (farm-bench, 4-6 paired runs),
+// concurrent / one after the other, a 2-layer bidirectional LSTM's forward and backward: batch 32
+// hidden 128 seq 64 1.06 (two modes: 0.91 and 1.10), batch 64 hidden 256 0.98; one layer: batch
+// 32 hidden 128 0.87, batch 128 hidden 512 0.98, batch 256 hidden 128 0.85; inference (no
+// gradient), always faster: a 2-layer GRU at batch 32 hidden 128 0.80. Work: the layer's rows
+// (batch x steps, or packed rows) times its gate rows (w_hh's first dimension).
+constexpr int64_t kPairMinTrainingWork = int64_t(1) << 21;
+// Pairs run so far with both threads taking part (fusedRnnFlags().concurrentPairs)
+uint64_t SharedPairsRun();
+
 // f(begin, end) over [0, rows), `cost` elements per row.
 template <typename F>
 void SharedRows(int64_t rows, int64_t cost, const F& f) {
