@@ -28,10 +28,13 @@ namespace trnn {
 // allocator it replaced (glibc malloc, through libtorch's own default). Larger blocks are mapped
 // by the page, and a freed one is kept in one process-wide list: an allocation of the same size
 // (or up to 1/8 larger) takes the most recently freed match, with no fault and no syscall. On a
-// miss, cached blocks are unmapped, oldest first, until as many bytes as the new block's have
-// been given back, and only then is the new block mapped. So resident memory grows only when the
-// cache holds less than a new block needs: its peak is the peak of the blocks in use, whatever
-// thread frees them. releaseMemory() unmaps every cached block.
+// miss, cached blocks are unmapped, oldest first, until the blocks in use, the cache and the new
+// block together fit in 9/8 of the most ever in use at once, and only then is the new block
+// mapped. So the large blocks' resident memory stays within 9/8 of their peak in use, whatever
+// thread frees them. (With exactly the peak, a training loop kept missing: blocks of sizes that
+// are not in use at the same time cannot stand in for each other. Measured at batch 32, seq 512:
+// 4 misses per step at 1, none after the first step at 9/8, the same peak RSS.)
+// releaseMemory() unmaps every cached block.
 
 namespace {
 

@@ -36,8 +36,15 @@ class RowHelper {
   RowHelper() { std::thread([this] { Loop(); }).detach(); }
 
   bool Run(int64_t rows, int64_t chunk, RowRangeFn fn, const void* ctx) {
+    // a pass inside a pair's task (SharedPairRun) on the thread that holds the helper: alone
+    static thread_local bool holding = false;
+    if (holding) return false;
     std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
     if (!owner.owns_lock()) return false;  // another thread's pass has the helper
+    holding = true;
+    struct Release {
+      ~Release() { holding = false; }
+    } release;
     rows_ = rows, chunk_ = chunk, fn_ = fn, ctx_ = ctx;
     next_.store(0, std::memory_order_relaxed);
     posted_.store(true);
