@@ -249,7 +249,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     once();
     assert.deepStrictEqual(torch.memory(), base);
   });
-  it('the fused backward flushes denormal gradients to zero (and keeps tiny normal ones), padded and packed (lengths)', () => {
+  it('the fused backward flushes gradients below 2^-100 to zero (denormal ones included) and keeps larger tiny ones, padded and packed (lengths)', () => {
     torch.tidy(() => {
       for (const [kind, lengths] of ['lstm', 'lstm_proj', 'gru', 'rnn'].flatMap((k) => [[k, null], [k, [3, 5]]] as [string, number[] | null][])) {
         torch.manualSeed(4);
@@ -269,7 +269,10 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
         const what = `${kind}${lengths ? ' with lengths' : ''}`;
         assert.ok(grads(false, 1e-39).some((v) => v !== 0), `${what}: libtorch keeps denormal gradients`);
         assert.ok(grads(true, 1e-39).every((v) => v === 0), `${what}: the fused backward flushes them`);
-        const [tiny, reference] = [grads(true, 1e-30), grads(false, 1e-30)];
+        // (common.h kFlushBelow: their products with the weights would be denormal)
+        assert.ok(grads(false, 1e-32).some((v) => v !== 0), `${what}: libtorch keeps gradients of 1e-32`);
+        assert.ok(grads(true, 1e-32).every((v) => v === 0), `${what}: the fused backward flushes gradients of 1e-32`);
+        const [tiny, reference] = [grads(true, 1e-22), grads(false, 1e-22)];
         // (x [2, 5, 3]: the steps past a sequence's length get no gradient)
         tiny.forEach((v, i) => assert.ok(lengths && Math.floor((i % 15) / 3) >= lengths[Math.floor(i / 15)] ? v === 0 && reference[i] === 0 : v !== 0 && Math.abs(v - reference[i]) <= 1e-5 * Math.abs(reference[i]), `${what} grad[${i}] ${v} vs ${reference[i]}`));
       }

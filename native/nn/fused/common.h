@@ -167,12 +167,19 @@ bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs);
 // zeros (needing no gradient) the size of w's first dimension.
 torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor& w);
 
-// v, or 0 where v is denormal (|v| < FLT_MIN), as flush-to-zero arithmetic would give. The fused
-// backward passes apply it to the gradients they carry from step to step: over long sequences
-// those decay into the denormal range, where every x86 multiply takes a microcode assist (~100
-// cycles) and matmuls slow down 3-5x (seq 512 here: a training step 1.38 s -> 0.44 s). A
-// gradient changes only where it is below 1.2e-38.
-inline float FlushDenormal(float v) { return std::fabs(v) < std::numeric_limits<float>::min() ? 0.f : v; }
+// v, or 0 where |v| < kFlushBelow. The fused backward passes apply it to the gradients they carry
+// from step to step: over long sequences those decay toward the denormal range, where every x86
+// multiply takes a microcode assist (~100 cycles) and matmuls slow down 3-5x (seq 512 here: a
+// training step 1.38 s -> 0.44 s when denormals themselves were flushed). Flushing only denormals
+// (|v| < FLT_MIN) left tiny normal gate gradients whose products with the recurrent weights are
+// denormal: OpenBLAS's second thread, which torchrnn cannot put in flush-to-zero mode, computed
+// those slowly. Measured (seq 256, batch 32, hidden 128, 2 layers, backward + Adam, ms per step,
+// means of 5 steps): at FLT_MIN 299, 303, 164, then 108-111; at 2^-100 116, 110, 108, 108 (and
+// with OpenBLAS on one thread in flush-to-zero mode 152, 145, 143: the same cure). A gradient
+// changes only where it is below 2^-100 (7.9e-31), 23 orders of magnitude under float32's
+// resolution of any gradient of 1e-7 or more: a parameter's sum of such terms is unchanged.
+constexpr float kFlushBelow = 7.88860905e-31f;  // 2^-100
+inline float FlushDenormal(float v) { return std::fabs(v) < kFlushBelow ? 0.f : v; }
 
 // backward(create_graph=True) of a fused layer: the gradients of `outs` (the layer recomputed
 // by libtorch's own differentiable implementation on the saved inputs) for the incoming output
