@@ -462,7 +462,7 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     // (small: one direction after the other, checked against libtorch below)
     let before = native.fusedRnnFlags().concurrentPairs;
     torch.manualSeed(5);
-    const x = torch.randn([24, 12, 7]);
+    const x = torch.randn([24, 48, 7]);
     for (const layer of [
       new torch.nn.LSTM({ inputSize: 7, hiddenSize: 40, numLayers: 2, bidirectional: true, batchFirst: true }),
       new torch.nn.GRU({ inputSize: 7, hiddenSize: 40, numLayers: 2, bidirectional: true, batchFirst: true }),
@@ -475,8 +475,12 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
           const s = Array.isArray(state) ? (state as torch.Tensor[]) : [state as torch.Tensor];
           return [out, ...s].map((t) => t.detach());
         };
-        const [paired, sequential] = [run(false), run(true)];
-        paired.forEach((t, i) => assert.ok(t.allclose(sequential[i], { rtol: 1e-5, atol: 1e-6 }), `${layer.constructor.name} output ${i}`));
+        const sequential = run(true);
+        // several passes: on a loaded machine the helper may wake too late for some
+        for (let i = 0; i < 5; i++) {
+          const paired = run(false);
+          paired.forEach((t, j) => assert.ok(t.allclose(sequential[j], { rtol: 1e-5, atol: 1e-6 }), `${layer.constructor.name} output ${j}`));
+        }
       });
       layer.dispose();
     }
