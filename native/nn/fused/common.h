@@ -6,6 +6,7 @@
 // For the fused layers' own files; the rest of native/ includes fused.h.
 #pragma once
 #include "../../addon.h"
+#include "gate_kernels.h"  // kFlushBelow
 
 namespace trnn {
 namespace fused {
@@ -178,7 +179,6 @@ torch::Tensor BiasOr(const c10::optional<torch::Tensor>& b, const torch::Tensor&
 // with OpenBLAS on one thread in flush-to-zero mode 152, 145, 143: the same cure). A gradient
 // changes only where it is below 2^-100 (7.9e-31), 23 orders of magnitude under float32's
 // resolution of any gradient of 1e-7 or more: a parameter's sum of such terms is unchanged.
-constexpr float kFlushBelow = 7.88860905e-31f;  // 2^-100
 inline float FlushDenormal(float v) { return std::fabs(v) < kFlushBelow ? 0.f : v; }
 
 // backward(create_graph=True) of a fused layer: the gradients of `outs` (the layer recomputed

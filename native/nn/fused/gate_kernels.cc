@@ -260,7 +260,7 @@ TRNN_AI V Deriv(const V& a) {
 // 0 where |v| is below 2^-100 (common.h FlushDenormal: why), v elsewhere (NaN stays NaN).
 TRNN_AI V Flush(const V& v) {
   const V mag = reinterpret_cast<V>(reinterpret_cast<VI>(v) & 0x7fffffff);
-  return Select(mag < Splat(7.88860905e-31f), Splat(0.0f), v);
+  return Select(mag < Splat(kFlushBelow), Splat(0.0f), v);
 }
 
 // dh += dSeq for a masked row, and its n gradient columns at dz zeroed.

@@ -21,6 +21,13 @@
 
 namespace trnn {
 namespace fused {
+// Gradients below this (2^-100) are set to zero by the fused backward: common.h FlushDenormal says why.
+constexpr float kFlushBelow = 7.88860905e-31f;
+}  // namespace fused
+}  // namespace trnn
+
+namespace trnn {
+namespace fused {
 namespace gate_kernels {
 
 // Activation codes (lstm.h's Act): 0 linear, 1 tanh, 2 sigmoid, 3 hardSigmoid (tfjs's:
