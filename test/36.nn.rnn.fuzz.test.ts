@@ -497,6 +497,60 @@ describe('fuzz: the fused recurrent layers against libtorch\'s on random shapes 
     assert.ok(native.fusedRnnFlags().concurrentPairs >= pairs);
   });
 
+  it('inference runs a unidirectional layer\'s batch as two halves at once (fused/common.h SplitBatch): outputs equal libtorch\'s', () => {
+    const auto = torch.backends.fusedRnn.auto;
+    torch.backends.fusedRnn.auto = false;  // libtorch 2.x: not oneDNN's LSTM
+    const split = () => native.fusedRnnFlags().splitBatches;
+    const before = split();
+    torch.manualSeed(6);
+    // an odd batch: halves of 17 and 16 rows; 33 x 40 steps x 160 gate columns is over
+    // kSplitMinElements, 33 x 160 x 40 under kSplitMaxStepMacs
+    const x = torch.randn([33, 40, 7]);
+    const h0 = torch.randn([2, 33, 40]).mul(0.5), c0 = torch.randn([2, 33, 40]).mul(0.5), h0p = torch.randn([2, 33, 9]).mul(0.5);
+    const opts = { inputSize: 7, hiddenSize: 40, numLayers: 2, batchFirst: true };
+    const layers: [string, torch.nn.Module, torch.Tensor[]][] = [
+      ['LSTM', new torch.nn.LSTM(opts), [h0, c0]],
+      ['LSTM projSize 9', new torch.nn.LSTM({ ...opts, projSize: 9 }), [h0p, c0]],
+      ['GRU', new torch.nn.GRU(opts), [h0]],
+      ['RNN tanh', new torch.nn.RNN(opts), [h0]],
+      ['RNN relu', new torch.nn.RNN({ ...opts, nonlinearity: 'relu' }), [h0]],
+    ];
+    try {
+      for (const [name, layer, state] of layers) {
+        torch.tidy(() => {
+          const run = () => {
+            const m = layer as unknown as { forward(x: torch.Tensor, s: unknown): [torch.Tensor, torch.Tensor | torch.Tensor[]] };
+            const [out, s] = torch.noGrad(() => m.forward(x, state.length === 2 ? state : state[0]));
+            return [out, ...(Array.isArray(s) ? s : [s])];
+          };
+          torch.backends.fusedRnn.enabled = false;
+          const reference = run();
+          torch.backends.fusedRnn.enabled = true;
+          // several passes: on a loaded machine the helper may wake too late for some
+          for (let i = 0; i < 3; i++) {
+            run().forEach((t, j) => assert.ok(t.allclose(reference[j], { rtol: 1e-5, atol: 1e-6 }), `${name} output ${j}`));
+          }
+        });
+      }
+      if (os.cpus().length >= 2 && process.env.TORCHRNN_SPLIT_BATCH !== '0') assert.ok(split() > before, 'no layer ran its halves at once');
+      // not split: a bidirectional layer (its directions run as a pair), batch 1, short sequences
+      const mid = split();
+      torch.tidy(() => {
+        const bi = new torch.nn.LSTM({ ...opts, bidirectional: true });
+        torch.noGrad(() => bi.forward(x));
+        torch.noGrad(() => layers[0][1].forward(x.narrow(0, 0, 1)));
+        torch.noGrad(() => layers[0][1].forward(x.narrow(1, 0, 2)));  // 33 x 2 x 160 < 2^15
+        bi.dispose();
+      });
+      assert.strictEqual(split(), mid, 'a bidirectional layer, batch 1 or 2 steps split');
+    } finally {
+      torch.backends.fusedRnn.enabled = true;
+      torch.backends.fusedRnn.auto = auto;
+      layers.forEach(([, l]) => l.dispose());
+      [x, h0, c0, h0p].forEach((t) => t.dispose());
+    }
+  });
+
   it('a wrong result is reported with its configuration (the check can fail)', () => {
     // A configuration checked at a tolerance no fused kernel meets: the check names the tensor.
     for (const projSize of [0, 5]) {

@@ -8,10 +8,12 @@
  */
 import * as assert from 'assert';
 import * as childProcess from 'child_process';
+import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
+import { native } from '../lib/binding';
 import { fusedStats } from '../lib/tfjs';
 import { assertAllClose, lcg, settle } from './helpers';
 
@@ -175,6 +177,37 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
     assert.strictEqual(got.kernels, 'baseline');
     assert.strictEqual(got.fused, 10, 'every masked call took the fused kernels');
     assert.ok(got.worst <= 1, `largest difference ${got.worst} x the tolerance`);
+  });
+
+  it('masked inference on a larger batch runs its two halves at once (fused/common.h SplitBatch): the cpu backend\'s numbers', async () => {
+    // batch 33 (halves of 17 and 16 rows), 20 steps, 40 units: over kSplitMinElements; no
+    // gradient recorded, so the forward saves nothing and splits
+    const b = 33, t = 20, f = 3, u = 40;
+    const rows = Array.from({ length: b }, (_, i) => Array.from({ length: t }, (_, s) => (i % 7 === 3 ? s % 3 !== 1 : s < t - (i % 11)) ? 1 : 0));
+    const run = async (backend: string, kind: Kind, opts: object) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const layer = layerFactory(kind)({ units: u, returnState: true, returnSequences: true, recurrentInitializer: 'glorotUniform', ...opts });
+        const x = tf.tensor3d(values(b * t * f, 2), [b, t, f]);
+        const mask = tf.cast(tf.tensor2d(rows.flat(), [b, t]), 'bool');
+        layer.apply(x, { mask });
+        layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values(w.size, 200 + i, 0.4), w.shape)));
+        const out = (layer.apply(x, { mask }) as tf.Tensor[]).map((o) => o.dataSync() as Float32Array);
+        layer.dispose();
+        return out;
+      });
+    };
+    const before = native.fusedRnnFlags().splitBatches;
+    for (const [kind, opts] of [['lstm', {}], ['lstm', { goBackwards: true }], ['gru', {}], ['simpleRNN', { activation: 'relu' }]] as [Kind, object][]) {
+      const cpu = await run('cpu', kind, opts);
+      const masked = fusedStats.masked;
+      const mine = await run('torch', kind, opts);
+      assert.strictEqual(fusedStats.masked - masked, 2, `${kind}: the fused masked kernel ran`);
+      mine.forEach((o, i) => assertAllClose(o, cpu[i], { rtol: 1e-5, atol: 2e-6 }, `${kind} ${JSON.stringify(opts)}: output ${i}`));
+    }
+    if (os.cpus().length >= 2 && process.env.TORCHRNN_SPLIT_BATCH !== '0') {
+      assert.ok(native.fusedRnnFlags().splitBatches > before, 'no layer ran its halves at once');
+    }
   });
 
   it('a masked step repeats the previous output and keeps the states (tfjs-layers\' rnn())', async () => {

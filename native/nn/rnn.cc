@@ -325,6 +325,7 @@ static Napi::Value FusedRnnFlags(const Napi::CallbackInfo& info) {
   o.Set("kernels", fused::KernelVariant());
   o.Set("helperChunks", static_cast<double>(fused::SharedRowsHelperChunks()));
   o.Set("concurrentPairs", static_cast<double>(fused::SharedPairsRun()));
+  o.Set("splitBatches", static_cast<double>(fused::SharedSplitsRun()));
   return o;
 }
 

@@ -45,6 +45,14 @@ Result ForwardGru(const torch::Tensor& x, const torch::Tensor& h0In, const torch
                   const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask, const torch::Tensor& seqOut) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
   const auto opts = x.options();
+  if (!save && steps > 0) {
+    // inference: the two halves of the batch at once (SplitRows, lstm.h)
+    auto split = SplitRows(BufferOr(seqOut, {batch, steps, units}, opts), 3 * units, units,
+                           [&](int64_t b, int64_t n, const torch::Tensor& seqRows) {
+                             return ForwardGru(Rows(x, b, n), Rows(h0In, b, n), kernel, recurrent, bias, act, recAct, false, Rows(mask, b, n), seqRows);
+                           });
+    if (split) return *split;
+  }
   const torch::Tensor xg = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 3 * units});
   const torch::Tensor rk1 = recurrent.narrow(1, 0, 2 * units).contiguous(), rk2 = recurrent.narrow(1, 2 * units, units).contiguous();
   const torch::Tensor h0 = h0In.contiguous();
@@ -124,6 +132,14 @@ Grads BackwardGru(const std::vector<torch::Tensor>& s, const torch::Tensor& recu
 Result ForwardSimple(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& kernel, const torch::Tensor& recurrent,
                      const torch::Tensor& bias, int act, bool save, const torch::Tensor& mask, const torch::Tensor& seqOut) {
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(0);
+  if (!save && steps > 0) {
+    // inference: the two halves of the batch at once (SplitRows, lstm.h)
+    auto split = SplitRows(BufferOr(seqOut, {batch, steps, units}, x.options()), units, units,
+                           [&](int64_t b, int64_t n, const torch::Tensor& seqRows) {
+                             return ForwardSimple(Rows(x, b, n), Rows(h0In, b, n), kernel, recurrent, bias, act, false, Rows(mask, b, n), seqRows);
+                           });
+    if (split) return *split;
+  }
   const torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, units});
   const torch::Tensor rec = recurrent.contiguous(), h0 = h0In.contiguous();
   torch::Tensor hw = torch::empty({batch, units}, x.options());

@@ -4,11 +4,13 @@
 #include <torch/csrc/jit/frontend/tracer.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <exception>
+#include <string>
+#include <thread>
 
 #include "../../compat.h"
 #include "gate_kernels.h"
-#include "row_helper.h"
 
 namespace trnn {
 namespace fused {
@@ -93,33 +95,27 @@ static torch::Tensor DropoutBetweenLayers(const torch::Tensor& x, double p, int6
   return at::dropout(x.contiguous(), p, /*train=*/true);
 }
 
-// The two directions of a bidirectional layer, at once where SharedPairRun can (row_helper.h),
-// else one after the other. The helper thread runs with the caller's thread-local state (grad
-// mode, inference mode, autocast), so the graph it records is the one the caller would; an
-// exception in either direction is rethrown here once both have finished.
+bool Tracing() { return torch::jit::tracer::isTracing(); }
+
+static bool SplitOn() {
+  static const bool on = [] {
+    const char* v = std::getenv("TORCHRNN_SPLIT_BATCH");
+    return std::thread::hardware_concurrency() >= 2 && !(v != nullptr && std::string(v) == "0");
+  }();
+  return on;
+}
+
+bool SplitBatchPays(int64_t batch, int64_t elements, int64_t stepMacs) {
+  return batch >= 2 && elements >= kSplitMinElements && stepMacs < kSplitMaxStepMacs && SplitOn();
+}
+
+// The two directions of a bidirectional layer, at once where TwoAtOnce can, else one after the
+// other.
 template <typename F>
 static void BothDirections(const F& direction) {
-  struct Ctx {
-    const F* f;
-    at::ThreadLocalState tls;
-    std::exception_ptr err[2];
-  } c{&direction, at::ThreadLocalState(), {}};
-  const RowRangeFn each = [](const void* p, int64_t d, int64_t) {
-    auto* c = static_cast<Ctx*>(const_cast<void*>(p));
-    try {
-      at::ThreadLocalStateGuard guard(c->tls);
-      (*c->f)(d);
-    } catch (...) {
-      c->err[d] = std::current_exception();
-    }
-  };
-  // a trace records on the thread that traces (its state is thread-local): one after the other
-  if (torch::jit::tracer::isTracing() || !SharedPairRun(each, &c)) {
-    each(&c, 0, 1);
-    each(&c, 1, 2);
-  }
-  for (const std::exception_ptr& e : c.err) {
-    if (e) std::rethrow_exception(e);
+  if (!TwoAtOnce(direction, PairKind::kDirections)) {
+    direction(0);
+    direction(1);
   }
 }
 
@@ -134,6 +130,9 @@ std::vector<torch::Tensor> StackLayers(const torch::nn::detail::RNNOptionsBase& 
     const torch::Tensor xs[2] = {x, dirs == 2 ? reverse(x) : torch::Tensor()};
     LayerResult rs[2];
     const auto direction = [&](int64_t d) {
+      // the two directions run as a pair (inference): their layers do not split their batches
+      c10::optional<NoSplitScope> noSplit;
+      if (dirs == 2) noSplit.emplace();
       const int64_t k = l * dirs + d;
       const torch::Tensor* w = &weights[k * per];
       const OptTensor bih = o.bias() ? OptTensor(w[2]) : OptTensor(), bhh = o.bias() ? OptTensor(w[3]) : OptTensor();

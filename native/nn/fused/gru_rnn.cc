@@ -69,15 +69,25 @@ using Pair = std::tuple<torch::Tensor, torch::Tensor>;
 // ---- GRU
 
 // x [B, T, I], h0 [B, U]: the sequence [B, T, U] and, with `save`, gates [T, B, 4U] (r, z, n, hn).
+// seqOut (optional): the sequence's buffer (the halves of a split batch write into its rows).
 std::pair<torch::Tensor, torch::Tensor> GruForward(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& wih,
-                                                   const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh, bool save) {
+                                                   const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh, bool save,
+                                                   const torch::Tensor& seqOut = torch::Tensor()) {
   const int64_t batch = x.size(0), steps = x.size(1), units = whh.size(1);
+  if (!save) {
+    // inference: the two halves of the batch at once (SplitBatch, common.h)
+    const torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, x.options());
+    const bool split = SplitBatch(batch, batch * steps * 3 * units, batch * 3 * units * units, [&](int64_t, int64_t b, int64_t n) {
+      GruForward(x.narrow(0, b, n), h0In.narrow(0, b, n), wih, whh, bih, bhh, false, seq.narrow(0, b, n));
+    });
+    if (split) return {seq, torch::Tensor()};
+  }
   const torch::Tensor xg = Projection(x, wih, bih);
   const torch::Tensor whhT = whh.t().contiguous();  // [U, 3U]: the per-step mm without a transposed operand
   const torch::Tensor bhhC = bhh.defined() ? bhh.contiguous() : bhh;
   const torch::Tensor h0 = h0In.contiguous();
   torch::Tensor hg = torch::empty({batch, 3 * units}, x.options());
-  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, x.options());
   torch::Tensor gates = save ? torch::empty({steps, batch, 4 * units}, x.options()) : torch::Tensor();
   torch::Tensor h = h0;
   const float* hPrev = h0.data_ptr<float>();
@@ -160,14 +170,22 @@ Pair GruAutograd(const torch::Tensor& x, const torch::Tensor& h0, const torch::T
 
 // ---- Elman RNN (tanh or relu)
 
-// x [B, T, I], h0 [B, U] -> the sequence [B, T, U] (all backward needs besides the inputs)
+// x [B, T, I], h0 [B, U] -> the sequence [B, T, U] (all backward needs besides the inputs).
+// Inference (save false) splits the batch (SplitBatch), the halves writing into seqOut's rows.
 torch::Tensor RnnForward(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
-                         const torch::Tensor& bias, bool relu) {
+                         const torch::Tensor& bias, bool relu, bool save, const torch::Tensor& seqOut = torch::Tensor()) {
   const int64_t batch = x.size(0), steps = x.size(1), units = whh.size(1);
+  if (!save) {
+    const torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, x.options());
+    const bool split = SplitBatch(batch, batch * steps * units, batch * units * units, [&](int64_t, int64_t b, int64_t n) {
+      RnnForward(x.narrow(0, b, n), h0.narrow(0, b, n), wih, whh, bias, relu, false, seq.narrow(0, b, n));
+    });
+    if (split) return seq;
+  }
   const torch::Tensor xw = Projection(x, wih, bias);
   const torch::Tensor whhT = whh.t().contiguous();  // [U, U]
   torch::Tensor hw = torch::empty({batch, units}, x.options());
-  torch::Tensor seq = torch::empty({batch, steps, units}, x.options());
+  torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, x.options());
   torch::Tensor h = h0;
   for (int64_t t = 0; t < steps; t++) {
     StepMatmul(hw, h, whhT);
@@ -192,14 +210,14 @@ Pair RnnReference(const torch::Tensor& x, const torch::Tensor& h0, const torch::
 Pair RnnNoGrad(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih, const torch::Tensor& whh,
                const c10::optional<torch::Tensor>& bih, const c10::optional<torch::Tensor>& bhh, bool relu) {
   if (!AllFloatCpu({&x, &h0, &wih, &whh}) || x.size(1) == 0) return RnnReference(x, h0, wih, whh, bih, bhh, relu);
-  torch::Tensor seq = RnnForward(x, h0, wih, whh, Defined(bih) ? *bih + *bhh : torch::Tensor(), relu);
+  torch::Tensor seq = RnnForward(x, h0, wih, whh, Defined(bih) ? *bih + *bhh : torch::Tensor(), relu, false);
   return {seq, seq.select(1, seq.size(1) - 1).contiguous()};
 }
 
 struct RnnLayerBackward : public torch::autograd::Function<RnnLayerBackward> {
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& wih,
                                const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh, bool relu) {
-    torch::Tensor seq = RnnForward(x, h0, wih, whh, bih + bhh, relu);
+    torch::Tensor seq = RnnForward(x, h0, wih, whh, bih + bhh, relu, true);
     ctx->save_for_backward({x, h0, wih, whh, bih, bhh, seq});
     ctx->saved_data["relu"] = relu;
     return {seq, seq.select(1, seq.size(1) - 1).clone()};

@@ -30,6 +30,15 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
     throw std::invalid_argument("the fused LSTM takes float32 CPU tensors");
   }
   if (proj && mask.defined()) throw std::invalid_argument("the fused LSTM with a projection takes no mask");
+  if (!save && steps > 0) {
+    // inference: the two halves of the batch at once, each a whole layer
+    auto split = SplitRows(BufferOr(seqOut, {batch, steps, outSize}, x.options()), 4 * units, recurrent.size(0),
+                           [&](int64_t b, int64_t n, const torch::Tensor& seqRows) {
+                             return ForwardLstm(Rows(x, b, n), Rows(h0In, b, n), Rows(c0In, b, n), kernel, recurrent, bias, act, recAct, false,
+                                                Rows(mask, b, n), seqRows, projection);
+                           });
+    if (split) return *split;
+  }
   torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);

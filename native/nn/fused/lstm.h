@@ -68,6 +68,28 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch:
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
                    const torch::Tensor& mask = torch::Tensor(), const torch::Tensor& seqOut = torch::Tensor(),
                    const torch::Tensor& projection = torch::Tensor(), bool lean = false);
+// A forward without `save` (inference) on the two halves of the batch at once (SplitBatch,
+// common.h; gateCols: the recurrent product's columns, stateSize: its rows): layer(begin, size, seqRows) runs rows [begin, begin + size) into seqRows, the
+// rows of `seq` (the caller's [B, T, P] sequence buffer). The result: seq, and h (and c, where
+// the halves have one) concatenated; nullopt where the batch does not split. ForwardLstm and the
+// tfjs backend's GRU and SimpleRNN forwards take it.
+template <typename F>
+c10::optional<Result> SplitRows(const torch::Tensor& seq, int64_t gateCols, int64_t stateSize, const F& layer) {
+  Result halves[2];
+  const int64_t batch = seq.size(0);
+  const bool split = SplitBatch(batch, batch * seq.size(1) * gateCols, batch * gateCols * stateSize, [&](int64_t i, int64_t begin, int64_t size) {
+    halves[i] = layer(begin, size, seq.narrow(0, begin, size));
+  });
+  if (!split) return c10::nullopt;
+  Result r;
+  r.sequence = seq;
+  r.h = torch::cat({halves[0].h, halves[1].h});
+  if (halves[0].c.defined()) r.c = torch::cat({halves[0].c, halves[1].c});
+  return r;
+}
+// t's rows [begin, begin + size) (undefined stays undefined)
+inline torch::Tensor Rows(const torch::Tensor& t, int64_t begin, int64_t size) { return t.defined() ? t.narrow(0, begin, size) : t; }
+
 // One LSTM step of BackwardLstm (every gate gradient in one arithmetic pass, dh and dc
 // carried): [B, 4U] gates (activated i, f, g, o) and their gradients dz, [B, U] the rest, all
 // with contiguous rows except dSeq (any row stride). Without a mask dh holds the incoming state

@@ -179,7 +179,7 @@ class BlasThreads {
   int active_ = 0;
 };
 
-std::atomic<uint64_t> gPairs{0};
+std::atomic<uint64_t> gPairs{0}, gSplits{0};
 
 struct PairCtx {
   RowRangeFn fn;
@@ -190,7 +190,7 @@ struct PairCtx {
 
 }  // namespace
 
-bool SharedPairRun(RowRangeFn fn, const void* ctx) {
+bool SharedPairRun(RowRangeFn fn, const void* ctx, PairKind kind) {
   static BlasThreads* blas = new BlasThreads();  // never destroyed (see TheHelper)
   static const bool on = HelperOn() && blas->Found() && !EnvOff("TORCHRNN_CONCURRENT_DIRECTIONS");
   if (!on) return false;
@@ -203,11 +203,12 @@ bool SharedPairRun(RowRangeFn fn, const void* ctx) {
   blas->Enter();
   const bool ran = TheHelper()->Run(2, 1, each, &pc);
   blas->Leave();
-  if (ran && pc.helperRan.load()) gPairs.fetch_add(1, std::memory_order_relaxed);
+  if (ran && pc.helperRan.load()) (kind == PairKind::kDirections ? gPairs : gSplits).fetch_add(1, std::memory_order_relaxed);
   return ran;
 }
 
 uint64_t SharedPairsRun() { return gPairs.load(std::memory_order_relaxed); }
+uint64_t SharedSplitsRun() { return gSplits.load(std::memory_order_relaxed); }
 
 }  // namespace fused
 }  // namespace trnn

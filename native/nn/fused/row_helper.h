@@ -51,7 +51,9 @@ uint64_t SharedRowsHelperChunks();
 // (1.1-1.4x). So the pair runs only where torchrnn can set OpenBLAS's threads; false otherwise
 // (and with TORCHRNN_CONCURRENT_DIRECTIONS=0): run the tasks one after the other. `fn` must not
 // throw.
-bool SharedPairRun(RowRangeFn fn, const void* ctx);
+// kind: what the pair is, for its counter (SharedPairsRun / SharedSplitsRun).
+enum class PairKind { kDirections, kBatchHalves };
+bool SharedPairRun(RowRangeFn fn, const void* ctx, PairKind kind = PairKind::kDirections);
 // In training, a pair pays only for larger layers: whole process (farm-bench, 4-6 paired runs),
 // concurrent / one after the other, a 2-layer bidirectional LSTM's forward and backward: batch 32
 // hidden 128 seq 64 1.06 (two modes: 0.91 and 1.10), batch 64 hidden 256 0.98; one layer: batch
@@ -59,8 +61,11 @@ bool SharedPairRun(RowRangeFn fn, const void* ctx);
 // gradient), always faster: a 2-layer GRU at batch 32 hidden 128 0.80. Work: the layer's rows
 // (batch x steps, or packed rows) times its gate rows (w_hh's first dimension).
 constexpr int64_t kPairMinTrainingWork = int64_t(1) << 21;
-// Pairs run so far with both threads taking part (fusedRnnFlags().concurrentPairs)
+// Pairs run so far with both threads taking part: the directions of bidirectional layers
+// (fusedRnnFlags().concurrentPairs) and the batch halves of inference layers (SplitBatch,
+// common.h; fusedRnnFlags().splitBatches).
 uint64_t SharedPairsRun();
+uint64_t SharedSplitsRun();
 
 // f(begin, end) over [0, rows), `cost` elements per row.
 template <typename F>
