@@ -241,11 +241,18 @@ export function servePeer(peer: {
   setup(c: Case): Runner;
   eventLoop(c: LoopCase): Promise<unknown>;
 }): void {
-  const baseline = rssKB().rss;
+  // idle: the process with its library loaded, once it has answered its first request (the
+  // harness's own first-request costs, such as compiling its code, are not the library's);
+  // peer_pytorch.py takes its baseline at the same point
+  let baseline = rssKB().rss, helloed = false;
   let current: { c: Case; r: Runner } | null = null;
   serve(async (req: Request) => {
     switch (req.op) {
-      case 'hello': return peer.hello(req);
+      case 'hello': {
+        const h = await peer.hello(req);
+        if (!helloed) baseline = rssKB().rss, helloed = true;
+        return h;
+      }
       case 'setup': {
         current?.r.dispose();
         const c = req.case as Case;

@@ -209,7 +209,9 @@ def time_runner(fn, o, per_call):
 
 def main():
     out = os.fdopen(3, 'w')
+    # idle: the library loaded and the first request answered (as bench/common.ts's servePeer)
     baseline = rss_kb()[0]
+    helloed = False
     current = None
     for line in sys.stdin:
         if not line.strip():
@@ -227,6 +229,8 @@ def main():
                           'threads': torch.get_num_threads(), 'blas': blas,
                           'notes': ['interop threads %d' % torch.get_num_interop_threads()] +
                                    (['OpenBLAS threads %d' % blas_threads] if blas_threads else [])}
+                if not helloed:
+                    baseline, helloed = rss_kb()[0], True
             elif op == 'setup':
                 t0 = time.perf_counter()
                 current = (req['case'], setup(req['case']))

@@ -22,12 +22,34 @@ export function ensureCompiled(): void {
   if (r.status !== 0) throw new Error('npm run compile failed: the benchmark measures the compiled package');
 }
 
-const tsxCjs = require.resolve('tsx/cjs');
+// The JavaScript peers run as plain JavaScript, as a user's compiled program does: bench/common.ts
+// and the peer, transpiled (no type check: `npm run typecheck` does that) into .bench-js/ at the
+// repository's root (the same depth as bench/, so their '../dist' and '../package.json' resolve
+// alike). Under tsx every later require went through its hooks, and its loader's own memory
+// (about 4 MB after the first request) counted in the memory rows' peak over idle.
+const benchJs = path.join(__dirname, '..', '.bench-js');
+let transpiled = false;
+function peerScript(name: 'peer-torchrnn' | 'peer-tfjs'): string {
+  if (!transpiled) {
+    // (typescript is a devDependency, as tsx is: the benchmark runs from a clone)
+    const ts = require('typescript') as typeof import('typescript');
+    fs.mkdirSync(benchJs, { recursive: true });
+    for (const f of ['common', 'peer-torchrnn', 'peer-tfjs']) {
+      const out = ts.transpileModule(fs.readFileSync(path.join(__dirname, `${f}.ts`), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        fileName: `${f}.ts`,
+      });
+      fs.writeFileSync(path.join(benchJs, `${f}.js`), out.outputText);
+    }
+    transpiled = true;
+  }
+  return path.join(benchJs, `${name}.js`);
+}
 export const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 function command(peer: Peer): [string, string[]] {
   if (peer === 'pytorch') return [python, [path.join(__dirname, 'peer_pytorch.py')]];
-  const file = path.join(__dirname, peer === 'torchrnn' ? 'peer-torchrnn.ts' : 'peer-tfjs.ts');
-  return [process.execPath, ['--require', tsxCjs, file, ...(peer.startsWith('tfjs-') ? [peer.slice(5)] : [])]];
+  const file = peerScript(peer === 'torchrnn' ? 'peer-torchrnn' : 'peer-tfjs');
+  return [process.execPath, [file, ...(peer.startsWith('tfjs-') ? [peer.slice(5)] : [])]];
 }
 
 export class Worker {
