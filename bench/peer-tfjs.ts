@@ -24,7 +24,11 @@ function loadTf(): { tf: TF; version: string; from: string } {
     from = '@tensorflow/tfjs';
   } catch {
     const core = require('@tensorflow/tfjs-core');
-    require('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops');
+    // tfjs-core's CommonJS bundle has no chained tensor methods (x.square(), which tfjs-layers
+    // calls); its ES-module files that add them cannot be required by plain Node. torchrnn's
+    // shim (dist/tfjs/chained-ops.js, tfjs-core alone) attaches tfjs-core's own ops, as
+    // @tensorflow/tfjs's bundle does.
+    require('../dist/tfjs/chained-ops').installChainedOps();
     require('@tensorflow/tfjs-backend-cpu');
     const layers = require('@tensorflow/tfjs-layers');
     tf = { ...core, ...layers };

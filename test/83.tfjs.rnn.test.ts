@@ -179,11 +179,17 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
     assert.ok(got.worst <= 1, `largest difference ${got.worst} x the tolerance`);
   });
 
-  it('masked inference on a larger batch runs its two halves at once (fused/common.h SplitBatch): the cpu backend\'s numbers', async () => {
+  it('masked inference runs its two halves at once (fused/common.h SplitBatch), post-padded rows as packed sequences (PostPadded): the cpu backend\'s numbers', async () => {
     // batch 33 (halves of 17 and 16 rows), 20 steps, 40 units: over kSplitMinElements; no
-    // gradient recorded, so the forward saves nothing and splits
-    const b = 33, t = 20, f = 3, u = 40;
-    const rows = Array.from({ length: b }, (_, i) => Array.from({ length: t }, (_, s) => (i % 7 === 3 ? s % 3 !== 1 : s < t - (i % 11)) ? 1 : 0));
+    // gradient recorded, so the forward saves nothing and splits. The first half's rows are
+    // post-padded (an LSTM runs them packed: lengths 20 down to 10, and row 5 with no step), the
+    // second's have holes (the masked pass); batch 3 does not split and runs packed whole.
+    const t = 20, f = 3, u = 40;
+    const masks = (b: number) => Array.from({ length: b }, (_, i) => Array.from({ length: t }, (_, s) => {
+      if (i === 5) return 0;
+      return (i >= 17 && i % 7 === 3 ? s % 3 !== 1 : s < t - (i % 11)) ? 1 : 0;
+    }));
+    let b = 33, rows = masks(b);
     const run = async (backend: string, kind: Kind, opts: object) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
@@ -198,12 +204,17 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
       });
     };
     const before = native.fusedRnnFlags().splitBatches;
-    for (const [kind, opts] of [['lstm', {}], ['lstm', { goBackwards: true }], ['gru', {}], ['simpleRNN', { activation: 'relu' }]] as [Kind, object][]) {
+    const cases: [number, Kind, object][] = [
+      [33, 'lstm', {}], [33, 'lstm', { goBackwards: true }], [33, 'lstm', { activation: 'relu', recurrentActivation: 'hardSigmoid' }],
+      [33, 'gru', {}], [33, 'simpleRNN', { activation: 'relu' }], [3, 'lstm', {}],
+    ];
+    for (const [batch, kind, opts] of cases) {
+      b = batch, rows = masks(b);
       const cpu = await run('cpu', kind, opts);
       const masked = fusedStats.masked;
       const mine = await run('torch', kind, opts);
       assert.strictEqual(fusedStats.masked - masked, 2, `${kind}: the fused masked kernel ran`);
-      mine.forEach((o, i) => assertAllClose(o, cpu[i], { rtol: 1e-5, atol: 2e-6 }, `${kind} ${JSON.stringify(opts)}: output ${i}`));
+      mine.forEach((o, i) => assertAllClose(o, cpu[i], { rtol: 1e-5, atol: 2e-6 }, `batch ${b} ${kind} ${JSON.stringify(opts)}: output ${i}`));
     }
     if (os.cpus().length >= 2 && process.env.TORCHRNN_SPLIT_BATCH !== '0') {
       assert.ok(native.fusedRnnFlags().splitBatches > before, 'no layer ran its halves at once');

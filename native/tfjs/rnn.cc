@@ -205,6 +205,25 @@ torch::Tensor MaskRows(const torch::Tensor& mask, const torch::Tensor& x, bool g
   return m.contiguous();
 }
 
+// A masked layer in inference: the halves of a split batch (SplitRows) at once, each as packed
+// sequences where its mask is post-padded (packed(p, x, h, c, seq): no work for masked steps;
+// lstm_packed.h ForwardPostPadded, gru_rnn.h RnnPostPadded), else through the masked pass
+// (masked(x, h, c, mask, seq)). c: the LSTM's cell state, undefined for the others.
+template <typename PackedFn, typename MaskedFn>
+Result MaskedInference(const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor& c, const torch::Tensor& mask,
+                       const torch::Tensor& seqOut, int64_t units, int64_t gateCols, const PackedFn& packed, const MaskedFn& masked) {
+  const auto run = [&](const torch::Tensor& xs, const torch::Tensor& hs, const torch::Tensor& cs, const torch::Tensor& ms,
+                       const torch::Tensor& seqRows) -> Result {
+    if (auto p = PostPadded::Of(ms)) return packed(*p, xs, hs, cs, seqRows);
+    return masked(xs, hs, cs, ms, seqRows);
+  };
+  const torch::Tensor seq = BufferOr(seqOut, {x.size(0), x.size(1), units}, x.options());
+  auto split = SplitRows(seq, gateCols, units, [&](int64_t b, int64_t n, const torch::Tensor& seqRows) {
+    return run(Rows(x, b, n), Rows(h, b, n), Rows(c, b, n), Rows(mask, b, n), seqRows);
+  });
+  return split ? *split : run(x, h, c, mask, seq);
+}
+
 // seqOut (optional): the [B, T, U] buffer the fused recurrences write the sequence into (the
 // queued forms' output; libtorch's at::lstm path returns its own).
 Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, const torch::Tensor& kernel, const torch::Tensor& recurrent,
@@ -228,6 +247,16 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
                             /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/true);
         return {std::get<0>(out), std::get<1>(out).squeeze(0), std::get<2>(out).squeeze(0), {}};
       }
+      if (!save && mask.defined()) {
+        return MaskedInference(
+            x, h, c, mask, seqOut, units, 4 * units,
+            [&](const PostPadded& p, const torch::Tensor& xs, const torch::Tensor& hs, const torch::Tensor& cs, const torch::Tensor& seq) {
+              return ForwardPostPadded(p, xs, hs, cs, kernel, recurrent, bias, act, recAct, seq);
+            },
+            [&](const torch::Tensor& xs, const torch::Tensor& hs, const torch::Tensor& cs, const torch::Tensor& ms, const torch::Tensor& seq) {
+              return ForwardLstm(xs, hs, cs, kernel, recurrent, bias, act, recAct, false, ms, seq);
+            });
+      }
       return ForwardLstm(x, h, c, kernel, recurrent, bias, act, recAct, save, mask, seqOut);
     case kGru: {
       Result r = ForwardGru(x, h, kernel, recurrent, bias, act, recAct, save, mask, seqOut);
@@ -235,7 +264,18 @@ Result Forward(int kind, torch::Tensor x, torch::Tensor h, torch::Tensor c, cons
       return r;
     }
     case kSimple: {
-      Result r = ForwardSimple(x, h, kernel, recurrent, bias, act, save, mask, seqOut);
+      Result r = save || !mask.defined()
+                     ? ForwardSimple(x, h, kernel, recurrent, bias, act, save, mask, seqOut)
+                     : MaskedInference(
+                           x, h, torch::Tensor(), mask, seqOut, units, units,
+                           [&](const PostPadded& p, const torch::Tensor& xs, const torch::Tensor& hs, const torch::Tensor&, const torch::Tensor& seq) {
+                             Result pr;
+                             std::tie(pr.sequence, pr.h) = gru_rnn::RnnPostPadded(p, xs, hs, kernel, recurrent, bias, act, seq);
+                             return pr;
+                           },
+                           [&](const torch::Tensor& xs, const torch::Tensor& hs, const torch::Tensor&, const torch::Tensor& ms, const torch::Tensor& seq) {
+                             return ForwardSimple(xs, hs, kernel, recurrent, bias, act, false, ms, seq);
+                           });
       r.c = c;
       return r;
     }

@@ -3,6 +3,7 @@
 #include <ATen/ThreadLocalState.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <exception>
@@ -177,6 +178,63 @@ std::vector<torch::Tensor> StackPacked(const torch::nn::detail::RNNOptionsBase& 
     if (in.unsortedIndices.defined()) out[i] = out[i].index_select(1, in.unsortedIndices.to(out[i].device()));
   }
   return out;
+}
+
+c10::optional<PostPadded> PostPadded::Of(const torch::Tensor& maskIn) {
+  const torch::Tensor mask = maskIn.to(torch::kFloat).contiguous();
+  const int64_t batch = mask.size(0), steps = mask.size(1);
+  const float* m = mask.data_ptr<float>();
+  std::vector<int64_t> length(batch);
+  for (int64_t b = 0; b < batch; b++) {
+    const float* row = m + b * steps;
+    int64_t l = 0;
+    while (l < steps && row[l] != 0.0f) l++;
+    for (int64_t t = l; t < steps; t++) {
+      if (row[t] != 0.0f) return c10::nullopt;
+    }
+    length[b] = l;
+  }
+  std::vector<int64_t> order;
+  for (int64_t b = 0; b < batch; b++) {
+    if (length[b] > 0) order.push_back(b);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length[a] > length[b]; });
+  const int64_t longest = order.empty() ? 0 : length[order[0]];
+  std::vector<int64_t> sizes(longest), offsets(longest), packRows, position(batch, -1);
+  for (size_t p = 0; p < order.size(); p++) position[order[p]] = static_cast<int64_t>(p);
+  for (int64_t t = 0, off = 0; t < longest; t++) {
+    offsets[t] = off;
+    while (sizes[t] < static_cast<int64_t>(order.size()) && length[order[sizes[t]]] > t) {
+      packRows.push_back(order[sizes[t]] * steps + t);
+      sizes[t]++;
+    }
+    off += sizes[t];
+  }
+  const int64_t n = static_cast<int64_t>(packRows.size());
+  std::vector<int64_t> unpack(batch * steps), last(batch);
+  for (int64_t b = 0; b < batch; b++) {
+    last[b] = length[b] > 0 ? offsets[length[b] - 1] + position[b] : n + b;
+    for (int64_t t = 0; t < steps; t++) unpack[b * steps + t] = t < length[b] ? offsets[t] + position[b] : last[b];
+  }
+  PostPadded p;
+  p.order = torch::tensor(order, torch::kLong);
+  p.batchSizes = torch::tensor(sizes, torch::kLong);
+  p.packRows = torch::tensor(packRows, torch::kLong);
+  p.unpackRows = torch::tensor(unpack, torch::kLong);
+  p.lastRows = torch::tensor(last, torch::kLong);
+  return p;
+}
+
+torch::Tensor PostPadded::Pack(const torch::Tensor& x) const { return x.reshape({-1, x.size(2)}).index_select(0, packRows); }
+
+torch::Tensor PostPadded::Sequence(const torch::Tensor& out, const torch::Tensor& init, const torch::Tensor& seq) const {
+  torch::Tensor flat = seq.view({-1, seq.size(2)});
+  at::index_select_out(flat, torch::cat({out, init}), 0, unpackRows);
+  return seq;
+}
+
+torch::Tensor PostPadded::Last(const torch::Tensor& out, const torch::Tensor& init) const {
+  return torch::cat({out, init}).index_select(0, lastRows);
 }
 
 bool NeedsGrad(std::initializer_list<const torch::Tensor*> inputs) {

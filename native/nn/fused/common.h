@@ -246,6 +246,32 @@ struct PackedSteps {
   }
 };
 
+// A batch whose [B, T] mask (processing order, non-zero where a step counts) is post-padded in
+// every row (its counted steps first, then only masked ones) as packed sequences: the rows with
+// at least one step sorted by length (longest first, ties in batch order), so that step t's
+// rows are a prefix of the sorted batch (what the packed layers run). The tfjs backend's masked
+// layers run such batches this way in inference: no matmul or gate pass for a masked row.
+// nullopt for any other mask (a hole, leading masked steps).
+struct PostPadded {
+  torch::Tensor order;        // [nonEmpty] int64: the batch rows with a step, sorted
+  torch::Tensor batchSizes;   // [longest] int64: PackedSteps' batch sizes
+  torch::Tensor packRows;     // [N] int64: each packed row's row of x.reshape({B * T, F}), b * T + t
+  // [B * T] int64: each (b, t)'s row of cat(packed output [N, U], h0 [B, U]): the packed row of
+  // (b, min(t, L_b - 1)) (a masked step repeats the last output, and keeps the state), N + b
+  // where b has no step (the state h0 throughout)
+  torch::Tensor unpackRows;
+  torch::Tensor lastRows;     // [B] int64: the same for each row's last step (the final states)
+  static c10::optional<PostPadded> Of(const torch::Tensor& mask);
+  bool Empty() const { return order.numel() == 0; }  // no row has a step
+  // x [B, T, F] -> the packed rows [N, F]; a state [B, S] -> the sorted rows' [nonEmpty, S]
+  torch::Tensor Pack(const torch::Tensor& x) const;
+  torch::Tensor Sorted(const torch::Tensor& state) const { return state.index_select(0, order); }
+  // From the packed layer's rows `out` [N, S] (empty when Empty()) and the initial state [B, S]:
+  // the [B, T, S] sequence, written into `seq`; each row's final state [B, S].
+  torch::Tensor Sequence(const torch::Tensor& out, const torch::Tensor& init, const torch::Tensor& seq) const;
+  torch::Tensor Last(const torch::Tensor& out, const torch::Tensor& init) const;
+};
+
 // One layer and direction k of a packed forward (StackPacked) on rows x in processing order, with
 // its initial states (sorted order, [B, U] each; an LSTM's h0 [B, P] with projSize) and weights.
 using PackedLayerFn = std::function<LayerResult(const torch::Tensor& x, int64_t k, const std::vector<torch::Tensor>& states0, const torch::Tensor& wih,

@@ -54,6 +54,14 @@ struct GruGradRows {
 };
 void GruStepBackward(const GruGradRows& s, int64_t rows);
 
+// The tfjs backend's masked SimpleRNN in inference on a post-padded batch (PostPadded,
+// common.h; x [B, T, I] in processing order, h0 [B, U], kernel [I, U], recurrent [U, U], any
+// activation code): the packed layer over the counted steps only, as lstm_packed.h's
+// ForwardPostPadded. Returns the sequence (written into seqOut when given) and hN.
+std::pair<torch::Tensor, torch::Tensor> RnnPostPadded(const PostPadded& p, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& kernel,
+                                                      const torch::Tensor& recurrent, const torch::Tensor& bias, int act,
+                                                      const torch::Tensor& seqOut = torch::Tensor());
+
 // Registers torchrnn::gru_layer_packed and torchrnn::rnn_layer_packed (once per process).
 void RegisterPacked();
 

@@ -133,8 +133,11 @@ Pair GruPackedAutograd(const torch::Tensor& data, const torch::Tensor& batchSize
 // ---- Elman RNN (tanh or relu)
 
 // One layer over packed rows: the output [N, U] (all backward needs besides the inputs).
+int ActOf(bool relu) { return relu ? gate_kernels::kActRelu : gate_kernels::kActTanh; }
+
+// act: the activation (gate_kernels' code: nn.RNN's tanh or relu, or any of tfjs's).
 torch::Tensor RnnLayer(const torch::Tensor& data, const PackedSteps& st, const torch::Tensor& h0In, const torch::Tensor& wih,
-                       const torch::Tensor& whh, const torch::Tensor& bias, bool relu) {
+                       const torch::Tensor& whh, const torch::Tensor& bias, int act) {
   const int64_t n = st.rows(), units = whh.size(1), batch = st.sizes[0];
   const torch::Tensor xw = InputProjection(data, wih.t(), bias);  // [N, U]
   const torch::Tensor whhT = whh.t().contiguous();                // [U, U]
@@ -147,7 +150,7 @@ torch::Tensor RnnLayer(const torch::Tensor& data, const PackedSteps& st, const t
     torch::Tensor hwT = hw.narrow(0, 0, bs);
     StepMatmul(hwT, hPrev, whhT);
     const gate_kernels::RnnRows rows{hw.data_ptr<float>(), units, xw.data_ptr<float>() + off * units, units,
-                                     out.data_ptr<float>() + off * units, units, units, relu ? gate_kernels::kActRelu : gate_kernels::kActTanh};
+                                     out.data_ptr<float>() + off * units, units, units, act};
     SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::RnnForward(rows, b, e); });
   }
   return out;
@@ -169,7 +172,7 @@ Pair RnnPackedNoGrad(const torch::Tensor& data, const torch::Tensor& batchSizes,
     return RnnPackedReference(data, batchSizes, h0, wih, whh, bih, bhh, relu);
   }
   const PackedSteps st(batchSizes);
-  torch::Tensor out = RnnLayer(data, st, h0, wih, whh, bih.has_value() && bih->defined() ? *bih + *bhh : torch::Tensor(), relu);
+  torch::Tensor out = RnnLayer(data, st, h0, wih, whh, bih.has_value() && bih->defined() ? *bih + *bhh : torch::Tensor(), ActOf(relu));
   return {out, out.index_select(0, st.LastRows())};
 }
 
@@ -178,7 +181,7 @@ struct RnnPackedLayerBackward : public torch::autograd::Function<RnnPackedLayerB
                                const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bih, const torch::Tensor& bhh,
                                bool relu) {
     const PackedSteps st(batchSizes);
-    torch::Tensor out = RnnLayer(data, st, h0, wih, whh, bih + bhh, relu);
+    torch::Tensor out = RnnLayer(data, st, h0, wih, whh, bih + bhh, ActOf(relu));
     ctx->save_for_backward({data, h0, wih, whh, bih, bhh, out});
     ctx->saved_data["batchSizes"] = batchSizes;
     ctx->saved_data["relu"] = relu;
@@ -247,6 +250,13 @@ c10::optional<std::vector<torch::Tensor>> RunPacked(const M& m, const Packed& in
 }
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> RnnPostPadded(const PostPadded& p, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& kernel,
+                                                      const torch::Tensor& recurrent, const torch::Tensor& bias, int act, const torch::Tensor& seqOut) {
+  const int64_t units = recurrent.size(0);
+  torch::Tensor out = p.Empty() ? x.new_empty({0, units}) : RnnLayer(p.Pack(x), PackedSteps(p.batchSizes), p.Sorted(h0), kernel.t(), recurrent.t(), bias, act);
+  return {p.Sequence(out, h0, BufferOr(seqOut, {x.size(0), x.size(1), units}, x.options())), p.Last(out, h0)};
+}
 
 c10::optional<std::vector<torch::Tensor>> GruPacked(const torch::nn::GRU& m, const Packed& input, const torch::Tensor& h0) {
   static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torchrnn::gru_layer_packed", "").typed<

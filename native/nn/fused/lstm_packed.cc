@@ -22,9 +22,10 @@ struct PackedResult {
 // One layer over packed rows, with w_hr (undefined without a projection). Saved for backward
 // (save): gates [N, 4U] (activated), c and tanh(c) [N, U], and with a projection o * tanh(c)
 // [N, U]; without save, scratch for one step.
+// act, recAct: the gate activations (gate_kernels.h codes; libtorch's LSTM: tanh, sigmoid).
 PackedResult PackedLayerForward(const torch::Tensor& data, const PackedSteps& st, const torch::Tensor& h0In, const torch::Tensor& c0In,
                                 const torch::Tensor& wih, const torch::Tensor& whh, const torch::Tensor& bias, bool save,
-                                const torch::Tensor& whr) {
+                                const torch::Tensor& whr, int act = kTanh, int recAct = kSigmoid) {
   const bool proj = whr.defined();
   const int64_t n = st.rows(), units = whh.size(0) / 4, outSize = proj ? whr.size(0) : units, batch = st.sizes[0];
   const auto opts = data.options();
@@ -49,7 +50,8 @@ PackedResult PackedLayerForward(const torch::Tensor& data, const PackedSteps& st
     const gate_kernels::LstmRows rows{r.gates.data_ptr<float>() + gOff * 4 * units, 4 * units, xw.data_ptr<float>() + off * 4 * units, 4 * units,
                                       t > 0 ? r.cs.data_ptr<float>() + prev * units : c0.data_ptr<float>(), units,
                                       r.cs.data_ptr<float>() + off * units, units, r.tcs.data_ptr<float>() + gOff * units, units,
-                                      proj ? r.pre.data_ptr<float>() + gOff * units : r.out.data_ptr<float>() + off * units, units, units};
+                                      proj ? r.pre.data_ptr<float>() + gOff * units : r.out.data_ptr<float>() + off * units, units, units,
+                                      act, recAct};
     SharedRows(bs, 16 * units, [&](int64_t b, int64_t e) { gate_kernels::LstmForward(rows, b, e); });
     if (proj) {
       torch::Tensor h = r.out.narrow(0, off, bs);
@@ -63,6 +65,23 @@ PackedResult PackedLayerForward(const torch::Tensor& data, const PackedSteps& st
 }
 
 }  // namespace
+
+Result ForwardPostPadded(const PostPadded& p, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
+                         const torch::Tensor& kernel, const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct,
+                         const torch::Tensor& seqOut) {
+  const int64_t units = recurrent.size(1) / 4;
+  torch::Tensor out = x.new_empty({0, units}), cs = out;
+  if (!p.Empty()) {
+    const PackedResult r = PackedLayerForward(p.Pack(x), PackedSteps(p.batchSizes), p.Sorted(h0), p.Sorted(c0), kernel.t(), recurrent.t(), bias,
+                                              false, torch::Tensor(), act, recAct);
+    out = r.out, cs = r.cs;
+  }
+  Result r;
+  r.sequence = p.Sequence(out, h0, BufferOr(seqOut, {x.size(0), x.size(1), units}, x.options()));
+  r.h = p.Last(out, h0);
+  r.c = p.Last(cs, c0);
+  return r;
+}
 
 Triple PackedReference(const torch::Tensor& data, const torch::Tensor& batchSizes, const torch::Tensor& h0, const torch::Tensor& c0,
                        const torch::Tensor& wih, const torch::Tensor& whh, const OptTensor& bih, const OptTensor& bhh, const torch::Tensor& whr) {

@@ -28,6 +28,16 @@ c10::optional<std::vector<torch::Tensor>> ForwardPacked(const torch::nn::LSTM& m
                                                         const torch::Tensor& c0);
 
 // Registers torchrnn::lstm_layer_packed (once per process).
+// The tfjs backend's masked LSTM in inference (nothing saved) on a batch whose mask is
+// post-padded (PostPadded, common.h; x [B, T, I] in processing order, h0 and c0 [B, U], kernel
+// [I, 4U], recurrent [U, 4U], tfjs's activations): the packed layer over the counted steps
+// only. The sequence (into seqOut when given) repeats each row's last output over its masked
+// steps, and the final states are those of its last counted step (h0 and c0 for a row without
+// one): what ForwardLstm's masked pass gives, without a matmul or gate pass for masked rows.
+Result ForwardPostPadded(const PostPadded& p, const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0,
+                         const torch::Tensor& kernel, const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct,
+                         const torch::Tensor& seqOut = torch::Tensor());
+
 void RegisterPacked();
 
 // ---- One packed layer operator's parts, shared by torchrnn::lstm_layer_packed (here) and
