@@ -138,8 +138,9 @@ class NoSplitScope {
 // half(i, begin, size) runs rows [begin, begin + size) (i = 0, 1).
 //
 // Where a batch splits depends on its sizes and the process alone (SplitBatchPays), never on
-// timing: when the helper is busy the halves run one after the other, the same arithmetic, so a
-// result does not depend on what other threads were doing. Nor does a layer split inside a
+// timing: when the helper is busy the halves run one after the other, the same arithmetic (OpenBLAS
+// shares a product's rows and columns among its threads, never a sum), so a result does not
+// depend on what other threads were doing. Nor does a layer split inside a
 // bidirectional layer, whose directions already run as a pair, or inside a half
 // (NoSplitScope). Returns false, having run nothing, where the batch does not split.
 //
