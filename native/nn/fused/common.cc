@@ -5,10 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <exception>
 #include <string>
-#include <thread>
 
 #include "../../compat.h"
 #include "gate_kernels.h"
@@ -98,11 +96,9 @@ static torch::Tensor DropoutBetweenLayers(const torch::Tensor& x, double p, int6
 
 bool Tracing() { return torch::jit::tracer::isTracing(); }
 
+// Halves run at once only with the row helper (without it they would run one after the other)
 static bool SplitOn() {
-  static const bool on = [] {
-    const char* v = std::getenv("TORCHRNN_SPLIT_BATCH");
-    return std::thread::hardware_concurrency() >= 2 && !(v != nullptr && std::string(v) == "0");
-  }();
+  static const bool on = RowHelperOn() && !EnvSwitchedOff("TORCHRNN_SPLIT_BATCH");
   return on;
 }
 

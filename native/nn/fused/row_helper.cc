@@ -114,19 +114,19 @@ static RowHelper* TheHelper() {
   return helper;
 }
 
-static bool EnvOff(const char* name) {
+bool EnvSwitchedOff(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr && std::string(v) == "0";
 }
 
-static bool HelperOn() {
+bool RowHelperOn() {
   // TORCHRNN_ROW_HELPER=0: every pass on the calling thread
-  static const bool on = std::thread::hardware_concurrency() >= 2 && !EnvOff("TORCHRNN_ROW_HELPER");
+  static const bool on = std::thread::hardware_concurrency() >= 2 && !EnvSwitchedOff("TORCHRNN_ROW_HELPER");
   return on;
 }
 
 bool SharedRowsRun(int64_t rows, RowRangeFn fn, const void* ctx) {
-  if (!HelperOn()) return false;
+  if (!RowHelperOn()) return false;
   // chunks of about a sixteenth of the pass, at least 8 rows: both threads stay busy to the end
   const int64_t chunk = std::max<int64_t>(8, (rows + 15) / 16);
   return TheHelper()->Run(rows, chunk, fn, ctx);
@@ -192,7 +192,7 @@ struct PairCtx {
 
 bool SharedPairRun(RowRangeFn fn, const void* ctx, PairKind kind) {
   static BlasThreads* blas = new BlasThreads();  // never destroyed (see TheHelper)
-  static const bool on = HelperOn() && blas->Found() && !EnvOff("TORCHRNN_CONCURRENT_DIRECTIONS");
+  static const bool on = RowHelperOn() && blas->Found() && !EnvSwitchedOff("TORCHRNN_CONCURRENT_DIRECTIONS");
   if (!on) return false;
   PairCtx pc{fn, ctx, std::this_thread::get_id()};
   const RowRangeFn each = [](const void* c, int64_t b, int64_t e) {

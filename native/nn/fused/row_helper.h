@@ -37,6 +37,10 @@ using RowRangeFn = void (*)(const void* ctx, int64_t begin, int64_t end);
 bool SharedRowsRun(int64_t rows, RowRangeFn fn, const void* ctx);
 // Chunks the helper thread has computed so far (fusedRnnFlags().helperChunks: tests see it work)
 uint64_t SharedRowsHelperChunks();
+// Whether the helper thread exists at all: two or more cores, and TORCHRNN_ROW_HELPER is not 0
+bool RowHelperOn();
+// Whether the environment variable `name` is set to "0" (the switches that turn a path off)
+bool EnvSwitchedOff(const char* name);
 
 // Two independent tasks at once, fn(ctx, i, i + 1) for i = 0 and 1: the two directions of a
 // bidirectional layer. The caller runs one and the helper the other (the caller runs both when
