@@ -174,6 +174,8 @@ export interface NativeBinding {
   optimizerStepAsync(o: OptimizerHandle, groups: Record<string, unknown>[]): Promise<void>;
   optimizerState(o: OptimizerHandle): (Record<string, H | number> | null)[];
   optimizerLoadState(o: OptimizerHandle, entries: (Record<string, H | number> | null)[]): void;
+  /** fusedAdam: new Adam/AdamW take the one-pass step (TORCHRNN_FUSED_ADAM=0: libtorch's); kernel: its instruction set; fusedUpdates: parameter updates it made (native/optim/adam_fused.h) */
+  optimizerKernels(): { fusedAdam: boolean; kernel: 'avx2+fma' | 'baseline'; fusedUpdates: number };
   // jit/trace.cc, train/step.cc
   trace(inputs: H[], fn: () => H[]): TracedHandle;
   tracedGraph(t: TracedHandle): string;

@@ -1,7 +1,9 @@
 // Optimizers against PyTorch (50 steps on an LSTM model), their state dicts, and bad input. The
 // executor's ordering rule (stepAsync among other jobs): test/02.
 import * as assert from 'assert';
+import * as childProcess from 'child_process';
 import * as torch from '../lib';
+import { native } from '../lib/binding';
 import { Encoded, fromFixture, loadFixture, sameParams, throwsTorch, values } from './helpers';
 
 const { nn, optim } = torch;
@@ -118,6 +120,103 @@ describe('optimizer state dicts', () => {
   });
 });
 
+// Parameters of sizes around the kernels' vector widths (8 and 16 lanes, libtorch's loops'
+// 16- and 32-element blocks) and above libtorch's 32,768-element grain, in two groups whose
+// learning rates change between steps; each step's gradients alternate between small and large.
+const ADAM_SIZES = [1, 7, 16, 17, 33, 4099, 40000];
+const ADAM_CASES: ['Adam' | 'AdamW', Record<string, unknown>][] = [
+  ['Adam', {}], ['Adam', { weightDecay: 0.1 }], ['Adam', { amsgrad: true, betas: [0.8, 0.99], eps: 1e-6 }],
+  ['AdamW', {}], ['AdamW', { weightDecay: 0.3, amsgrad: true }],
+];
+const ADAM_RUN = `(torch, kind, options, fused, dtype) => {
+  process.env.TORCHRNN_FUSED_ADAM = fused ? '1' : '0';
+  torch.manualSeed(3);
+  const sizes = ${JSON.stringify(ADAM_SIZES)};
+  const ps = sizes.map((n) => torch.randn([n]).to(dtype).requiresGrad_(true));
+  const opt = new torch.optim[kind]([{ params: ps.slice(0, 3) }, { params: ps.slice(3), lr: 3e-3 }], { lr: 1e-2, ...options });
+  for (let s = 0; s < 12; s++) {
+    torch.manualSeed(100 + s);
+    ps.forEach((p) => { p.grad = torch.randn(p.shape).mul(s % 3 === 0 ? 1e-3 : 10).to(dtype); });
+    if (s === 6) opt.paramGroups[1].lr = 5e-2;
+    opt.step();
+  }
+  const state = opt.stateDict().state;
+  const out = [...ps.map((p) => Array.from(p.dataSync())), ...Object.values(state).flatMap((st) => Object.keys(st).sort().map((k) => (typeof st[k] === 'number' ? [st[k]] : Array.from(st[k].dataSync()))))];
+  process.env.TORCHRNN_FUSED_ADAM = '1';
+  return out;
+}`;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const adamRun = new Function(`return ${ADAM_RUN}`)() as (t: typeof torch, kind: string, o: Record<string, unknown>, fused: boolean, dtype: torch.DType) => number[][];
+
+/** Where two runs' values differ bit for bit (NaN == NaN, +0 != -0), as "array@index". */
+function bitDifferences(a: number[][], b: number[][]): string[] {
+  const out: string[] = [];
+  assert.strictEqual(a.length, b.length);
+  a.forEach((x, i) => x.forEach((v, j) => { if (!Object.is(v, b[i][j])) out.push(`${i}@${j}`); }));
+  return out;
+}
+
+describe('fused Adam and AdamW (native/optim/adam_fused.h)', () => {
+  const updates = () => native.optimizerKernels().fusedUpdates;
+  for (const [kind, options] of ADAM_CASES) {
+    it(`${kind} ${JSON.stringify(options)}: one pass per parameter, the bits of libtorch's step`, () => {
+      assert.strictEqual(native.optimizerKernels().fusedAdam, true);
+      const u0 = updates();
+      const fused = adamRun(torch, kind, options, true, 'float32');
+      const u1 = updates();
+      const plain = adamRun(torch, kind, options, false, 'float32');
+      assert.strictEqual(u1 - u0, 12 * ADAM_SIZES.length, 'the fused kernel did not run');
+      assert.strictEqual(updates(), u1, 'TORCHRNN_FUSED_ADAM=0 still ran the fused kernel');
+      assert.deepStrictEqual(bitDifferences(fused, plain), []);
+    });
+  }
+
+  it('float64 parameters take libtorch\'s step', () => {
+    const u0 = updates();
+    const a = adamRun(torch, 'Adam', { weightDecay: 0.1 }, true, 'float64');
+    assert.strictEqual(updates(), u0);
+    assert.deepStrictEqual(bitDifferences(a, adamRun(torch, 'Adam', { weightDecay: 0.1 }, false, 'float64')), []);
+  });
+
+  it('a state loaded from libtorch\'s step continues with the same bits', () => {
+    const run = (fusedLater: boolean) => {
+      process.env.TORCHRNN_FUSED_ADAM = '0';
+      torch.manualSeed(5);
+      const p = torch.randn([37]).requiresGrad_(true);
+      const first = new optim.AdamW([p], { lr: 1e-2, amsgrad: true });
+      for (let s = 0; s < 3; s++) { p.grad = torch.randn([37]); first.step(); }
+      process.env.TORCHRNN_FUSED_ADAM = fusedLater ? '1' : '0';
+      const second = new optim.AdamW([p], { lr: 1e-2, amsgrad: true });
+      second.loadStateDict(first.stateDict());
+      for (let s = 0; s < 3; s++) { p.grad = torch.randn([37]); second.step(); }
+      process.env.TORCHRNN_FUSED_ADAM = '1';
+      const st = second.stateDict().state[0] as Record<string, unknown>;
+      return [Array.from(p.dataSync()), [st.step as number], values(st.exp_avg as torch.Tensor), values(st.max_exp_avg_sq as torch.Tensor)];
+    };
+    const u0 = updates();
+    const fused = run(true);
+    assert.strictEqual(updates() - u0, 3);
+    assert.deepStrictEqual(bitDifferences(fused, run(false)), []);
+    assert.strictEqual(fused[1][0], 6);
+  });
+
+  it('libtorch\'s default kernels (ATEN_CPU_CAPABILITY=default): the kernel without fused multiply-adds, the same bits', function () {
+    this.timeout(60000);
+    const script = `
+      const torch = require('../lib'); const { native } = require('../lib/binding');
+      const run = (${ADAM_RUN});
+      const cases = ${JSON.stringify(ADAM_CASES)};
+      const out = { kernel: native.optimizerKernels().kernel, runs: cases.map(([k, o]) => [run(torch, k, o, true, 'float32'), run(torch, k, o, false, 'float32')]) };
+      process.stdout.write(JSON.stringify(out));`;
+    const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      cwd: __dirname, env: { ...process.env, ATEN_CPU_CAPABILITY: 'default' }, encoding: 'utf8', maxBuffer: 64 << 20,
+    });
+    assert.strictEqual(res.status, 0, res.stderr);
+    const got = JSON.parse(res.stdout) as { kernel: string; runs: [number[][], number[][]][] };
+    assert.strictEqual(got.kernel, 'baseline');
+    got.runs.forEach(([fused, plain], i) => assert.deepStrictEqual(bitDifferences(fused, plain), [], JSON.stringify(ADAM_CASES[i])));
+  });
+});
 
 describe('optimizer bad input', () => {
   const model = new nn.Linear(3, 2);

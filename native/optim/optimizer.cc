@@ -3,6 +3,8 @@
 #include "../compat.h"
 #include "../executor.h"
 #include "../tensor.h"
+#include "adam_fused.h"
+#include "adam_kernel.h"
 
 namespace trnn {
 
@@ -57,6 +59,13 @@ static std::shared_ptr<optim::Optimizer> MakeOptimizer(const std::vector<optim::
   return std::make_shared<O>(groups, static_cast<const Options&>(defaults));
 }
 
+// Adam and AdamW: the fused step (adam_fused.h) unless TORCHRNN_FUSED_ADAM=0.
+template <typename Fused, typename Plain, typename Options>
+static std::shared_ptr<optim::Optimizer> MakeAdam(const std::vector<optim::OptimizerParamGroup>& groups, const optim::OptimizerOptions& defaults) {
+  if (FusedAdamEnabled()) return MakeOptimizer<Fused, Options>(groups, defaults);
+  return MakeOptimizer<Plain, Options>(groups, defaults);
+}
+
 // Adam and AdamW keep the same state under different types.
 template <typename State>
 static void AdamStateOut(optim::OptimizerParamState& s, OptimizerStateOut& out) {
@@ -88,13 +97,13 @@ static const OptimizerKind kOptimizerKinds[] = {
        return std::make_shared<optim::AdamOptions>(optim::AdamOptions(OptNum(o, "lr", 0)).betas(OptBetas(o)).eps(OptNum(o, "eps", 1e-8))
                                                        .weight_decay(OptNum(o, "weightDecay", 0)).amsgrad(OptFlag(o, "amsgrad", false)));
      },
-     MakeOptimizer<optim::Adam, optim::AdamOptions>, AdamStateOut<optim::AdamParamState>, AdamStateIn<optim::AdamParamState>},
+     MakeAdam<FusedAdam, optim::Adam, optim::AdamOptions>, AdamStateOut<optim::AdamParamState>, AdamStateIn<optim::AdamParamState>},
     {"adamw",
      [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
        return std::make_shared<optim::AdamWOptions>(optim::AdamWOptions(OptNum(o, "lr", 0)).betas(OptBetas(o)).eps(OptNum(o, "eps", 1e-8))
                                                         .weight_decay(OptNum(o, "weightDecay", 0)).amsgrad(OptFlag(o, "amsgrad", false)));
      },
-     MakeOptimizer<optim::AdamW, optim::AdamWOptions>, AdamStateOut<optim::AdamWParamState>, AdamStateIn<optim::AdamWParamState>},
+     MakeAdam<FusedAdamW, optim::AdamW, optim::AdamWOptions>, AdamStateOut<optim::AdamWParamState>, AdamStateIn<optim::AdamWParamState>},
     {"rmsprop",
      [](const Napi::Object& o) -> std::shared_ptr<const optim::OptimizerOptions> {
        return std::make_shared<optim::RMSpropOptions>(optim::RMSpropOptions(OptNum(o, "lr", 0)).alpha(OptNum(o, "alpha", 0.99)).eps(OptNum(o, "eps", 1e-8))
@@ -250,6 +259,16 @@ static Napi::Value LoadState(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// optimizerKernels() -> { fusedAdam, kernel, fusedUpdates }: whether new Adam/AdamW optimizers
+// take the fused step, its instruction set, and the parameter updates it has made.
+static Napi::Value Kernels(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("fusedAdam", FusedAdamEnabled());
+  o.Set("kernel", optim_kernels::AdamKernelName());
+  o.Set("fusedUpdates", static_cast<double>(FusedAdamUpdates()));
+  return o;
+}
+
 void InitOptim(Napi::Env env, Napi::Object exports) {
   OptimizerHandle::Init(env, exports);
   Export<CreateOptimizer>(env, exports, "createOptimizer");
@@ -257,6 +276,7 @@ void InitOptim(Napi::Env env, Napi::Object exports) {
   Export<StepAsync>(env, exports, "optimizerStepAsync");
   ExportOrdered<State>(env, exports, "optimizerState");
   ExportOrdered<LoadState>(env, exports, "optimizerLoadState");
+  Export<Kernels>(env, exports, "optimizerKernels");
 }
 
 }  // namespace trnn
