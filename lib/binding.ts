@@ -144,7 +144,7 @@ export interface NativeBinding {
   cudnnFlags(): { enabled: boolean; benchmark: boolean; deterministic: boolean; allowTF32: boolean; version: number | null };
   setCudnnFlag(name: 'enabled' | 'benchmark' | 'deterministic' | 'allowTF32', value: boolean): void;
   /** helperChunks: gate-pass chunks computed on the helper thread so far; concurrentPairs: bidirectional layers whose directions ran at once; splitBatches: inference layers whose batch halves ran at once (native/nn/fused/row_helper.h, common.h) */
-  fusedRnnFlags(): { enabled: boolean; auto: boolean; kernels: 'avx2+fma' | 'baseline'; helperChunks: number; concurrentPairs: number; splitBatches: number };
+  fusedRnnFlags(): { enabled: boolean; auto: boolean; kernels: 'avx512' | 'avx2+fma' | 'baseline'; helperChunks: number; concurrentPairs: number; splitBatches: number };
   setFusedRnnAuto(on: boolean): void;
   mallocPolicy(): MallocPolicy;
   releaseMemory(): boolean;

@@ -72,7 +72,7 @@ const cudnnFlag = (name: CudnnFlag) => ({
  * take libtorch's own layer where that is faster: on libtorch 2.x, whose LSTM runs on oneDNN,
  * a non-packed nn.LSTM with a batch under 8 (16 without gradients); set it false for the fused
  * layer wherever it applies. `kernels` (read-only) is the instruction set of its gate kernels:
- * 'avx2+fma' or 'baseline'.
+ * 'avx512', 'avx2+fma' or 'baseline'.
  */
 export const backends = {
   cudnn: Object.defineProperties<{ isAvailable(): boolean; version(): number | null }>({
@@ -98,7 +98,7 @@ export const backends = {
       enumerable: true,
     },
     kernels: { get: () => native.fusedRnnFlags().kernels, enumerable: true },
-  }) as { enabled: boolean; auto: boolean; readonly kernels: 'avx2+fma' | 'baseline' },
+  }) as { enabled: boolean; auto: boolean; readonly kernels: 'avx512' | 'avx2+fma' | 'baseline' },
   /**
    * The CPU allocator. torchrnn sets glibc malloc's thresholds once per process when it loads,
    * so that the large buffers a training or inference loop frees and allocates again every

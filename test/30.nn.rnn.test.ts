@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import * as childProcess from 'child_process';
 import * as torch from '../lib';
 import { libtorchAtLeast } from '../lib/compat';
-import { assertMatches, CROSS_CPU_TOL, Encoded, fromFixture, loadFixture, values } from './helpers';
+import { assertMatches, CROSS_CPU_TOL, Encoded, fromFixture, loadFixture, narrowerGateKernels, values } from './helpers';
 import { construct, ModuleCase, moduleFor, runCase } from './nn-fixtures';
 
 const fixture = loadFixture<{ cases: ModuleCase[]; inits: { kind: string; options: Record<string, unknown>; seed: number; stateDict: Record<string, Encoded> }[] }>('nn.json');
@@ -297,7 +297,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     }
     assert.throws(() => { (torch.backends.fusedRnn as { enabled: unknown }).enabled = 1; },
       { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.enabled but received 1' });
-    assert.ok(['avx2+fma', 'baseline'].includes(torch.backends.fusedRnn.kernels));
+    assert.ok(['avx512', 'avx2+fma', 'baseline'].includes(torch.backends.fusedRnn.kernels));
   });
   it('torch.backends.fusedRnn.auto: LSTM inference and small training batches take oneDNN\'s LSTM on libtorch 2.x, the fused layer on 1.13', () => {
     torch.backends.fusedRnn.auto = true;
@@ -343,7 +343,7 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
     assert.throws(() => { (torch.backends.fusedRnn as { auto: unknown }).auto = 'yes'; },
       { code: 'ERR_INVALID_ARG', message: 'Expected a boolean for backends.fusedRnn.auto but received "yes"' });
   });
-  it('the baseline gate kernels (TORCHRNN_GATE_KERNELS=baseline, for CPUs without AVX2) give the same numbers (LSTM, GRU, RNN)', function () {
+  for (const [variant, kernels] of narrowerGateKernels()) it(`the ${kernels} gate kernels (TORCHRNN_GATE_KERNELS=${variant}, for CPUs without AVX-512 or AVX2) give the same numbers (LSTM, GRU, RNN)`, function () {
     this.timeout(120000);
     // a child process: the variant is chosen once per process. It prints the fused no-grad and
     // training-mode outputs of two fixture cases, which must match PyTorch as above.
@@ -363,11 +363,11 @@ describe('the fused CPU layers (LSTM, GRU, RNN; training and eval mode) match Py
       }
       process.stdout.write(JSON.stringify(out));`;
     const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
-      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: 'baseline' }, encoding: 'utf8', maxBuffer: 64 << 20,
+      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: variant }, encoding: 'utf8', maxBuffer: 64 << 20,
     });
     assert.strictEqual(res.status, 0, res.stderr);
     const got = JSON.parse(res.stdout) as { kernels: string; cases: Record<string, { infer: number[][]; train: number[][] }> };
-    assert.strictEqual(got.kernels, 'baseline');
+    assert.strictEqual(got.kernels, kernels);
     for (const name of names) {
       const c = fixture.cases.find((x) => x.name === name)!;
       for (const mode of ['infer', 'train'] as const) {

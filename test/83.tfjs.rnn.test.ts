@@ -15,7 +15,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
 import { native } from '../lib/binding';
 import { fusedStats } from '../lib/tfjs';
-import { assertAllClose, lcg, settle } from './helpers';
+import { assertAllClose, lcg, narrowerGateKernels, settle } from './helpers';
 
 type Kind = 'lstm' | 'gru' | 'simpleRNN';
 const B = 6, T = 7, F = 3, U = 5;
@@ -123,7 +123,7 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
     });
   });
 
-  it('the baseline gate kernels (TORCHRNN_GATE_KERNELS=baseline, for CPUs without AVX2) give the same numbers', function () {
+  for (const [variant, kernels] of narrowerGateKernels()) it(`the ${kernels} gate kernels (TORCHRNN_GATE_KERNELS=${variant}, for CPUs without AVX-512 or AVX2) give the same numbers`, function () {
     this.timeout(60000);
     // a child process: the variant is chosen once per process. It runs the cases of
     // compareLayer's kind through runLayer's steps on both backends and prints the largest
@@ -170,11 +170,11 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
         process.stdout.write(JSON.stringify({ kernels: torch.backends.fusedRnn.kernels, worst, fused }));
       })();`;
     const res = childProcess.spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
-      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: 'baseline' }, encoding: 'utf8',
+      cwd: __dirname, env: { ...process.env, TORCHRNN_GATE_KERNELS: variant }, encoding: 'utf8',
     });
     assert.strictEqual(res.status, 0, res.stderr);
     const got = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as { kernels: string; worst: number; fused: number };
-    assert.strictEqual(got.kernels, 'baseline');
+    assert.strictEqual(got.kernels, kernels);
     assert.strictEqual(got.fused, 10, 'every masked call took the fused kernels');
     assert.ok(got.worst <= 1, `largest difference ${got.worst} x the tolerance`);
   });

@@ -313,3 +313,16 @@ export function checkTrainRun(r: SpawnSyncReturns<string>, out: string, metricNa
   assert.ok(Number.isFinite(report.final.metric), String(report.final.metric));
   return report;
 }
+
+/**
+ * The gate-kernel variants narrower than the CPU's widest, as [TORCHRNN_GATE_KERNELS value,
+ * the variant it gives]: baseline always, avx2 where the CPU has AVX2 and FMA (tests run the
+ * variants the default one hides in a child process each).
+ */
+export function narrowerGateKernels(): [string, string][] {
+  let flags: string[] = [];
+  try {
+    flags = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').trim().split(/\s+/);
+  } catch { /* not Linux: baseline only */ }
+  return [['baseline', 'baseline'], ...(flags.includes('avx2') && flags.includes('fma') ? [['avx2', 'avx2+fma'] as [string, string]] : [])];
+}
