@@ -200,6 +200,22 @@ describe('fused Adam and AdamW (native/optim/adam_fused.h)', () => {
     assert.strictEqual(fused[1][0], 6);
   });
 
+  it('a graph that saved a parameter before the step is refused after it, as after libtorch\'s step', () => {
+    for (const fused of ['1', '0']) {
+      process.env.TORCHRNN_FUSED_ADAM = fused;
+      try {
+        const p = torch.randn([5]).requiresGrad_(true);
+        const opt = new optim.Adam([p], { lr: 0.1 });
+        p.grad = torch.ones([5]);
+        const loss = p.mul(p).sum();
+        opt.step();
+        assert.throws(() => loss.backward(), /modified by an inplace operation/, `TORCHRNN_FUSED_ADAM=${fused}`);
+      } finally {
+        process.env.TORCHRNN_FUSED_ADAM = '1';
+      }
+    }
+  });
+
   it('libtorch\'s default kernels (ATEN_CPU_CAPABILITY=default): the kernel without fused multiply-adds, the same bits', function () {
     this.timeout(60000);
     const script = `

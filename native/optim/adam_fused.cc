@@ -86,6 +86,11 @@ void Update(const torch::Tensor& p, StateMap& state, const Rule& r) {
   a.l2 = !r.decoupled && r.weightDecay != 0 ? static_cast<float>(r.weightDecay) : 0.0f;
   a.decay = r.decoupled && r.weightDecay != 0 ? static_cast<float>(1 - r.lr * r.weightDecay) : 1.0f;
   optim_kernels::AdamUpdate(a);
+  // what libtorch's in-place operations record: autograd refuses a graph that saved one of
+  // these before the step (as it does after torch.optim's step)
+  for (const torch::Tensor* t : {&p, &expAvg, &expAvgSq, &maxExpAvgSq}) {
+    if (t->defined() && (t != &maxExpAvgSq || r.amsgrad)) t->unsafeGetTensorImpl()->bump_version();
+  }
   gUpdates.fetch_add(1, std::memory_order_relaxed);
 }
 
