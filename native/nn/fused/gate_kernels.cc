@@ -14,9 +14,9 @@ namespace {
 
 #define TRNN_AI inline __attribute__((always_inline))
 
-// 32- and 64-byte vectors cross these functions only after inlining, never an ABI boundary, so GCC's
-// warning about returning them without AVX does not apply (parameters are const references,
-// for which GCC prints an unsuppressible note otherwise).
+// 32- and 64-byte vectors cross these functions only after inlining, never an ABI boundary,
+// so GCC's warning about returning them without AVX does not apply (parameters are const
+// references, for which GCC prints an unsuppressible note otherwise).
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace lanes8 {
@@ -74,30 +74,30 @@ void FillList(Fn (&list)[kActs], std::integer_sequence<int, A...>) {
 // The same bodies, compiled per instruction set (the always-inline bodies take the target of
 // the function they are inlined into), one function per activation (pair): struct templates
 // whose static Run is the compiled entry, collected into the Impl tables.
-#define TRNN_VARIANT(attr, suffix, ns)                                                                                    \
+#define TRNN_VARIANT(attr, suffix, ns)                                                                                \
   template <int A, int R>                                                                                             \
   struct Lstm##suffix {                                                                                               \
-    attr static void Run(const LstmRows& s, int64_t b, int64_t e) { ns::LstmBody<A, R>(s, b, e); }                        \
+    attr static void Run(const LstmRows& s, int64_t b, int64_t e) { ns::LstmBody<A, R>(s, b, e); }                    \
   };                                                                                                                  \
   template <int A>                                                                                                    \
   struct Rnn##suffix {                                                                                                \
-    attr static void Run(const RnnRows& s, int64_t b, int64_t e) { ns::RnnBody<A>(s, b, e); }                             \
+    attr static void Run(const RnnRows& s, int64_t b, int64_t e) { ns::RnnBody<A>(s, b, e); }                         \
   };                                                                                                                  \
   template <int A>                                                                                                    \
   struct GruTfjsGates##suffix {                                                                                       \
-    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { ns::GruTfjsGatesBody<A>(s, b, e); }                \
+    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { ns::GruTfjsGatesBody<A>(s, b, e); }            \
   };                                                                                                                  \
   template <int A>                                                                                                    \
   struct GruTfjsState##suffix {                                                                                       \
-    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { ns::GruTfjsStateBody<A>(s, b, e); }                \
+    attr static void Run(const GruTfjsRows& s, int64_t b, int64_t e) { ns::GruTfjsStateBody<A>(s, b, e); }            \
   };                                                                                                                  \
   template <int A, int R>                                                                                             \
   struct LstmGrad##suffix {                                                                                           \
-    attr static void Run(const LstmGradRows& s, int64_t b, int64_t e) { ns::LstmBackwardBody<A, R>(s, b, e); }            \
+    attr static void Run(const LstmGradRows& s, int64_t b, int64_t e) { ns::LstmBackwardBody<A, R>(s, b, e); }        \
   };                                                                                                                  \
   template <int A>                                                                                                    \
   struct RnnGrad##suffix {                                                                                            \
-    attr static void Run(const RnnGradRows& s, int64_t b, int64_t e) { ns::RnnBackwardBody<A>(s, b, e); }                 \
+    attr static void Run(const RnnGradRows& s, int64_t b, int64_t e) { ns::RnnBackwardBody<A>(s, b, e); }             \
   };                                                                                                                  \
   template <int A, int R>                                                                                             \
   struct GruTfjsGradGates##suffix {                                                                                   \
@@ -105,10 +105,10 @@ void FillList(Fn (&list)[kActs], std::integer_sequence<int, A...>) {
   };                                                                                                                  \
   template <int R>                                                                                                    \
   struct GruTfjsGradReset##suffix {                                                                                   \
-    attr static void Run(const GruTfjsGradRows& s, int64_t b, int64_t e) { ns::GruTfjsBackwardResetBody<R>(s, b, e); }    \
+    attr static void Run(const GruTfjsGradRows& s, int64_t b, int64_t e) { ns::GruTfjsBackwardResetBody<R>(s, b, e); } \
   };                                                                                                                  \
-  attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { ns::GruBody(s, b, e); }                                 \
-  attr void Matmul##suffix(const MatmulRows& s, int64_t b, int64_t e) { ns::MatmulBody(s, b, e); }                        \
+  attr void Gru##suffix(const GruRows& s, int64_t b, int64_t e) { ns::GruBody(s, b, e); }                             \
+  attr void Matmul##suffix(const MatmulRows& s, int64_t b, int64_t e) { ns::MatmulBody(s, b, e); }                    \
   Impl Make##suffix(const char* name) {                                                                               \
     Impl impl{};                                                                                                      \
     const auto acts = std::make_integer_sequence<int, kActs>{};                                                       \
