@@ -221,6 +221,58 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
     }
   });
 
+  it('training runs the GRU\'s and SimpleRNN\'s two halves at once (native/tfjs/rnn.cc TrainingHalves): outputs and every gradient as the cpu backend\'s', async () => {
+    // batch 33 (halves of 17 and 16 rows), 32 steps, 40 units: over kSplitMinElements (batch x
+    // steps x gate columns), so the recorded forward (which saves) and its backward each run as
+    // two halves, always (sizes decide); the counter moves where the helper took one of them (a
+    // helper asleep may wake after the caller took both: halves this small take ~0.1 ms). The
+    // weights are built on a batch of 1 (which does not split).
+    const b = 33, t = 32, f = 3, u = 40;
+    const maskRows = Array.from({ length: b }, (_, i) => Array.from({ length: t }, (_, s) => (i === 5 ? 0 : i % 4 === 1 ? (s % 3 !== 1 ? 1 : 0) : s < t - (i % 9) ? 1 : 0)));
+    const run = async (backend: string, kind: Kind, opts: object, masked: boolean, initial: boolean) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const layer = layerFactory(kind)({ units: u, returnState: true, recurrentInitializer: 'glorotUniform', ...opts });
+        layer.apply(tf.zeros([1, t, f]));
+        layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values(w.size, 300 + i, 0.15), w.shape)));
+        const x = tf.variable(tf.tensor3d(values(b * t * f, 3), [b, t, f]));
+        const h0 = initial ? [tf.variable(tf.tensor2d(values(b * u, 11, 0.5), [b, u]))] : [];
+        const kwargs = { ...(masked ? { mask: tf.cast(tf.tensor2d(maskRows.flat(), [b, t]), 'bool') } : {}), ...(initial ? { initialState: h0 } : {}) };
+        const vars = [x, ...h0, ...layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)];
+        let outputs: Float32Array[] = [];
+        const splits = native.fusedRnnFlags().splitBatches;
+        const { grads } = tf.variableGrads(() => {
+          const outs = layer.apply(x, kwargs) as tf.Tensor[];
+          outputs = outs.map((o) => o.dataSync() as Float32Array);
+          return tf.addN(outs.map((o, k) => tf.sum(tf.mul(o, tf.tensor(values(o.size, 60 + k), o.shape))))) as tf.Scalar;
+        }, vars);
+        const result = { outputs, grads: vars.map((v) => grads[v.name].dataSync() as Float32Array), splits: native.fusedRnnFlags().splitBatches - splits };
+        layer.dispose();
+        return result;
+      });
+    };
+    const cases: [Kind, object, boolean, boolean][] = [
+      ['gru', { returnSequences: true }, false, false], ['gru', { goBackwards: true }, true, true],
+      ['gru', { recurrentActivation: 'sigmoid', activation: 'relu', useBias: false }, false, true],
+      ['simpleRNN', { returnSequences: true }, false, true], ['simpleRNN', { activation: 'relu', goBackwards: true }, true, false],
+    ];
+    let splits = 0;
+    for (const [kind, opts, masked, initial] of cases) {
+      const label = `${kind} ${JSON.stringify(opts)}${masked ? ' masked' : ''}${initial ? ' initialState' : ''}`;
+      const cpu = await run('cpu', kind, opts, masked, initial);
+      const grads = fusedStats[`${kind}Grad`];
+      const mine = await run('torch', kind, opts, masked, initial);
+      assert.strictEqual(fusedStats[`${kind}Grad`] - grads, 1, `${label}: the fused gradient ran`);
+      splits += mine.splits;
+      mine.outputs.forEach((o, i) => assertAllClose(o, cpu.outputs[i], { rtol: 1e-5, atol: 2e-6 }, `${label}: output ${i}`));
+      const names = ['x', ...(initial ? ['state'] : []), 'kernel', 'recurrentKernel', 'bias'];
+      mine.grads.forEach((g, i) => assertAllClose(g, cpu.grads[i], { rtol: 1e-4, atol: 1e-5 }, `${label}: gradient of ${names[i]}`));
+    }
+    if (os.cpus().length >= 2 && process.env.TORCHRNN_SPLIT_BATCH !== '0' && process.env.TORCHRNN_ROW_HELPER !== '0') {
+      assert.ok(splits > 0, 'no layer ran its halves at once');
+    }
+  });
+
   it('a masked step repeats the previous output and keeps the states (tfjs-layers\' rnn())', async () => {
     await tf.setBackend('torch');
     const layer = tfl.layers.gru({ units: U, returnSequences: true, returnState: true, recurrentInitializer: 'glorotUniform' });
