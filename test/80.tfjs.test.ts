@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as torch from '../lib';
 import { fusedStats, kernelNames, TorchBackend } from '../lib/tfjs';
-import { assertAllClose, lcg, settle } from './helpers';
+import { assertAllClose, lcg, settle, tfjsLive } from './helpers';
 
 type Kind = 'lstm' | 'gru' | 'simpleRNN';
 const BATCH = 8, STEPS = 7, FEATURES = 3, UNITS = 6, SAMPLES = 32;
@@ -159,6 +159,69 @@ describe('tfjs backend: torch', function () {
     assert.strictEqual(fusedStats.gru, g0 + 1, 'inference with dropout is fused (dropout is off)');
   });
 
+  describe('small tensors: add, sub, mul and div in JS (lib/tfjs/kernels/small.ts)', () => {
+    // special values: signed zeros, infinities, NaN, a denormal, the largest float32, rounding cases
+    const F = [1.5, -0, 0, NaN, Infinity, -Infinity, 1e-39, 3.4e38, 1 / 3, 7, -2.5, 1e-20, 0.1, 16777217, -3, 2];
+    const G = [-0, -0, 5, 1, Infinity, 2, 1e-39, 3.4e38, 3, 0, 0.2, 1e20, 0.7, 1, -0, 0.5];
+    const I = [2147483647, -2147483648, 5, -7, 0, 65536, 46341, -1];
+    const J = [1, -1, 3, 2, 0, 65536, 46341, -2147483648];
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div]];
+    /** The bits of float32 values (every NaN alike: payloads are not specified). */
+    const bits = (v: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(v).buffer), (u, i) => (Number.isNaN(v[i]) ? 'NaN' : u));
+
+    /** op on the first n values of a and b: computed in JS (n ≤ 64), by libtorch (the same values padded to 65 elements), and on the cpu backend. */
+    async function three(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, a: number[], b: number[], dtype: 'float32' | 'int32') {
+      await tf.setBackend('torch');
+      const run = (pad: number) => tf.tidy(() => {
+        const x = tf.tensor([...a, ...Array(pad).fill(1)], undefined, dtype), y = tf.tensor([...b, ...Array(pad).fill(1)], undefined, dtype);
+        return Array.from(op(x, y).dataSync()).slice(0, a.length);
+      });
+      const js = run(0), lib = run(65 - a.length);
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(() => Array.from(op(tf.tensor(a, undefined, dtype), tf.tensor(b, undefined, dtype)).dataSync()));
+      await tf.setBackend('torch');
+      return { js, lib, cpu };
+    }
+
+    it('give libtorch\'s bits (float32 rounding, special values, int32 wrap-around) and the cpu backend\'s', async () => {
+      for (const [name, op] of ops) {
+        const f = await three(op, F, G, 'float32');
+        assert.deepStrictEqual(bits(f.js), bits(f.lib), `float32 ${name}: JS against libtorch`);
+        assert.deepStrictEqual(bits(f.js), bits(f.cpu), `float32 ${name}: JS against the cpu backend`);
+        if (name === 'div') continue;  // int32 RealDiv is float32: libtorch's path
+        const i = await three(op, I, J, 'int32');
+        assert.deepStrictEqual(i.js, i.lib, `int32 ${name}: JS against libtorch`);
+        assert.deepStrictEqual(i.js, i.cpu, `int32 ${name}: JS against the cpu backend`);
+      }
+    });
+
+    it('broadcast a single element, make no libtorch tensor, and give libtorch kernels their values', () => {
+      const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]), s = tf.scalar(0.5), one = tf.tensor2d([[2]]), row = tf.tensor1d([1, 2, 3, 4]);
+      const empty = tf.tensor1d([], 'float32'), single = tf.tensor1d([3]);
+      tf.add(x, s).dispose();  // reads x's and s's values once
+      tf.mul(one, row).dispose();
+      const xt = tf.transpose(x);
+      const base = torch.memory().tensors;
+      const y = tf.sub(x, s), z = tf.div(s, x), w = tf.mul(one, row), e = tf.add(empty, single);
+      assert.strictEqual(torch.memory().tensors, base, 'computed in JS: no libtorch tensor');
+      assert.deepStrictEqual(y.shape, [2, 3]);
+      assert.deepStrictEqual(Array.from(y.dataSync()), [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
+      assert.deepStrictEqual(Array.from(z.dataSync()), [0.5, 0.25, 0.5 / 3, 0.125, 0.1, 0.5 / 6].map(Math.fround));
+      assert.deepStrictEqual([w.shape, Array.from(w.dataSync())], [[1, 4], [2, 4, 6, 8]]);
+      assert.deepStrictEqual([e.shape, Array.from(e.dataSync())], [[0], []]);
+      const read = y.dataSync();
+      read[0] = 99;  // a copy: the tensor keeps its values
+      assert.strictEqual(y.dataSync()[0], 0.5);
+      // a libtorch kernel takes a JS-only result: its libtorch tensor is made then and freed with it
+      const m = tf.matMul(y, xt);
+      assert.deepStrictEqual(Array.from(m.dataSync()), [0.5 + 3 + 7.5, 2 + 7.5 + 15, 3.5 + 9 + 16.5, 14 + 22.5 + 33]);
+      assert.strictEqual(torch.memory().tensors, base + 2, 'y\'s libtorch tensor and the product');
+      tf.dispose([y, z, w, e, m]);
+      assert.strictEqual(torch.memory().tensors, base);
+      tf.dispose([x, xt, s, one, row, empty, single]);
+    });
+  });
+
   describe('memory', () => {
     it('tf.memory() counts exactly, and dispose/tidy free the libtorch tensors', () => {
       const base = tf.memory();
@@ -193,10 +256,10 @@ describe('tfjs backend: torch', function () {
         // Tensors that earlier tests dropped without dispose are freed by finalizers whenever V8
         // collects; count only live ones (Node 24 collected during the fit and the count fell).
         await settle();
-        const after1 = [tf.memory().numTensors, torch.memory().tensors];
+        const after1 = tfjsLive(tf.memory);
         await model.fit(xs, ys, { epochs: 3, batchSize: BATCH, verbose: 0 });
         await settle();
-        assert.deepStrictEqual([tf.memory().numTensors, torch.memory().tensors], after1);
+        assert.deepStrictEqual(tfjsLive(tf.memory), after1);
         tf.dispose([xs, ys]);
         model.dispose();
       } finally {

@@ -16,7 +16,7 @@ import { ASYNC_FLAG, fusedStats, queueIdle, setQueueLimits } from '../lib/tfjs';
 import { BACKEND, long, out, T } from '../lib/tfjs/kernels/common';
 import type { KernelHost } from '../lib/tfjs/kernel-host';
 import { aten, inScope } from '../lib/tfjs/torch';
-import { invalid, settle } from './helpers';
+import { invalid, settle, tfjsLive } from './helpers';
 
 const pending = () => { const [submitted, finished] = native.queueState(); return submitted - finished; };
 const submitted = () => native.queueState()[0];
@@ -424,11 +424,11 @@ describe('tfjs backend: asynchronous kernels', function () {
       await model.fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0 });
       await queueIdle();
       await settle();
-      const before = [tf.memory().numTensors, torch.memory().tensors, torch.memory().bytes];
+      const before = tfjsLive(tf.memory);
       await model.fit(xs, ys, { epochs: 2, batchSize: 8, verbose: 0 });
       await queueIdle();
       await settle();
-      assert.deepStrictEqual([tf.memory().numTensors, torch.memory().tensors, torch.memory().bytes], before);
+      assert.deepStrictEqual(tfjsLive(tf.memory), before);
       tf.dispose([xs, ys]);
       model.dispose();
     } finally {

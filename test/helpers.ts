@@ -326,3 +326,15 @@ export function narrowerGateKernels(): [string, string][] {
   } catch { /* not Linux: baseline only */ }
   return [['baseline', 'baseline'], ...(flags.includes('avx2') && flags.includes('fma') ? [['avx2', 'avx2+fma'] as [string, string]] : [])];
 }
+
+/**
+ * What a leak check of the tfjs `torch` backend compares: tfjs's tensor count, and the libtorch
+ * tensors and bytes plus the small tensors the backend holds in JS only (which small results get
+ * a libtorch tensor depends on whether their inputs' queued jobs had run: lib/tfjs/kernels/small.ts).
+ * memory: tf.memory of the tfjs-core copy in use.
+ */
+export function tfjsLive(memory: () => object): number[] {
+  const m = memory() as { numTensors: number; numTensorsInJs?: number; numBytesInJs?: number };
+  const n = torch.memory();
+  return [m.numTensors, n.tensors + (m.numTensorsInJs ?? 0), n.bytes + (m.numBytesInJs ?? 0)];
+}

@@ -4,6 +4,9 @@
  * Storage: each DataId has one entry holding a native tensor handle (float32, int32, bool
  * and complex64 tensors are libtorch Float, Int, Bool and ComplexFloat tensors of the same
  * shape) or, for tfjs `string` tensors, which libtorch has no type for, the encoded bytes in JS.
+ * A small float32/int32 tensor may also have its values in JS (`small`: the small kernels'
+ * results, which get a native tensor only when a libtorch kernel takes them, and the inputs
+ * they read; kernels/small.ts).
  * The DataIds this backend makes are their own entries (no map between them); data moved in
  * from another backend is found through a DataStorage (a WeakMap) under that backend's DataId.
  * Reference counts follow tfjs's contract (write → 1, incRef, disposeData decrements and frees
@@ -50,6 +53,7 @@ function sourceCode(values: ArrayBufferView): number | null {
  */
 class Entry implements TensorData {
   h: TensorHandle | null;
+  small: Float32Array | Int32Array | null = null;
   strings: Uint8Array[] | null;
   dtype: DataType;
   shape: number[];
@@ -142,6 +146,13 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
     return { dataId: this.newOwn(null, strings, 'string', shape), shape, dtype: 'string' };
   }
 
+  /** Registers a small output computed in JS (kernels/small.ts), with no libtorch tensor yet. */
+  makeSmallOutput(values: Float32Array | Int32Array, shape: number[], dtype: DataType): TensorInfo {
+    const e = this.newOwn(null, null, dtype, shape);
+    e.small = values;
+    return { dataId: e, shape, dtype };
+  }
+
   override refCount(dataId: DataId): number {
     const e = this.own(dataId);
     if (e !== undefined) return e.refCount;
@@ -189,6 +200,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
       entry.recurrent = undefined;
     }
     entry.h = null;
+    entry.small = null;
     entry.strings = null;
     this.unlink(entry);
   }
@@ -207,6 +219,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
   override readSync(dataId: DataId): BackendValues {
     const e = this.entry(dataId);
     if (e.strings !== null) return e.strings;
+    if (e.small !== null) return e.small.slice();  // a copy: the caller may write into what it gets
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
@@ -218,6 +231,7 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
   override async read(dataId: DataId): Promise<BackendValues> {
     const e = this.entry(dataId);
     if (e.strings !== null) return e.strings;
+    if (e.small !== null) return e.small.slice();
     if (e.h === null) throw new Error('torch backend: this tensor was disposed (its data is gone)');
     if (e.dtype === 'complex64') {
       const real = atenOwned('view_as_real', '', e.h) as TensorHandle;
@@ -246,12 +260,19 @@ export class TorchBackend extends tf.KernelBackend implements KernelHost {
 
   override timerAvailable(): boolean { return true; }
 
-  override memory(): { unreliable: boolean; reasons?: string[]; numTorchTensors: number; numTorchBytes: number } {
+  override memory(): { unreliable: boolean; reasons?: string[]; numTorchTensors: number; numTorchBytes: number; numTensorsInJs: number; numBytesInJs: number } {
     // tfjs's own counts (numTensors, numDataBuffers, numBytes) are exact: DataIds are freed
     // when their refCount reaches 0. numTorch* are torchrnn's native totals (all of
-    // torchrnn's tensors in this process, not only this backend's).
+    // torchrnn's tensors in this process, not only this backend's). numTensorsInJs: the small
+    // tensors computed in JS that have no libtorch tensor (yet), and their bytes; which small
+    // results stay in JS depends on whether their inputs' data was written when they were
+    // computed, so a leak check adds them to numTorchTensors and numTorchBytes.
     const m = native.memory();
-    return { unreliable: false, numTorchTensors: m.tensors, numTorchBytes: m.bytes };
+    let inJs = 0, bytesInJs = 0;
+    for (let e = this.head.next as Entry; e !== this.head; e = e.next as Entry) {
+      if (e.h === null && e.small !== null) inJs++, bytesInJs += e.small.byteLength;
+    }
+    return { unreliable: false, numTorchTensors: m.tensors, numTorchBytes: m.bytes, numTensorsInJs: inJs, numBytesInJs: bytesInJs };
   }
 
   override floatPrecision(): 32 { return 32; }

@@ -40,7 +40,12 @@
  * - Slices and transposes are libtorch views of their input (no copy): the input's memory is
  *   freed when the last tensor viewing it is disposed. tf.memory() counts as tfjs defines it.
  * - `memory()` is reliable (`unreliable: false`) and adds `numTorchTensors`/`numTorchBytes`, the
- *   native totals of the whole process's torchrnn tensors.
+ *   native totals of the whole process's torchrnn tensors, and `numTensorsInJs`/`numBytesInJs`.
+ * - Add, Sub, Multiply and RealDiv of small (≤ 64 elements) float32 tensors, or int32 ones
+ *   (not RealDiv), are computed in JS when their inputs' data is there (kernels/small.ts:
+ *   libtorch's bits, no native call); the result gets a libtorch tensor when a libtorch kernel
+ *   takes it, and until then counts in `numTensorsInJs`/`numBytesInJs`, not `numTorch*`.
+ *   TORCHRNN_TFJS_SMALL=0 turns this off.
  * - Kernels are queued on torchrnn's executor thread and return at once (the asynchronous mode,
  *   lib/tfjs/queue.ts; `tf.env().set('TORCH_ASYNC_KERNELS', false)` turns it off): `dataSync()`
  *   waits for the job that writes the tensor, `await data()` without blocking; an error only

@@ -11,8 +11,16 @@ import type { SavedState, TensorHandle } from '../binding';
 
 /** What one DataId holds. */
 export interface TensorData {
-  /** The libtorch tensor (null for string tensors). */
+  /**
+   * The libtorch tensor (null for string tensors, and for a small tensor whose values are in JS
+   * only until a libtorch kernel takes it: common.ts's T() makes it then).
+   */
   h: TensorHandle | null;
+  /**
+   * A small float32 or int32 tensor's values in JS (a DataId's values never change): computed by
+   * kernels/small.ts, or a copy it read once from `h`. Null otherwise.
+   */
+  small: Float32Array | Int32Array | null;
   /** The UTF-8 bytes of a string tensor's elements. */
   strings: Uint8Array[] | null;
   dtype: DataType;
@@ -34,6 +42,8 @@ export interface KernelHost {
   makeOutput(h: TensorHandle, shape: number[], dtype: DataType): TensorInfo;
   /** Registers a string kernel output. */
   makeStringOutput(strings: Uint8Array[], shape: number[]): TensorInfo;
+  /** Registers a small output computed in JS (kernels/small.ts), with no libtorch tensor yet. */
+  makeSmallOutput(values: Float32Array | Int32Array, shape: number[], dtype: DataType): TensorInfo;
   readSync(dataId: DataId): tf.backend_util.BackendValues;
   incRef(dataId: DataId): void;
   disposeData(dataId: DataId, force?: boolean): boolean;

@@ -25,23 +25,34 @@ export const KERNEL_NAMES = new Set<string>();
 
 /**
  * Registers a kernel. It runs in a scope that frees every libtorch tensor it made except its
- * outputs, and turns a libtorch error into a plain Error naming the kernel.
+ * outputs, and turns a libtorch error into a plain Error naming the kernel. `fast` (optional)
+ * runs first, outside any scope, and answers where it can (a non-null result).
  */
-export function kernel(name: string, fn: KernelFn): void {
+export function kernel(name: string, fn: KernelFn, fast?: (inputs: Inputs, backend: KernelHost) => TensorInfo | null): void {
   KERNEL_NAMES.add(name);
+  const run = ({ inputs, backend, attrs }: { inputs: Inputs; backend: unknown; attrs?: Attrs }) => inKernelScope(fn, inputs, backend as KernelHost, attrs ?? {}) as TensorInfo | TensorInfo[];
   KERNELS.push({
     kernelName: name,
     backendName: BACKEND,
-    kernelFunc: ({ inputs, backend, attrs }) => inKernelScope(fn, inputs, backend as KernelHost, attrs ?? {}) as TensorInfo | TensorInfo[],
+    // fast: a path that makes no libtorch tensor (no kernel scope), null where it does not apply
+    kernelFunc: fast === undefined ? run : (args) => fast(args.inputs, args.backend as KernelHost) ?? run(args),
   });
 }
 
-/** The libtorch tensor behind a tfjs TensorInfo, in the TensorInfo's shape. */
+/**
+ * The libtorch tensor behind a tfjs TensorInfo, in the TensorInfo's shape. A small tensor whose
+ * values are in JS only (kernels/small.ts) gets its libtorch tensor here, kept by its entry.
+ */
 export function T(b: KernelHost, t: TensorInfo): H {
   const e = b.entry(t.dataId);
-  if (e.h === null) throw new Error(`torch backend: this kernel does not support ${e.dtype} tensors`);
-  if (!sameShape(e.shape, t.shape)) return aten('reshape', '', e.h, sizes(t.shape));
-  return e.h;
+  let h = e.h;
+  if (h === null) {
+    if (e.small === null) throw new Error(`torch backend: this kernel does not support ${e.dtype} tensors`);
+    const code = e.small instanceof Float32Array ? SCALAR_TYPE.float32 : SCALAR_TYPE.int32;
+    h = e.h = native.fromData(e.small, e.shape, code, code, false, null);
+  }
+  if (!sameShape(e.shape, t.shape)) return aten('reshape', '', h, sizes(t.shape));
+  return h;
 }
 
 /**

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelHost } from '../kernel-host';
 import { aten, cast, CODE, dtypeCode, float, floatAs, fromData, full, H, kernel, out, sameShape, T } from './common';
+import { SmallOp, smallBinary } from './small';
 
 /** A unary float kernel: int and bool inputs are computed in float32, as tfjs's ops cast them. */
 function unaryFloat(name: string, f: (x: H) => H): void {
@@ -110,7 +111,8 @@ kernel('OnesLike', ({ x }, b) => {
 type Bin = (a: H, b: H, ad: DataType, bd: DataType) => H;
 
 /** Binary kernel whose output dtype is tfjs's upcast of the inputs (or `dtype`). */
-function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataType) => DataType)): void {
+function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataType) => DataType), small?: SmallOp): void {
+  const fast = small === undefined ? undefined : ({ a, b: bb }: { a: TensorInfo; b: TensorInfo }, b: KernelHost) => smallBinary(small, a, bb, b);
   kernel(name, ({ a, b: bb }: { a: TensorInfo; b: TensorInfo }, b: KernelHost) => {
     if (a.dtype === 'string' || bb.dtype === 'string') {
       if (dtype !== 'bool' || a.dtype !== bb.dtype) throw new Error(`torch backend: ${name} does not support ${a.dtype} and ${bb.dtype} tensors`);
@@ -123,7 +125,7 @@ function binary(name: string, f: Bin, dtype?: DataType | ((a: DataType, b: DataT
     const bh = T(b, bb);
     const d = typeof dtype === 'function' ? dtype(a.dtype, bb.dtype) : dtype ?? upcast(a.dtype, bb.dtype);
     return out(b, f(ah, bh, a.dtype, bb.dtype), d);
-  });
+  }, fast);
 }
 
 /**
@@ -153,10 +155,11 @@ function num(h: H, d?: DataType): H {
 }
 
 // add/sub: alpha is left to the schema's default (1): the call reads one argument less.
-binary('Add', (a, b, ad, bd) => aten('add', 'Tensor', num(a, ad), num(b, bd)));
-binary('Sub', (a, b, ad, bd) => aten('sub', 'Tensor', num(a, ad), num(b, bd)));
-binary('Multiply', (a, b, ad, bd) => aten('mul', 'Tensor', num(a, ad), num(b, bd)));
-binary('RealDiv', (a, b, ad, bd) => aten('div', 'Tensor', floatAs(a, ad), floatAs(b, bd)), (a, b) => (a === 'complex64' || b === 'complex64' ? 'complex64' : 'float32'));
+// (the last argument: the JS path for small tensors, kernels/small.ts)
+binary('Add', (a, b, ad, bd) => aten('add', 'Tensor', num(a, ad), num(b, bd)), undefined, 'add');
+binary('Sub', (a, b, ad, bd) => aten('sub', 'Tensor', num(a, ad), num(b, bd)), undefined, 'sub');
+binary('Multiply', (a, b, ad, bd) => aten('mul', 'Tensor', num(a, ad), num(b, bd)), undefined, 'mul');
+binary('RealDiv', (a, b, ad, bd) => aten('div', 'Tensor', floatAs(a, ad), floatAs(b, bd)), (a, b) => (a === 'complex64' || b === 'complex64' ? 'complex64' : 'float32'), 'div');
 binary('FloorDiv', (a, b, ad, bd) => {
   if (ad === 'int32' && bd === 'int32') {
     // Integer floor division: libtorch throws on a zero divisor; tfjs gives 0 (Infinity → int32).
