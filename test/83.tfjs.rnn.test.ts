@@ -221,7 +221,7 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
     }
   });
 
-  it('training runs the GRU\'s and SimpleRNN\'s two halves at once (native/tfjs/rnn.cc TrainingHalves): outputs and every gradient as the cpu backend\'s', async () => {
+  it('training runs the batch\'s two halves at once (fused/common.h TrainingHalves): outputs and every gradient as the cpu backend\'s', async () => {
     // batch 33 (halves of 17 and 16 rows), 32 steps, 40 units: over kSplitMinElements (batch x
     // steps x gate columns), so the recorded forward (which saves) and its backward each run as
     // two halves, always (sizes decide); the counter moves where the helper took one of them (a
@@ -236,7 +236,7 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
         layer.apply(tf.zeros([1, t, f]));
         layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values(w.size, 300 + i, 0.15), w.shape)));
         const x = tf.variable(tf.tensor3d(values(b * t * f, 3), [b, t, f]));
-        const h0 = initial ? [tf.variable(tf.tensor2d(values(b * u, 11, 0.5), [b, u]))] : [];
+        const h0 = initial ? Array.from({ length: states(kind) }, (_, k) => tf.variable(tf.tensor2d(values(b * u, 11 + k, 0.5), [b, u]))) : [];
         const kwargs = { ...(masked ? { mask: tf.cast(tf.tensor2d(maskRows.flat(), [b, t]), 'bool') } : {}), ...(initial ? { initialState: h0 } : {}) };
         const vars = [x, ...h0, ...layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val)];
         let outputs: Float32Array[] = [];
@@ -252,6 +252,8 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
       });
     };
     const cases: [Kind, object, boolean, boolean][] = [
+      ['lstm', { returnSequences: true }, false, true], ['lstm', { goBackwards: true }, true, false],
+      ['lstm', { activation: 'relu', recurrentActivation: 'hardSigmoid', useBias: false }, true, true],
       ['gru', { returnSequences: true }, false, false], ['gru', { goBackwards: true }, true, true],
       ['gru', { recurrentActivation: 'sigmoid', activation: 'relu', useBias: false }, false, true],
       ['simpleRNN', { returnSequences: true }, false, true], ['simpleRNN', { activation: 'relu', goBackwards: true }, true, false],
@@ -265,7 +267,7 @@ describe('tfjs backend: masked recurrent layers are fused (torch against the cpu
       assert.strictEqual(fusedStats[`${kind}Grad`] - grads, 1, `${label}: the fused gradient ran`);
       splits += mine.splits;
       mine.outputs.forEach((o, i) => assertAllClose(o, cpu.outputs[i], { rtol: 1e-5, atol: 2e-6 }, `${label}: output ${i}`));
-      const names = ['x', ...(initial ? ['state'] : []), 'kernel', 'recurrentKernel', 'bias'];
+      const names = ['x', ...(initial ? Array.from({ length: states(kind) }, (_, k) => `state ${k}`) : []), 'kernel', 'recurrentKernel', 'bias'];
       mine.grads.forEach((g, i) => assertAllClose(g, cpu.grads[i], { rtol: 1e-4, atol: 1e-5 }, `${label}: gradient of ${names[i]}`));
     }
     if (os.cpus().length >= 2 && process.env.TORCHRNN_SPLIT_BATCH !== '0' && process.env.TORCHRNN_ROW_HELPER !== '0') {

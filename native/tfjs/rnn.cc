@@ -36,16 +36,6 @@ void InputWeightGrads(Grads& out, const torch::Tensor& x, const torch::Tensor& d
   out.dProjection = dP;
 }
 
-// Training on the two halves of the batch at once: a forward that saves, and the per-step part
-// of its backward, run rows [0, ceil(B/2)) and the rest as two whole recurrences (SplitBatch,
-// common.h: when its sizes pay, one half on the row helper, OpenBLAS on one thread), each
-// writing its rows of the whole batch's buffers; half(begin, size). The weight gradients stay
-// whole-batch GEMMs. Returns false, having run nothing, where the batch does not split.
-template <typename F>
-bool TrainingHalves(int64_t batch, int64_t steps, int64_t gateCols, int64_t stateSize, const F& half) {
-  return SplitBatch(batch, batch * steps * gateCols, batch * gateCols * stateSize, [&](int64_t, int64_t b, int64_t n) { half(b, n); });
-}
-
 // ---- GRU (tfjs-layers' GRUCell: z, r, h; r applied to h before the recurrent matmul)
 
 // Per step: hg = hPrev · rk1 (one mm), the z/r pass (gate_kernels::GruTfjsGates), rhw = (r *

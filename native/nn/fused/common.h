@@ -173,6 +173,16 @@ bool SplitBatch(int64_t batch, int64_t elements, int64_t stepMacs, const F& half
   return true;
 }
 
+// Training on the two halves of the batch at once (the TensorFlow.js backend's layers): a
+// forward that saves, and the per-step part of its backward, run rows [0, ceil(B/2)) and the
+// rest as two whole recurrences (SplitBatch, on its size rule), each writing its rows of the
+// whole batch's buffers: half(begin, size). The weight gradients stay whole-batch GEMMs.
+// Returns false, having run nothing, where the batch does not split.
+template <typename F>
+bool TrainingHalves(int64_t batch, int64_t steps, int64_t gateCols, int64_t stateSize, const F& half) {
+  return SplitBatch(batch, batch * steps * gateCols, batch * gateCols * stateSize, [&](int64_t, int64_t b, int64_t n) { half(b, n); });
+}
+
 // One layer and direction k (layer * directions + direction) on x in processing order, with
 // its weights: the output sequence and its final states (h, or h and c).
 struct LayerResult {

@@ -22,7 +22,7 @@ namespace lstm {
 // at the forward's peak and 8 MB less saved per layer.
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torch::Tensor& c0In, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save, const torch::Tensor& mask,
-                   const torch::Tensor& seqOut, const torch::Tensor& projection, bool lean) {
+                   const torch::Tensor& seqOut, const torch::Tensor& projection, bool lean, const SaveInto* into) {
   lean = lean && save;
   const bool proj = projection.defined();
   const int64_t batch = x.size(0), steps = x.size(1), units = recurrent.size(1) / 4, outSize = proj ? projection.size(1) : units;
@@ -39,17 +39,38 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
                            });
     if (split) return *split;
   }
+  auto opts = x.options();
+  if (save && !lean && !proj && steps > 0 && into == nullptr) {
+    // training (the tfjs backend's): the two halves at once, each writing its rows of the saved buffers
+    const torch::Tensor seq = BufferOr(seqOut, {batch, steps, units}, opts);
+    const SaveInto whole{torch::empty({steps, batch, 4 * units}, opts), torch::empty({steps, batch, units}, opts),
+                         torch::empty({steps, batch, units}, opts)};
+    const bool split = TrainingHalves(batch, steps, 4 * units, recurrent.size(0), [&](int64_t b, int64_t n) {
+      const SaveInto rows{whole.gates.narrow(1, b, n), whole.cs.narrow(1, b, n), whole.tcs.narrow(1, b, n)};
+      ForwardLstm(Rows(x, b, n), Rows(h0In, b, n), Rows(c0In, b, n), kernel, recurrent, bias, act, recAct, true, Rows(mask, b, n),
+                  seq.narrow(0, b, n), projection, false, &rows);
+    });
+    if (split) {
+      Result r;
+      r.sequence = seq;
+      r.h = seq.select(1, steps - 1).contiguous();
+      r.c = whole.cs.select(0, steps - 1).clone();
+      r.saved = {x, h0In, c0In, whole.gates, whole.cs, whole.tcs, seq};
+      if (mask.defined()) r.saved.push_back(mask.contiguous());
+      return r;
+    }
+  }
   torch::Tensor xw = InputProjection(x.reshape({-1, x.size(2)}), kernel, bias).view({batch, steps, 4 * units});
   // Without `save` two slots are enough (step t reads t-1's c).
   const int64_t slots = save ? steps : std::min<int64_t>(steps, 2);
-  auto opts = x.options();
   // lean: the gates are xw's own buffer (batch-major; gates[t] is a view with row stride T * 4U):
   // each step's recurrent product goes into `rec4` and the gate pass adds it to the input
   // projection in place. act(c) goes into one step's scratch, not saved.
-  torch::Tensor gates = lean ? xw.transpose(0, 1) : torch::empty({slots, batch, 4 * units}, opts);
+  // (into: a half's rows of the whole batch's buffers; their step stride is the whole batch's)
+  torch::Tensor gates = lean ? xw.transpose(0, 1) : into != nullptr ? into->gates : torch::empty({slots, batch, 4 * units}, opts);
   torch::Tensor rec4 = lean ? torch::empty({batch, 4 * units}, opts) : torch::Tensor();
-  torch::Tensor cs = torch::empty({slots, batch, units}, opts);
-  torch::Tensor tcs = torch::empty({lean ? 1 : slots, batch, units}, opts);
+  torch::Tensor cs = into != nullptr ? into->cs : torch::empty({slots, batch, units}, opts);
+  torch::Tensor tcs = into != nullptr ? into->tcs : torch::empty({lean ? 1 : slots, batch, units}, opts);
   torch::Tensor seq = BufferOr(seqOut, {batch, steps, outSize}, opts);
   // with a projection the gate pass writes o * act(c) here, and the step's mm projects it into seq
   torch::Tensor pre = proj ? torch::empty({slots, batch, units}, opts) : torch::Tensor();
@@ -69,9 +90,9 @@ Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0In, const torc
     torch::Tensor g4 = lean ? rec4 : gates.select(0, k);
     StepMatmul(g4, h, rec);
     // lean: the "gates" the pass reads and overwrites are step t's rows of xw, its "xw" rec4
-    gate_kernels::LstmRows rows{lean ? gBase + t * 4 * units : gBase + k * batch * 4 * units, lean ? steps * 4 * units : 4 * units,
+    gate_kernels::LstmRows rows{lean ? gBase + t * 4 * units : gBase + k * gates.stride(0), lean ? steps * 4 * units : 4 * units,
                                 lean ? g4.data_ptr<float>() : xwBase + t * 4 * units, lean ? 4 * units : steps * 4 * units,
-                                cPrev, cPrevStride, cBase + k * batch * units, units, tcBase + (lean ? 0 : k) * batch * units, units,
+                                cPrev, cPrevStride, cBase + k * cs.stride(0), units, tcBase + (lean ? 0 : k) * tcs.stride(0), units,
                                 proj ? preBase + k * batch * units : seqBase + t * units, proj ? units : steps * units, units, act, recAct};
     if (maskC.defined()) {
       rows.hPrev = hPrev, rows.hPrevStride = hPrevStride;
@@ -107,6 +128,30 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
                                   s.dz.data_ptr<float>(), s.dz.stride(0), units, act, recAct, s.mask, s.maskStride,
                                   s.tc.data_ptr<float>(), s.tc.stride(0)};
   SharedRows(s.tc.size(0), 8 * units, [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
+}
+
+// The steps of BackwardLstm without a projection, all steps' gate gradients kept, on a range of
+// rows (all, or a half of a split batch): gates [T, n, 4U], tcs (act(c), or undefined: recomputed
+// from c) and cs [T, n, U], dz [T, n, 4U] (written) with any step stride; c0 [n, U], dSeq
+// [n, T, U], dh and dc [n, U] (updated); contiguous rows.
+static void BackwardLstmSteps(int act, int recAct, const torch::Tensor& gates, const torch::Tensor& tcs, const torch::Tensor& cs,
+                              const torch::Tensor& c0, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc,
+                              const torch::Tensor& dz, const torch::Tensor& mask, const torch::Tensor& recurrentT) {
+  const int64_t steps = gates.size(0);
+  for (int64_t t = steps - 1; t >= 0; t--) {
+    // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
+    // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
+    // passed-through gradient when there is a mask).
+    StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0, dSeq.select(1, t), dh, dc, dz[t], nullptr, 0, !tcs.defined()};
+    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = mask.stride(0);
+    LstmStepBackward(act, recAct, rows);
+    if (mask.defined()) {
+      dh.addmm_(dz[t], recurrentT);
+    } else {
+      torch::Tensor out = dh;  // at::mm_out takes a non-const output
+      at::mm_out(out, dz[t], recurrentT);
+    }
+  }
 }
 
 // Backpropagation through time for ForwardLstm: all steps' gate gradients [T, B, 4U], or (lean) a chunk's.
@@ -173,6 +218,14 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
     // the projection's weight gradient over all steps: Σ_t (o * act(c))_tᵀ (dh_t + dSeq_t)
     dhs.add_(dSeqC.transpose(0, 1));
     out.dProjKernel = pre.view({steps * batch, units}).t().mm(dhs.view({steps * batch, outSize}));
+  } else if (whole) {
+    // all steps' gate gradients kept (the tfjs backend's): the steps of the batch's two halves at
+    // once where it splits (TrainingHalves, as ForwardLstm's), then the weight gradients below
+    const auto rows = [&](int64_t b, int64_t n) {
+      BackwardLstmSteps(act, recAct, gates.narrow(1, b, n), tcs.defined() ? tcs.narrow(1, b, n) : tcs, cs.narrow(1, b, n), c0C.narrow(0, b, n),
+                        dSeqC.narrow(0, b, n), dh.narrow(0, b, n), dc.narrow(0, b, n), dzBuf.narrow(1, b, n), Rows(mask, b, n), recurrentT);
+    };
+    if (!TrainingHalves(batch, steps, 4 * units, outSize, rows)) rows(0, batch);
   } else {
     for (int64_t t = steps - 1; t >= 0; t--) {
       // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from

@@ -64,10 +64,17 @@ struct Grads {
 // lean (with save; nn.LSTM's operators, not the tfjs backend's, whose saved buffers JS holds):
 // save in less memory, Result's `saved` as described there: no [B, T, 4U] input projection
 // beside the gates (the gates are written over it) and no act(c).
+// A training forward that is neither lean nor projected (the TensorFlow.js backend's) runs the
+// two halves of the batch at once where it splits (TrainingHalves, common.h), each writing its
+// rows of the saved buffers (`into`: gates [T, n, 4U], c and act(c) [T, n, U], views of the
+// whole batch's with its step stride); BackwardLstm's steps split the same way.
+struct SaveInto {
+  torch::Tensor gates, cs, tcs;
+};
 Result ForwardLstm(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& c0, const torch::Tensor& kernel,
                    const torch::Tensor& recurrent, const torch::Tensor& bias, int act, int recAct, bool save,
                    const torch::Tensor& mask = torch::Tensor(), const torch::Tensor& seqOut = torch::Tensor(),
-                   const torch::Tensor& projection = torch::Tensor(), bool lean = false);
+                   const torch::Tensor& projection = torch::Tensor(), bool lean = false, const SaveInto* into = nullptr);
 // A forward without `save` (inference) on the two halves of the batch at once (SplitBatch,
 // common.h; gateCols: the recurrent product's columns, stateSize: its rows): layer(begin, size, seqRows) runs rows [begin, begin + size) into seqRows, the
 // rows of `seq` (the caller's [B, T, P] sequence buffer). The result: seq, and h (and c, where
