@@ -130,27 +130,23 @@ void LstmStepBackward(int act, int recAct, const StepRows& s) {
   SharedRows(s.tc.size(0), 8 * units, [&](int64_t b, int64_t e) { gate_kernels::LstmBackward(rows, b, e); });
 }
 
-// The steps of BackwardLstm without a projection, all steps' gate gradients kept, on a range of
-// rows (all, or a half of a split batch): gates [T, n, 4U], tcs (act(c), or undefined: recomputed
-// from c) and cs [T, n, U], dz [T, n, 4U] (written) with any step stride; c0 [n, U], dSeq
-// [n, T, U], dh and dc [n, U] (updated); contiguous rows.
-static void BackwardLstmSteps(int act, int recAct, const torch::Tensor& gates, const torch::Tensor& tcs, const torch::Tensor& cs,
-                              const torch::Tensor& c0, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc,
-                              const torch::Tensor& dz, const torch::Tensor& mask, const torch::Tensor& recurrentT) {
-  const int64_t steps = gates.size(0);
-  for (int64_t t = steps - 1; t >= 0; t--) {
-    // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
-    // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
-    // passed-through gradient when there is a mask).
-    StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0, dSeq.select(1, t), dh, dc, dz[t], nullptr, 0, !tcs.defined()};
-    if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = mask.stride(0);
-    LstmStepBackward(act, recAct, rows);
-    if (mask.defined()) {
-      dh.addmm_(dz[t], recurrentT);
-    } else {
-      torch::Tensor out = dh;  // at::mm_out takes a non-const output
-      at::mm_out(out, dz[t], recurrentT);
-    }
+// Step t of BackwardLstm without a projection on a range of rows (all, or a half of a split
+// batch): every gate gradient in one pass (only arithmetic: the derivatives come from the
+// activated values) into dzT [n, 4U], then dh for step t-1 as one matmul (added to the masked
+// rows' passed-through gradient when there is a mask). gates [T, n, 4U], tcs (act(c), or
+// undefined: recomputed from c) and cs [T, n, U] with any step stride; c0 [n, U], dSeq [n, T, U],
+// dh and dc [n, U] (updated); contiguous rows.
+static void BackwardLstmStep(int act, int recAct, int64_t t, const torch::Tensor& gates, const torch::Tensor& tcs, const torch::Tensor& cs,
+                             const torch::Tensor& c0, const torch::Tensor& dSeq, const torch::Tensor& dh, const torch::Tensor& dc,
+                             const torch::Tensor& dzT, const torch::Tensor& mask, const torch::Tensor& recurrentT) {
+  StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0, dSeq.select(1, t), dh, dc, dzT, nullptr, 0, !tcs.defined()};
+  if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = mask.stride(0);
+  LstmStepBackward(act, recAct, rows);
+  if (mask.defined()) {
+    dh.addmm_(dzT, recurrentT);
+  } else {
+    torch::Tensor out = dh;  // at::mm_out takes a non-const output
+    at::mm_out(out, dzT, recurrentT);
   }
 }
 
@@ -222,20 +218,16 @@ Grads BackwardLstm(const std::vector<torch::Tensor>& s, const torch::Tensor& ker
     // all steps' gate gradients kept (the tfjs backend's): the steps of the batch's two halves at
     // once where it splits (TrainingHalves, as ForwardLstm's), then the weight gradients below
     const auto rows = [&](int64_t b, int64_t n) {
-      BackwardLstmSteps(act, recAct, gates.narrow(1, b, n), tcs.defined() ? tcs.narrow(1, b, n) : tcs, cs.narrow(1, b, n), c0C.narrow(0, b, n),
-                        dSeqC.narrow(0, b, n), dh.narrow(0, b, n), dc.narrow(0, b, n), dzBuf.narrow(1, b, n), Rows(mask, b, n), recurrentT);
+      const torch::Tensor g = gates.narrow(1, b, n), tc = tcs.defined() ? tcs.narrow(1, b, n) : tcs, c = cs.narrow(1, b, n);
+      const torch::Tensor c0R = c0C.narrow(0, b, n), dSeqR = dSeqC.narrow(0, b, n), dhR = dh.narrow(0, b, n), dcR = dc.narrow(0, b, n);
+      const torch::Tensor dz = dzBuf.narrow(1, b, n), m = Rows(mask, b, n);
+      for (int64_t t = steps - 1; t >= 0; t--) BackwardLstmStep(act, recAct, t, g, tc, c, c0R, dSeqR, dhR, dcR, dz[t], m, recurrentT);
     };
     if (!TrainingHalves(batch, steps, 4 * units, outSize, rows)) rows(0, batch);
   } else {
+    // lean: the gate gradients of a chunk of steps, flushed into the weight gradients as it fills
     for (int64_t t = steps - 1; t >= 0; t--) {
-      // Every gate gradient of step t in one pass (only arithmetic: the derivatives come from
-      // the activated values), then dh for step t-1 as one matmul (added to the masked rows'
-      // passed-through gradient when there is a mask).
-      StepRows rows{gates[t], tcs.defined() ? tcs[t] : cs[t], t > 0 ? cs[t - 1] : c0C, dSeqC.select(1, t), dh, dc, dzAt(t), nullptr, 0, !tcs.defined()};
-      if (mask.defined()) rows.mask = mask.data_ptr<float>() + t, rows.maskStride = steps;
-      LstmStepBackward(act, recAct, rows);
-      if (mask.defined()) dh.addmm_(dzAt(t), recurrentT);
-      else at::mm_out(dh, dzAt(t), recurrentT);
+      BackwardLstmStep(act, recAct, t, gates, tcs, cs, c0C, dSeqC, dh, dc, dzAt(t), mask, recurrentT);
       flushAt(t);
     }
   }
