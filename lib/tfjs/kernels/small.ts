@@ -21,6 +21,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { native } from '../../binding';
 import type { KernelHost } from '../kernel-host';
 import { isReady } from '../torch';
+import { sameShape } from './common';
 
 export type SmallOp = 'add' | 'sub' | 'mul' | 'div';
 type Values = Float32Array | Int32Array;
@@ -31,17 +32,11 @@ export const SMALL_MAX = 64;
 /** TORCHRNN_TFJS_SMALL=0 (read when the backend loads) leaves every op to libtorch. */
 const ON = typeof process === 'undefined' || process.env.TORCHRNN_TFJS_SMALL !== '0';
 
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return n;
-}
-
 /** The JS values of a small float32/int32 input, read (once) when its libtorch data is ready; null otherwise. */
 function valuesOf(b: KernelHost, t: TensorInfo): Values | null {
   const e = b.entry(t.dataId);
   if (e.small !== null) return e.small;
-  if (e.h === null || (e.dtype !== 'float32' && e.dtype !== 'int32') || size(e.shape) > SMALL_MAX || !isReady(e.h)) return null;
+  if (e.h === null || (e.dtype !== 'float32' && e.dtype !== 'int32') || tf.util.sizeFromShape(e.shape) > SMALL_MAX || !isReady(e.h)) return null;
   try {
     e.small = native.readReady(e.h) as Values;
   } catch {
@@ -57,10 +52,10 @@ function valuesOf(b: KernelHost, t: TensorInfo): Values | null {
 export function smallBinary(op: SmallOp, a: TensorInfo, c: TensorInfo, b: KernelHost): TensorInfo | null {
   const dtype = a.dtype;
   if (!ON || dtype !== c.dtype || (dtype !== 'float32' && (dtype !== 'int32' || op === 'div'))) return null;
-  const na = size(a.shape), nc = size(c.shape);
+  const na = tf.util.sizeFromShape(a.shape), nc = tf.util.sizeFromShape(c.shape);
   if (na > SMALL_MAX || nc > SMALL_MAX) return null;
   let shape = a.shape;
-  if (na !== nc || a.shape.length !== c.shape.length || !a.shape.every((d, i) => d === c.shape[i])) {
+  if (!sameShape(a.shape, c.shape)) {
     if (na !== 1 && nc !== 1) return null;
     shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, c.shape);
   }
@@ -68,7 +63,7 @@ export function smallBinary(op: SmallOp, a: TensorInfo, c: TensorInfo, b: Kernel
   if (x === null) return null;
   const y = valuesOf(b, c);
   if (y === null) return null;
-  const n = size(shape);  // (0 where a size-1 input meets an empty one)
+  const n = tf.util.sizeFromShape(shape);  // (0 where a size-1 input meets an empty one)
   const sx = na === 1 ? 0 : 1, sy = nc === 1 ? 0 : 1;
   let out: Values;
   if (dtype === 'float32') {
